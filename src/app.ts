@@ -1,0 +1,93 @@
+import { swaggerUI } from "@hono/swagger-ui";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "./app-env";
+import { AppError } from "./lib/errors";
+import type { Logger } from "./lib/logger";
+import { createRouter } from "./lib/openapi";
+import { errorHandler, notFoundHandler } from "./middleware/error-handler";
+import { requestContext } from "./middleware/request-context";
+import { adminEventRoutes } from "./routes/admin/events";
+import { adminShowRoutes } from "./routes/admin/shows";
+import { adminVenueRoutes } from "./routes/admin/venues";
+import { authRoutes } from "./routes/auth";
+import { eventRoutes } from "./routes/events";
+import { showRoutes } from "./routes/shows";
+import { systemRoutes } from "./routes/system";
+import type { Services } from "./services";
+
+export const OPENAPI_PATH = "/api/v1/openapi.json";
+
+/** Builds the HTTP app: middleware order and route mounting, nothing else. */
+export function createApp(services: Services, logger: Logger) {
+  const { config } = services;
+  const app = createRouter();
+
+  app.onError(errorHandler(logger));
+  app.notFound(notFoundHandler);
+
+  app.use(requestContext(logger));
+  app.use(
+    cors({
+      origin: config.CORS_ORIGINS.includes("*") ? "*" : config.CORS_ORIGINS,
+      allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
+      exposeHeaders: [
+        "X-Request-Id",
+        "Retry-After",
+        "RateLimit-Limit",
+        "RateLimit-Remaining",
+        "RateLimit-Reset",
+        "ETag",
+      ],
+      maxAge: 600,
+    }),
+  );
+  app.use(
+    bodyLimit({
+      maxSize: config.BODY_LIMIT_BYTES,
+      onError: () => {
+        throw new AppError(
+          413,
+          "PAYLOAD_TOO_LARGE",
+          `Request body is larger than ${config.BODY_LIMIT_BYTES} bytes`,
+        );
+      },
+    }),
+  );
+  app.use(
+    createMiddleware<AppEnv>(async (c, next) => {
+      c.set("services", services);
+      await next();
+    }),
+  );
+
+  app.route("/", systemRoutes);
+  app.route("/api/v1/auth", authRoutes);
+  app.route("/api/v1/shows", showRoutes);
+  app.route("/api/v1/events", eventRoutes);
+  app.route("/api/v1/admin/venues", adminVenueRoutes);
+  app.route("/api/v1/admin/events", adminEventRoutes);
+  app.route("/api/v1/admin/shows", adminShowRoutes);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description: "The `token` returned by /api/v1/auth/login or /register",
+  });
+  app.doc31(OPENAPI_PATH, {
+    openapi: "3.1.0",
+    info: {
+      title: "Evently API",
+      version: "1.0.0",
+      description:
+        "Seat booking for events that sell out in minutes. Errors always have the shape `{message, code, details?}`. Ids are positive integers below 2^31; money is a number with at most two decimals; timestamps are ISO-8601 UTC.",
+    },
+  });
+  app.get("/api-docs", swaggerUI({ url: OPENAPI_PATH, persistAuthorization: true }));
+
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

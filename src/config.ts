@@ -1,0 +1,112 @@
+import { randomBytes } from "node:crypto";
+import { z } from "zod";
+
+const flag = (fallback: boolean) =>
+  z
+    .enum(["1", "0", "true", "false", "yes", "no", ""])
+    .optional()
+    .transform((value) => (value ? ["1", "true", "yes"].includes(value) : fallback));
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => (value === "" ? undefined : value));
+
+/** Every environment variable Evently reads, in one place. */
+export const configSchema = z
+  .object({
+    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    DATABASE_URL: optionalString.pipe(
+      z.url({ protocol: /^postgres(ql)?$/, message: "must be a postgres:// URL" }).optional(),
+    ),
+    DATA_DIR: z.string().default("./data/pglite"),
+    REDIS_URL: optionalString.pipe(
+      z.url({ protocol: /^rediss?$/, message: "must be a redis:// URL" }).optional(),
+    ),
+    JWT_SECRET: optionalString.pipe(
+      z.string().min(32, "must be at least 32 characters").optional(),
+    ),
+    JWT_TTL_SECONDS: positiveInt(3600),
+    BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(10),
+    HOLD_TTL_SECONDS: positiveInt(600),
+    CLEANUP_CRON: z.string().min(1).default("*/2 * * * *"),
+    RATE_LIMIT_ENABLED: flag(true),
+    RATE_LIMIT_PER_MINUTE: positiveInt(60),
+    BOOKING_RATE_LIMIT_PER_MINUTE: positiveInt(30),
+    WAITING_ROOM_ENABLED: flag(true),
+    WAITING_ROOM_THRESHOLD: positiveInt(500),
+    WAITING_ROOM_ADMIT_CONCURRENCY: positiveInt(10),
+    ADMISSION_TTL_SECONDS: positiveInt(600),
+    QUEUE_ABANDON_SECONDS: positiveInt(300),
+    ADMIN_EMAIL: optionalString.pipe(z.email().optional()),
+    ADMIN_PASSWORD: optionalString.pipe(z.string().min(8).max(128).optional()),
+    CORS_ORIGINS: z
+      .string()
+      .default("*")
+      .transform((value) =>
+        value
+          .split(",")
+          .map((origin) => origin.trim())
+          .filter(Boolean),
+      ),
+    TRUST_PROXY: flag(false),
+    DB_POOL_MAX: positiveInt(20),
+    DB_PREPARE: flag(true),
+    REDIS_TIMEOUT_MS: positiveInt(500),
+    BODY_LIMIT_BYTES: positiveInt(64 * 1024),
+    LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+    SEED_DEMO_DATA: flag(true),
+  })
+  .superRefine((env, ctx) => {
+    if (env.DATABASE_URL && !env.JWT_SECRET) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["JWT_SECRET"],
+        message: "is required when DATABASE_URL is set (production mode)",
+      });
+    }
+    if (Boolean(env.ADMIN_EMAIL) !== Boolean(env.ADMIN_PASSWORD)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["ADMIN_PASSWORD"],
+        message: "ADMIN_EMAIL and ADMIN_PASSWORD must be set together",
+      });
+    }
+  });
+
+export type Config = Omit<z.output<typeof configSchema>, "JWT_SECRET"> & {
+  JWT_SECRET: string;
+  /** True when no DATABASE_URL is set: PGlite and in-memory adapters in one process. */
+  embedded: boolean;
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Parses the environment once; throws ConfigError listing every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join(".") || "(env)"}: ${issue.message}`),
+    );
+  }
+  const embedded = !parsed.data.DATABASE_URL;
+  let secret = parsed.data.JWT_SECRET;
+  if (!secret) {
+    secret = randomBytes(32).toString("hex");
+    if (parsed.data.NODE_ENV !== "test" && parsed.data.LOG_LEVEL !== "silent") {
+      console.warn(
+        "[evently] JWT_SECRET is not set: generated a random one for this embedded run; tokens will not survive a restart.",
+      );
+    }
+  }
+  return { ...parsed.data, JWT_SECRET: secret, embedded };
+}

@@ -1,0 +1,55 @@
+import { mkdirSync } from "node:fs";
+import { PGlite } from "@electric-sql/pglite";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
+import postgres from "postgres";
+import * as schema from "./schema";
+
+export type Schema = typeof schema;
+/** The drizzle database every service uses; it does not know which driver is underneath. */
+export type Database = PgDatabase<PgQueryResultHKT, Schema>;
+export type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
+/** Either the database or a transaction on it: what a query helper needs. */
+export type Queryable = Database | Transaction;
+
+export interface DatabaseHandle {
+  db: Database;
+  driver: "pglite" | "postgres";
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** postgres:// URL; when absent PGlite runs in-process. */
+  url?: string;
+  /** PGlite data directory; "memory://" keeps everything in memory. */
+  dataDir?: string;
+  poolMax?: number;
+  /** Prepared statements; switch off behind PgBouncer in transaction mode. */
+  prepare?: boolean;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
+  if (options.url) {
+    const client = postgres(options.url, {
+      max: options.poolMax ?? 20,
+      prepare: options.prepare ?? true,
+      onnotice: () => {},
+      connect_timeout: 10,
+      idle_timeout: 30,
+    });
+    return {
+      db: drizzlePostgres({ client, schema }) as unknown as Database,
+      driver: "postgres",
+      close: () => client.end({ timeout: 5 }),
+    };
+  }
+  const dataDir = options.dataDir ?? "memory://";
+  if (!dataDir.startsWith("memory://")) mkdirSync(dataDir, { recursive: true });
+  const client = await PGlite.create(dataDir);
+  return {
+    db: drizzlePglite({ client, schema }) as unknown as Database,
+    driver: "pglite",
+    close: () => client.close(),
+  };
+}

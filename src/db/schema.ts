@@ -1,0 +1,192 @@
+import { sql } from "drizzle-orm";
+import {
+  check,
+  index,
+  integer,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  varchar,
+} from "drizzle-orm/pg-core";
+
+/*
+ * Column and property names are snake_case on purpose: they are the API's field names, so rows
+ * serialise without a mapping layer. Money is stored in integer cents (`*_cents`) and turned
+ * into a two-decimal number only at the HTTP edge.
+ */
+
+export const userRole = pgEnum("user_role", ["user", "admin"]);
+export const seatStatus = pgEnum("seat_status", ["AVAILABLE", "LOCKED", "BOOKED"]);
+export const bookingStatus = pgEnum("booking_status", [
+  "PENDING",
+  "CONFIRMED",
+  "CANCELLED",
+  "EXPIRED",
+]);
+
+const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
+
+export const users = pgTable(
+  "users",
+  {
+    user_id: integer().primaryKey().generatedAlwaysAsIdentity(),
+    /** Always stored lower-cased, so the unique index makes emails case-insensitive. */
+    email: varchar({ length: 254 }).notNull(),
+    name: varchar({ length: 100 }),
+    password_hash: text().notNull(),
+    role: userRole().notNull().default("user"),
+    /** Bumped by logout: every token carries the version it was issued under. */
+    token_version: integer().notNull().default(0),
+    created_at: createdAt(),
+  },
+  (table) => [
+    uniqueIndex("users_email_key").on(table.email),
+    check("users_email_lower", sql`${table.email} = lower(${table.email})`),
+  ],
+);
+
+export const venues = pgTable("venues", {
+  venue_id: integer().primaryKey().generatedAlwaysAsIdentity(),
+  venue_name: varchar({ length: 200 }).notNull(),
+  address: varchar({ length: 500 }).notNull(),
+  created_at: createdAt(),
+});
+
+export const seats = pgTable(
+  "seats",
+  {
+    seat_id: integer().primaryKey().generatedAlwaysAsIdentity(),
+    venue_id: integer()
+      .notNull()
+      .references(() => venues.venue_id, { onDelete: "cascade" }),
+    seat_row: varchar({ length: 10 }).notNull(),
+    seat_number: integer().notNull(),
+  },
+  // Also the index that lists a venue's layout in row/number order.
+  (table) => [
+    uniqueIndex("seats_venue_row_number_key").on(table.venue_id, table.seat_row, table.seat_number),
+  ],
+);
+
+export const events = pgTable("events", {
+  event_id: integer().primaryKey().generatedAlwaysAsIdentity(),
+  title: varchar({ length: 200 }).notNull(),
+  description: text(),
+  created_at: createdAt(),
+});
+
+export const shows = pgTable(
+  "shows",
+  {
+    show_id: integer().primaryKey().generatedAlwaysAsIdentity(),
+    event_id: integer()
+      .notNull()
+      .references(() => events.event_id, { onDelete: "cascade" }),
+    // A venue with shows cannot be deleted: its seats are what those shows sell.
+    venue_id: integer()
+      .notNull()
+      .references(() => venues.venue_id, { onDelete: "restrict" }),
+    start_time: timestamp({ withTimezone: true }).notNull(),
+    end_time: timestamp({ withTimezone: true }).notNull(),
+    price_cents: integer().notNull(),
+    created_at: createdAt(),
+  },
+  (table) => [
+    // "Upcoming shows, soonest first" and the from/to search are range scans on start_time.
+    index("shows_start_time_idx").on(table.start_time),
+    index("shows_event_id_idx").on(table.event_id),
+    index("shows_venue_id_idx").on(table.venue_id),
+    check("shows_time_order", sql`${table.end_time} > ${table.start_time}`),
+    check("shows_price_non_negative", sql`${table.price_cents} >= 0`),
+  ],
+);
+
+export const bookings = pgTable(
+  "bookings",
+  {
+    booking_id: integer().primaryKey().generatedAlwaysAsIdentity(),
+    user_id: integer()
+      .notNull()
+      .references(() => users.user_id, { onDelete: "cascade" }),
+    show_id: integer()
+      .notNull()
+      .references(() => shows.show_id, { onDelete: "cascade" }),
+    status: bookingStatus().notNull().default("PENDING"),
+    amount_cents: integer().notNull(),
+    expires_at: timestamp({ withTimezone: true }).notNull(),
+    created_at: createdAt(),
+    updated_at: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    // A user's history, newest first.
+    index("bookings_user_created_idx").on(table.user_id, table.created_at.desc()),
+    // Admin lists and "active bookings of this show" checks.
+    index("bookings_show_status_idx").on(table.show_id, table.status),
+    // The cleanup job only ever looks at PENDING holds ordered by expiry: keep that index tiny.
+    index("bookings_pending_expiry_idx")
+      .on(table.expires_at)
+      .where(sql`${table.status} = 'PENDING'`),
+    check("bookings_amount_non_negative", sql`${table.amount_cents} >= 0`),
+  ],
+);
+
+/**
+ * One row per (show, seat), created with the show, so a hold always has a row to lock with
+ * SELECT ... FOR UPDATE (no phantom inserts). booking_id points at the PENDING/CONFIRMED
+ * booking that holds the seat while it is LOCKED or BOOKED.
+ */
+export const showSeats = pgTable(
+  "show_seats",
+  {
+    show_id: integer()
+      .notNull()
+      .references(() => shows.show_id, { onDelete: "cascade" }),
+    seat_id: integer()
+      .notNull()
+      .references(() => seats.seat_id, { onDelete: "cascade" }),
+    status: seatStatus().notNull().default("AVAILABLE"),
+    booking_id: integer().references(() => bookings.booking_id, { onDelete: "set null" }),
+    locked_until: timestamp({ withTimezone: true }),
+  },
+  (table) => [
+    primaryKey({ columns: [table.show_id, table.seat_id] }),
+    // Releasing a booking's seats (confirm, cancel, expiry) finds them by booking.
+    index("show_seats_booking_idx")
+      .on(table.booking_id)
+      .where(sql`${table.booking_id} is not null`),
+    // Deleting a seat from a layout checks its rows across shows.
+    index("show_seats_seat_idx").on(table.seat_id),
+    check(
+      "show_seats_holder_matches_status",
+      sql`(${table.status} = 'AVAILABLE') = (${table.booking_id} is null)`,
+    ),
+  ],
+);
+
+/**
+ * The seats a booking was made for, copied at hold time. show_seats forgets a booking once it
+ * is cancelled or expires; this table is what keeps its seats in the user's history. Row and
+ * number are copied so the history survives a later change of the venue's layout.
+ */
+export const bookingSeats = pgTable(
+  "booking_seats",
+  {
+    booking_id: integer()
+      .notNull()
+      .references(() => bookings.booking_id, { onDelete: "cascade" }),
+    seat_id: integer().notNull(),
+    seat_row: varchar({ length: 10 }).notNull(),
+    seat_number: integer().notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.booking_id, table.seat_id] })],
+);
+
+export type User = typeof users.$inferSelect;
+export type Venue = typeof venues.$inferSelect;
+export type Seat = typeof seats.$inferSelect;
+export type Event = typeof events.$inferSelect;
+export type Show = typeof shows.$inferSelect;
+export type Booking = typeof bookings.$inferSelect;

@@ -1,0 +1,38 @@
+import { loadConfigOrExit } from "./boot";
+import { DEMO_ADMIN, DEMO_USER } from "./db/seed";
+import { startRuntime } from "./runtime";
+
+const config = loadConfigOrExit();
+const runtime = await startRuntime(config);
+const { logger } = runtime;
+
+const server = Bun.serve({ port: config.PORT, fetch: runtime.app.fetch });
+const baseUrl = `http://localhost:${server.port}`;
+
+logger.info("Evently API listening", {
+  url: baseUrl,
+  docs: `${baseUrl}/api-docs`,
+  mode: config.embedded ? "embedded" : "production",
+});
+if (config.embedded) {
+  console.log(`
+  Evently is running (embedded mode: PGlite in ${config.DATA_DIR}, in-memory coordination)
+    API      ${baseUrl}/api/v1/shows
+    Docs     ${baseUrl}/api-docs
+    Admin    ${config.ADMIN_EMAIL ?? DEMO_ADMIN.email} / ${config.ADMIN_EMAIL ? "(ADMIN_PASSWORD)" : DEMO_ADMIN.password}
+    User     ${DEMO_USER.email} / ${DEMO_USER.password}
+`);
+}
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  logger.info("shutting down", { signal });
+  // stop(false) stops accepting connections and waits for in-flight requests to finish.
+  await server.stop(false);
+  await runtime.close();
+  process.exit(0);
+}
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));

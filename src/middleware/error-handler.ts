@@ -1,0 +1,48 @@
+import type { ErrorHandler, NotFoundHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { AppEnv } from "../app-env";
+import { AppError } from "../lib/errors";
+import type { Logger } from "../lib/logger";
+
+function toAppError(error: unknown): AppError | undefined {
+  if (error instanceof AppError) return error;
+  if (error instanceof HTTPException) {
+    // Hono raises these for malformed JSON bodies and similar protocol-level problems.
+    if (error.status === 413) {
+      return new AppError(413, "PAYLOAD_TOO_LARGE", "Request body is too large");
+    }
+    if (error.status === 400) {
+      return new AppError(400, "VALIDATION_ERROR", error.message || "Malformed request", {
+        body: error.message || "malformed",
+      });
+    }
+  }
+  return undefined;
+}
+
+/** The one place errors become responses, always in the contract's shape. */
+export const errorHandler =
+  (logger: Logger): ErrorHandler<AppEnv> =>
+  (error, c) => {
+    const known = toAppError(error);
+    if (known) {
+      for (const [name, value] of Object.entries(known.headers ?? {})) c.header(name, value);
+      return c.json(
+        {
+          message: known.message,
+          code: known.code,
+          ...(known.details ? { details: known.details } : {}),
+        },
+        known.status,
+      );
+    }
+    logger.error("unhandled error", {
+      request_id: c.get("requestId"),
+      path: c.req.path,
+      error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+    });
+    return c.json({ message: "Internal server error", code: "INTERNAL" }, 500);
+  };
+
+export const notFoundHandler: NotFoundHandler<AppEnv> = (c) =>
+  c.json({ message: `No route for ${c.req.method} ${c.req.path}`, code: "NOT_FOUND" }, 404);

@@ -1,0 +1,65 @@
+import {
+  createRouter,
+  errorResponses,
+  idParam,
+  jsonBody,
+  jsonResponse,
+  updateBody,
+  z,
+} from "../../lib/openapi";
+import { EventSchema } from "../schemas";
+import { adminRoute } from "./route";
+
+const eventParams = z.object({ event_id: idParam("event_id") });
+
+const EventInput = z
+  .object({
+    title: z.string().trim().min(1).max(200),
+    description: z.string().max(5000).nullable().optional(),
+  })
+  .strict();
+
+const createEvent = adminRoute({
+  method: "post",
+  path: "/",
+  summary: "Create an event",
+  request: { body: jsonBody(EventInput) },
+  responses: {
+    201: jsonResponse(z.object({ event: EventSchema }), "Created"),
+    ...errorResponses(400, 401, 403),
+  },
+});
+
+const updateEvent = adminRoute({
+  method: "put",
+  path: "/{event_id}",
+  summary: "Update an event (fields sent are replaced)",
+  request: { params: eventParams, body: jsonBody(updateBody(EventInput)) },
+  responses: {
+    200: jsonResponse(z.object({ event: EventSchema }), "Updated"),
+    ...errorResponses(400, 401, 403, 404),
+  },
+});
+
+const deleteEvent = adminRoute({
+  method: "delete",
+  path: "/{event_id}",
+  summary: "Delete an event and its shows",
+  description: "Refused with 409 while one of its shows has PENDING or CONFIRMED bookings.",
+  request: { params: eventParams },
+  responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 403, 404, 409) },
+});
+
+export const adminEventRoutes = createRouter()
+  .openapi(createEvent, async (c) =>
+    c.json({ event: await c.get("services").admin.createEvent(c.req.valid("json")) }, 201),
+  )
+  .openapi(updateEvent, async (c) => {
+    const input = c.req.valid("json");
+    const event = await c.get("services").admin.updateEvent(c.req.valid("param").event_id, input);
+    return c.json({ event }, 200);
+  })
+  .openapi(deleteEvent, async (c) => {
+    await c.get("services").admin.deleteEvent(c.req.valid("param").event_id);
+    return c.body(null, 204);
+  });

@@ -1,0 +1,86 @@
+import { hasAtMostTwoDecimals } from "../../lib/money";
+import {
+  bodyId,
+  createRouter,
+  errorResponses,
+  idParam,
+  jsonBody,
+  jsonResponse,
+  updateBody,
+  z,
+} from "../../lib/openapi";
+import { ShowSchema, timestampInput } from "../schemas";
+import { adminRoute } from "./route";
+
+const showParams = z.object({ show_id: idParam("show_id") });
+
+const price = z
+  .number()
+  .min(0)
+  .max(1_000_000)
+  .refine(hasAtMostTwoDecimals, "must have at most two decimals")
+  .openapi({ example: 49.5 });
+
+const ShowInput = z
+  .object({
+    event_id: bodyId(),
+    venue_id: bodyId(),
+    start_time: timestampInput,
+    end_time: timestampInput,
+    price,
+  })
+  .strict();
+
+const createShow = adminRoute({
+  method: "post",
+  path: "/",
+  summary: "Schedule a show",
+  description:
+    "Creates the show and one show_seats row per seat of the venue in one statement. Unknown `event_id`/`venue_id` → 404.",
+  request: { body: jsonBody(ShowInput) },
+  responses: {
+    201: jsonResponse(z.object({ show: ShowSchema }), "Created"),
+    ...errorResponses(400, 401, 403, 404),
+  },
+});
+
+const updateShow = adminRoute({
+  method: "put",
+  path: "/{show_id}",
+  summary: "Update a show (fields sent are replaced)",
+  description:
+    "A new price applies to holds made from now on. Moving to another venue is refused (409) once the show has bookings.",
+  request: { params: showParams, body: jsonBody(updateBody(ShowInput)) },
+  responses: {
+    200: jsonResponse(z.object({ show: ShowSchema }), "Updated"),
+    ...errorResponses(400, 401, 403, 404, 409),
+  },
+});
+
+const deleteShow = adminRoute({
+  method: "delete",
+  path: "/{show_id}",
+  summary: "Delete a show",
+  description:
+    "With PENDING or CONFIRMED bookings → 409, unless `?force=true`, which cancels (and refunds) them first.",
+  request: {
+    params: showParams,
+    query: z.object({ force: z.enum(["true", "false"]).optional() }),
+  },
+  responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 403, 404, 409) },
+});
+
+export const adminShowRoutes = createRouter()
+  .openapi(createShow, async (c) =>
+    c.json({ show: await c.get("services").admin.createShow(c.req.valid("json")) }, 201),
+  )
+  .openapi(updateShow, async (c) => {
+    const input = c.req.valid("json");
+    const show = await c.get("services").admin.updateShow(c.req.valid("param").show_id, input);
+    return c.json({ show }, 200);
+  })
+  .openapi(deleteShow, async (c) => {
+    const force = c.req.valid("query").force === "true";
+    await c.get("services").admin.deleteShow(c.req.valid("param").show_id, force);
+    return c.body(null, 204);
+  });

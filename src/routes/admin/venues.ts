@@ -1,0 +1,185 @@
+import { AppError } from "../../lib/errors";
+import {
+  bodyId,
+  createRouter,
+  errorResponses,
+  idParam,
+  jsonBody,
+  jsonResponse,
+  updateBody,
+  z,
+} from "../../lib/openapi";
+import { SeatSchema, VenueSchema } from "../schemas";
+import { adminRoute } from "./route";
+
+const venueParams = z.object({ venue_id: idParam("venue_id") });
+const seatRow = z.string().trim().min(1).max(10).openapi({ example: "A" });
+const MAX_SEATS_PER_CALL = 10_000;
+
+const VenueInput = z
+  .object({
+    venue_name: z.string().trim().min(1).max(200),
+    address: z.string().trim().min(1).max(500),
+  })
+  .strict();
+
+const SeatLayoutInput = z
+  .object({
+    rows: z
+      .array(
+        z
+          .object({
+            seat_row: seatRow,
+            count: z.number().int().min(1).max(1000),
+            start_number: z.number().int().min(1).max(100_000).optional(),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(200)
+      .optional(),
+    seats: z
+      .array(
+        z.object({ seat_row: seatRow, seat_number: z.number().int().min(1).max(100_000) }).strict(),
+      )
+      .min(1)
+      .max(MAX_SEATS_PER_CALL)
+      .optional(),
+  })
+  .strict()
+  .refine((body) => (body.rows === undefined) !== (body.seats === undefined), {
+    message: "Send either rows or seats",
+  });
+
+const VenueDetailSchema = VenueSchema.extend({
+  total_seats: z.number().int(),
+  seats: z.array(SeatSchema),
+});
+
+const listVenues = adminRoute({
+  method: "get",
+  path: "/",
+  summary: "All venues",
+  responses: {
+    200: jsonResponse(z.object({ venues: z.array(VenueSchema) }), "Venues"),
+    ...errorResponses(401, 403),
+  },
+});
+
+const getVenue = adminRoute({
+  method: "get",
+  path: "/{venue_id}",
+  summary: "A venue with its seat layout",
+  request: { params: venueParams },
+  responses: {
+    200: jsonResponse(z.object({ venue: VenueDetailSchema }), "The venue"),
+    ...errorResponses(400, 401, 403, 404),
+  },
+});
+
+const createVenue = adminRoute({
+  method: "post",
+  path: "/",
+  summary: "Create a venue",
+  request: { body: jsonBody(VenueInput) },
+  responses: {
+    201: jsonResponse(z.object({ venue: VenueSchema }), "Created"),
+    ...errorResponses(400, 401, 403),
+  },
+});
+
+const updateVenue = adminRoute({
+  method: "put",
+  path: "/{venue_id}",
+  summary: "Update a venue (fields sent are replaced)",
+  request: { params: venueParams, body: jsonBody(updateBody(VenueInput)) },
+  responses: {
+    200: jsonResponse(z.object({ venue: VenueSchema }), "Updated"),
+    ...errorResponses(400, 401, 403, 404),
+  },
+});
+
+const deleteVenue = adminRoute({
+  method: "delete",
+  path: "/{venue_id}",
+  summary: "Delete a venue without shows",
+  request: { params: venueParams },
+  responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 403, 404, 409) },
+});
+
+const addSeats = adminRoute({
+  method: "post",
+  path: "/{venue_id}/seats",
+  summary: "Add seats to the layout",
+  description: `Either \`rows\` (\`{seat_row:"A", count:20}\` makes A1..A20, or from \`start_number\`) or explicit \`seats\`; at most ${MAX_SEATS_PER_CALL} seats a call. A seat that already exists makes the whole call 409. New seats are added to the venue's existing shows too.`,
+  request: { params: venueParams, body: jsonBody(SeatLayoutInput) },
+  responses: {
+    201: jsonResponse(
+      z.object({
+        venue_id: z.number().int(),
+        created: z.number().int(),
+        seats: z.array(SeatSchema),
+      }),
+      "Seats created",
+    ),
+    ...errorResponses(400, 401, 403, 404, 409),
+  },
+});
+
+const deleteSeats = adminRoute({
+  method: "delete",
+  path: "/{venue_id}/seats",
+  summary: "Remove seats from the layout",
+  description:
+    "Refused with 409 while a PENDING or CONFIRMED booking holds one of them; ids that are not seats of this venue → 400 with `details.invalid_seats`.",
+  request: {
+    params: venueParams,
+    body: jsonBody(
+      z.object({ seat_ids: z.array(bodyId()).min(1).max(MAX_SEATS_PER_CALL) }).strict(),
+    ),
+  },
+  responses: {
+    200: jsonResponse(
+      z.object({ venue_id: z.number().int(), deleted: z.number().int() }),
+      "Deleted",
+    ),
+    ...errorResponses(400, 401, 403, 404, 409),
+  },
+});
+
+export const adminVenueRoutes = createRouter()
+  .openapi(listVenues, async (c) =>
+    c.json({ venues: await c.get("services").admin.listVenues() }, 200),
+  )
+  .openapi(getVenue, async (c) =>
+    c.json({ venue: await c.get("services").admin.getVenue(c.req.valid("param").venue_id) }, 200),
+  )
+  .openapi(createVenue, async (c) =>
+    c.json({ venue: await c.get("services").admin.createVenue(c.req.valid("json")) }, 201),
+  )
+  .openapi(updateVenue, async (c) => {
+    const input = c.req.valid("json");
+    const venue = await c.get("services").admin.updateVenue(c.req.valid("param").venue_id, input);
+    return c.json({ venue }, 200);
+  })
+  .openapi(deleteVenue, async (c) => {
+    await c.get("services").admin.deleteVenue(c.req.valid("param").venue_id);
+    return c.body(null, 204);
+  })
+  .openapi(addSeats, async (c) => {
+    const venueId = c.req.valid("param").venue_id;
+    const body = c.req.valid("json");
+    const requested = body.rows?.reduce((sum, row) => sum + row.count, 0) ?? 0;
+    if (requested > MAX_SEATS_PER_CALL) {
+      throw new AppError(400, "VALIDATION_ERROR", `At most ${MAX_SEATS_PER_CALL} seats a call`, {
+        rows: `adds ${requested} seats`,
+      });
+    }
+    const layout = body.rows ? { rows: body.rows } : { seats: body.seats ?? [] };
+    return c.json(await c.get("services").admin.addSeats(venueId, layout), 201);
+  })
+  .openapi(deleteSeats, async (c) => {
+    const { venue_id } = c.req.valid("param");
+    const { seat_ids } = c.req.valid("json");
+    return c.json(await c.get("services").admin.deleteSeats(venue_id, [...new Set(seat_ids)]), 200);
+  });

@@ -1,0 +1,86 @@
+import { createRoute } from "@hono/zod-openapi";
+import { AppError } from "../lib/errors";
+import { createRouter, errorResponses, jsonBody, jsonResponse, z } from "../lib/openapi";
+import { requireUser } from "../middleware/auth";
+import { UserSchema } from "./schemas";
+
+const email = z.email().max(254).openapi({ example: "ada@example.com" });
+const password = z.string().min(8).max(128).openapi({ example: "correct horse battery" });
+
+const SessionSchema = z.object({ token: z.string(), user: UserSchema }).openapi("Session");
+
+const register = createRoute({
+  method: "post",
+  path: "/register",
+  tags: ["Auth"],
+  summary: "Create a user account",
+  description:
+    'Emails are case-insensitive. Accounts are always role `user`: a body asking for `role: "admin"` is refused with 403.',
+  request: {
+    body: jsonBody(
+      z.object({
+        email,
+        password,
+        name: z.string().trim().min(1).max(100).optional(),
+        role: z.string().optional().openapi({ description: "Only `user` is accepted" }),
+      }),
+    ),
+  },
+  responses: {
+    201: jsonResponse(SessionSchema, "Registered; the token is ready to use"),
+    ...errorResponses(400, 403, 409),
+  },
+});
+
+const login = createRoute({
+  method: "post",
+  path: "/login",
+  tags: ["Auth"],
+  summary: "Exchange email and password for a token",
+  description: "Wrong password and unknown email get the same 401 `INVALID_CREDENTIALS`.",
+  request: {
+    body: jsonBody(z.object({ email: z.string().max(254), password: z.string().max(128) })),
+  },
+  responses: {
+    200: jsonResponse(SessionSchema, "Logged in"),
+    ...errorResponses(400, 401),
+  },
+});
+
+const me = createRoute({
+  method: "get",
+  path: "/me",
+  tags: ["Auth"],
+  summary: "The caller's account",
+  security: [{ bearerAuth: [] }],
+  middleware: [requireUser] as const,
+  responses: {
+    200: jsonResponse(z.object({ user: UserSchema }), "The caller"),
+    ...errorResponses(401),
+  },
+});
+
+const logout = createRoute({
+  method: "post",
+  path: "/logout",
+  tags: ["Auth"],
+  summary: "Revoke every token issued to the caller so far",
+  security: [{ bearerAuth: [] }],
+  middleware: [requireUser] as const,
+  responses: { 204: { description: "Logged out everywhere" }, ...errorResponses(401) },
+});
+
+export const authRoutes = createRouter()
+  .openapi(register, async (c) => {
+    const { role, ...input } = c.req.valid("json");
+    if (role !== undefined && role !== "user") {
+      throw new AppError(403, "FORBIDDEN", "Admin accounts cannot be self-registered");
+    }
+    return c.json(await c.get("services").auth.register(input), 201);
+  })
+  .openapi(login, async (c) => c.json(await c.get("services").auth.login(c.req.valid("json")), 200))
+  .openapi(me, async (c) => c.json({ user: c.get("user") }, 200))
+  .openapi(logout, async (c) => {
+    await c.get("services").auth.logout(c.get("user").user_id);
+    return c.body(null, 204);
+  });

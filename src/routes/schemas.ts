@@ -1,0 +1,65 @@
+import { z } from "../lib/openapi";
+
+/** Response schemas shared by several route files. */
+
+export const UserSchema = z
+  .object({
+    user_id: z.number().int(),
+    email: z.string(),
+    name: z.string().nullable(),
+    role: z.enum(["user", "admin"]),
+  })
+  .openapi("User");
+
+export const ShowSchema = z
+  .object({
+    show_id: z.number().int(),
+    start_time: z.string().openapi({ example: "2026-12-01T19:30:00.000Z" }),
+    end_time: z.string(),
+    price: z.number().openapi({ example: 49.5 }),
+    event: z.object({
+      event_id: z.number().int(),
+      title: z.string(),
+      description: z.string().nullable(),
+    }),
+    venue: z.object({
+      venue_id: z.number().int(),
+      venue_name: z.string(),
+      address: z.string(),
+    }),
+    available_seats: z.number().int(),
+    total_seats: z.number().int(),
+  })
+  .openapi("Show");
+
+export const SeatSchema = z
+  .object({
+    seat_id: z.number().int(),
+    seat_row: z.string(),
+    seat_number: z.number().int(),
+  })
+  .openapi("Seat");
+
+export const EventSchema = z
+  .object({
+    event_id: z.number().int(),
+    title: z.string(),
+    description: z.string().nullable(),
+    created_at: z.string(),
+  })
+  .openapi("Event");
+
+export const VenueSchema = z
+  .object({
+    venue_id: z.number().int(),
+    venue_name: z.string(),
+    address: z.string(),
+    created_at: z.string(),
+  })
+  .openapi("Venue");
+
+/** A timestamp given by a client: ISO-8601 with a zone (Z or an offset). */
+export const timestampInput = z.iso
+  .datetime({ offset: true })
+  .transform((value) => new Date(value))
+  .openapi({ type: "string", format: "date-time", example: "2026-12-01T19:30:00Z" });

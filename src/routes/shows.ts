@@ -1,0 +1,97 @@
+import { createRoute } from "@hono/zod-openapi";
+import {
+  createRouter,
+  errorResponses,
+  idParam,
+  jsonResponse,
+  paginationEnvelope,
+  paginationQuery,
+  z,
+} from "../lib/openapi";
+import { ShowSchema, timestampInput } from "./schemas";
+
+const showIdParams = z.object({ show_id: idParam("show_id") });
+
+const ShowPageSchema = z.object({ shows: z.array(ShowSchema), ...paginationEnvelope });
+
+const listShows = createRoute({
+  method: "get",
+  path: "/",
+  tags: ["Catalogue"],
+  summary: "Upcoming shows, soonest first",
+  request: { query: paginationQuery },
+  responses: { 200: jsonResponse(ShowPageSchema, "A page of shows"), ...errorResponses(400) },
+});
+
+const searchShows = createRoute({
+  method: "get",
+  path: "/search",
+  tags: ["Catalogue"],
+  summary: "Search upcoming shows",
+  description:
+    "`event` and `venue` are case-insensitive literal substring matches (`%` and `_` match themselves). `from`/`to` bound the start time (inclusive). `availability=available` keeps shows with free seats. Paginated like `/shows`.",
+  request: {
+    query: paginationQuery.extend({
+      event: z.string().trim().min(1).max(200).optional(),
+      venue: z.string().trim().min(1).max(200).optional(),
+      from: timestampInput.optional(),
+      to: timestampInput.optional(),
+      availability: z.enum(["available"]).optional(),
+    }),
+  },
+  responses: { 200: jsonResponse(ShowPageSchema, "Matching shows"), ...errorResponses(400) },
+});
+
+const getShow = createRoute({
+  method: "get",
+  path: "/{show_id}",
+  tags: ["Catalogue"],
+  summary: "One show with its availability",
+  request: { params: showIdParams },
+  responses: {
+    200: jsonResponse(z.object({ show: ShowSchema }), "The show"),
+    ...errorResponses(400, 404),
+  },
+});
+
+const seatMap = createRoute({
+  method: "get",
+  path: "/{show_id}/seats",
+  tags: ["Catalogue"],
+  summary: "The show's seat map",
+  description:
+    "Every seat of the venue with its status for this show. A seat whose hold has expired shows as `AVAILABLE` even before the cleanup job runs.",
+  request: { params: showIdParams },
+  responses: {
+    200: jsonResponse(
+      z.object({
+        show_id: z.number().int(),
+        seats: z.array(
+          z.object({
+            seat_id: z.number().int(),
+            seat_row: z.string(),
+            seat_number: z.number().int(),
+            status: z.enum(["AVAILABLE", "LOCKED", "BOOKED"]),
+          }),
+        ),
+      }),
+      "The seat map",
+    ),
+    ...errorResponses(400, 404),
+  },
+});
+
+export const showRoutes = createRouter()
+  .openapi(listShows, async (c) =>
+    c.json(await c.get("services").catalog.listUpcoming(c.req.valid("query")), 200),
+  )
+  .openapi(searchShows, async (c) =>
+    c.json(await c.get("services").catalog.search(c.req.valid("query")), 200),
+  )
+  .openapi(getShow, async (c) => {
+    const show = await c.get("services").catalog.getShow(c.req.valid("param").show_id);
+    return c.json({ show }, 200);
+  })
+  .openapi(seatMap, async (c) =>
+    c.json(await c.get("services").catalog.seatMap(c.req.valid("param").show_id), 200),
+  );

@@ -1,0 +1,43 @@
+import { createRoute } from "@hono/zod-openapi";
+import { createRouter, jsonResponse, z } from "../lib/openapi";
+
+const CheckSchema = z.enum(["ok", "down", "embedded"]);
+
+const liveness = createRoute({
+  method: "get",
+  path: "/health",
+  tags: ["System"],
+  summary: "Liveness: the process answers; touches nothing else",
+  responses: {
+    200: jsonResponse(z.object({ status: z.literal("OK"), timestamp: z.string() }), "Alive"),
+  },
+});
+
+const readiness = createRoute({
+  method: "get",
+  path: "/health/ready",
+  tags: ["System"],
+  summary: "Readiness: the database and Redis answer",
+  description: "`embedded` means the in-process replacement is in use (no Redis configured).",
+  responses: {
+    200: jsonResponse(
+      z.object({ status: z.literal("OK"), checks: z.record(z.string(), CheckSchema) }),
+      "Ready",
+    ),
+    503: jsonResponse(
+      z.object({ status: z.literal("DEGRADED"), checks: z.record(z.string(), CheckSchema) }),
+      "A dependency is down",
+    ),
+  },
+});
+
+export const systemRoutes = createRouter()
+  .openapi(liveness, (c) =>
+    c.json({ status: "OK" as const, timestamp: new Date().toISOString() }, 200),
+  )
+  .openapi(readiness, async (c) => {
+    const report = await c.get("services").health();
+    return report.status === "OK"
+      ? c.json({ status: "OK" as const, checks: report.checks }, 200)
+      : c.json({ status: "DEGRADED" as const, checks: report.checks }, 503);
+  });

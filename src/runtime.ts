@@ -1,0 +1,85 @@
+import type Redis from "ioredis";
+import { createApp } from "./app";
+import type { Config } from "./config";
+import { type DatabaseHandle, openDatabase } from "./db/client";
+import { runMigrations } from "./db/migrate";
+import { seedDemoData } from "./db/seed";
+import { connectRedis, waitForRedis } from "./infra/redis";
+import { createLogger, type Logger } from "./lib/logger";
+import { createServices, type Services } from "./services";
+import { cancelShowBookings } from "./services/bookings-admin";
+import { createHealthCheck, databaseProbe } from "./services/health";
+
+export interface Runtime {
+  config: Config;
+  logger: Logger;
+  services: Services;
+  app: ReturnType<typeof createApp>;
+  database: DatabaseHandle;
+  redis?: Redis;
+  /** True when demo data was written at this start. */
+  seeded: boolean;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  /** Use this database instead of opening one from the config (tests hand in their own). */
+  database?: DatabaseHandle;
+  logger?: Logger;
+}
+
+/** Wires config, database, Redis and services into a ready app; shared by API, worker and tests. */
+export async function startRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
+  const logger = options.logger ?? createLogger(config.LOG_LEVEL);
+  const database =
+    options.database ??
+    (await openDatabase({
+      url: config.DATABASE_URL,
+      dataDir: config.DATA_DIR,
+      poolMax: config.DB_POOL_MAX,
+      prepare: config.DB_PREPARE,
+    }));
+  // Production migrates explicitly (bun run db:migrate, the Docker entrypoint); embedded
+  // mode has no operator to do it.
+  if (database.driver === "pglite") await runMigrations(database);
+
+  let redis: Redis | undefined;
+  if (config.REDIS_URL) {
+    redis = connectRedis({ url: config.REDIS_URL, commandTimeoutMs: config.REDIS_TIMEOUT_MS });
+    await waitForRedis(redis, 5000);
+  } else if (!config.embedded) {
+    logger.warn(
+      "REDIS_URL is not set: locks and limits are per process; run one API instance only",
+    );
+  }
+
+  const redisClient = redis;
+  const health = createHealthCheck({
+    database: databaseProbe(database.db),
+    redis: redisClient
+      ? async () => ((await redisClient.ping()) === "PONG" ? "ok" : "down")
+      : async () => "embedded",
+  });
+  const services = createServices({ config, db: database.db, health, cancelShowBookings });
+
+  const seeded =
+    database.driver === "pglite" && config.SEED_DEMO_DATA ? await seedDemoData(services) : false;
+  if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
+    await services.auth.ensureAdmin({ email: config.ADMIN_EMAIL, password: config.ADMIN_PASSWORD });
+  }
+
+  const app = createApp(services, logger);
+  return {
+    config,
+    logger,
+    services,
+    app,
+    database,
+    redis,
+    seeded,
+    async close() {
+      redis?.disconnect();
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,323 @@
+import { and, eq, inArray, sql } from "drizzle-orm";
+import type { Database, Queryable } from "../db/client";
+import { pgErrorCode, UNIQUE_VIOLATION } from "../db/errors";
+import { bookings, events, seats, showSeats, shows, venues } from "../db/schema";
+import { AppError, badRequest, conflict, notFound } from "../lib/errors";
+import { toCents } from "../lib/money";
+import { iso } from "../lib/time";
+import { findShow, seatLayoutOrder } from "./catalog";
+
+export interface VenueInput {
+  venue_name: string;
+  address: string;
+}
+
+export type SeatLayoutInput =
+  | { rows: { seat_row: string; count: number; start_number?: number }[] }
+  | { seats: { seat_row: string; seat_number: number }[] };
+
+export interface EventInput {
+  title: string;
+  description?: string | null;
+}
+
+export interface ShowInput {
+  event_id: number;
+  venue_id: number;
+  start_time: Date;
+  end_time: Date;
+  price: number;
+}
+
+/** Bookings that still hold seats: they block deleting seats or shows. */
+export const ACTIVE_BOOKING_STATUSES = ["PENDING", "CONFIRMED"] as const;
+
+const venueView = (row: typeof venues.$inferSelect) => ({
+  venue_id: row.venue_id,
+  venue_name: row.venue_name,
+  address: row.address,
+  created_at: iso(row.created_at),
+});
+
+const eventView = (row: typeof events.$inferSelect) => ({
+  event_id: row.event_id,
+  title: row.title,
+  description: row.description,
+  created_at: iso(row.created_at),
+});
+
+/**
+ * Cancels a show's active bookings before it is force-deleted. The booking engine replaces
+ * this with its own cancel (which also refunds) through the constructor.
+ */
+export type CancelShowBookings = (tx: Queryable, showId: number) => Promise<number>;
+
+export class AdminService {
+  constructor(
+    private readonly db: Database,
+    private readonly cancelShowBookings: CancelShowBookings,
+  ) {}
+
+  // ---- venues -------------------------------------------------------------------------------
+
+  async listVenues() {
+    const rows = await this.db.select().from(venues).orderBy(venues.venue_id);
+    return rows.map(venueView);
+  }
+
+  async getVenue(venueId: number) {
+    const venue = await this.requireVenue(this.db, venueId);
+    const layout = await this.db
+      .select({ seat_id: seats.seat_id, seat_row: seats.seat_row, seat_number: seats.seat_number })
+      .from(seats)
+      .where(eq(seats.venue_id, venueId))
+      .orderBy(...seatLayoutOrder);
+    return { ...venueView(venue), total_seats: layout.length, seats: layout };
+  }
+
+  async createVenue(input: VenueInput) {
+    const [row] = await this.db.insert(venues).values(input).returning();
+    if (!row) throw new Error("venue insert returned no row");
+    return venueView(row);
+  }
+
+  async updateVenue(venueId: number, input: Partial<VenueInput>) {
+    const [row] = await this.db
+      .update(venues)
+      .set(input)
+      .where(eq(venues.venue_id, venueId))
+      .returning();
+    if (!row) throw notFound("Venue");
+    return venueView(row);
+  }
+
+  async deleteVenue(venueId: number) {
+    await this.requireVenue(this.db, venueId);
+    const [show] = await this.db
+      .select({ show_id: shows.show_id })
+      .from(shows)
+      .where(eq(shows.venue_id, venueId))
+      .limit(1);
+    if (show) throw conflict("The venue has shows; delete them first");
+    await this.db.delete(venues).where(eq(venues.venue_id, venueId));
+  }
+
+  /**
+   * Adds seats to a venue's layout, and to every show already scheduled there, so that each
+   * (show, seat) keeps its show_seats row. A seat that already exists makes the whole call 409.
+   */
+  async addSeats(venueId: number, layout: SeatLayoutInput) {
+    const wanted =
+      "rows" in layout
+        ? layout.rows.flatMap((row) =>
+            Array.from({ length: row.count }, (_, index) => ({
+              seat_row: row.seat_row,
+              seat_number: (row.start_number ?? 1) + index,
+            })),
+          )
+        : layout.seats;
+    const keys = new Set(wanted.map((seat) => `${seat.seat_row}#${seat.seat_number}`));
+    if (keys.size !== wanted.length) throw conflict("The layout lists the same seat twice");
+    try {
+      return await this.db.transaction(async (tx) => {
+        await this.requireVenue(tx, venueId, true);
+        const created = await tx
+          .insert(seats)
+          .values(wanted.map((seat) => ({ ...seat, venue_id: venueId })))
+          .returning({
+            seat_id: seats.seat_id,
+            seat_row: seats.seat_row,
+            seat_number: seats.seat_number,
+          });
+        await tx.execute(sql`insert into ${showSeats} (show_id, seat_id)
+          select ${shows.show_id}, ${seats.seat_id} from ${shows} join ${seats}
+            on ${seats.venue_id} = ${shows.venue_id}
+          where ${shows.venue_id} = ${venueId}
+            and ${inArray(
+              seats.seat_id,
+              created.map((seat) => seat.seat_id),
+            )}`);
+        return { venue_id: venueId, created: created.length, seats: created };
+      });
+    } catch (error) {
+      if (pgErrorCode(error) === UNIQUE_VIOLATION) {
+        throw conflict("Some of these seats already exist in the venue");
+      }
+      throw error;
+    }
+  }
+
+  /** Removes seats from a layout unless an active booking holds one of them. */
+  async deleteSeats(venueId: number, seatIds: number[]) {
+    return this.db.transaction(async (tx) => {
+      await this.requireVenue(tx, venueId, true);
+      const found = await tx
+        .select({ seat_id: seats.seat_id })
+        .from(seats)
+        .where(and(eq(seats.venue_id, venueId), inArray(seats.seat_id, seatIds)))
+        .for("update");
+      const foundIds = new Set(found.map((seat) => seat.seat_id));
+      const invalid = seatIds.filter((id) => !foundIds.has(id));
+      if (invalid.length > 0) {
+        throw badRequest("Some seats are not seats of this venue", { invalid_seats: invalid });
+      }
+      const held = await tx
+        .selectDistinct({ seat_id: showSeats.seat_id })
+        .from(showSeats)
+        .where(and(inArray(showSeats.seat_id, seatIds), sql`${showSeats.booking_id} is not null`));
+      if (held.length > 0) {
+        throw conflict("Some seats are held or booked by active bookings", {
+          held_seats: held.map((seat) => seat.seat_id),
+        });
+      }
+      await tx.delete(seats).where(inArray(seats.seat_id, seatIds));
+      return { venue_id: venueId, deleted: seatIds.length };
+    });
+  }
+
+  // ---- events -------------------------------------------------------------------------------
+
+  async createEvent(input: EventInput) {
+    const [row] = await this.db.insert(events).values(input).returning();
+    if (!row) throw new Error("event insert returned no row");
+    return eventView(row);
+  }
+
+  async updateEvent(eventId: number, input: Partial<EventInput>) {
+    const [row] = await this.db
+      .update(events)
+      .set(input)
+      .where(eq(events.event_id, eventId))
+      .returning();
+    if (!row) throw notFound("Event");
+    return eventView(row);
+  }
+
+  async deleteEvent(eventId: number) {
+    const [active] = await this.db
+      .select({ booking_id: bookings.booking_id })
+      .from(bookings)
+      .innerJoin(shows, eq(shows.show_id, bookings.show_id))
+      .where(and(eq(shows.event_id, eventId), inArray(bookings.status, ACTIVE_BOOKING_STATUSES)))
+      .limit(1);
+    if (active)
+      throw conflict("The event has shows with active bookings; delete those shows first");
+    const deleted = await this.db
+      .delete(events)
+      .where(eq(events.event_id, eventId))
+      .returning({ event_id: events.event_id });
+    if (deleted.length === 0) throw notFound("Event");
+  }
+
+  // ---- shows --------------------------------------------------------------------------------
+
+  /** Creates the show and, in the same transaction and one statement, a show_seats row per seat. */
+  async createShow(input: ShowInput) {
+    assertTimeOrder(input.start_time, input.end_time);
+    const showId = await this.db.transaction(async (tx) => {
+      await this.requireEvent(tx, input.event_id);
+      await this.requireVenue(tx, input.venue_id, true);
+      const [show] = await tx
+        .insert(shows)
+        .values({
+          event_id: input.event_id,
+          venue_id: input.venue_id,
+          start_time: input.start_time,
+          end_time: input.end_time,
+          price_cents: toCents(input.price),
+        })
+        .returning({ show_id: shows.show_id });
+      if (!show) throw new Error("show insert returned no row");
+      await insertShowSeats(tx, show.show_id, input.venue_id);
+      return show.show_id;
+    });
+    return findShow(this.db, showId);
+  }
+
+  async updateShow(showId: number, input: Partial<ShowInput>) {
+    await this.db.transaction(async (tx) => {
+      const [current] = await tx
+        .select()
+        .from(shows)
+        .where(eq(shows.show_id, showId))
+        .for("update");
+      if (!current) throw notFound("Show");
+      assertTimeOrder(input.start_time ?? current.start_time, input.end_time ?? current.end_time);
+      if (input.event_id !== undefined) await this.requireEvent(tx, input.event_id);
+      const venueChanges = input.venue_id !== undefined && input.venue_id !== current.venue_id;
+      if (venueChanges && input.venue_id !== undefined) {
+        await this.requireVenue(tx, input.venue_id, true);
+        const [booking] = await tx
+          .select({ booking_id: bookings.booking_id })
+          .from(bookings)
+          .where(eq(bookings.show_id, showId))
+          .limit(1);
+        if (booking) throw conflict("A show with bookings cannot move to another venue");
+      }
+      await tx
+        .update(shows)
+        .set({
+          event_id: input.event_id,
+          venue_id: input.venue_id,
+          start_time: input.start_time,
+          end_time: input.end_time,
+          price_cents: input.price === undefined ? undefined : toCents(input.price),
+        })
+        .where(eq(shows.show_id, showId));
+      if (venueChanges && input.venue_id !== undefined) {
+        await tx.delete(showSeats).where(eq(showSeats.show_id, showId));
+        await insertShowSeats(tx, showId, input.venue_id);
+      }
+    });
+    return findShow(this.db, showId);
+  }
+
+  /** Deletes a show; with active bookings only when forced, which cancels them first. */
+  async deleteShow(showId: number, force: boolean) {
+    await this.db.transaction(async (tx) => {
+      const [show] = await tx
+        .select({ show_id: shows.show_id })
+        .from(shows)
+        .where(eq(shows.show_id, showId))
+        .for("update");
+      if (!show) throw notFound("Show");
+      const [active] = await tx
+        .select({ booking_id: bookings.booking_id })
+        .from(bookings)
+        .where(and(eq(bookings.show_id, showId), inArray(bookings.status, ACTIVE_BOOKING_STATUSES)))
+        .limit(1);
+      if (active && !force) {
+        throw conflict("The show has active bookings; repeat with ?force=true to cancel them");
+      }
+      if (active) await this.cancelShowBookings(tx, showId);
+      await tx.delete(shows).where(eq(shows.show_id, showId));
+    });
+  }
+
+  private async requireVenue(db: Queryable, venueId: number, lock = false) {
+    const query = db.select().from(venues).where(eq(venues.venue_id, venueId));
+    // Locking the venue serialises layout changes with show creation, so no seat is missed.
+    const [row] = lock ? await query.for("update") : await query;
+    if (!row) throw notFound("Venue");
+    return row;
+  }
+
+  private async requireEvent(db: Queryable, eventId: number) {
+    const [row] = await db.select().from(events).where(eq(events.event_id, eventId));
+    if (!row) throw notFound("Event");
+    return row;
+  }
+}
+
+function assertTimeOrder(start: Date, end: Date) {
+  if (end <= start) {
+    throw new AppError(400, "VALIDATION_ERROR", "end_time must be after start_time", {
+      end_time: "must be after start_time",
+    });
+  }
+}
+
+function insertShowSeats(db: Queryable, showId: number, venueId: number) {
+  return db.execute(sql`insert into ${showSeats} (show_id, seat_id)
+    select ${showId}, ${seats.seat_id} from ${seats} where ${seats.venue_id} = ${venueId}`);
+}

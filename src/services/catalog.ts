@@ -1,0 +1,218 @@
+import { and, asc, eq, gt, gte, ilike, lte, type SQL, sql } from "drizzle-orm";
+import type { Database, Queryable } from "../db/client";
+import { events, seats, showSeats, shows, venues } from "../db/schema";
+import { notFound } from "../lib/errors";
+import { fromCents } from "../lib/money";
+import { iso } from "../lib/time";
+
+export interface ShowView {
+  show_id: number;
+  start_time: string;
+  end_time: string;
+  price: number;
+  event: { event_id: number; title: string; description: string | null };
+  venue: { venue_id: number; venue_name: string; address: string };
+  available_seats: number;
+  total_seats: number;
+}
+
+export interface SeatView {
+  seat_id: number;
+  seat_row: string;
+  seat_number: number;
+  status: "AVAILABLE" | "LOCKED" | "BOOKED";
+}
+
+export interface Page {
+  page: number;
+  limit: number;
+}
+
+export interface ShowSearch extends Page {
+  event?: string;
+  venue?: string;
+  from?: Date;
+  to?: Date;
+  availability?: "available";
+}
+
+/**
+ * A seat whose hold ran out counts as AVAILABLE even before the cleanup job has expired it,
+ * so nobody ever sees a seat stuck as LOCKED.
+ */
+export const effectiveSeatStatus = sql<SeatView["status"]>`case
+  when ${showSeats.status} = 'LOCKED' and ${showSeats.locked_until} <= now() then 'AVAILABLE'
+  else ${showSeats.status}::text end`;
+
+const seatIsFree = sql`(${showSeats.status} = 'AVAILABLE'
+  or (${showSeats.status} = 'LOCKED' and ${showSeats.locked_until} <= now()))`;
+
+const availableSeats = sql<number>`(select count(*) from ${showSeats}
+  where ${showSeats.show_id} = ${shows.show_id} and ${seatIsFree})`.mapWith(Number);
+const totalSeats = sql<number>`(select count(*) from ${showSeats}
+  where ${showSeats.show_id} = ${shows.show_id})`.mapWith(Number);
+
+/** Row A..Z before AA..ZZ, then by number: the order a seat map is drawn in. */
+export const seatLayoutOrder = [
+  asc(sql`length(${seats.seat_row})`),
+  asc(seats.seat_row),
+  asc(seats.seat_number),
+];
+
+/** `%` and `_` typed by a user match themselves, not "anything". */
+export const escapeLike = (term: string) => term.replace(/[\\%_]/g, (char) => `\\${char}`);
+
+const upcoming = () => gt(shows.start_time, sql`now()`);
+
+function showRows(db: Queryable) {
+  return db
+    .select({
+      show_id: shows.show_id,
+      start_time: shows.start_time,
+      end_time: shows.end_time,
+      price_cents: shows.price_cents,
+      event_id: events.event_id,
+      title: events.title,
+      description: events.description,
+      venue_id: venues.venue_id,
+      venue_name: venues.venue_name,
+      address: venues.address,
+      available_seats: availableSeats,
+      total_seats: totalSeats,
+    })
+    .from(shows)
+    .innerJoin(events, eq(events.event_id, shows.event_id))
+    .innerJoin(venues, eq(venues.venue_id, shows.venue_id));
+}
+
+type ShowRow = Awaited<ReturnType<ReturnType<typeof showRows>["execute"]>>[number];
+
+export const toShowView = (row: ShowRow): ShowView => ({
+  show_id: row.show_id,
+  start_time: iso(row.start_time),
+  end_time: iso(row.end_time),
+  price: fromCents(row.price_cents),
+  event: { event_id: row.event_id, title: row.title, description: row.description },
+  venue: { venue_id: row.venue_id, venue_name: row.venue_name, address: row.address },
+  available_seats: row.available_seats,
+  total_seats: row.total_seats,
+});
+
+export async function findShow(db: Queryable, showId: number): Promise<ShowView> {
+  const [row] = await showRows(db).where(eq(shows.show_id, showId));
+  if (!row) throw notFound("Show");
+  return toShowView(row);
+}
+
+const countShows = (db: Queryable, where: SQL | undefined) =>
+  db
+    .select({ total: sql<number>`count(*)`.mapWith(Number) })
+    .from(shows)
+    .innerJoin(events, eq(events.event_id, shows.event_id))
+    .innerJoin(venues, eq(venues.venue_id, shows.venue_id))
+    .where(where);
+
+export class CatalogService {
+  constructor(private readonly db: Database) {}
+
+  listUpcoming(page: Page) {
+    return this.pageOfShows(upcoming(), page);
+  }
+
+  search(query: ShowSearch) {
+    const conditions: SQL[] = [upcoming()];
+    if (query.event) conditions.push(ilike(events.title, `%${escapeLike(query.event)}%`));
+    if (query.venue) conditions.push(ilike(venues.venue_name, `%${escapeLike(query.venue)}%`));
+    if (query.from) conditions.push(gte(shows.start_time, query.from));
+    if (query.to) conditions.push(lte(shows.start_time, query.to));
+    if (query.availability === "available") conditions.push(sql`${availableSeats} > 0`);
+    return this.pageOfShows(and(...conditions), query);
+  }
+
+  getShow(showId: number) {
+    return findShow(this.db, showId);
+  }
+
+  async seatMap(showId: number): Promise<{ show_id: number; seats: SeatView[] }> {
+    const rows = await this.db
+      .select({
+        seat_id: seats.seat_id,
+        seat_row: seats.seat_row,
+        seat_number: seats.seat_number,
+        status: effectiveSeatStatus,
+      })
+      .from(showSeats)
+      .innerJoin(seats, eq(seats.seat_id, showSeats.seat_id))
+      .where(eq(showSeats.show_id, showId))
+      .orderBy(...seatLayoutOrder);
+    if (rows.length === 0) {
+      const [show] = await this.db
+        .select({ show_id: shows.show_id })
+        .from(shows)
+        .where(eq(shows.show_id, showId));
+      if (!show) throw notFound("Show");
+    }
+    return { show_id: showId, seats: rows };
+  }
+
+  async listEvents(page: Page) {
+    const [rows, [count]] = await Promise.all([
+      this.db
+        .select()
+        .from(events)
+        .orderBy(asc(events.event_id))
+        .limit(page.limit)
+        .offset((page.page - 1) * page.limit),
+      this.db.select({ total: sql<number>`count(*)`.mapWith(Number) }).from(events),
+    ]);
+    const upcomingShows = await this.upcomingShowsOf(rows.map((row) => row.event_id));
+    return {
+      events: rows.map((row) => ({
+        ...this.eventView(row),
+        shows: upcomingShows.filter((show) => show.event.event_id === row.event_id),
+      })),
+      ...page,
+      total: count?.total ?? 0,
+    };
+  }
+
+  async getEvent(eventId: number) {
+    const [row] = await this.db.select().from(events).where(eq(events.event_id, eventId));
+    if (!row) throw notFound("Event");
+    return { ...this.eventView(row), shows: await this.upcomingShowsOf([eventId]) };
+  }
+
+  private eventView(row: typeof events.$inferSelect) {
+    return {
+      event_id: row.event_id,
+      title: row.title,
+      description: row.description,
+      created_at: iso(row.created_at),
+    };
+  }
+
+  private async upcomingShowsOf(eventIds: number[]): Promise<ShowView[]> {
+    if (eventIds.length === 0) return [];
+    const rows = await showRows(this.db)
+      .where(and(upcoming(), sql`${shows.event_id} in ${eventIds}`))
+      .orderBy(asc(shows.start_time), asc(shows.show_id));
+    return rows.map(toShowView);
+  }
+
+  private async pageOfShows(where: SQL | undefined, page: Page) {
+    const [rows, [count]] = await Promise.all([
+      showRows(this.db)
+        .where(where)
+        .orderBy(asc(shows.start_time), asc(shows.show_id))
+        .limit(page.limit)
+        .offset((page.page - 1) * page.limit),
+      countShows(this.db, where),
+    ]);
+    return {
+      shows: rows.map(toShowView),
+      page: page.page,
+      limit: page.limit,
+      total: count?.total ?? 0,
+    };
+  }
+}
