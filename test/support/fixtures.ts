@@ -1,0 +1,86 @@
+import type { TestApp } from "./harness";
+
+let counter = 0;
+const unique = () => `${Date.now().toString(36)}${(counter++).toString(36)}`;
+
+export interface TestUser {
+  token: string;
+  user_id: number;
+  email: string;
+  password: string;
+}
+
+export async function registerUser(
+  app: TestApp,
+  overrides: { email?: string } = {},
+): Promise<TestUser> {
+  const email = overrides.email ?? `user-${unique()}@example.com`;
+  const password = "password-123";
+  const response = await app.request("POST", "/api/v1/auth/register", {
+    body: { email, password },
+  });
+  if (response.status !== 201)
+    throw new Error(`register failed: ${response.status} ${response.text}`);
+  return { token: response.body.token, user_id: response.body.user.user_id, email, password };
+}
+
+export async function createAdmin(app: TestApp): Promise<TestUser> {
+  const email = `admin-${unique()}@example.com`;
+  const password = "admin-password-123";
+  const admin = await app.runtime.services.auth.ensureAdmin({ email, password });
+  const response = await app.request("POST", "/api/v1/auth/login", { body: { email, password } });
+  if (response.status !== 200) throw new Error(`admin login failed: ${response.text}`);
+  return { token: response.body.token, user_id: admin.user_id, email, password };
+}
+
+export interface ShowFixture {
+  venue_id: number;
+  event_id: number;
+  show_id: number;
+  seat_ids: number[];
+  price: number;
+}
+
+/** A venue with `rows` × `perRow` seats, an event, and a show starting in `startsInHours`. */
+export async function createShowFixture(
+  app: TestApp,
+  adminToken: string,
+  options: { rows?: string[]; perRow?: number; price?: number; startsInHours?: number } = {},
+): Promise<ShowFixture> {
+  const token = adminToken;
+  const rows = options.rows ?? ["A", "B"];
+  const perRow = options.perRow ?? 5;
+  const price = options.price ?? 25.5;
+  const venue = await app.request("POST", "/api/v1/admin/venues", {
+    token,
+    body: { venue_name: `Venue ${unique()}`, address: "1 Test Street" },
+  });
+  const venueId = venue.body.venue.venue_id;
+  const seats = await app.request("POST", `/api/v1/admin/venues/${venueId}/seats`, {
+    token,
+    body: { rows: rows.map((seat_row) => ({ seat_row, count: perRow })) },
+  });
+  const event = await app.request("POST", "/api/v1/admin/events", {
+    token,
+    body: { title: `Event ${unique()}`, description: "test" },
+  });
+  const start = Date.now() + (options.startsInHours ?? 48) * 3_600_000;
+  const show = await app.request("POST", "/api/v1/admin/shows", {
+    token,
+    body: {
+      event_id: event.body.event.event_id,
+      venue_id: venueId,
+      start_time: new Date(start).toISOString(),
+      end_time: new Date(start + 2 * 3_600_000).toISOString(),
+      price,
+    },
+  });
+  if (show.status !== 201) throw new Error(`show creation failed: ${show.text}`);
+  return {
+    venue_id: venueId,
+    event_id: event.body.event.event_id,
+    show_id: show.body.show.show_id,
+    seat_ids: seats.body.seats.map((seat: { seat_id: number }) => seat.seat_id),
+    price,
+  };
+}

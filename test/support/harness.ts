@@ -1,0 +1,117 @@
+import { sql } from "drizzle-orm";
+import postgres from "postgres";
+import { type Config, loadConfig } from "../../src/config";
+import { type DatabaseHandle, openDatabase } from "../../src/db/client";
+import { runMigrations } from "../../src/db/migrate";
+import { createLogger } from "../../src/lib/logger";
+import { type Runtime, startRuntime } from "../../src/runtime";
+import { type Backend, databaseUrl, redisUrl } from "./services";
+
+export const TEST_JWT_SECRET = "test-secret-that-is-at-least-32-characters-long";
+
+export interface TestApp {
+  runtime: Runtime;
+  config: Config;
+  backend: Backend;
+  /** Sends a request through the app exactly as a client would. */
+  request(method: string, path: string, options?: RequestOptions): Promise<TestResponse>;
+  close(): Promise<void>;
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  rawBody?: string;
+  token?: string;
+  headers?: Record<string, string>;
+}
+
+export interface TestResponse {
+  status: number;
+  headers: Headers;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON shapes
+  body: any;
+  text: string;
+}
+
+/** A fresh, empty PostgreSQL database for one test file; dropped by the returned cleanup. */
+async function createScratchDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  if (!databaseUrl) throw new Error("DATABASE_URL is not set");
+  const name = `evently_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+  const admin = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  await admin.end();
+  const url = new URL(databaseUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const cleaner = postgres(databaseUrl as string, { max: 1, onnotice: () => {} });
+      await cleaner.unsafe(`drop database if exists ${name} with (force)`);
+      await cleaner.end();
+    },
+  };
+}
+
+export async function createTestApp(
+  backend: Backend,
+  env: Record<string, string> = {},
+): Promise<TestApp> {
+  let database: DatabaseHandle;
+  let dropDatabase = async () => {};
+  const baseEnv: Record<string, string> = {
+    NODE_ENV: "test",
+    LOG_LEVEL: "silent",
+    BCRYPT_COST: "4",
+    SEED_DEMO_DATA: "0",
+    JWT_SECRET: TEST_JWT_SECRET,
+  };
+  if (backend === "postgres") {
+    const scratch = await createScratchDatabase();
+    dropDatabase = scratch.drop;
+    baseEnv.DATABASE_URL = scratch.url;
+    if (redisUrl) baseEnv.REDIS_URL = redisUrl;
+    database = await openDatabase({ url: scratch.url, poolMax: 10 });
+    await runMigrations(database);
+  } else {
+    database = await openDatabase({ dataDir: "memory://" });
+  }
+  const config = loadConfig({ ...baseEnv, ...env });
+  const runtime = await startRuntime(config, { database, logger: createLogger("silent") });
+
+  return {
+    runtime,
+    config,
+    backend,
+    async request(method, path, options = {}) {
+      const headers = new Headers(options.headers);
+      if (options.token) headers.set("Authorization", `Bearer ${options.token}`);
+      let body: string | undefined = options.rawBody;
+      if (options.body !== undefined) {
+        body = JSON.stringify(options.body);
+        if (!headers.has("Content-Type")) headers.set("Content-Type", "application/json");
+      }
+      const response = await runtime.app.request(path, { method, headers, body });
+      const text = await response.text();
+      let parsed: unknown = text;
+      if (response.headers.get("Content-Type")?.includes("application/json")) {
+        parsed = JSON.parse(text);
+      }
+      return { status: response.status, headers: response.headers, body: parsed, text };
+    },
+    async close() {
+      await runtime.close();
+      await dropDatabase();
+    },
+  };
+}
+
+/** Runs a raw SQL query on the test's database and returns its rows. */
+export async function query<T = Record<string, unknown>>(
+  app: TestApp,
+  statement: ReturnType<typeof sql>,
+): Promise<T[]> {
+  const result = await app.runtime.database.db.execute(statement);
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}
+
+export { sql };
