@@ -1,0 +1,22 @@
+# syntax=docker/dockerfile:1
+# API by default; the worker with: docker run <image> bun run src/worker.ts
+
+FROM oven/bun:1.3 AS deps
+WORKDIR /app
+COPY package.json bun.lock ./
+RUN bun install --frozen-lockfile --production
+
+FROM oven/bun:1.3-slim AS runtime
+WORKDIR /app
+ENV NODE_ENV=production PORT=3000
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json tsconfig.json ./
+COPY drizzle ./drizzle
+COPY src ./src
+COPY scripts ./scripts
+COPY docker-entrypoint.sh ./
+USER bun
+EXPOSE 3000
+HEALTHCHECK --interval=15s --timeout=3s CMD bun -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
+ENTRYPOINT ["./docker-entrypoint.sh"]
+CMD ["bun", "run", "src/index.ts"]
