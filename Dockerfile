@@ -1,12 +1,12 @@
 # syntax=docker/dockerfile:1
 # API by default; the worker with: docker run <image> bun run src/worker.ts
 
-FROM oven/bun:1.3 AS deps
+FROM oven/bun:1 AS deps
 WORKDIR /app
 COPY package.json bun.lock ./
 RUN bun install --frozen-lockfile --production
 
-FROM oven/bun:1.3-slim AS runtime
+FROM oven/bun:1-slim AS runtime
 WORKDIR /app
 ENV NODE_ENV=production PORT=3000
 COPY --from=deps /app/node_modules ./node_modules
