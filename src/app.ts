@@ -12,9 +12,11 @@ import { adminEventRoutes } from "./routes/admin/events";
 import { adminShowRoutes } from "./routes/admin/shows";
 import { adminVenueRoutes } from "./routes/admin/venues";
 import { authRoutes } from "./routes/auth";
+import { bookingRoutes } from "./routes/bookings";
 import { eventRoutes } from "./routes/events";
 import { showRoutes } from "./routes/shows";
 import { systemRoutes } from "./routes/system";
+import { userRoutes } from "./routes/user";
 import type { Services } from "./services";
 
 export const OPENAPI_PATH = "/api/v1/openapi.json";
@@ -66,6 +68,8 @@ export function createApp(services: Services, logger: Logger) {
   app.route("/api/v1/auth", authRoutes);
   app.route("/api/v1/shows", showRoutes);
   app.route("/api/v1/events", eventRoutes);
+  app.route("/api/v1/bookings", bookingRoutes);
+  app.route("/api/v1/user", userRoutes);
   app.route("/api/v1/admin/venues", adminVenueRoutes);
   app.route("/api/v1/admin/events", adminEventRoutes);
   app.route("/api/v1/admin/shows", adminShowRoutes);

@@ -26,6 +26,11 @@ export const configSchema = z
     REDIS_URL: optionalString.pipe(
       z.url({ protocol: /^rediss?$/, message: "must be a redis:// URL" }).optional(),
     ),
+    REDIS_KEY_PREFIX: z
+      .string()
+      .max(64)
+      .regex(/^[A-Za-z0-9:_-]*$/, "letters, digits, ':', '_' and '-' only")
+      .default(""),
     JWT_SECRET: optionalString.pipe(
       z.string().min(32, "must be at least 32 characters").optional(),
     ),

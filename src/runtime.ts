@@ -5,9 +5,9 @@ import { type DatabaseHandle, openDatabase } from "./db/client";
 import { runMigrations } from "./db/migrate";
 import { seedDemoData } from "./db/seed";
 import { connectRedis, waitForRedis } from "./infra/redis";
+import { MemorySeatLocks, RedisSeatLocks, type SeatLocks } from "./infra/seat-locks";
 import { createLogger, type Logger } from "./lib/logger";
 import { createServices, type Services } from "./services";
-import { cancelShowBookings } from "./services/bookings-admin";
 import { createHealthCheck, databaseProbe } from "./services/health";
 
 export interface Runtime {
@@ -26,6 +26,8 @@ export interface RuntimeOptions {
   /** Use this database instead of opening one from the config (tests hand in their own). */
   database?: DatabaseHandle;
   logger?: Logger;
+  /** Seat locks to use instead of the configured ones (tests point them at a dead Redis). */
+  locks?: SeatLocks;
 }
 
 /** Wires config, database, Redis and services into a ready app; shared by API, worker and tests. */
@@ -60,7 +62,12 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
       ? async () => ((await redisClient.ping()) === "PONG" ? "ok" : "down")
       : async () => "embedded",
   });
-  const services = createServices({ config, db: database.db, health, cancelShowBookings });
+  const locks: SeatLocks =
+    options.locks ??
+    (redisClient
+      ? new RedisSeatLocks(redisClient, config.REDIS_KEY_PREFIX)
+      : new MemorySeatLocks());
+  const services = createServices({ config, db: database.db, health, locks, logger });
 
   const seeded =
     database.driver === "pglite" && config.SEED_DEMO_DATA ? await seedDemoData(services) : false;

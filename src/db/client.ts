@@ -1,5 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
+import type { SQL } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
@@ -52,4 +53,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     driver: "pglite",
     close: () => client.close(),
   };
+}
+
+/** Runs raw SQL and returns its rows, whichever driver is underneath. */
+export async function execRows<T>(db: Queryable, statement: SQL): Promise<T[]> {
+  const result = await db.execute(statement);
+  return (Array.isArray(result) ? result : (result as unknown as { rows: T[] }).rows) as T[];
 }

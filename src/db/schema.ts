@@ -9,6 +9,7 @@ import {
   text,
   timestamp,
   uniqueIndex,
+  uuid,
   varchar,
 } from "drizzle-orm/pg-core";
 
@@ -20,6 +21,7 @@ import {
 
 export const userRole = pgEnum("user_role", ["user", "admin"]);
 export const seatStatus = pgEnum("seat_status", ["AVAILABLE", "LOCKED", "BOOKED"]);
+export const paymentStatus = pgEnum("payment_status", ["SUCCEEDED", "DECLINED", "REFUNDED"]);
 export const bookingStatus = pgEnum("booking_status", [
   "PENDING",
   "CONFIRMED",
@@ -117,6 +119,8 @@ export const bookings = pgTable(
     status: bookingStatus().notNull().default("PENDING"),
     amount_cents: integer().notNull(),
     expires_at: timestamp({ withTimezone: true }).notNull(),
+    /** Owner token of the booking's Redis seat locks: release is compare-and-delete on it. */
+    lock_token: uuid().notNull().defaultRandom(),
     created_at: createdAt(),
     updated_at: timestamp({ withTimezone: true }).notNull().defaultNow(),
   },
@@ -182,6 +186,57 @@ export const bookingSeats = pgTable(
     seat_number: integer().notNull(),
   },
   (table) => [primaryKey({ columns: [table.booking_id, table.seat_id] })],
+);
+
+/**
+ * Simulated payments. A charge that is later refunded keeps its row and becomes REFUNDED, so
+ * the money trail of a booking is one row per charge attempt.
+ */
+export const payments = pgTable(
+  "payments",
+  {
+    payment_id: integer().primaryKey().generatedAlwaysAsIdentity(),
+    booking_id: integer()
+      .notNull()
+      .references(() => bookings.booking_id, { onDelete: "cascade" }),
+    amount_cents: integer().notNull(),
+    status: paymentStatus().notNull(),
+    transaction_id: varchar({ length: 64 }).notNull(),
+    refund_transaction_id: varchar({ length: 64 }),
+    created_at: createdAt(),
+    refunded_at: timestamp({ withTimezone: true }),
+  },
+  (table) => [
+    uniqueIndex("payments_transaction_id_key").on(table.transaction_id),
+    index("payments_booking_idx").on(table.booking_id),
+    // At most one live charge per booking: paying twice can never take the money twice.
+    uniqueIndex("payments_one_success_per_booking")
+      .on(table.booking_id)
+      .where(sql`${table.status} = 'SUCCEEDED'`),
+  ],
+);
+
+/**
+ * Stored first responses of booking POSTs per (user, Idempotency-Key). A row without a
+ * response is a request still in flight.
+ */
+export const idempotencyKeys = pgTable(
+  "idempotency_keys",
+  {
+    user_id: integer()
+      .notNull()
+      .references(() => users.user_id, { onDelete: "cascade" }),
+    key: varchar({ length: 255 }).notNull(),
+    request_hash: varchar({ length: 64 }).notNull(),
+    response_status: integer(),
+    response_body: text(),
+    created_at: createdAt(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.user_id, table.key] }),
+    // Purging keys older than 24 h scans by age.
+    index("idempotency_keys_created_idx").on(table.created_at),
+  ],
 );
 
 export type User = typeof users.$inferSelect;

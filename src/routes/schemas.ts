@@ -63,3 +63,19 @@ export const timestampInput = z.iso
   .datetime({ offset: true })
   .transform((value) => new Date(value))
   .openapi({ type: "string", format: "date-time", example: "2026-12-01T19:30:00Z" });
+
+export const BOOKING_STATUSES = ["PENDING", "CONFIRMED", "CANCELLED", "EXPIRED"] as const;
+
+export const BookingSchema = z
+  .object({
+    booking_id: z.number().int(),
+    user_id: z.number().int(),
+    status: z.enum(BOOKING_STATUSES),
+    show_id: z.number().int(),
+    amount: z.number(),
+    created_at: z.string(),
+    expires_at: z.string(),
+    seats: z.array(SeatSchema),
+    show: ShowSchema,
+  })
+  .openapi("Booking");

@@ -2,9 +2,12 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Database, Queryable } from "../db/client";
 import { pgErrorCode, UNIQUE_VIOLATION } from "../db/errors";
 import { bookings, events, seats, showSeats, shows, venues } from "../db/schema";
+import type { SeatLocks } from "../infra/seat-locks";
 import { AppError, badRequest, conflict, notFound } from "../lib/errors";
+import type { Logger } from "../lib/logger";
 import { toCents } from "../lib/money";
 import { iso } from "../lib/time";
+import { endBookings, forgetSeatLocks } from "./booking-lifecycle";
 import { findShow, seatLayoutOrder } from "./catalog";
 
 export interface VenueInput {
@@ -46,16 +49,11 @@ const eventView = (row: typeof events.$inferSelect) => ({
   created_at: iso(row.created_at),
 });
 
-/**
- * Cancels a show's active bookings before it is force-deleted. The booking engine replaces
- * this with its own cancel (which also refunds) through the constructor.
- */
-export type CancelShowBookings = (tx: Queryable, showId: number) => Promise<number>;
-
 export class AdminService {
   constructor(
     private readonly db: Database,
-    private readonly cancelShowBookings: CancelShowBookings,
+    private readonly locks: SeatLocks,
+    private readonly logger: Logger,
   ) {}
 
   // ---- venues -------------------------------------------------------------------------------
@@ -272,9 +270,9 @@ export class AdminService {
     return findShow(this.db, showId);
   }
 
-  /** Deletes a show; with active bookings only when forced, which cancels them first. */
+  /** Deletes a show; with active bookings only when forced, which cancels and refunds them first. */
   async deleteShow(showId: number, force: boolean) {
-    await this.db.transaction(async (tx) => {
+    const cancelled = await this.db.transaction(async (tx) => {
       const [show] = await tx
         .select({ show_id: shows.show_id })
         .from(shows)
@@ -289,9 +287,21 @@ export class AdminService {
       if (active && !force) {
         throw conflict("The show has active bookings; repeat with ?force=true to cancel them");
       }
-      if (active) await this.cancelShowBookings(tx, showId);
+      const activeIds = await tx
+        .select({ booking_id: bookings.booking_id })
+        .from(bookings)
+        .where(
+          and(eq(bookings.show_id, showId), inArray(bookings.status, ACTIVE_BOOKING_STATUSES)),
+        );
+      const ended = await endBookings(
+        tx,
+        activeIds.map((row) => row.booking_id),
+        "CANCELLED",
+      );
       await tx.delete(shows).where(eq(shows.show_id, showId));
+      return ended;
     });
+    await forgetSeatLocks(this.locks, cancelled, this.logger);
   }
 
   private async requireVenue(db: Queryable, venueId: number, lock = false) {

@@ -1,9 +1,14 @@
 import type { Config } from "../config";
 import type { Database } from "../db/client";
-import { AdminService, type CancelShowBookings } from "./admin";
+import type { SeatLocks } from "../infra/seat-locks";
+import type { Logger } from "../lib/logger";
+import { AdminService } from "./admin";
 import { AuthService } from "./auth";
+import { BookingViews } from "./booking-views";
+import { BookingService } from "./bookings";
 import { CatalogService } from "./catalog";
 import type { HealthCheck } from "./health";
+import { IdempotencyStore } from "./idempotency";
 
 export interface Services {
   config: Config;
@@ -11,6 +16,10 @@ export interface Services {
   auth: AuthService;
   catalog: CatalogService;
   admin: AdminService;
+  bookings: BookingService;
+  bookingViews: BookingViews;
+  idempotency: IdempotencyStore;
+  locks: SeatLocks;
   health: HealthCheck;
 }
 
@@ -18,7 +27,8 @@ export interface ServiceDependencies {
   config: Config;
   db: Database;
   health: HealthCheck;
-  cancelShowBookings: CancelShowBookings;
+  locks: SeatLocks;
+  logger: Logger;
 }
 
 export function createServices(deps: ServiceDependencies): Services {
@@ -31,7 +41,16 @@ export function createServices(deps: ServiceDependencies): Services {
       bcryptCost: deps.config.BCRYPT_COST,
     }),
     catalog: new CatalogService(deps.db),
-    admin: new AdminService(deps.db, deps.cancelShowBookings),
+    admin: new AdminService(deps.db, deps.locks, deps.logger),
+    bookings: new BookingService(
+      deps.db,
+      deps.locks,
+      { holdTtlSeconds: deps.config.HOLD_TTL_SECONDS },
+      deps.logger,
+    ),
+    bookingViews: new BookingViews(deps.db),
+    idempotency: new IdempotencyStore(deps.db),
+    locks: deps.locks,
     health: deps.health,
   };
 }

@@ -34,7 +34,11 @@ export interface TestResponse {
 }
 
 /** A fresh, empty PostgreSQL database for one test file; dropped by the returned cleanup. */
-async function createScratchDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+async function createScratchDatabase(): Promise<{
+  name: string;
+  url: string;
+  drop: () => Promise<void>;
+}> {
   if (!databaseUrl) throw new Error("DATABASE_URL is not set");
   const name = `evently_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
   const admin = postgres(databaseUrl, { max: 1, onnotice: () => {} });
@@ -43,6 +47,7 @@ async function createScratchDatabase(): Promise<{ url: string; drop: () => Promi
   const url = new URL(databaseUrl);
   url.pathname = `/${name}`;
   return {
+    name,
     url: url.toString(),
     drop: async () => {
       const cleaner = postgres(databaseUrl as string, { max: 1, onnotice: () => {} });
@@ -69,7 +74,11 @@ export async function createTestApp(
     const scratch = await createScratchDatabase();
     dropDatabase = scratch.drop;
     baseEnv.DATABASE_URL = scratch.url;
-    if (redisUrl) baseEnv.REDIS_URL = redisUrl;
+    if (redisUrl) {
+      baseEnv.REDIS_URL = redisUrl;
+      // Redis is shared by every test file and run: each app gets keys of its own.
+      baseEnv.REDIS_KEY_PREFIX = `test:${scratch.name}:`;
+    }
     database = await openDatabase({ url: scratch.url, poolMax: 10 });
     await runMigrations(database);
   } else {

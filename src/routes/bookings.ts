@@ -1,0 +1,203 @@
+import { createRoute } from "@hono/zod-openapi";
+import { badRequest } from "../lib/errors";
+import { hasAtMostTwoDecimals } from "../lib/money";
+import {
+  bodyId,
+  createRouter,
+  errorResponses,
+  idParam,
+  jsonBody,
+  jsonResponse,
+  z,
+} from "../lib/openapi";
+import { requireUser } from "../middleware/auth";
+import { idempotent } from "../middleware/idempotency";
+import { BookingSchema, SeatSchema } from "./schemas";
+
+const MAX_SEATS_PER_HOLD = 10;
+
+const idempotencyHeader = z.object({
+  "idempotency-key": z
+    .string()
+    .optional()
+    .openapi({
+      param: { name: "Idempotency-Key", in: "header" },
+      description:
+        "1–255 printable characters. The first response for (user, key) is stored for 24 h and replayed for retries with the same body; another body, or a retry while the first still runs → 409 `IDEMPOTENCY_KEY_IN_USE`. 409, 429 and 5xx answers are not stored.",
+    }),
+});
+
+const bookingPost = <const R extends Parameters<typeof createRoute>[0]>(route: R) =>
+  createRoute({
+    ...route,
+    tags: ["Bookings"],
+    security: [{ bearerAuth: [] }],
+    middleware: [requireUser, idempotent] as const,
+  });
+
+const bookingParams = z.object({ booking_id: idParam("booking_id") });
+
+const lock = bookingPost({
+  method: "post",
+  path: "/lock",
+  summary: "Hold 1–10 seats for 10 minutes (all or nothing)",
+  description:
+    "Any seat taken → 409 `SEAT_UNAVAILABLE` with `details.failed_seats` (exactly the requested seats that were taken) and nothing is held. Ids that are not seats of the show's venue → 400 with `details.invalid_seats`. Unknown show → 404; show already started → 400 `SHOW_STARTED`.",
+  request: {
+    headers: idempotencyHeader,
+    body: jsonBody(
+      z.object({
+        show_id: bodyId(),
+        seat_ids: z
+          .array(bodyId())
+          .min(1)
+          .max(MAX_SEATS_PER_HOLD)
+          .refine((ids) => new Set(ids).size === ids.length, "must not repeat a seat"),
+      }),
+    ),
+  },
+  responses: {
+    200: jsonResponse(
+      z.object({
+        booking_id: z.number().int(),
+        status: z.literal("PENDING"),
+        show_id: z.number().int(),
+        locked_seats: z.array(SeatSchema),
+        amount: z.number(),
+        expires_at: z.string(),
+        expires_in: z.number().int().openapi({ description: "Seconds until the hold expires" }),
+      }),
+      "Seats held",
+    ),
+    ...errorResponses(400, 401, 404, 409, 429, 503),
+  },
+});
+
+const pay = bookingPost({
+  method: "post",
+  path: "/payments/simulate",
+  summary: "Simulated payment for a held booking",
+  description:
+    "Deterministic: `outcome` defaults to `success`; `decline` → 402 `PAYMENT_FAILED`. The amount must equal the booking's (400 otherwise). Booking not PENDING or already paid → 409 `INVALID_STATE`; hold expired → 410.",
+  request: {
+    headers: idempotencyHeader,
+    body: jsonBody(
+      z.object({
+        booking_id: bodyId(),
+        amount: z.number().min(0).refine(hasAtMostTwoDecimals, "must have at most two decimals"),
+        outcome: z.enum(["success", "decline"]).default("success"),
+      }),
+    ),
+  },
+  responses: {
+    200: jsonResponse(
+      z.object({
+        transaction_id: z.string(),
+        status: z.literal("SUCCEEDED"),
+        booking_id: z.number().int(),
+        amount: z.number(),
+      }),
+      "Payment succeeded",
+    ),
+    ...errorResponses(400, 401, 402, 404, 409, 410),
+  },
+});
+
+const confirm = bookingPost({
+  method: "post",
+  path: "/{booking_id}/confirm",
+  summary: "Confirm a paid hold",
+  description:
+    "Body `{}` (a `booking_id` in it must match the path). No succeeded payment → 402 `PAYMENT_REQUIRED`; hold expired → 410 (the booking becomes EXPIRED, its seats free, a payment is refunded); not PENDING → 409 `INVALID_STATE`.",
+  request: {
+    params: bookingParams,
+    headers: idempotencyHeader,
+    body: {
+      content: { "application/json": { schema: z.object({ booking_id: bodyId().optional() }) } },
+      required: false,
+    },
+  },
+  responses: {
+    200: jsonResponse(
+      z.object({
+        message: z.string(),
+        booking_id: z.number().int(),
+        status: z.literal("CONFIRMED"),
+        confirmed_seats: z.array(SeatSchema),
+      }),
+      "Confirmed",
+    ),
+    ...errorResponses(400, 401, 402, 404, 409, 410),
+  },
+});
+
+const cancel = bookingPost({
+  method: "post",
+  path: "/{booking_id}/cancel",
+  summary: "Cancel a PENDING or CONFIRMED booking before its show starts",
+  description:
+    "Frees the seats; a paid booking is refunded (`refund`). Already cancelled/expired → 409 `INVALID_STATE`; show started → 400 `SHOW_STARTED`; a hold that ran out → 410. Admins may cancel any booking.",
+  request: { params: bookingParams, headers: idempotencyHeader },
+  responses: {
+    200: jsonResponse(
+      z.object({
+        booking_id: z.number().int(),
+        status: z.literal("CANCELLED"),
+        cancelled_seats: z.array(SeatSchema),
+        refund: z.object({ amount: z.number(), transaction_id: z.string() }).optional(),
+      }),
+      "Cancelled",
+    ),
+    ...errorResponses(400, 401, 404, 409, 410),
+  },
+});
+
+const getBooking = createRoute({
+  method: "get",
+  path: "/{booking_id}",
+  tags: ["Bookings"],
+  summary: "One booking (its owner or an admin; anyone else gets 404)",
+  security: [{ bearerAuth: [] }],
+  middleware: [requireUser] as const,
+  request: { params: bookingParams },
+  responses: {
+    200: jsonResponse(z.object({ booking: BookingSchema }), "The booking"),
+    ...errorResponses(400, 401, 404),
+  },
+});
+
+export const bookingRoutes = createRouter()
+  .openapi(lock, async (c) => {
+    const { show_id, seat_ids } = c.req.valid("json");
+    const held = await c.get("services").bookings.hold(c.get("user").user_id, show_id, seat_ids);
+    return c.json(held, 200);
+  })
+  .openapi(pay, async (c) => {
+    const { booking_id, amount, outcome } = c.req.valid("json");
+    const payment = await c
+      .get("services")
+      .bookings.pay(c.get("user"), booking_id, amount, outcome);
+    return c.json(payment, 200);
+  })
+  .openapi(confirm, async (c) => {
+    const bookingId = c.req.valid("param").booking_id;
+    const bodyId = c.req.valid("json")?.booking_id;
+    if (bodyId !== undefined && bodyId !== bookingId) {
+      throw badRequest("booking_id in the body does not match the path", {
+        booking_id: "must match the path",
+      });
+    }
+    return c.json(await c.get("services").bookings.confirm(c.get("user"), bookingId), 200);
+  })
+  .openapi(cancel, async (c) =>
+    c.json(
+      await c.get("services").bookings.cancel(c.get("user"), c.req.valid("param").booking_id),
+      200,
+    ),
+  )
+  .openapi(getBooking, async (c) => {
+    const booking = await c
+      .get("services")
+      .bookingViews.get(c.req.valid("param").booking_id, c.get("user"));
+    return c.json({ booking }, 200);
+  });

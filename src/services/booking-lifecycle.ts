@@ -1,0 +1,82 @@
+import { sql } from "drizzle-orm";
+import { execRows, type Queryable } from "../db/client";
+import type { SeatLocks } from "../infra/seat-locks";
+import type { Logger } from "../lib/logger";
+
+export interface EndedBooking {
+  booking_id: number;
+  show_id: number;
+  lock_token: string;
+  previous_status: "PENDING" | "CONFIRMED";
+  seat_ids: number[];
+  refund: { amount_cents: number; transaction_id: string } | null;
+}
+
+/**
+ * Moves active bookings to EXPIRED or CANCELLED in one set of statements: frees their seats and
+ * refunds any successful charge, so money and seats never part ways. Only PENDING bookings
+ * can expire. Run inside the caller's transaction; returns what Redis must forget afterwards.
+ */
+export async function endBookings(
+  tx: Queryable,
+  bookingIds: number[],
+  to: "EXPIRED" | "CANCELLED",
+): Promise<EndedBooking[]> {
+  if (bookingIds.length === 0) return [];
+  const endable = to === "EXPIRED" ? sql`('PENDING')` : sql`('PENDING', 'CONFIRMED')`;
+  return execRows<EndedBooking>(
+    tx,
+    sql`with ended as (
+      update bookings b set status = ${to}, updated_at = now()
+      from (select booking_id, status from bookings
+            where booking_id in ${bookingIds} and status in ${endable}
+            order by booking_id for update) previous
+      where b.booking_id = previous.booking_id
+      returning b.booking_id, b.show_id, b.lock_token, previous.status as previous_status
+    ), freed as (
+      update show_seats ss set status = 'AVAILABLE', booking_id = null, locked_until = null
+      from ended where ss.booking_id = ended.booking_id
+      returning ss.booking_id, ss.seat_id
+    ), refunded as (
+      update payments p set status = 'REFUNDED', refunded_at = now(),
+        refund_transaction_id = 'rfd_' || replace(gen_random_uuid()::text, '-', '')
+      from ended where p.booking_id = ended.booking_id and p.status = 'SUCCEEDED'
+      returning p.booking_id, p.amount_cents, p.refund_transaction_id
+    )
+    select ended.booking_id, ended.show_id, ended.lock_token::text as lock_token,
+      ended.previous_status::text as previous_status,
+      coalesce((select array_agg(freed.seat_id order by freed.seat_id) from freed
+                where freed.booking_id = ended.booking_id), '{}') as seat_ids,
+      (select json_build_object('amount_cents', r.amount_cents, 'transaction_id', r.refund_transaction_id)
+         from refunded r where r.booking_id = ended.booking_id) as refund
+    from ended order by ended.booking_id`,
+  );
+}
+
+/**
+ * After the transaction commits: drop the Redis locks of ended bookings. A failure here only
+ * delays a seat's return to sale in the fast filter (PostgreSQL already freed it), so it is
+ * logged rather than failing the request.
+ */
+export async function forgetSeatLocks(
+  locks: SeatLocks,
+  ended: EndedBooking[],
+  logger: Logger,
+): Promise<void> {
+  await Promise.all(
+    ended.map(async (booking) => {
+      try {
+        if (booking.previous_status === "CONFIRMED") {
+          await locks.clearBooked(booking.show_id, booking.seat_ids);
+        } else {
+          await locks.release(booking.show_id, booking.seat_ids, booking.lock_token);
+        }
+      } catch (error) {
+        logger.warn("could not drop seat locks", {
+          booking_id: booking.booking_id,
+          error: String(error),
+        });
+      }
+    }),
+  );
+}

@@ -1,0 +1,133 @@
+import { type SQL, sql } from "drizzle-orm";
+import { type Database, execRows } from "../db/client";
+import { notFound } from "../lib/errors";
+import { fromCents } from "../lib/money";
+import { iso } from "../lib/time";
+import type { ShowView } from "./catalog";
+
+export type BookingStatus = "PENDING" | "CONFIRMED" | "CANCELLED" | "EXPIRED";
+
+export interface BookingView {
+  booking_id: number;
+  user_id: number;
+  status: BookingStatus;
+  show_id: number;
+  amount: number;
+  created_at: string;
+  expires_at: string;
+  seats: { seat_id: number; seat_row: string; seat_number: number }[];
+  show: ShowView;
+}
+
+interface BookingViewRow {
+  booking_id: number;
+  user_id: number;
+  status: BookingStatus;
+  show_id: number;
+  amount_cents: number;
+  created_at: string | Date;
+  expires_at: string | Date;
+  seats: BookingView["seats"];
+  show: Omit<ShowView, "price" | "start_time" | "end_time"> & {
+    price_cents: number;
+    start_time: string;
+    end_time: string;
+  };
+  total: number;
+}
+
+export interface BookingFilter {
+  userId?: number;
+  showId?: number;
+  status?: BookingStatus;
+  page: number;
+  limit: number;
+}
+
+/**
+ * A hold that ran out reads as EXPIRED even before the cleanup job has marked it, just as its
+ * seats read as AVAILABLE.
+ */
+const effectiveStatus = sql`case when b.status = 'PENDING' and b.expires_at <= now()
+  then 'EXPIRED' else b.status::text end`;
+
+/** Bookings with their show, event, venue and seats (from booking_seats) in one query. */
+function bookingViewQuery(where: SQL, page: { page: number; limit: number }) {
+  return sql`select b.booking_id, b.user_id, ${effectiveStatus} as status, b.show_id,
+      b.amount_cents, b.created_at, b.expires_at,
+      coalesce((select json_agg(json_build_object('seat_id', bs.seat_id, 'seat_row', bs.seat_row,
+                  'seat_number', bs.seat_number) order by bs.seat_id)
+                from booking_seats bs where bs.booking_id = b.booking_id), '[]'::json) as seats,
+      json_build_object(
+        'show_id', sh.show_id, 'start_time', sh.start_time, 'end_time', sh.end_time,
+        'price_cents', sh.price_cents,
+        'event', json_build_object('event_id', e.event_id, 'title', e.title, 'description', e.description),
+        'venue', json_build_object('venue_id', v.venue_id, 'venue_name', v.venue_name, 'address', v.address),
+        'available_seats', (select count(*) from show_seats ss where ss.show_id = sh.show_id
+            and (ss.status = 'AVAILABLE' or (ss.status = 'LOCKED' and ss.locked_until <= now()))),
+        'total_seats', (select count(*) from show_seats ss where ss.show_id = sh.show_id)
+      ) as show,
+      count(*) over () as total
+    from bookings b
+    join shows sh on sh.show_id = b.show_id
+    join events e on e.event_id = sh.event_id
+    join venues v on v.venue_id = sh.venue_id
+    where ${where}
+    order by b.created_at desc, b.booking_id desc
+    limit ${page.limit} offset ${(page.page - 1) * page.limit}`;
+}
+
+const toView = (row: BookingViewRow): BookingView => {
+  const { price_cents, start_time, end_time, ...show } = row.show;
+  return {
+    booking_id: row.booking_id,
+    user_id: row.user_id,
+    status: row.status,
+    show_id: row.show_id,
+    amount: fromCents(row.amount_cents),
+    created_at: iso(row.created_at),
+    expires_at: iso(row.expires_at),
+    seats: row.seats,
+    show: {
+      ...show,
+      start_time: iso(start_time),
+      end_time: iso(end_time),
+      price: fromCents(price_cents),
+      available_seats: Number(show.available_seats),
+      total_seats: Number(show.total_seats),
+    },
+  };
+};
+
+export class BookingViews {
+  constructor(private readonly db: Database) {}
+
+  /** One booking for its owner or an admin; for anyone else it does not exist. */
+  async get(bookingId: number, viewer: { user_id: number; role: string }) {
+    const [row] = await execRows<BookingViewRow>(
+      this.db,
+      bookingViewQuery(sql`b.booking_id = ${bookingId}`, { page: 1, limit: 1 }),
+    );
+    if (!row || (row.user_id !== viewer.user_id && viewer.role !== "admin")) {
+      throw notFound("Booking");
+    }
+    return toView(row);
+  }
+
+  async list(filter: BookingFilter) {
+    const conditions = [sql`true`];
+    if (filter.userId !== undefined) conditions.push(sql`b.user_id = ${filter.userId}`);
+    if (filter.showId !== undefined) conditions.push(sql`b.show_id = ${filter.showId}`);
+    if (filter.status !== undefined) conditions.push(sql`${effectiveStatus} = ${filter.status}`);
+    const rows = await execRows<BookingViewRow>(
+      this.db,
+      bookingViewQuery(sql.join(conditions, sql` and `), filter),
+    );
+    return {
+      bookings: rows.map(toView),
+      page: filter.page,
+      limit: filter.limit,
+      total: Number(rows[0]?.total ?? 0),
+    };
+  }
+}

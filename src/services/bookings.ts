@@ -1,0 +1,356 @@
+import { randomUUID } from "node:crypto";
+import { sql } from "drizzle-orm";
+import type { AuthUser } from "../app-env";
+import { type Database, execRows, type Queryable } from "../db/client";
+import { pgErrorCode } from "../db/errors";
+import type { SeatLocks } from "../infra/seat-locks";
+import { AppError, badRequest, invalidState, notFound } from "../lib/errors";
+import type { Logger } from "../lib/logger";
+import { fromCents, toCents } from "../lib/money";
+import { iso } from "../lib/time";
+import { type EndedBooking, endBookings, forgetSeatLocks } from "./booking-lifecycle";
+
+export interface BookingSettings {
+  holdTtlSeconds: number;
+}
+
+export interface SeatRef {
+  seat_id: number;
+  seat_row: string;
+  seat_number: number;
+}
+
+interface LockedSeatRow extends SeatRef {
+  status: "AVAILABLE" | "LOCKED" | "BOOKED";
+  booking_id: number | null;
+  lapsed: boolean;
+}
+
+interface BookingRow {
+  booking_id: number;
+  user_id: number;
+  show_id: number;
+  status: "PENDING" | "CONFIRMED" | "CANCELLED" | "EXPIRED";
+  amount_cents: number;
+  lock_token: string;
+  hold_lapsed: boolean;
+  show_started: boolean;
+}
+
+const seatUnavailable = (failedSeats: number[]) =>
+  new AppError(409, "SEAT_UNAVAILABLE", "Some of the requested seats are not available", {
+    failed_seats: failedSeats,
+  });
+const holdExpired = () =>
+  new AppError(410, "HOLD_EXPIRED", "The hold on these seats has expired; hold them again");
+
+/** Deadlocks and serialization failures are safe to retry: the transaction left nothing. */
+const RETRYABLE = new Set(["40P01", "40001"]);
+
+export class BookingService {
+  constructor(
+    private readonly db: Database,
+    private readonly locks: SeatLocks,
+    private readonly settings: BookingSettings,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Holds every requested seat or none. Redis refuses contended seats before any transaction
+   * opens; PostgreSQL row locks decide. If Redis is unreachable the row locks alone keep it
+   * correct.
+   */
+  async hold(userId: number, showId: number, seatIds: number[]) {
+    const show = await this.showForHold(showId);
+    const token = randomUUID();
+    const ttlMs = this.settings.holdTtlSeconds * 1000;
+    const redisHeld = await this.acquireInRedis(showId, seatIds, token, ttlMs);
+    try {
+      return await this.withRetry(() =>
+        this.db.transaction((tx) => this.holdInDatabase(tx, userId, show, seatIds, token)),
+      );
+    } catch (error) {
+      if (redisHeld) await this.releaseQuietly(showId, seatIds, token);
+      throw error;
+    }
+  }
+
+  /** Records a deterministic simulated payment for the caller's PENDING booking. */
+  async pay(user: AuthUser, bookingId: number, amount: number, outcome: "success" | "decline") {
+    const result = await this.db.transaction(async (tx) => {
+      const booking = await this.lockBooking(tx, user, bookingId);
+      if (booking.hold_lapsed) return { expired: await this.expire(tx, booking) };
+      if (booking.status === "EXPIRED") throw holdExpired();
+      if (booking.status !== "PENDING") throw invalidState(`The booking is ${booking.status}`);
+      if (toCents(amount) !== booking.amount_cents) {
+        throw badRequest("The amount does not match the booking", {
+          amount: `must be ${fromCents(booking.amount_cents)}`,
+        });
+      }
+      const [paid] = await execRows<{ count: number }>(
+        tx,
+        sql`select count(*)::int as count from payments
+            where booking_id = ${bookingId} and status = 'SUCCEEDED'`,
+      );
+      if ((paid?.count ?? 0) > 0) throw invalidState("The booking is already paid");
+      const transactionId = `txn_${randomUUID().replaceAll("-", "")}`;
+      const status = outcome === "success" ? "SUCCEEDED" : "DECLINED";
+      await tx.execute(sql`insert into payments (booking_id, amount_cents, status, transaction_id)
+        values (${bookingId}, ${booking.amount_cents}, ${status}, ${transactionId})`);
+      return { transactionId, status, amountCents: booking.amount_cents };
+    });
+    if (result.expired) {
+      await forgetSeatLocks(this.locks, result.expired, this.logger);
+      throw holdExpired();
+    }
+    if (result.status === "DECLINED") {
+      throw new AppError(402, "PAYMENT_FAILED", "The payment was declined", {
+        transaction_id: result.transactionId,
+      });
+    }
+    return {
+      transaction_id: result.transactionId,
+      status: "SUCCEEDED" as const,
+      booking_id: bookingId,
+      amount: fromCents(result.amountCents),
+    };
+  }
+
+  /** Turns a paid, still valid hold into a confirmed booking. */
+  async confirm(user: AuthUser, bookingId: number) {
+    const result = await this.db.transaction(async (tx) => {
+      const booking = await this.lockBooking(tx, user, bookingId);
+      if (booking.hold_lapsed) return { expired: await this.expire(tx, booking) };
+      if (booking.status === "EXPIRED") throw holdExpired();
+      if (booking.status !== "PENDING") throw invalidState(`The booking is ${booking.status}`);
+      const [paid] = await execRows<{ count: number }>(
+        tx,
+        sql`select count(*)::int as count from payments
+            where booking_id = ${bookingId} and status = 'SUCCEEDED'`,
+      );
+      if ((paid?.count ?? 0) === 0) {
+        throw new AppError(402, "PAYMENT_REQUIRED", "Pay for the booking before confirming it");
+      }
+      await tx.execute(sql`update bookings set status = 'CONFIRMED', updated_at = now()
+        where booking_id = ${bookingId}`);
+      const seats = await execRows<SeatRef>(
+        tx,
+        sql`update show_seats ss set status = 'BOOKED', locked_until = null
+            from seats s
+            where ss.booking_id = ${bookingId} and s.seat_id = ss.seat_id
+            returning ss.seat_id, s.seat_row, s.seat_number`,
+      );
+      return { booking, seats: sortSeats(seats) };
+    });
+    if (result.expired) {
+      await forgetSeatLocks(this.locks, result.expired, this.logger);
+      throw holdExpired();
+    }
+    const seatIds = result.seats.map((seat) => seat.seat_id);
+    try {
+      await this.locks.markBooked(result.booking.show_id, seatIds);
+    } catch (error) {
+      // The seats are BOOKED in PostgreSQL; a missing marker only costs a transaction later.
+      this.logger.warn("could not mark seats booked in Redis", { error: String(error) });
+    }
+    return {
+      message: "Booking confirmed successfully",
+      booking_id: bookingId,
+      status: "CONFIRMED" as const,
+      confirmed_seats: result.seats,
+    };
+  }
+
+  /** Cancels a PENDING or CONFIRMED booking before its show starts; refunds a payment. */
+  async cancel(user: AuthUser, bookingId: number) {
+    const result = await this.db.transaction(async (tx) => {
+      const booking = await this.lockBooking(tx, user, bookingId, true);
+      if (booking.hold_lapsed) return { expired: await this.expire(tx, booking) };
+      if (booking.status !== "PENDING" && booking.status !== "CONFIRMED") {
+        throw invalidState(`The booking is already ${booking.status}`);
+      }
+      if (booking.show_started) {
+        throw new AppError(
+          400,
+          "SHOW_STARTED",
+          "The show has started; it can no longer be cancelled",
+        );
+      }
+      const seats = await execRows<SeatRef>(
+        tx,
+        sql`select seat_id, seat_row, seat_number from booking_seats
+            where booking_id = ${bookingId} order by seat_id`,
+      );
+      const [ended] = await endBookings(tx, [bookingId], "CANCELLED");
+      return { ended: ended as EndedBooking, seats };
+    });
+    if (result.expired) {
+      await forgetSeatLocks(this.locks, result.expired, this.logger);
+      throw holdExpired();
+    }
+    await forgetSeatLocks(this.locks, [result.ended], this.logger);
+    const refund = result.ended.refund;
+    return {
+      booking_id: bookingId,
+      status: "CANCELLED" as const,
+      cancelled_seats: result.seats,
+      ...(refund
+        ? {
+            refund: {
+              amount: fromCents(refund.amount_cents),
+              transaction_id: refund.transaction_id,
+            },
+          }
+        : {}),
+    };
+  }
+
+  private async showForHold(showId: number) {
+    const [show] = await execRows<{ show_id: number; price_cents: number; started: boolean }>(
+      this.db,
+      sql`select show_id, price_cents, start_time <= now() as started from shows
+          where show_id = ${showId}`,
+    );
+    if (!show) throw notFound("Show");
+    if (show.started) {
+      throw new AppError(400, "SHOW_STARTED", "The show has already started");
+    }
+    return show;
+  }
+
+  /** True when Redis granted the locks; false when Redis is unreachable (PostgreSQL decides). */
+  private async acquireInRedis(showId: number, seatIds: number[], token: string, ttlMs: number) {
+    let taken: number[];
+    try {
+      taken = await this.locks.acquire(showId, seatIds, token, ttlMs);
+    } catch (error) {
+      this.logger.warn("seat locks unavailable; holding through PostgreSQL row locks only", {
+        error: String(error),
+      });
+      return false;
+    }
+    if (taken.length > 0) throw seatUnavailable(taken);
+    return true;
+  }
+
+  private async holdInDatabase(
+    tx: Queryable,
+    userId: number,
+    show: { show_id: number; price_cents: number },
+    seatIds: number[],
+    token: string,
+  ) {
+    // Row locks in seat_id order: two holds on overlapping seats can never deadlock.
+    const rows = await execRows<LockedSeatRow>(
+      tx,
+      sql`select ss.seat_id, ss.status, ss.booking_id, s.seat_row, s.seat_number,
+            coalesce(ss.locked_until <= now(), false) as lapsed
+          from show_seats ss join seats s on s.seat_id = ss.seat_id
+          where ss.show_id = ${show.show_id} and ss.seat_id in ${seatIds}
+          order by ss.seat_id
+          for update of ss`,
+    );
+    if (rows.length !== seatIds.length) {
+      const found = new Set(rows.map((row) => row.seat_id));
+      throw badRequest("Some seats are not seats of this show's venue", {
+        invalid_seats: seatIds.filter((id) => !found.has(id)),
+      });
+    }
+    const taken = rows.filter(
+      (row) => row.status === "BOOKED" || (row.status === "LOCKED" && !row.lapsed),
+    );
+    if (taken.length > 0) throw seatUnavailable(taken.map((row) => row.seat_id));
+
+    // A seat still LOCKED by a hold that ran out is reclaimed: its whole booking expires now.
+    const lapsedBookings = [
+      ...new Set(
+        rows.flatMap((row) => (row.status === "LOCKED" && row.booking_id ? [row.booking_id] : [])),
+      ),
+    ];
+    await endBookings(tx, lapsedBookings, "EXPIRED");
+
+    const amountCents = show.price_cents * seatIds.length;
+    const [booking] = await execRows<{ booking_id: number; expires_at: Date | string }>(
+      tx,
+      sql`insert into bookings (user_id, show_id, status, amount_cents, expires_at, lock_token)
+          values (${userId}, ${show.show_id}, 'PENDING', ${amountCents},
+                  now() + make_interval(secs => ${this.settings.holdTtlSeconds}), ${token})
+          returning booking_id, expires_at`,
+    );
+    if (!booking) throw new Error("booking insert returned no row");
+    await tx.execute(sql`insert into booking_seats (booking_id, seat_id, seat_row, seat_number)
+      select ${booking.booking_id}, s.seat_id, s.seat_row, s.seat_number
+      from seats s where s.seat_id in ${seatIds}`);
+    const updated = await execRows<{ seat_id: number }>(
+      tx,
+      sql`update show_seats set status = 'LOCKED', booking_id = ${booking.booking_id},
+            locked_until = ${booking.expires_at}
+          where show_id = ${show.show_id} and seat_id in ${seatIds} and status = 'AVAILABLE'
+          returning seat_id`,
+    );
+    if (updated.length !== seatIds.length) {
+      throw new Error("seat rows changed under their row locks");
+    }
+    return {
+      booking_id: booking.booking_id,
+      status: "PENDING" as const,
+      show_id: show.show_id,
+      locked_seats: rows.map(({ seat_id, seat_row, seat_number }) => ({
+        seat_id,
+        seat_row,
+        seat_number,
+      })),
+      amount: fromCents(amountCents),
+      expires_at: iso(booking.expires_at),
+      expires_in: this.settings.holdTtlSeconds,
+    };
+  }
+
+  /**
+   * Locks the booking row. Someone else's booking is "not found"; admins may cancel any
+   * booking, but only its owner pays for and confirms it.
+   */
+  private async lockBooking(tx: Queryable, user: AuthUser, bookingId: number, adminMayAct = false) {
+    const [booking] = await execRows<BookingRow>(
+      tx,
+      sql`select b.booking_id, b.user_id, b.show_id, b.status, b.amount_cents,
+            b.lock_token::text as lock_token,
+            (b.status = 'PENDING' and b.expires_at <= now()) as hold_lapsed,
+            sh.start_time <= now() as show_started
+          from bookings b join shows sh on sh.show_id = b.show_id
+          where b.booking_id = ${bookingId}
+          for update of b`,
+    );
+    const allowed = booking?.user_id === user.user_id || (adminMayAct && user.role === "admin");
+    if (!booking || !allowed) {
+      throw notFound("Booking");
+    }
+    return booking;
+  }
+
+  /** Expires a booking whose hold ran out; the caller commits, then answers 410. */
+  private expire(tx: Queryable, booking: BookingRow) {
+    return endBookings(tx, [booking.booking_id], "EXPIRED");
+  }
+
+  private async releaseQuietly(showId: number, seatIds: number[], token: string) {
+    try {
+      await this.locks.release(showId, seatIds, token);
+    } catch (error) {
+      // The locks expire with the hold's TTL anyway.
+      this.logger.warn("could not release seat locks", { error: String(error) });
+    }
+  }
+
+  private async withRetry<T>(work: () => Promise<T>, attempts = 3): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await work();
+      } catch (error) {
+        if (attempt >= attempts || !RETRYABLE.has(pgErrorCode(error) ?? "")) throw error;
+      }
+    }
+  }
+}
+
+const sortSeats = (seats: SeatRef[]) => [...seats].sort((a, b) => a.seat_id - b.seat_id);
