@@ -28,6 +28,8 @@ export interface RuntimeOptions {
   logger?: Logger;
   /** Seat locks to use instead of the configured ones (tests point them at a dead Redis). */
   locks?: SeatLocks;
+  /** Leave the handed-in database open on close (it belongs to someone else). */
+  keepDatabaseOpen?: boolean;
 }
 
 /** Wires config, database, Redis and services into a ready app; shared by API, worker and tests. */
@@ -86,7 +88,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     seeded,
     async close() {
       redis?.disconnect();
-      await database.close();
+      if (!options.keepDatabaseOpen) await database.close();
     },
   };
 }

@@ -3,6 +3,7 @@ import postgres from "postgres";
 import { type Config, loadConfig } from "../../src/config";
 import { type DatabaseHandle, openDatabase } from "../../src/db/client";
 import { runMigrations } from "../../src/db/migrate";
+import type { SeatLocks } from "../../src/infra/seat-locks";
 import { createLogger } from "../../src/lib/logger";
 import { type Runtime, startRuntime } from "../../src/runtime";
 import { type Backend, databaseUrl, redisUrl } from "./services";
@@ -57,12 +58,24 @@ async function createScratchDatabase(): Promise<{
   };
 }
 
+export interface TestAppOptions {
+  /** Seat locks to use instead of the configured ones. */
+  locks?: SeatLocks;
+  /**
+   * A second API instance: same database and Redis keys as `app`, but its own pool, Redis
+   * connection and services (on PGlite, which is single-process, the same handle).
+   */
+  sameDataAs?: TestApp;
+}
+
 export async function createTestApp(
   backend: Backend,
   env: Record<string, string> = {},
+  options: TestAppOptions = {},
 ): Promise<TestApp> {
   let database: DatabaseHandle;
   let dropDatabase = async () => {};
+  let closeDatabase = true;
   const baseEnv: Record<string, string> = {
     NODE_ENV: "test",
     LOG_LEVEL: "silent",
@@ -70,7 +83,20 @@ export async function createTestApp(
     SEED_DEMO_DATA: "0",
     JWT_SECRET: TEST_JWT_SECRET,
   };
-  if (backend === "postgres") {
+  const twin = options.sameDataAs;
+  if (twin) {
+    Object.assign(baseEnv, {
+      DATABASE_URL: twin.config.DATABASE_URL ?? "",
+      REDIS_URL: twin.config.REDIS_URL ?? "",
+      REDIS_KEY_PREFIX: twin.config.REDIS_KEY_PREFIX,
+    });
+    if (twin.config.DATABASE_URL) {
+      database = await openDatabase({ url: twin.config.DATABASE_URL, poolMax: 10 });
+    } else {
+      database = twin.runtime.database;
+      closeDatabase = false;
+    }
+  } else if (backend === "postgres") {
     const scratch = await createScratchDatabase();
     dropDatabase = scratch.drop;
     baseEnv.DATABASE_URL = scratch.url;
@@ -85,7 +111,12 @@ export async function createTestApp(
     database = await openDatabase({ dataDir: "memory://" });
   }
   const config = loadConfig({ ...baseEnv, ...env });
-  const runtime = await startRuntime(config, { database, logger: createLogger("silent") });
+  const runtime = await startRuntime(config, {
+    database,
+    logger: createLogger("silent"),
+    locks: options.locks,
+    keepDatabaseOpen: !closeDatabase,
+  });
 
   return {
     runtime,

@@ -1,0 +1,183 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import Redis from "ioredis";
+import { RedisSeatLocks } from "../src/infra/seat-locks";
+import {
+  createAdmin,
+  createShowFixture,
+  createUsersDirect,
+  type TestUser,
+} from "./support/fixtures";
+import { createTestApp, query, sql, type TestApp, type TestResponse } from "./support/harness";
+import { bookingInvariantViolations } from "./support/invariants";
+import { backends } from "./support/services";
+
+const lockSeats = (app: TestApp, user: TestUser, showId: number, seatIds: number[]) =>
+  app.request("POST", "/api/v1/bookings/lock", {
+    token: user.token,
+    body: { show_id: showId, seat_ids: seatIds },
+  });
+
+const statusCounts = (responses: TestResponse[]) =>
+  responses.reduce<Record<number, number>>((counts, response) => {
+    counts[response.status] = (counts[response.status] ?? 0) + 1;
+    return counts;
+  }, {});
+
+const activeBookings = async (app: TestApp, showId: number) =>
+  query<{ booking_id: number; user_id: number }>(
+    app,
+    sql`select booking_id, user_id from bookings
+        where show_id = ${showId} and status in ('PENDING', 'CONFIRMED')`,
+  );
+
+/** Seats a random user would pick: `size` distinct seats out of `seatIds`. */
+function pickSeats(seatIds: number[], size: number): number[] {
+  const pool = [...seatIds];
+  const picked: number[] = [];
+  while (picked.length < size) {
+    const [seat] = pool.splice(Math.floor(Math.random() * pool.length), 1);
+    picked.push(seat as number);
+  }
+  return picked;
+}
+
+describe.each(backends)("concurrent holds on %s", (backend) => {
+  let app: TestApp;
+  let adminToken: string;
+
+  beforeAll(async () => {
+    app = await createTestApp(backend);
+    adminToken = (await createAdmin(app)).token;
+  });
+  afterAll(() => app.close());
+
+  test("300 simultaneous holds of the same 2 seats: exactly one wins", async () => {
+    const show = await createShowFixture(app, adminToken, { rows: ["A"], perRow: 4 });
+    const users = await createUsersDirect(app, 300);
+    const seats = show.seat_ids.slice(0, 2);
+
+    const responses = await Promise.all(
+      users.map((user) => lockSeats(app, user, show.show_id, seats)),
+    );
+
+    expect(statusCounts(responses)).toEqual({ 200: 1, 409: 299 });
+    for (const response of responses.filter((r) => r.status === 409)) {
+      expect(response.body.code).toBe("SEAT_UNAVAILABLE");
+    }
+    const winner = responses.find((r) => r.status === 200);
+    const bookings = await activeBookings(app, show.show_id);
+    expect(bookings).toHaveLength(1);
+    expect(bookings[0]?.booking_id).toBe(winner?.body.booking_id);
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+  });
+
+  test("50 users with overlapping multi-seat holds on a 40-seat show never share a seat", async () => {
+    const show = await createShowFixture(app, adminToken, {
+      rows: ["A", "B", "C", "D"],
+      perRow: 10,
+    });
+    const users = await createUsersDirect(app, 50);
+
+    const attempts = users.flatMap((user) =>
+      [1, 2, 3, 4].map(() => {
+        const seatIds = pickSeats(show.seat_ids, 1 + Math.floor(Math.random() * 4));
+        return lockSeats(app, user, show.show_id, seatIds).then((response) => ({
+          seatIds,
+          response,
+        }));
+      }),
+    );
+    const results = await Promise.all(attempts);
+
+    const counts = statusCounts(results.map((result) => result.response));
+    expect(Object.keys(counts).sort()).toEqual(
+      Object.keys(counts).filter((status) => status === "200" || status === "409"),
+    );
+    expect(counts[200]).toBeGreaterThan(0);
+
+    const won = results.filter((result) => result.response.status === 200);
+    const granted = won.flatMap((result) =>
+      result.response.body.locked_seats.map((s: { seat_id: number }) => s.seat_id),
+    );
+    expect(new Set(granted).size).toBe(granted.length);
+    for (const result of won) {
+      const lockedIds = result.response.body.locked_seats.map(
+        (s: { seat_id: number }) => s.seat_id,
+      );
+      expect(lockedIds.sort()).toEqual([...result.seatIds].sort());
+    }
+    // A refusal names only requested seats, and only ones somebody else now holds.
+    for (const result of results.filter((r) => r.response.status === 409)) {
+      const failed: number[] = result.response.body.details.failed_seats;
+      expect(failed.length).toBeGreaterThan(0);
+      for (const seatId of failed) expect(result.seatIds).toContain(seatId);
+    }
+
+    const held = await query<{ seat_id: number }>(
+      app,
+      sql`select seat_id from show_seats where show_id = ${show.show_id} and status = 'LOCKED'`,
+    );
+    expect(held.map((row) => row.seat_id).sort()).toEqual([...granted].sort());
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+  });
+
+  test("two API instances on one database and Redis: still exactly one winner", async () => {
+    const second = await createTestApp(backend, {}, { sameDataAs: app });
+    try {
+      const show = await createShowFixture(app, adminToken, { rows: ["A"], perRow: 3 });
+      const users = await createUsersDirect(app, 120);
+      const seats = show.seat_ids.slice(0, 2);
+
+      const responses = await Promise.all(
+        users.map((user, index) =>
+          lockSeats(index % 2 === 0 ? app : second, user, show.show_id, seats),
+        ),
+      );
+
+      expect(statusCounts(responses)).toEqual({ 200: 1, 409: 119 });
+      expect(await activeBookings(app, show.show_id)).toHaveLength(1);
+      expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+    } finally {
+      await second.close();
+    }
+  });
+
+  test("with Redis unreachable, PostgreSQL's row locks alone still allow one winner, without hanging", async () => {
+    // A port nothing listens on: every lock call fails at once, as when Redis is down.
+    const deadRedis = new Redis("redis://127.0.0.1:1", {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    const redisErrors: Error[] = [];
+    deadRedis.on("error", (error) => redisErrors.push(error));
+    const degraded = await createTestApp(
+      backend,
+      {},
+      {
+        sameDataAs: app,
+        locks: new RedisSeatLocks(deadRedis),
+      },
+    );
+    try {
+      const show = await createShowFixture(app, adminToken, { rows: ["A"], perRow: 3 });
+      const users = await createUsersDirect(app, 100);
+      const seats = show.seat_ids.slice(0, 2);
+
+      const started = performance.now();
+      const responses = await Promise.all(
+        users.map((user) => lockSeats(degraded, user, show.show_id, seats)),
+      );
+      const elapsedMs = performance.now() - started;
+
+      expect(statusCounts(responses)).toEqual({ 200: 1, 409: 99 });
+      expect(await activeBookings(app, show.show_id)).toHaveLength(1);
+      // Not a performance threshold: a hang (waiting on a dead Redis) would take minutes.
+      expect(elapsedMs).toBeLessThan(30_000);
+    } finally {
+      await degraded.close();
+      deadRedis.disconnect();
+    }
+  });
+});

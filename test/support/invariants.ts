@@ -1,0 +1,65 @@
+import { BOOKED_MARKER } from "../../src/infra/seat-locks";
+import { query, sql, type TestApp } from "./harness";
+
+/**
+ * The booking engine's promises, checked in SQL (and against the seat locks) after a race.
+ * Returns a list of violations; an empty list means every invariant holds.
+ */
+export async function bookingInvariantViolations(app: TestApp, showId: number): Promise<string[]> {
+  const violations: string[] = [];
+
+  const doubleSold = await query<{ seat_id: number; bookings: number }>(
+    app,
+    sql`select bs.seat_id, count(*)::int as bookings
+        from booking_seats bs join bookings b on b.booking_id = bs.booking_id
+        where b.show_id = ${showId} and b.status in ('PENDING', 'CONFIRMED')
+        group by bs.seat_id having count(*) > 1`,
+  );
+  for (const row of doubleSold) {
+    violations.push(`seat ${row.seat_id} is in ${row.bookings} active bookings`);
+  }
+
+  // show_seats' LOCKED/BOOKED rows must be exactly the seats of active bookings, with the
+  // status that matches the booking's (PENDING → LOCKED, CONFIRMED → BOOKED).
+  const mismatched = await query<{ seat_id: number; problem: string }>(
+    app,
+    sql`with held as (
+          select seat_id, booking_id, status::text as status from show_seats
+          where show_id = ${showId} and status <> 'AVAILABLE'
+        ), owed as (
+          select bs.seat_id, b.booking_id,
+            case b.status when 'PENDING' then 'LOCKED' else 'BOOKED' end as status
+          from booking_seats bs join bookings b on b.booking_id = bs.booking_id
+          where b.show_id = ${showId} and b.status in ('PENDING', 'CONFIRMED')
+        )
+        select coalesce(held.seat_id, owed.seat_id) as seat_id,
+          case when owed.seat_id is null then 'held without an active booking'
+               when held.seat_id is null then 'booked but AVAILABLE in show_seats'
+               else 'held by the wrong booking or status' end as problem
+        from held full join owed on held.seat_id = owed.seat_id
+        where held.seat_id is null or owed.seat_id is null
+          or held.booking_id <> owed.booking_id or held.status <> owed.status`,
+  );
+  for (const row of mismatched) violations.push(`seat ${row.seat_id}: ${row.problem}`);
+
+  const expected = await query<{ seat_id: number; status: string; lock_token: string }>(
+    app,
+    sql`select ss.seat_id, ss.status::text as status, b.lock_token::text as lock_token
+        from show_seats ss join bookings b on b.booking_id = ss.booking_id
+        where ss.show_id = ${showId} and ss.status <> 'AVAILABLE'`,
+  );
+  const locks = await app.runtime.services.locks.snapshot(showId);
+  for (const seat of expected) {
+    const want = seat.status === "BOOKED" ? BOOKED_MARKER : seat.lock_token;
+    if (locks.get(seat.seat_id) !== want) {
+      violations.push(
+        `seat ${seat.seat_id} is ${seat.status} but its lock is ${locks.get(seat.seat_id)}`,
+      );
+    }
+    locks.delete(seat.seat_id);
+  }
+  for (const [seatId, value] of locks) {
+    violations.push(`seat ${seatId} is AVAILABLE but still locked (${value})`);
+  }
+  return violations;
+}
