@@ -50,6 +50,8 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
   let redis: Redis | undefined;
   if (config.REDIS_URL) {
     redis = connectRedis({ url: config.REDIS_URL, commandTimeoutMs: config.REDIS_TIMEOUT_MS });
+    // ioredis reconnects by itself; without a listener its errors would be printed unformatted.
+    redis.on("error", (error) => logger.warn("redis connection error", { error: String(error) }));
     await waitForRedis(redis, 5000);
   } else if (!config.embedded) {
     logger.warn(
