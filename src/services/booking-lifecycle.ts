@@ -36,7 +36,7 @@ export async function endBookings(
     ), freed as (
       update show_seats ss set status = 'AVAILABLE', booking_id = null, locked_until = null
       from ended where ss.booking_id = ended.booking_id
-      returning ss.booking_id, ss.seat_id
+      returning ended.booking_id, ss.seat_id
     ), refunded as (
       update payments p set status = 'REFUNDED', refunded_at = now(),
         refund_transaction_id = 'rfd_' || replace(gen_random_uuid()::text, '-', '')
