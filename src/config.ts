@@ -65,22 +65,25 @@ export const configSchema = z
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
     SEED_DEMO_DATA: flag(true),
   })
-  .superRefine((env, ctx) => {
-    if (env.DATABASE_URL && !env.JWT_SECRET) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["JWT_SECRET"],
-        message: "is required when DATABASE_URL is set (production mode)",
-      });
-    }
-    if (Boolean(env.ADMIN_EMAIL) !== Boolean(env.ADMIN_PASSWORD)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["ADMIN_PASSWORD"],
-        message: "ADMIN_EMAIL and ADMIN_PASSWORD must be set together",
-      });
-    }
-  });
+  .superRefine(
+    (env, ctx) => {
+      if (env.DATABASE_URL && !env.JWT_SECRET) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["JWT_SECRET"],
+          message: "is required when DATABASE_URL is set (production mode)",
+        });
+      }
+      if (Boolean(env.ADMIN_EMAIL) !== Boolean(env.ADMIN_PASSWORD)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["ADMIN_PASSWORD"],
+          message: "ADMIN_EMAIL and ADMIN_PASSWORD must be set together",
+        });
+      }
+    },
+    { when: () => true },
+  );
 
 export type Config = Omit<z.output<typeof configSchema>, "JWT_SECRET"> & {
   JWT_SECRET: string;

@@ -11,6 +11,14 @@ function toAppError(error: unknown): AppError | undefined {
     if (error.status === 413) {
       return new AppError(413, "PAYLOAD_TOO_LARGE", "Request body is too large");
     }
+    if (error.status === 415) {
+      // @hono/zod-openapi raises this when a JSON route gets a body of another media type.
+      return new AppError(
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+        "Send the request body as application/json",
+      );
+    }
     if (error.status === 400) {
       return new AppError(400, "VALIDATION_ERROR", error.message || "Malformed request", {
         body: error.message || "malformed",

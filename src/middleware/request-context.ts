@@ -1,6 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env";
 import type { Logger } from "../lib/logger";
+import { errorHandler } from "./error-handler";
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -14,7 +15,17 @@ export const requestContext = (logger: Logger) =>
     const requestId = incoming && SANE_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
     c.set("requestId", requestId);
     const started = performance.now();
-    await next();
+    try {
+      await next();
+    } catch (error) {
+      // Hono hands only Error instances to app.onError; any other thrown value would escape
+      // the app as the runtime's own 500 page. Answer it like any other bug.
+      if (error instanceof Error) throw error;
+      c.res = await errorHandler(logger)(
+        new Error("A non-Error value was thrown", { cause: error }),
+        c,
+      );
+    }
     c.header("X-Request-Id", requestId);
     logger.info("request", {
       request_id: requestId,

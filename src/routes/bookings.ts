@@ -21,7 +21,7 @@ const idempotencyHeader = z.object({
     .string()
     .optional()
     .openapi({
-      param: { name: "Idempotency-Key", in: "header" },
+      param: { name: "idempotency-key", in: "header" },
       description:
         "1–255 printable characters. The first response for (user, key) is stored for 24 h and replayed for retries with the same body; another body, or a retry while the first still runs → 409 `IDEMPOTENCY_KEY_IN_USE`. 409, 429 and 5xx answers are not stored.",
     }),
