@@ -1,10 +1,19 @@
 import { loadConfigOrExit } from "./boot";
 import { DEMO_ADMIN, DEMO_USER } from "./db/seed";
+import { startInProcessJobs } from "./jobs/background";
 import { startRuntime } from "./runtime";
 
 const config = loadConfigOrExit();
 const runtime = await startRuntime(config);
-const { logger } = runtime;
+const { logger, services } = runtime;
+
+// Without Redis there is no worker process to coordinate with: run the jobs here.
+const jobs = config.REDIS_URL
+  ? undefined
+  : startInProcessJobs(
+      { db: services.db, locks: services.locks, logger },
+      { cleanupCron: config.CLEANUP_CRON, logger },
+    );
 
 const server = Bun.serve({ port: config.PORT, fetch: runtime.app.fetch });
 const baseUrl = `http://localhost:${server.port}`;
@@ -31,6 +40,7 @@ async function shutdown(signal: string) {
   logger.info("shutting down", { signal });
   // stop(false) stops accepting connections and waits for in-flight requests to finish.
   await server.stop(false);
+  await jobs?.stop();
   await runtime.close();
   process.exit(0);
 }

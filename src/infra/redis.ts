@@ -3,7 +3,7 @@ import Redis, { type RedisOptions } from "ioredis";
 export interface RedisConnectionOptions {
   url: string;
   /** Upper bound for every command: a slow or dead Redis must never hang a request. */
-  commandTimeoutMs: number;
+  commandTimeoutMs?: number;
   /** BullMQ workers need blocking commands without a per-request retry limit. */
   forWorkers?: boolean;
 }

@@ -1,0 +1,52 @@
+import { sql } from "drizzle-orm";
+import { type Database, execRows } from "../db/client";
+import type { SeatLocks } from "../infra/seat-locks";
+import type { Logger } from "../lib/logger";
+import { endBookings, forgetSeatLocks } from "../services/booking-lifecycle";
+
+export interface CleanupDependencies {
+  db: Database;
+  locks: SeatLocks;
+  logger: Logger;
+}
+
+export interface CleanupResult {
+  expired: number;
+  batches: number;
+}
+
+/**
+ * Expires PENDING bookings whose hold ran out, a batch per transaction. SKIP LOCKED lets
+ * several workers (or a confirm racing the job) run at once: each booking is taken by
+ * exactly one of them, and endBookings only moves bookings that are still PENDING.
+ */
+export async function expireLapsedHolds(
+  deps: CleanupDependencies,
+  batchSize = 500,
+): Promise<CleanupResult> {
+  let expired = 0;
+  let batches = 0;
+  for (;;) {
+    const ended = await deps.db.transaction(async (tx) => {
+      const due = await execRows<{ booking_id: number }>(
+        tx,
+        sql`select booking_id from bookings
+            where status = 'PENDING' and expires_at <= now()
+            order by expires_at limit ${batchSize}
+            for update skip locked`,
+      );
+      return endBookings(
+        tx,
+        due.map((row) => row.booking_id),
+        "EXPIRED",
+      );
+    });
+    if (ended.length === 0) break;
+    batches++;
+    expired += ended.length;
+    await forgetSeatLocks(deps.locks, ended, deps.logger);
+    if (ended.length < batchSize) break;
+  }
+  deps.logger.info("cleanup: expired lapsed holds", { expired, batches });
+  return { expired, batches };
+}

@@ -1,0 +1,36 @@
+import { loadConfigOrExit } from "./boot";
+import { connectRedis } from "./infra/redis";
+import { type BackgroundJobs, startInProcessJobs, startQueuedJobs } from "./jobs/background";
+import { startRuntime } from "./runtime";
+
+const config = loadConfigOrExit();
+const runtime = await startRuntime({ ...config, SEED_DEMO_DATA: false });
+const { logger, services } = runtime;
+const deps = { db: services.db, locks: services.locks, logger };
+const settings = { cleanupCron: config.CLEANUP_CRON, logger };
+
+let jobs: BackgroundJobs;
+if (config.REDIS_URL) {
+  const redisUrl = config.REDIS_URL;
+  jobs = startQueuedJobs(deps, {
+    ...settings,
+    prefix: `${config.REDIS_KEY_PREFIX}bull`,
+    connect: () => connectRedis({ url: redisUrl, forWorkers: true }),
+  });
+} else {
+  logger.warn("REDIS_URL is not set: running the jobs in this process only");
+  jobs = startInProcessJobs(deps, settings);
+}
+logger.info("Evently worker started", { cleanup_cron: config.CLEANUP_CRON });
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  logger.info("worker shutting down; letting the current job finish", { signal });
+  await jobs.stop();
+  await runtime.close();
+  process.exit(0);
+}
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));

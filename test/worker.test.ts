@@ -1,0 +1,168 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { connectRedis } from "../src/infra/redis";
+import { startInProcessJobs, startQueuedJobs } from "../src/jobs/background";
+import { expireLapsedHolds } from "../src/jobs/cleanup";
+import { createLogger } from "../src/lib/logger";
+import {
+  createAdmin,
+  createShowFixture,
+  createUsersDirect,
+  type ShowFixture,
+} from "./support/fixtures";
+import { createTestApp, query, sql, type TestApp } from "./support/harness";
+import { bookingInvariantViolations } from "./support/invariants";
+import { backends, redisUrl } from "./support/services";
+
+const silent = createLogger("silent");
+
+/** Polls until `check` holds or the deadline passes; returns whether it held. */
+async function eventually(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await Bun.sleep(200);
+  }
+  return check();
+}
+
+const pendingCount = async (app: TestApp, showId: number) => {
+  const [row] = await query<{ count: number }>(
+    app,
+    sql`select count(*)::int as count from bookings where show_id = ${showId} and status = 'PENDING'`,
+  );
+  return row?.count ?? 0;
+};
+
+/** `count` users each hold one seat of the show; returns the booking ids. */
+async function holdSeats(app: TestApp, show: ShowFixture, count: number): Promise<number[]> {
+  const users = await createUsersDirect(app, count);
+  const responses = await Promise.all(
+    users.map((user, index) =>
+      app.request("POST", "/api/v1/bookings/lock", {
+        token: user.token,
+        body: { show_id: show.show_id, seat_ids: [show.seat_ids[index]] },
+      }),
+    ),
+  );
+  for (const response of responses) expect(response.status).toBe(200);
+  return responses.map((response) => response.body.booking_id);
+}
+
+describe.each(backends)("hold expiry cleanup on %s", (backend) => {
+  let app: TestApp;
+  let adminToken: string;
+
+  beforeAll(async () => {
+    app = await createTestApp(backend, { HOLD_TTL_SECONDS: "2" });
+    adminToken = (await createAdmin(app)).token;
+  });
+  afterAll(() => app.close());
+
+  const deps = () => ({
+    db: app.runtime.services.db,
+    locks: app.runtime.services.locks,
+    logger: silent,
+  });
+
+  test("the scheduled job expires abandoned holds and frees their seats", async () => {
+    const show = await createShowFixture(app, adminToken, { rows: ["A"], perRow: 6 });
+    await holdSeats(app, show, 4);
+    const settings = { cleanupCron: "* * * * * *", logger: silent };
+    const jobs =
+      backend === "postgres" && redisUrl
+        ? startQueuedJobs(deps(), {
+            ...settings,
+            prefix: `${app.config.REDIS_KEY_PREFIX}bull`,
+            connect: () => connectRedis({ url: redisUrl as string, forWorkers: true }),
+          })
+        : startInProcessJobs(deps(), settings);
+    try {
+      expect(await eventually(async () => (await pendingCount(app, show.show_id)) === 0)).toBe(
+        true,
+      );
+    } finally {
+      await jobs.stop();
+    }
+    const seats = await query<{ status: string; booking_id: number | null }>(
+      app,
+      sql`select status::text as status, booking_id from show_seats where show_id = ${show.show_id}`,
+    );
+    expect(seats.every((seat) => seat.status === "AVAILABLE" && seat.booking_id === null)).toBe(
+      true,
+    );
+    const [expired] = await query<{ count: number }>(
+      app,
+      sql`select count(*)::int as count from bookings where show_id = ${show.show_id} and status = 'EXPIRED'`,
+    );
+    expect(expired?.count).toBe(4);
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+  });
+
+  test("two cleanup runs at once expire each booking exactly once", async () => {
+    const show = await createShowFixture(app, adminToken, {
+      rows: ["A", "B", "C", "D"],
+      perRow: 15,
+    });
+    const bookingIds = await holdSeats(app, show, 60);
+    await query(
+      app,
+      sql`update bookings set expires_at = now() - interval '1 second'
+      where booking_id in ${bookingIds}`,
+    );
+    await query(
+      app,
+      sql`update show_seats set locked_until = now() - interval '1 second'
+      where booking_id in ${bookingIds}`,
+    );
+
+    const [first, second] = await Promise.all([
+      expireLapsedHolds(deps(), 7),
+      expireLapsedHolds(deps(), 7),
+    ]);
+
+    expect((first?.expired ?? 0) + (second?.expired ?? 0)).toBe(60);
+    expect(await pendingCount(app, show.show_id)).toBe(0);
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+  });
+});
+
+// Only where real PostgreSQL and Redis exist (always in CI): the worker process needs both.
+const describeWithServices = redisUrl && backends.includes("postgres") ? describe : () => {};
+
+describeWithServices("the worker process", () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await createTestApp("postgres", { HOLD_TTL_SECONDS: "2" });
+  });
+  afterAll(() => app.close());
+
+  test("runs as its own process, expires holds on its schedule, and exits cleanly on SIGTERM", async () => {
+    const admin = await createAdmin(app);
+    const show = await createShowFixture(app, admin.token, { rows: ["A"], perRow: 4 });
+    await holdSeats(app, show, 3);
+
+    const worker = Bun.spawn(["bun", "run", "src/worker.ts"], {
+      env: {
+        ...process.env,
+        DATABASE_URL: app.config.DATABASE_URL,
+        REDIS_URL: app.config.REDIS_URL,
+        REDIS_KEY_PREFIX: app.config.REDIS_KEY_PREFIX,
+        JWT_SECRET: app.config.JWT_SECRET,
+        CLEANUP_CRON: "* * * * * *",
+        LOG_LEVEL: "warn",
+      },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    try {
+      expect(
+        await eventually(async () => (await pendingCount(app, show.show_id)) === 0, 30_000),
+      ).toBe(true);
+    } finally {
+      worker.kill("SIGTERM");
+    }
+    expect(await worker.exited).toBe(0);
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+  });
+});
