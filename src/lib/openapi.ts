@@ -50,21 +50,30 @@ export const jsonResponse = <T extends z.ZodType>(schema: T, description: string
   description,
 });
 
+/**
+ * A whole number written plainly ("12", not "1e1", "0x0c", " 12" or "12.0"), within bounds:
+ * what ids and page numbers in paths and query strings must look like.
+ */
+const plainInteger = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,10}$/, "must be a whole number")
+    .pipe(z.coerce.number().int().min(min).max(max));
+
 /** A path id: a positive integer below 2^31; anything else is a 400, never a 500. */
 export const idParam = (name: string) =>
-  z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(MAX_ID)
-    .openapi({ param: { name, in: "path" }, example: 1, type: "integer" });
+  plainInteger(1, MAX_ID).openapi({
+    param: { name, in: "path" },
+    example: 1,
+    type: "integer",
+  });
 
 /** Ids inside bodies are not coerced: "7" is not an id. */
 export const bodyId = () => z.number().int().min(1).max(MAX_ID);
 
 export const paginationQuery = z.object({
-  page: z.coerce.number().int().min(1).max(100_000).default(1).openapi({ example: 1 }),
-  limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ example: 20 }),
+  page: plainInteger(1, 100_000).default(1).openapi({ example: 1, type: "integer" }),
+  limit: plainInteger(1, 100).default(20).openapi({ example: 20, type: "integer" }),
 });
 
 export const paginationEnvelope = {
