@@ -7,6 +7,7 @@ import { AppError } from "./lib/errors";
 import type { Logger } from "./lib/logger";
 import { createRouter } from "./lib/openapi";
 import { errorHandler, notFoundHandler } from "./middleware/error-handler";
+import { rateLimit } from "./middleware/rate-limit";
 import { requestContext } from "./middleware/request-context";
 import { adminEventRoutes } from "./routes/admin/events";
 import { adminShowRoutes } from "./routes/admin/shows";
@@ -45,6 +46,25 @@ export function createApp(services: Services, logger: Logger) {
       maxAge: 600,
     }),
   );
+  if (config.RATE_LIMIT_ENABLED) {
+    const shared = {
+      trustProxy: config.TRUST_PROXY,
+      jwtSecret: config.JWT_SECRET,
+      store: services.rateLimitStore,
+      logger,
+    };
+    app.use(
+      rateLimit({ ...shared, name: "general", limitPerMinute: config.RATE_LIMIT_PER_MINUTE }),
+    );
+    app.use(
+      "/api/v1/bookings/*",
+      rateLimit({
+        ...shared,
+        name: "booking",
+        limitPerMinute: config.BOOKING_RATE_LIMIT_PER_MINUTE,
+      }),
+    );
+  }
   app.use(
     bodyLimit({
       maxSize: config.BODY_LIMIT_BYTES,

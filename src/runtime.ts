@@ -4,6 +4,7 @@ import type { Config } from "./config";
 import { type DatabaseHandle, openDatabase } from "./db/client";
 import { runMigrations } from "./db/migrate";
 import { seedDemoData } from "./db/seed";
+import { RedisRateLimitStore } from "./infra/rate-limit-store";
 import { connectRedis, waitForRedis } from "./infra/redis";
 import { MemorySeatLocks, RedisSeatLocks, type SeatLocks } from "./infra/seat-locks";
 import { createLogger, type Logger } from "./lib/logger";
@@ -71,7 +72,17 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     (redisClient
       ? new RedisSeatLocks(redisClient, config.REDIS_KEY_PREFIX)
       : new MemorySeatLocks());
-  const services = createServices({ config, db: database.db, health, locks, logger });
+  const rateLimitStore = redisClient
+    ? new RedisRateLimitStore(redisClient, `${config.REDIS_KEY_PREFIX}rate:`)
+    : undefined;
+  const services = createServices({
+    config,
+    db: database.db,
+    health,
+    locks,
+    rateLimitStore,
+    logger,
+  });
 
   const seeded =
     database.driver === "pglite" && config.SEED_DEMO_DATA ? await seedDemoData(services) : false;

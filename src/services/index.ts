@@ -1,3 +1,5 @@
+import type { Store } from "hono-rate-limiter";
+import type { AppEnv } from "../app-env";
 import type { Config } from "../config";
 import type { Database } from "../db/client";
 import type { SeatLocks } from "../infra/seat-locks";
@@ -20,6 +22,8 @@ export interface Services {
   bookingViews: BookingViews;
   idempotency: IdempotencyStore;
   locks: SeatLocks;
+  /** Shared rate-limit counters (Redis); undefined → each limiter counts in memory. */
+  rateLimitStore?: Store<AppEnv>;
   health: HealthCheck;
 }
 
@@ -28,6 +32,7 @@ export interface ServiceDependencies {
   db: Database;
   health: HealthCheck;
   locks: SeatLocks;
+  rateLimitStore?: Store<AppEnv>;
   logger: Logger;
 }
 
@@ -51,6 +56,7 @@ export function createServices(deps: ServiceDependencies): Services {
     bookingViews: new BookingViews(deps.db),
     idempotency: new IdempotencyStore(deps.db),
     locks: deps.locks,
+    rateLimitStore: deps.rateLimitStore,
     health: deps.health,
   };
 }

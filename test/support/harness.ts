@@ -82,6 +82,9 @@ export async function createTestApp(
     BCRYPT_COST: "4",
     SEED_DEMO_DATA: "0",
     JWT_SECRET: TEST_JWT_SECRET,
+    // Suites make many requests as one user; the traffic suites switch these back on.
+    RATE_LIMIT_ENABLED: "0",
+    WAITING_ROOM_ENABLED: "0",
   };
   const twin = options.sameDataAs;
   if (twin) {
