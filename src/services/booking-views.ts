@@ -119,15 +119,22 @@ export class BookingViews {
     if (filter.userId !== undefined) conditions.push(sql`b.user_id = ${filter.userId}`);
     if (filter.showId !== undefined) conditions.push(sql`b.show_id = ${filter.showId}`);
     if (filter.status !== undefined) conditions.push(sql`${effectiveStatus} = ${filter.status}`);
-    const rows = await execRows<BookingViewRow>(
-      this.db,
-      bookingViewQuery(sql.join(conditions, sql` and `), filter),
-    );
+    const where = sql.join(conditions, sql` and `);
+    const rows = await execRows<BookingViewRow>(this.db, bookingViewQuery(where, filter));
+    let total = Number(rows[0]?.total ?? 0);
+    if (rows.length === 0 && filter.page > 1) {
+      // Past the last page the window count has no row to ride on: count on its own.
+      const [count] = await execRows<{ total: number }>(
+        this.db,
+        sql`select count(*)::int as total from bookings b where ${where}`,
+      );
+      total = count?.total ?? 0;
+    }
     return {
       bookings: rows.map(toView),
       page: filter.page,
       limit: filter.limit,
-      total: Number(rows[0]?.total ?? 0),
+      total,
     };
   }
 }
