@@ -18,6 +18,7 @@ import { eventRoutes } from "./routes/events";
 import { showRoutes } from "./routes/shows";
 import { systemRoutes } from "./routes/system";
 import { userRoutes } from "./routes/user";
+import { waitingRoomRoutes } from "./routes/waiting-room";
 import type { Services } from "./services";
 
 export const OPENAPI_PATH = "/api/v1/openapi.json";
@@ -90,6 +91,7 @@ export function createApp(services: Services, logger: Logger) {
   app.route("/api/v1/events", eventRoutes);
   app.route("/api/v1/bookings", bookingRoutes);
   app.route("/api/v1/user", userRoutes);
+  app.route("/api/v1/waiting-room", waitingRoomRoutes);
   app.route("/api/v1/admin/venues", adminVenueRoutes);
   app.route("/api/v1/admin/events", adminEventRoutes);
   app.route("/api/v1/admin/shows", adminShowRoutes);

@@ -1,3 +1,4 @@
+import { Queue } from "bullmq";
 import type Redis from "ioredis";
 import { createApp } from "./app";
 import type { Config } from "./config";
@@ -7,6 +8,12 @@ import { seedDemoData } from "./db/seed";
 import { RedisRateLimitStore } from "./infra/rate-limit-store";
 import { connectRedis, waitForRedis } from "./infra/redis";
 import { MemorySeatLocks, RedisSeatLocks, type SeatLocks } from "./infra/seat-locks";
+import {
+  MemoryWaitingRoomStore,
+  RedisWaitingRoomStore,
+  type WaitingRoomStore,
+} from "./infra/waiting-room-store";
+import { bullPrefix, enqueueAdmission, WAITING_ROOM_QUEUE } from "./jobs/background";
 import { createLogger, type Logger } from "./lib/logger";
 import { createServices, type Services } from "./services";
 import { createHealthCheck, databaseProbe } from "./services/health";
@@ -18,6 +25,7 @@ export interface Runtime {
   app: ReturnType<typeof createApp>;
   database: DatabaseHandle;
   redis?: Redis;
+  waitingRoomStore: WaitingRoomStore;
   /** True when demo data was written at this start. */
   seeded: boolean;
   close(): Promise<void>;
@@ -75,12 +83,30 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
   const rateLimitStore = redisClient
     ? new RedisRateLimitStore(redisClient, `${config.REDIS_KEY_PREFIX}rate:`)
     : undefined;
+  const roomSettings = {
+    threshold: config.WAITING_ROOM_THRESHOLD,
+    admissionTtlMs: config.ADMISSION_TTL_SECONDS * 1000,
+    abandonMs: config.QUEUE_ABANDON_SECONDS * 1000,
+  };
+  const waitingRoomStore = redisClient
+    ? new RedisWaitingRoomStore(redisClient, roomSettings, config.REDIS_KEY_PREFIX)
+    : new MemoryWaitingRoomStore(roomSettings);
+  // With Redis a worker admits the next in line (waiting-room-queue); embedded, this process.
+  const admissionQueue = redisClient
+    ? new Queue(WAITING_ROOM_QUEUE, { connection: redisClient, prefix: bullPrefix(config) })
+    : undefined;
+  const admissionTrigger = async (showId: number) => {
+    if (admissionQueue) await enqueueAdmission(admissionQueue, showId);
+    else await waitingRoomStore.admitNext(showId, Date.now());
+  };
   const services = createServices({
     config,
     db: database.db,
     health,
     locks,
     rateLimitStore,
+    waitingRoomStore,
+    admissionTrigger,
     logger,
   });
 
@@ -98,8 +124,10 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     app,
     database,
     redis,
+    waitingRoomStore,
     seeded,
     async close() {
+      await admissionQueue?.close();
       redis?.disconnect();
       if (!options.keepDatabaseOpen) await database.close();
     },

@@ -1,6 +1,11 @@
 import { loadConfigOrExit } from "./boot";
 import { connectRedis } from "./infra/redis";
-import { type BackgroundJobs, startInProcessJobs, startQueuedJobs } from "./jobs/background";
+import {
+  type BackgroundJobs,
+  bullPrefix,
+  startInProcessJobs,
+  startQueuedJobs,
+} from "./jobs/background";
 import { startRuntime } from "./runtime";
 
 const config = loadConfigOrExit();
@@ -14,7 +19,9 @@ if (config.REDIS_URL) {
   const redisUrl = config.REDIS_URL;
   jobs = startQueuedJobs(deps, {
     ...settings,
-    prefix: `${config.REDIS_KEY_PREFIX}bull`,
+    prefix: bullPrefix(config),
+    admit: (showId) => runtime.waitingRoomStore.admitNext(showId, Date.now()),
+    admitConcurrency: config.WAITING_ROOM_ADMIT_CONCURRENCY,
     connect: () => connectRedis({ url: redisUrl, forWorkers: true }),
   });
 } else {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connectRedis } from "../src/infra/redis";
-import { startInProcessJobs, startQueuedJobs } from "../src/jobs/background";
+import { bullPrefix, startInProcessJobs, startQueuedJobs } from "../src/jobs/background";
 import { expireLapsedHolds } from "../src/jobs/cleanup";
 import { createLogger } from "../src/lib/logger";
 import {
@@ -72,7 +72,9 @@ describe.each(backends)("hold expiry cleanup on %s", (backend) => {
       backend === "postgres" && redisUrl
         ? startQueuedJobs(deps(), {
             ...settings,
-            prefix: `${app.config.REDIS_KEY_PREFIX}bull`,
+            prefix: bullPrefix(app.config),
+            admit: async () => [],
+            admitConcurrency: 1,
             connect: () => connectRedis({ url: redisUrl as string, forWorkers: true }),
           })
         : startInProcessJobs(deps(), settings);

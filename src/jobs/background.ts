@@ -5,6 +5,23 @@ import type { Logger } from "../lib/logger";
 import { type CleanupDependencies, expireLapsedHolds } from "./cleanup";
 
 export const CLEANUP_QUEUE = "cleanup-queue";
+export const WAITING_ROOM_QUEUE = "waiting-room-queue";
+
+/** BullMQ keys live under REDIS_KEY_PREFIX too, so deployments and test runs never mix. */
+export const bullPrefix = (config: { REDIS_KEY_PREFIX: string }) =>
+  `${config.REDIS_KEY_PREFIX}bull`;
+
+/**
+ * One pending admission job per show: sessions that end while it waits are served by it too,
+ * since it admits as many as there is room for.
+ */
+export async function enqueueAdmission(queue: Queue, showId: number): Promise<void> {
+  await queue.add(
+    "admit",
+    { showId },
+    { jobId: `admit-${showId}`, removeOnComplete: true, removeOnFail: true, attempts: 3 },
+  );
+}
 
 export interface BackgroundJobs {
   /** Stops scheduling, lets a running job finish, closes connections. */
@@ -43,6 +60,9 @@ export interface QueueSettings extends ScheduleSettings {
   /** Creates a Redis connection suitable for BullMQ (maxRetriesPerRequest: null). */
   connect: () => Redis;
   prefix: string;
+  /** Admits the next in line of a show (the waiting room's admitNext). */
+  admit: (showId: number) => Promise<unknown>;
+  admitConcurrency: number;
 }
 
 /**
@@ -63,9 +83,24 @@ export function startQueuedJobs(
     prefix: settings.prefix,
     concurrency: 1,
   });
-  worker.on("failed", (job, error) =>
-    settings.logger.error("cleanup job failed", { job_id: job?.id, error: String(error) }),
+  const admissionConnection = settings.connect();
+  const admitter = new Worker<{ showId: number }>(
+    WAITING_ROOM_QUEUE,
+    (job) => settings.admit(job.data.showId),
+    {
+      connection: admissionConnection,
+      prefix: settings.prefix,
+      concurrency: settings.admitConcurrency,
+    },
   );
+  for (const [name, source] of [
+    ["cleanup", worker],
+    ["admission", admitter],
+  ] as const) {
+    source.on("failed", (job, error) =>
+      settings.logger.error(`${name} job failed`, { job_id: job?.id, error: String(error) }),
+    );
+  }
   const cron = new Cron(settings.cleanupCron, async () => {
     try {
       await queue.add(
@@ -86,10 +121,11 @@ export function startQueuedJobs(
   return {
     async stop() {
       cron.stop();
-      await worker.close();
+      await Promise.all([worker.close(), admitter.close()]);
       await queue.close();
-      queueConnection.disconnect();
-      workerConnection.disconnect();
+      for (const connection of [queueConnection, workerConnection, admissionConnection]) {
+        connection.disconnect();
+      }
     },
   };
 }

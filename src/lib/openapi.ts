@@ -58,7 +58,8 @@ const plainInteger = (min: number, max: number) =>
   z
     .string()
     .regex(/^\d{1,10}$/, "must be a whole number")
-    .pipe(z.coerce.number().int().min(min).max(max));
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
 
 /** A path id: a positive integer below 2^31; anything else is a 400, never a 500. */
 export const idParam = (name: string) =>

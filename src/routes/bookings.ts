@@ -12,6 +12,7 @@ import {
 } from "../lib/openapi";
 import { requireUser } from "../middleware/auth";
 import { idempotent } from "../middleware/idempotency";
+import { waitingRoomGate } from "../middleware/waiting-room";
 import { BookingSchema, SeatSchema } from "./schemas";
 
 const MAX_SEATS_PER_HOLD = 10;
@@ -27,22 +28,27 @@ const idempotencyHeader = z.object({
     }),
 });
 
+const bookingDocs = { tags: ["Bookings"], security: [{ bearerAuth: [] }] };
+
 const bookingPost = <const R extends Parameters<typeof createRoute>[0]>(route: R) =>
+  createRoute({ ...route, ...bookingDocs, middleware: [requireUser, idempotent] as const });
+
+/** The hold is the one route behind the waiting room (before idempotency: 429s are not stored). */
+const holdPost = <const R extends Parameters<typeof createRoute>[0]>(route: R) =>
   createRoute({
     ...route,
-    tags: ["Bookings"],
-    security: [{ bearerAuth: [] }],
-    middleware: [requireUser, idempotent] as const,
+    ...bookingDocs,
+    middleware: [requireUser, waitingRoomGate, idempotent] as const,
   });
 
 const bookingParams = z.object({ booking_id: idParam("booking_id") });
 
-const lock = bookingPost({
+const lock = holdPost({
   method: "post",
   path: "/lock",
   summary: "Hold 1–10 seats for 10 minutes (all or nothing)",
   description:
-    "Any seat taken → 409 `SEAT_UNAVAILABLE` with `details.failed_seats` (exactly the requested seats that were taken) and nothing is held. Ids that are not seats of the show's venue → 400 with `details.invalid_seats`. Unknown show → 404; show already started → 400 `SHOW_STARTED`.",
+    "Any seat taken → 409 `SEAT_UNAVAILABLE` with `details.failed_seats` (exactly the requested seats that were taken) and nothing is held. Ids that are not seats of the show's venue → 400 with `details.invalid_seats`. Unknown show → 404; show already started → 400 `SHOW_STARTED`. Behind the show's waiting room: a queued caller gets 429 `WAITING_ROOM` with `details.position` and Retry-After.",
   request: {
     headers: idempotencyHeader,
     body: jsonBody(

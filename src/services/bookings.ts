@@ -9,6 +9,7 @@ import type { Logger } from "../lib/logger";
 import { fromCents, toCents } from "../lib/money";
 import { iso } from "../lib/time";
 import { type EndedBooking, endBookings, forgetSeatLocks } from "./booking-lifecycle";
+import type { WaitingRoom } from "./waiting-room";
 
 export interface BookingSettings {
   holdTtlSeconds: number;
@@ -51,6 +52,7 @@ export class BookingService {
   constructor(
     private readonly db: Database,
     private readonly locks: SeatLocks,
+    private readonly waitingRoom: Pick<WaitingRoom, "leave">,
     private readonly settings: BookingSettings,
     private readonly logger: Logger,
   ) {}
@@ -153,6 +155,8 @@ export class BookingService {
       // The seats are BOOKED in PostgreSQL; a missing marker only costs a transaction later.
       this.logger.warn("could not mark seats booked in Redis", { error: String(error) });
     }
+    // The buyer's session is over: their waiting-room place goes to the next in line.
+    await this.waitingRoom.leave(result.booking.show_id, result.booking.user_id);
     return {
       message: "Booking confirmed successfully",
       booking_id: bookingId,
@@ -182,13 +186,14 @@ export class BookingService {
             where booking_id = ${bookingId} order by seat_id`,
       );
       const [ended] = await endBookings(tx, [bookingId], "CANCELLED");
-      return { ended: ended as EndedBooking, seats };
+      return { ended: ended as EndedBooking, seats, booking };
     });
     if (result.expired) {
       await forgetSeatLocks(this.locks, result.expired, this.logger);
       throw holdExpired();
     }
     await forgetSeatLocks(this.locks, [result.ended], this.logger);
+    await this.waitingRoom.leave(result.ended.show_id, result.booking.user_id);
     const refund = result.ended.refund;
     return {
       booking_id: bookingId,

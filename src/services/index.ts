@@ -3,6 +3,7 @@ import type { AppEnv } from "../app-env";
 import type { Config } from "../config";
 import type { Database } from "../db/client";
 import type { SeatLocks } from "../infra/seat-locks";
+import type { WaitingRoomStore } from "../infra/waiting-room-store";
 import type { Logger } from "../lib/logger";
 import { AdminService } from "./admin";
 import { AuthService } from "./auth";
@@ -11,6 +12,7 @@ import { BookingService } from "./bookings";
 import { CatalogService } from "./catalog";
 import type { HealthCheck } from "./health";
 import { IdempotencyStore } from "./idempotency";
+import { type AdmissionTrigger, WaitingRoom } from "./waiting-room";
 
 export interface Services {
   config: Config;
@@ -24,6 +26,7 @@ export interface Services {
   locks: SeatLocks;
   /** Shared rate-limit counters (Redis); undefined → each limiter counts in memory. */
   rateLimitStore?: Store<AppEnv>;
+  waitingRoom: WaitingRoom;
   health: HealthCheck;
 }
 
@@ -33,30 +36,45 @@ export interface ServiceDependencies {
   health: HealthCheck;
   locks: SeatLocks;
   rateLimitStore?: Store<AppEnv>;
+  waitingRoomStore: WaitingRoomStore;
+  admissionTrigger: AdmissionTrigger;
   logger: Logger;
 }
 
 export function createServices(deps: ServiceDependencies): Services {
+  const { config } = deps;
+  const waitingRoom = new WaitingRoom(
+    deps.waitingRoomStore,
+    {
+      enabled: config.WAITING_ROOM_ENABLED,
+      threshold: config.WAITING_ROOM_THRESHOLD,
+      admissionTtlSeconds: config.ADMISSION_TTL_SECONDS,
+    },
+    deps.admissionTrigger,
+    deps.logger,
+  );
   return {
-    config: deps.config,
+    config,
     db: deps.db,
     auth: new AuthService(deps.db, {
-      jwtSecret: deps.config.JWT_SECRET,
-      jwtTtlSeconds: deps.config.JWT_TTL_SECONDS,
-      bcryptCost: deps.config.BCRYPT_COST,
+      jwtSecret: config.JWT_SECRET,
+      jwtTtlSeconds: config.JWT_TTL_SECONDS,
+      bcryptCost: config.BCRYPT_COST,
     }),
     catalog: new CatalogService(deps.db),
     admin: new AdminService(deps.db, deps.locks, deps.logger),
     bookings: new BookingService(
       deps.db,
       deps.locks,
-      { holdTtlSeconds: deps.config.HOLD_TTL_SECONDS },
+      waitingRoom,
+      { holdTtlSeconds: config.HOLD_TTL_SECONDS },
       deps.logger,
     ),
     bookingViews: new BookingViews(deps.db),
     idempotency: new IdempotencyStore(deps.db),
     locks: deps.locks,
     rateLimitStore: deps.rateLimitStore,
+    waitingRoom,
     health: deps.health,
   };
 }

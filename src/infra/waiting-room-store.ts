@@ -1,0 +1,236 @@
+import type Redis from "ioredis";
+
+export type RoomState =
+  | { status: "admitted"; admittedUntil: number }
+  | { status: "queued"; position: number }
+  | { status: "open" };
+
+export interface RoomSettings {
+  /** Admitted users per show before arrivals are queued. */
+  threshold: number;
+  /** An admitted user idle this long lapses. */
+  admissionTtlMs: number;
+  /** A queued user who has not polled for this long loses the place. */
+  abandonMs: number;
+}
+
+/**
+ * One show's virtual waiting room: who is admitted (until when) and who waits, in arrival
+ * order. Every call first tidies the room (lapsed admissions, abandoned places) and admits
+ * from the head of the line while there is room, so the line moves even if no job runs.
+ */
+export interface WaitingRoomStore {
+  /** A hold attempt: admitted users stay admitted (and active); others are admitted or queued. */
+  enter(showId: number, userId: number, now: number): Promise<RoomState>;
+  /** The caller's state, without joining the line. Polling keeps a queued place. */
+  status(showId: number, userId: number, now: number): Promise<RoomState>;
+  /** The user's session ended (booking confirmed or cancelled): free the place. */
+  leave(showId: number, userId: number): Promise<void>;
+  /** Admits from the head of the line while there is room; returns who was admitted. */
+  admitNext(showId: number, now: number): Promise<number[]>;
+  /** Number of users queued, for metrics and ETAs. */
+  queueLength(showId: number): Promise<number>;
+}
+
+// KEYS: admitted, queue, seen, seq. ARGV: mode (enter|status|admit), user, now, threshold,
+// admission ttl ms, abandon-before timestamp. Returns {state, value, admitted users...}.
+const ROOM = `
+local admitted, queue, seen, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local mode, user, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local threshold, ttl, abandonBefore = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+
+if user ~= '' and redis.call('ZSCORE', queue, user) then redis.call('ZADD', seen, now, user) end
+redis.call('ZREMRANGEBYSCORE', admitted, '-inf', now)
+local gone = redis.call('ZRANGEBYSCORE', seen, '-inf', abandonBefore)
+for _, u in ipairs(gone) do
+  redis.call('ZREM', queue, u)
+  redis.call('ZREM', seen, u)
+end
+
+local newly = {}
+while redis.call('ZCARD', admitted) < threshold do
+  local head = redis.call('ZPOPMIN', queue)
+  if #head == 0 then break end
+  redis.call('ZREM', seen, head[1])
+  redis.call('ZADD', admitted, now + ttl, head[1])
+  newly[#newly + 1] = head[1]
+end
+
+local function reply(state, value)
+  local out = {state, tostring(value)}
+  for _, u in ipairs(newly) do out[#out + 1] = u end
+  return out
+end
+
+if mode == 'admit' then return reply('open', 0) end
+local admittedUntil = redis.call('ZSCORE', admitted, user)
+if admittedUntil then
+  if mode == 'enter' then
+    admittedUntil = now + ttl
+    redis.call('ZADD', admitted, admittedUntil, user)
+  end
+  return reply('admitted', admittedUntil)
+end
+local rank = redis.call('ZRANK', queue, user)
+if rank then return reply('queued', rank + 1) end
+if mode == 'status' then return reply('open', 0) end
+if redis.call('ZCARD', queue) == 0 and redis.call('ZCARD', admitted) < threshold then
+  redis.call('ZADD', admitted, now + ttl, user)
+  return reply('admitted', now + ttl)
+end
+redis.call('ZADD', queue, redis.call('INCR', seq), user)
+redis.call('ZADD', seen, now, user)
+return reply('queued', redis.call('ZCARD', queue))`;
+
+type ScriptRedis = Redis & { waitingRoom(...args: (string | number)[]): Promise<string[]> };
+
+const toState = (state: string, value: string): RoomState => {
+  if (state === "admitted") return { status: "admitted", admittedUntil: Number(value) };
+  if (state === "queued") return { status: "queued", position: Number(value) };
+  return { status: "open" };
+};
+
+export class RedisWaitingRoomStore implements WaitingRoomStore {
+  private readonly redis: ScriptRedis;
+
+  constructor(
+    redis: Redis,
+    private readonly settings: RoomSettings,
+    private readonly prefix = "",
+  ) {
+    redis.defineCommand("waitingRoom", { numberOfKeys: 4, lua: ROOM });
+    this.redis = redis as ScriptRedis;
+  }
+
+  enter(showId: number, userId: number, now: number) {
+    return this.run("enter", showId, String(userId), now).then((reply) => reply.state);
+  }
+
+  status(showId: number, userId: number, now: number) {
+    return this.run("status", showId, String(userId), now).then((reply) => reply.state);
+  }
+
+  async leave(showId: number, userId: number) {
+    await this.redis.zrem(this.keys(showId)[0], String(userId));
+  }
+
+  async admitNext(showId: number, now: number) {
+    return (await this.run("admit", showId, "", now)).admitted;
+  }
+
+  queueLength(showId: number) {
+    return this.redis.zcard(this.keys(showId)[1]);
+  }
+
+  /** `wr:{<show>}:…`: one hash tag, so the script's keys share a Redis Cluster slot. */
+  private keys(showId: number) {
+    const base = `${this.prefix}wr:{${showId}}:`;
+    return [`${base}admitted`, `${base}queue`, `${base}seen`, `${base}seq`] as const;
+  }
+
+  private async run(mode: string, showId: number, user: string, now: number) {
+    const [state = "open", value = "0", ...admitted] = await this.redis.waitingRoom(
+      ...this.keys(showId),
+      mode,
+      user,
+      now,
+      this.settings.threshold,
+      this.settings.admissionTtlMs,
+      now - this.settings.abandonMs,
+    );
+    return { state: toState(state, value), admitted: admitted.map(Number) };
+  }
+}
+
+interface Room {
+  admitted: Map<number, number>;
+  /** user → arrival number; Map keeps insertion order, which is arrival order. */
+  queue: Map<number, number>;
+  seen: Map<number, number>;
+}
+
+/** The same rules in process memory, for embedded mode. */
+export class MemoryWaitingRoomStore implements WaitingRoomStore {
+  private readonly rooms = new Map<number, Room>();
+
+  constructor(private readonly settings: RoomSettings) {}
+
+  async enter(showId: number, userId: number, now: number): Promise<RoomState> {
+    const room = this.tidy(showId, userId, now);
+    const current = this.current(room, userId);
+    if (current.status === "admitted") return this.admit(room, userId, now);
+    if (current.status === "queued") return current;
+    if (room.queue.size === 0 && room.admitted.size < this.settings.threshold) {
+      return this.admit(room, userId, now);
+    }
+    room.queue.set(userId, now);
+    room.seen.set(userId, now);
+    return { status: "queued", position: room.queue.size };
+  }
+
+  async status(showId: number, userId: number, now: number): Promise<RoomState> {
+    return this.current(this.tidy(showId, userId, now), userId);
+  }
+
+  async leave(showId: number, userId: number) {
+    this.rooms.get(showId)?.admitted.delete(userId);
+  }
+
+  async admitNext(showId: number, now: number) {
+    return this.admitFromHead(this.room(showId), now);
+  }
+
+  async queueLength(showId: number) {
+    return this.rooms.get(showId)?.queue.size ?? 0;
+  }
+
+  private room(showId: number): Room {
+    let room = this.rooms.get(showId);
+    if (!room) {
+      room = { admitted: new Map(), queue: new Map(), seen: new Map() };
+      this.rooms.set(showId, room);
+    }
+    return room;
+  }
+
+  private tidy(showId: number, userId: number, now: number): Room {
+    const room = this.room(showId);
+    if (room.queue.has(userId)) room.seen.set(userId, now);
+    for (const [user, until] of room.admitted) if (until <= now) room.admitted.delete(user);
+    for (const [user, lastSeen] of room.seen) {
+      if (lastSeen <= now - this.settings.abandonMs) {
+        room.queue.delete(user);
+        room.seen.delete(user);
+      }
+    }
+    this.admitFromHead(room, now);
+    return room;
+  }
+
+  private admitFromHead(room: Room, now: number): number[] {
+    const admitted: number[] = [];
+    for (const user of room.queue.keys()) {
+      if (room.admitted.size >= this.settings.threshold) break;
+      room.queue.delete(user);
+      room.seen.delete(user);
+      room.admitted.set(user, now + this.settings.admissionTtlMs);
+      admitted.push(user);
+    }
+    return admitted;
+  }
+
+  private current(room: Room, userId: number): RoomState {
+    const until = room.admitted.get(userId);
+    if (until !== undefined) return { status: "admitted", admittedUntil: until };
+    if (room.queue.has(userId)) {
+      return { status: "queued", position: [...room.queue.keys()].indexOf(userId) + 1 };
+    }
+    return { status: "open" };
+  }
+
+  private admit(room: Room, userId: number, now: number): RoomState {
+    const until = now + this.settings.admissionTtlMs;
+    room.admitted.set(userId, until);
+    return { status: "admitted", admittedUntil: until };
+  }
+}
