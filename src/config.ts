@@ -36,6 +36,12 @@ export const configSchema = z
     ),
     JWT_TTL_SECONDS: positiveInt(3600),
     BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(10),
+    PASSWORD_WORKERS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(64)
+      .default(Math.max(1, navigator.hardwareConcurrency)),
     HOLD_TTL_SECONDS: positiveInt(600),
     CLEANUP_CRON: z.string().min(1).default("*/2 * * * *"),
     RATE_LIMIT_ENABLED: flag(true),

@@ -5,6 +5,7 @@ import type { Config } from "./config";
 import { type DatabaseHandle, openDatabase } from "./db/client";
 import { runMigrations } from "./db/migrate";
 import { seedDemoData } from "./db/seed";
+import { PasswordHasher } from "./infra/password-hasher";
 import { RedisRateLimitStore } from "./infra/rate-limit-store";
 import { connectRedis, waitForRedis } from "./infra/redis";
 import { MemorySeatLocks, RedisSeatLocks, type SeatLocks } from "./infra/seat-locks";
@@ -99,6 +100,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     if (admissionQueue) await enqueueAdmission(admissionQueue, showId);
     else await waitingRoomStore.admitNext(showId, Date.now());
   };
+  const passwords = new PasswordHasher(config.BCRYPT_COST, config.PASSWORD_WORKERS);
   const services = createServices({
     config,
     db: database.db,
@@ -107,6 +109,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     rateLimitStore,
     waitingRoomStore,
     admissionTrigger,
+    passwords,
     logger,
   });
 
@@ -127,6 +130,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     waitingRoomStore,
     seeded,
     async close() {
+      passwords.close();
       await admissionQueue?.close();
       redis?.disconnect();
       if (!options.keepDatabaseOpen) await database.close();

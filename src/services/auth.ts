@@ -1,15 +1,14 @@
-import bcrypt from "bcryptjs";
 import { eq, sql } from "drizzle-orm";
 import { sign, verify } from "hono/jwt";
 import type { AuthUser } from "../app-env";
 import type { Database } from "../db/client";
 import { users } from "../db/schema";
+import type { PasswordHasher } from "../infra/password-hasher";
 import { AppError } from "../lib/errors";
 
 export interface AuthSettings {
   jwtSecret: string;
   jwtTtlSeconds: number;
-  bcryptCost: number;
 }
 
 export interface Credentials {
@@ -38,17 +37,16 @@ export const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
 export class AuthService {
   /** Compared against when the email is unknown, so both failures cost one bcrypt compare. */
-  private readonly decoyHash: string;
+  private decoyHash?: Promise<string>;
 
   constructor(
     private readonly db: Database,
+    private readonly passwords: PasswordHasher,
     private readonly settings: AuthSettings,
-  ) {
-    this.decoyHash = bcrypt.hashSync("decoy password nobody has", settings.bcryptCost);
-  }
+  ) {}
 
   hashPassword(password: string): Promise<string> {
-    return bcrypt.hash(password, this.settings.bcryptCost);
+    return this.passwords.hash(password);
   }
 
   async register(input: Credentials & { name?: string }): Promise<Session> {
@@ -71,7 +69,11 @@ export class AuthService {
       .select()
       .from(users)
       .where(eq(users.email, normaliseEmail(input.email)));
-    const matches = await bcrypt.compare(input.password, row?.password_hash ?? this.decoyHash);
+    this.decoyHash ??= this.passwords.hash("decoy password nobody has");
+    const matches = await this.passwords.verify(
+      input.password,
+      row?.password_hash ?? (await this.decoyHash),
+    );
     if (!row || !matches) throw invalidCredentials();
     return this.issueSession(row);
   }

@@ -2,6 +2,7 @@ import type { Store } from "hono-rate-limiter";
 import type { AppEnv } from "../app-env";
 import type { Config } from "../config";
 import type { Database } from "../db/client";
+import type { PasswordHasher } from "../infra/password-hasher";
 import type { SeatLocks } from "../infra/seat-locks";
 import type { WaitingRoomStore } from "../infra/waiting-room-store";
 import type { Logger } from "../lib/logger";
@@ -38,6 +39,7 @@ export interface ServiceDependencies {
   rateLimitStore?: Store<AppEnv>;
   waitingRoomStore: WaitingRoomStore;
   admissionTrigger: AdmissionTrigger;
+  passwords: PasswordHasher;
   logger: Logger;
 }
 
@@ -56,10 +58,9 @@ export function createServices(deps: ServiceDependencies): Services {
   return {
     config,
     db: deps.db,
-    auth: new AuthService(deps.db, {
+    auth: new AuthService(deps.db, deps.passwords, {
       jwtSecret: config.JWT_SECRET,
       jwtTtlSeconds: config.JWT_TTL_SECONDS,
-      bcryptCost: config.BCRYPT_COST,
     }),
     catalog: new CatalogService(deps.db),
     admin: new AdminService(deps.db, deps.locks, deps.logger),
