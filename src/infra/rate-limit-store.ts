@@ -12,8 +12,14 @@ local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
 return {hits, ttl}`;
 
+// KEYS: counter. Never below zero: a negative count would hand out free requests.
+const DECREMENT = `
+if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then return redis.call('DECR', KEYS[1]) end
+return 0`;
+
 type ScriptRedis = Redis & {
   rateLimitIncrement(key: string, windowMs: number): Promise<[number, number]>;
+  rateLimitDecrement(key: string): Promise<number>;
 };
 
 /**
@@ -30,6 +36,7 @@ export class RedisRateLimitStore implements Store<AppEnv> {
     private readonly keyPrefix: string,
   ) {
     redis.defineCommand("rateLimitIncrement", { numberOfKeys: 1, lua: INCREMENT });
+    redis.defineCommand("rateLimitDecrement", { numberOfKeys: 1, lua: DECREMENT });
     this.redis = redis as ScriptRedis;
   }
 
@@ -43,7 +50,7 @@ export class RedisRateLimitStore implements Store<AppEnv> {
   }
 
   async decrement(key: string) {
-    await this.redis.decr(this.keyPrefix + key);
+    await this.redis.rateLimitDecrement(this.keyPrefix + key);
   }
 
   async resetKey(key: string) {

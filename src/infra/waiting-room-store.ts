@@ -177,7 +177,9 @@ export class MemoryWaitingRoomStore implements WaitingRoomStore {
   }
 
   async admitNext(showId: number, now: number) {
-    return this.admitFromHead(this.room(showId), now);
+    const room = this.room(showId);
+    this.dropLapsed(room, now);
+    return this.admitFromHead(room, now);
   }
 
   async queueLength(showId: number) {
@@ -193,9 +195,16 @@ export class MemoryWaitingRoomStore implements WaitingRoomStore {
     return room;
   }
 
+  /** The caller's poll counts first, then lapsed admissions and abandoned places go. */
   private tidy(showId: number, userId: number, now: number): Room {
     const room = this.room(showId);
     if (room.queue.has(userId)) room.seen.set(userId, now);
+    this.dropLapsed(room, now);
+    this.admitFromHead(room, now);
+    return room;
+  }
+
+  private dropLapsed(room: Room, now: number): void {
     for (const [user, until] of room.admitted) if (until <= now) room.admitted.delete(user);
     for (const [user, lastSeen] of room.seen) {
       if (lastSeen <= now - this.settings.abandonMs) {
@@ -203,8 +212,6 @@ export class MemoryWaitingRoomStore implements WaitingRoomStore {
         room.seen.delete(user);
       }
     }
-    this.admitFromHead(room, now);
-    return room;
   }
 
   private admitFromHead(room: Room, now: number): number[] {

@@ -1,0 +1,670 @@
+/**
+ * Contract suites for the coordination adapters (DESIGN §2): each interface has one suite that
+ * runs against the in-memory implementation always, and against the Redis one when REDIS_URL
+ * is set (REQUIRE_SERVICES=1 makes a missing REDIS_URL an error in ./support/services).
+ *
+ * Every Redis store gets its own key space under one random prefix per run, so parallel runs
+ * never collide; the run's keys are deleted (SCAN + DEL) at the end.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { MemoryStore, type Store } from "hono-rate-limiter";
+import type Redis from "ioredis";
+import type { AppEnv } from "../src/app-env";
+import { RedisRateLimitStore } from "../src/infra/rate-limit-store";
+import { connectRedis, waitForRedis } from "../src/infra/redis";
+import {
+  BOOKED_MARKER,
+  MemorySeatLocks,
+  RedisSeatLocks,
+  type SeatLocks,
+} from "../src/infra/seat-locks";
+import {
+  MemoryWaitingRoomStore,
+  RedisWaitingRoomStore,
+  type RoomSettings,
+  type RoomState,
+  type WaitingRoomStore,
+} from "../src/infra/waiting-room-store";
+import { redisUrl } from "./support/services";
+
+// ---------------------------------------------------------------------------------------------
+// Redis connection and key spaces
+// ---------------------------------------------------------------------------------------------
+
+const runPrefix = `test:adapters:${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}:`;
+let redis: Redis | undefined;
+let keySpaces = 0;
+
+/** A fresh key space under the run's prefix: every store instance starts empty. */
+const nextPrefix = () => `${runPrefix}${++keySpaces}:`;
+
+const connection = (): Redis => {
+  if (!redis) throw new Error("Redis is not connected (REDIS_URL set, but beforeAll failed?)");
+  return redis;
+};
+
+beforeAll(async () => {
+  if (!redisUrl) return;
+  redis = connectRedis({ url: redisUrl, commandTimeoutMs: 1000 });
+  await waitForRedis(redis, 5000);
+});
+
+afterAll(async () => {
+  if (!redis) return;
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${runPrefix}*`, "COUNT", 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== "0");
+  await redis.quit();
+});
+
+interface Implementation<T> {
+  name: "memory" | "redis";
+  create: () => T;
+}
+
+/** The memory implementation always; the Redis one only when this run has a Redis. */
+function implementations<T>(memory: () => T, redisBacked: () => T): Implementation<T>[] {
+  const list: Implementation<T>[] = [{ name: "memory", create: memory }];
+  if (redisUrl) list.push({ name: "redis", create: redisBacked });
+  return list;
+}
+
+const sorted = (values: Iterable<number>) => [...values].sort((a, b) => a - b);
+
+// ---------------------------------------------------------------------------------------------
+// SeatLocks
+// ---------------------------------------------------------------------------------------------
+
+const seatLockImplementations = implementations<SeatLocks>(
+  () => new MemorySeatLocks(),
+  () => new RedisSeatLocks(connection(), nextPrefix()),
+);
+
+describe.each(seatLockImplementations)("SeatLocks contract: $name", ({ create }) => {
+  const LONG = 60_000;
+  const SHOW = 1;
+
+  test("acquire takes every requested seat and answers []", async () => {
+    const locks = create();
+    expect(await locks.acquire(SHOW, [1, 2, 3], "A", LONG)).toEqual([]);
+    expect(await locks.snapshot(SHOW)).toEqual(
+      new Map([
+        [1, "A"],
+        [2, "A"],
+        [3, "A"],
+      ]),
+    );
+  });
+
+  test("acquire is all-or-nothing: one taken seat refuses the whole set, and only it is answered", async () => {
+    const locks = create();
+    expect(await locks.acquire(SHOW, [2], "A", LONG)).toEqual([]);
+
+    expect(await locks.acquire(SHOW, [1, 2, 3], "B", LONG)).toEqual([2]);
+    // Neither 1 nor 3 was locked for B.
+    expect(await locks.snapshot(SHOW)).toEqual(new Map([[2, "A"]]));
+
+    // Several taken seats are answered in request order, and nothing else.
+    expect(await locks.acquire(SHOW, [5], "C", LONG)).toEqual([]);
+    expect(await locks.acquire(SHOW, [5, 1, 2, 3], "B", LONG)).toEqual([5, 2]);
+    expect(await locks.snapshot(SHOW)).toEqual(
+      new Map([
+        [2, "A"],
+        [5, "C"],
+      ]),
+    );
+
+    // The free seats are still free for B.
+    expect(await locks.acquire(SHOW, [1, 3], "B", LONG)).toEqual([]);
+    expect(await locks.snapshot(SHOW)).toEqual(
+      new Map([
+        [1, "B"],
+        [2, "A"],
+        [3, "B"],
+        [5, "C"],
+      ]),
+    );
+  });
+
+  test("release is compare-and-delete: only the owning token frees its seats", async () => {
+    const locks = create();
+    expect(await locks.acquire(SHOW, [1, 2], "A", LONG)).toEqual([]);
+    expect(await locks.acquire(SHOW, [3], "B", LONG)).toEqual([]);
+
+    await locks.release(SHOW, [1, 2], "B");
+    expect(await locks.snapshot(SHOW)).toEqual(
+      new Map([
+        [1, "A"],
+        [2, "A"],
+        [3, "B"],
+      ]),
+    );
+
+    // A releases 1 and names 3 too: 3 belongs to B and stays.
+    await locks.release(SHOW, [1, 3], "A");
+    expect(await locks.snapshot(SHOW)).toEqual(
+      new Map([
+        [2, "A"],
+        [3, "B"],
+      ]),
+    );
+    expect(await locks.acquire(SHOW, [1], "C", LONG)).toEqual([]);
+    expect(await locks.acquire(SHOW, [3], "C", LONG)).toEqual([3]);
+
+    // Releasing nothing is harmless.
+    await locks.release(SHOW, [], "A");
+    expect((await locks.snapshot(SHOW)).size).toBe(3);
+  });
+
+  test("a hold expires after its TTL and frees the seat for others", async () => {
+    const locks = create();
+    expect(await locks.acquire(SHOW, [1, 3], "A", 80)).toEqual([]);
+    expect(await locks.acquire(SHOW, [2], "B", LONG)).toEqual([]);
+    // Still held right after acquiring.
+    expect(await locks.acquire(SHOW, [1], "C", LONG)).toEqual([1]);
+
+    await Bun.sleep(180);
+
+    expect(await locks.snapshot(SHOW)).toEqual(new Map([[2, "B"]]));
+    expect(await locks.acquire(SHOW, [1], "C", LONG)).toEqual([]);
+    expect(await locks.snapshot(SHOW)).toEqual(
+      new Map([
+        [1, "C"],
+        [2, "B"],
+      ]),
+    );
+  });
+
+  test("markBooked makes seats permanently taken: acquire refuses them and the old token cannot release them", async () => {
+    const locks = create();
+    expect(await locks.acquire(SHOW, [1, 2], "A", 80)).toEqual([]);
+    await locks.markBooked(SHOW, [1, 2]);
+
+    await locks.release(SHOW, [1, 2], "A");
+    expect(await locks.snapshot(SHOW)).toEqual(
+      new Map([
+        [1, BOOKED_MARKER],
+        [2, BOOKED_MARKER],
+      ]),
+    );
+
+    // Outlives the hold's TTL.
+    await Bun.sleep(180);
+    expect(await locks.acquire(SHOW, [2, 3], "B", LONG)).toEqual([2]);
+    expect(await locks.snapshot(SHOW)).toEqual(
+      new Map([
+        [1, BOOKED_MARKER],
+        [2, BOOKED_MARKER],
+      ]),
+    );
+  });
+
+  test("clearBooked removes only BOOKED markers, never a live hold", async () => {
+    const locks = create();
+    await locks.markBooked(SHOW, [1, 3]);
+    expect(await locks.acquire(SHOW, [2], "A", LONG)).toEqual([]);
+
+    await locks.clearBooked(SHOW, [1, 2]);
+    expect(await locks.snapshot(SHOW)).toEqual(
+      new Map([
+        [2, "A"],
+        [3, BOOKED_MARKER],
+      ]),
+    );
+    expect(await locks.acquire(SHOW, [1], "B", LONG)).toEqual([]);
+    expect(await locks.acquire(SHOW, [2], "B", LONG)).toEqual([2]);
+
+    await locks.clearBooked(SHOW, []);
+    expect(await locks.snapshot(SHOW)).toEqual(
+      new Map([
+        [1, "B"],
+        [2, "A"],
+        [3, BOOKED_MARKER],
+      ]),
+    );
+  });
+
+  test("snapshot returns exactly the live keys of that show", async () => {
+    const locks = create();
+    expect(await locks.snapshot(SHOW)).toEqual(new Map());
+
+    expect(await locks.acquire(1, [1, 2], "A", LONG)).toEqual([]);
+    await locks.markBooked(1, [3]);
+    expect(await locks.acquire(1, [4], "short", 60)).toEqual([]);
+    // Other shows, including ones whose id starts with the same digit.
+    expect(await locks.acquire(11, [1, 5], "X", LONG)).toEqual([]);
+    expect(await locks.acquire(2, [1], "Y", LONG)).toEqual([]);
+    await locks.markBooked(12, [9]);
+
+    await Bun.sleep(160);
+
+    expect(await locks.snapshot(1)).toEqual(
+      new Map([
+        [1, "A"],
+        [2, "A"],
+        [3, BOOKED_MARKER],
+      ]),
+    );
+    expect(await locks.snapshot(11)).toEqual(
+      new Map([
+        [1, "X"],
+        [5, "X"],
+      ]),
+    );
+    expect(await locks.snapshot(2)).toEqual(new Map([[1, "Y"]]));
+    expect(await locks.snapshot(12)).toEqual(new Map([[9, BOOKED_MARKER]]));
+    expect(await locks.snapshot(3)).toEqual(new Map());
+  });
+
+  test("the same seat id in different shows is a different lock", async () => {
+    const locks = create();
+    expect(await locks.acquire(1, [7], "A", LONG)).toEqual([]);
+    expect(await locks.acquire(2, [7], "B", LONG)).toEqual([]);
+    await locks.release(2, [7], "A");
+    await locks.markBooked(3, [7]);
+    await locks.clearBooked(1, [7]);
+    expect(await locks.snapshot(1)).toEqual(new Map([[7, "A"]]));
+    expect(await locks.snapshot(2)).toEqual(new Map([[7, "B"]]));
+    expect(await locks.snapshot(3)).toEqual(new Map([[7, BOOKED_MARKER]]));
+  });
+
+  test("50 concurrent acquires of overlapping seat sets never grant one seat to two tokens", async () => {
+    const locks = create();
+    const SEATS = 20;
+    const requests = Array.from({ length: 50 }, (_, i) => ({
+      token: `T${i}`,
+      seats: [(i * 7) % SEATS, (i * 7 + 3) % SEATS, (i * 7 + 5) % SEATS].map((s) => s + 1),
+    }));
+
+    const answers = await Promise.all(
+      requests.map(({ token, seats }) => locks.acquire(SHOW, seats, token, LONG)),
+    );
+
+    const granted = requests.filter((_, i) => answers[i]?.length === 0);
+    expect(granted.length).toBeGreaterThan(0);
+    expect(granted.length).toBeLessThan(requests.length);
+
+    // No seat is in two granted sets.
+    const owner = new Map<number, string>();
+    for (const { token, seats } of granted) {
+      for (const seat of seats) {
+        expect(owner.get(seat)).toBeUndefined();
+        owner.set(seat, token);
+      }
+    }
+    // The locks say exactly that: every granted seat is its token's, nothing else is locked.
+    expect(await locks.snapshot(SHOW)).toEqual(owner);
+
+    // Every refusal names only seats of its own request, each one really held by a winner.
+    requests.forEach(({ seats }, i) => {
+      const taken = answers[i] as number[];
+      if (taken.length === 0) return;
+      for (const seat of taken) {
+        expect(seats).toContain(seat);
+        expect(owner.has(seat)).toBe(true);
+      }
+      // ... and every seat of the request that a winner holds is named.
+      expect(taken).toEqual(seats.filter((seat) => owner.has(seat)));
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// WaitingRoomStore
+// ---------------------------------------------------------------------------------------------
+
+const SETTINGS: RoomSettings = { threshold: 3, admissionTtlMs: 300, abandonMs: 500 };
+const T0 = 1_700_000_000_000;
+
+const roomImplementations = implementations<WaitingRoomStore>(
+  () => new MemoryWaitingRoomStore(SETTINGS),
+  () => new RedisWaitingRoomStore(connection(), SETTINGS, nextPrefix()),
+);
+
+const admitted = (admittedUntil: number): RoomState => ({ status: "admitted", admittedUntil });
+const queued = (position: number): RoomState => ({ status: "queued", position });
+const OPEN: RoomState = { status: "open" };
+
+describe.each(roomImplementations)("WaitingRoomStore contract: $name", ({ name, create }) => {
+  const SHOW = 1;
+
+  /** Users 1..3 admitted at `now`: the room is full. */
+  const fill = async (room: WaitingRoomStore, now = T0, show = SHOW) => {
+    for (const user of [1, 2, 3]) {
+      expect(await room.enter(show, user, now)).toEqual(admitted(now + SETTINGS.admissionTtlMs));
+    }
+  };
+
+  test("below the threshold enter admits, until now + admissionTtlMs", async () => {
+    const room = create();
+    expect(await room.enter(SHOW, 1, T0)).toEqual(admitted(T0 + 300));
+    expect(await room.enter(SHOW, 2, T0 + 5)).toEqual(admitted(T0 + 305));
+    expect(await room.enter(SHOW, 3, T0 + 9)).toEqual(admitted(T0 + 309));
+    expect(await room.queueLength(SHOW)).toBe(0);
+    expect(await room.status(SHOW, 2, T0 + 10)).toEqual(admitted(T0 + 305));
+  });
+
+  test("at the threshold arrivals are queued with positions 1..n in arrival order", async () => {
+    const room = create();
+    await fill(room);
+    expect(await room.enter(SHOW, 40, T0 + 1)).toEqual(queued(1));
+    expect(await room.enter(SHOW, 10, T0 + 2)).toEqual(queued(2));
+    expect(await room.enter(SHOW, 30, T0 + 3)).toEqual(queued(3));
+    expect(await room.enter(SHOW, 20, T0 + 4)).toEqual(queued(4));
+    expect(await room.queueLength(SHOW)).toBe(4);
+    expect(await room.status(SHOW, 40, T0 + 5)).toEqual(queued(1));
+    expect(await room.status(SHOW, 10, T0 + 5)).toEqual(queued(2));
+    expect(await room.status(SHOW, 30, T0 + 5)).toEqual(queued(3));
+    expect(await room.status(SHOW, 20, T0 + 5)).toEqual(queued(4));
+  });
+
+  test("repeated enter/status never moves a queued user nor re-queues an admitted one", async () => {
+    const room = create();
+    await fill(room);
+    for (const user of [4, 5, 6]) await room.enter(SHOW, user, T0 + 1);
+
+    for (let i = 0; i < 3; i++) {
+      expect(await room.enter(SHOW, 5, T0 + 10 + i)).toEqual(queued(2));
+      expect(await room.status(SHOW, 5, T0 + 10 + i)).toEqual(queued(2));
+    }
+    expect(await room.enter(SHOW, 4, T0 + 20)).toEqual(queued(1));
+    expect(await room.enter(SHOW, 6, T0 + 20)).toEqual(queued(3));
+    expect(await room.queueLength(SHOW)).toBe(3);
+
+    // An admitted user's enter keeps them admitted (the line is not empty) and extends the
+    // admission; status reads it without extending.
+    expect(await room.enter(SHOW, 1, T0 + 50)).toEqual(admitted(T0 + 350));
+    expect(await room.enter(SHOW, 1, T0 + 60)).toEqual(admitted(T0 + 360));
+    expect(await room.status(SHOW, 1, T0 + 70)).toEqual(admitted(T0 + 360));
+    expect(await room.status(SHOW, 2, T0 + 70)).toEqual(admitted(T0 + 300));
+    expect(await room.queueLength(SHOW)).toBe(3);
+    expect(await room.status(SHOW, 6, T0 + 70)).toEqual(queued(3));
+  });
+
+  test("status of a stranger is open and does not join the line", async () => {
+    const room = create();
+    expect(await room.status(SHOW, 99, T0)).toEqual(OPEN);
+    await fill(room);
+    await room.enter(SHOW, 4, T0 + 1);
+
+    expect(await room.status(SHOW, 99, T0 + 2)).toEqual(OPEN);
+    expect(await room.status(SHOW, 99, T0 + 3)).toEqual(OPEN);
+    expect(await room.queueLength(SHOW)).toBe(1);
+    // Had status queued the stranger, this arrival would be third.
+    expect(await room.enter(SHOW, 5, T0 + 4)).toEqual(queued(2));
+    expect(await room.status(SHOW, 99, T0 + 5)).toEqual(OPEN);
+    expect(await room.queueLength(SHOW)).toBe(2);
+  });
+
+  test("leave + admitNext admits the head of the line in FIFO order and answers exactly those", async () => {
+    const room = create();
+    await fill(room);
+    for (const user of [7, 4, 9, 5]) await room.enter(SHOW, user, T0 + 1);
+
+    await room.leave(SHOW, 2);
+    await room.leave(SHOW, 3);
+    expect(await room.admitNext(SHOW, T0 + 10)).toEqual([7, 4]);
+    expect(await room.queueLength(SHOW)).toBe(2);
+    expect(await room.status(SHOW, 7, T0 + 11)).toEqual(admitted(T0 + 310));
+    expect(await room.status(SHOW, 4, T0 + 11)).toEqual(admitted(T0 + 310));
+    expect(await room.status(SHOW, 9, T0 + 11)).toEqual(queued(1));
+    expect(await room.status(SHOW, 5, T0 + 11)).toEqual(queued(2));
+    expect(await room.status(SHOW, 2, T0 + 11)).toEqual(OPEN);
+
+    // Full again: nobody to admit.
+    expect(await room.admitNext(SHOW, T0 + 12)).toEqual([]);
+
+    await room.leave(SHOW, 7);
+    expect(await room.admitNext(SHOW, T0 + 20)).toEqual([9]);
+    expect(await room.status(SHOW, 5, T0 + 21)).toEqual(queued(1));
+    expect(await room.queueLength(SHOW)).toBe(1);
+
+    // Leaving a room one is not admitted to changes nothing.
+    await room.leave(SHOW, 42);
+    expect(await room.admitNext(SHOW, T0 + 22)).toEqual([]);
+    expect(await room.queueLength(SHOW)).toBe(1);
+  });
+
+  test("with an empty line admitNext answers [] and a freed place goes to the next arrival", async () => {
+    const room = create();
+    expect(await room.admitNext(SHOW, T0)).toEqual([]);
+    await fill(room);
+    await room.leave(SHOW, 1);
+    expect(await room.admitNext(SHOW, T0 + 1)).toEqual([]);
+    expect(await room.enter(SHOW, 4, T0 + 2)).toEqual(admitted(T0 + 302));
+    expect(await room.enter(SHOW, 5, T0 + 3)).toEqual(queued(1));
+  });
+
+  test("admissions lapse after admissionTtlMs and the head is admitted on the next call", async () => {
+    const room = create();
+    await fill(room);
+    await room.enter(SHOW, 4, T0 + 1);
+    await room.enter(SHOW, 5, T0 + 2);
+
+    // One millisecond before the admissions lapse nothing moves.
+    expect(await room.status(SHOW, 1, T0 + 299)).toEqual(admitted(T0 + 300));
+    expect(await room.status(SHOW, 4, T0 + 299)).toEqual(queued(1));
+
+    // At T0 + 300 they have lapsed: the queued users' next poll admits them, in order.
+    expect(await room.status(SHOW, 5, T0 + 300)).toEqual(admitted(T0 + 600));
+    expect(await room.status(SHOW, 4, T0 + 300)).toEqual(admitted(T0 + 600));
+    expect(await room.status(SHOW, 1, T0 + 300)).toEqual(OPEN);
+    expect(await room.queueLength(SHOW)).toBe(0);
+    // One place left: a lapsed user coming back is admitted again, the next one queued.
+    expect(await room.enter(SHOW, 1, T0 + 301)).toEqual(admitted(T0 + 601));
+    expect(await room.enter(SHOW, 2, T0 + 302)).toEqual(queued(1));
+  });
+
+  test("admitNext also frees lapsed admissions before admitting from the head", async () => {
+    const room = create();
+    await fill(room);
+    await room.enter(SHOW, 4, T0 + 1);
+    await room.enter(SHOW, 5, T0 + 2);
+
+    expect(await room.admitNext(SHOW, T0 + 299)).toEqual([]);
+    expect(await room.admitNext(SHOW, T0 + 300)).toEqual([4, 5]);
+    expect(await room.queueLength(SHOW)).toBe(0);
+    expect(await room.status(SHOW, 4, T0 + 301)).toEqual(admitted(T0 + 600));
+  });
+
+  test("a queued user who stops polling for abandonMs loses the place; one who polls keeps it", async () => {
+    const room = create();
+    await fill(room);
+    for (const user of [4, 5, 6]) expect((await room.enter(SHOW, user, T0)).status).toBe("queued");
+    // Keep the admitted users active so nobody is admitted during the test.
+    for (const user of [1, 2, 3]) await room.enter(SHOW, user, T0 + 250);
+
+    // Only 5 polls.
+    expect(await room.status(SHOW, 5, T0 + 400)).toEqual(queued(2));
+    expect(await room.status(SHOW, 5, T0 + 499)).toEqual(queued(2));
+    expect(await room.queueLength(SHOW)).toBe(3);
+
+    // At T0 + 500, 4 and 6 have not polled for abandonMs: they are gone, 5 moves up.
+    expect(await room.status(SHOW, 5, T0 + 500)).toEqual(queued(1));
+    expect(await room.queueLength(SHOW)).toBe(1);
+    expect(await room.status(SHOW, 4, T0 + 501)).toEqual(OPEN);
+    expect(await room.status(SHOW, 6, T0 + 501)).toEqual(OPEN);
+
+    // Came back: the back of the line.
+    expect(await room.enter(SHOW, 4, T0 + 501)).toEqual(queued(2));
+    expect(await room.queueLength(SHOW)).toBe(2);
+
+    // Polling keeps the place for as long as it goes on (well past abandonMs since joining).
+    for (const user of [1, 2, 3]) await room.enter(SHOW, user, T0 + 520);
+    expect(await room.status(SHOW, 5, T0 + 800)).toEqual(queued(1));
+    expect(await room.status(SHOW, 4, T0 + 800)).toEqual(queued(2));
+  });
+
+  // Same cause as above: MemoryWaitingRoomStore.admitNext does not drop abandoned places.
+  test("admitNext skips users who abandoned the line", async () => {
+    const room = create();
+    await fill(room);
+    await room.enter(SHOW, 4, T0);
+    await room.enter(SHOW, 5, T0);
+    for (const user of [1, 2, 3]) await room.enter(SHOW, user, T0 + 250);
+    expect(await room.status(SHOW, 5, T0 + 400)).toEqual(queued(2));
+
+    await room.leave(SHOW, 1);
+    expect(await room.admitNext(SHOW, T0 + 500)).toEqual([5]);
+    expect(await room.queueLength(SHOW)).toBe(0);
+    expect(await room.status(SHOW, 4, T0 + 501)).toEqual(OPEN);
+  });
+
+  test("rooms of different shows are independent", async () => {
+    const room = create();
+    await fill(room, T0, 1);
+    expect(await room.enter(1, 4, T0 + 1)).toEqual(queued(1));
+
+    // The same users, in show 2: an empty room.
+    expect(await room.status(2, 4, T0 + 2)).toEqual(OPEN);
+    expect(await room.status(2, 1, T0 + 2)).toEqual(OPEN);
+    expect(await room.queueLength(2)).toBe(0);
+    expect(await room.enter(2, 4, T0 + 3)).toEqual(admitted(T0 + 303));
+    expect(await room.enter(2, 5, T0 + 3)).toEqual(admitted(T0 + 303));
+
+    // Leaving show 2 does not free a place in show 1.
+    await room.leave(2, 1);
+    await room.leave(2, 4);
+    expect(await room.admitNext(1, T0 + 4)).toEqual([]);
+    expect(await room.admitNext(2, T0 + 4)).toEqual([]);
+    expect(await room.status(1, 4, T0 + 5)).toEqual(queued(1));
+    expect(await room.queueLength(1)).toBe(1);
+    expect(await room.status(2, 5, T0 + 5)).toEqual(admitted(T0 + 303));
+
+    // And leaving show 1 does not touch show 2.
+    await room.leave(1, 1);
+    expect(await room.admitNext(1, T0 + 6)).toEqual([4]);
+    expect(await room.status(2, 4, T0 + 7)).toEqual(OPEN);
+  });
+
+  test("20 concurrent arrivals: exactly threshold admitted, the rest queued 1..17 without gaps", async () => {
+    const room = create();
+    const users = Array.from({ length: 20 }, (_, i) => 100 + i);
+    const states = await Promise.all(users.map((user) => room.enter(SHOW, user, T0)));
+
+    const admittedUsers = users.filter((_, i) => states[i]?.status === "admitted");
+    expect(admittedUsers.length).toBe(3);
+    for (const state of states) {
+      if (state.status === "admitted") expect(state.admittedUntil).toBe(T0 + 300);
+    }
+    const positions = states.flatMap((state) =>
+      state.status === "queued" ? [state.position] : [],
+    );
+    expect(sorted(positions)).toEqual(Array.from({ length: 17 }, (_, i) => i + 1));
+    expect(await room.queueLength(SHOW)).toBe(17);
+
+    // Each user's later status agrees with what enter told them.
+    for (const [i, user] of users.entries()) {
+      expect(await room.status(SHOW, user, T0 + 1)).toEqual(states[i] as RoomState);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Rate-limit store (hono-rate-limiter's Store)
+// ---------------------------------------------------------------------------------------------
+
+type RateStore = Store<AppEnv>;
+type StoreOptions = Parameters<NonNullable<RateStore["init"]>>[0];
+const WINDOW_MS = 200;
+
+const rateStoreImplementations = implementations<RateStore>(
+  () => new MemoryStore<AppEnv>(),
+  () => new RedisRateLimitStore(connection(), nextPrefix()),
+);
+
+describe.each(rateStoreImplementations)("rate-limit Store contract: $name", ({ name, create }) => {
+  const opened: RateStore[] = [];
+  const open = () => {
+    const store = create();
+    store.init?.({ windowMs: WINDOW_MS } as StoreOptions);
+    opened.push(store);
+    return store;
+  };
+  afterEach(() => {
+    // MemoryStore runs a cleanup interval until shut down.
+    for (const store of opened.splice(0)) (store as { shutdown?: () => void }).shutdown?.();
+  });
+
+  /** totalHits and resetTime as numbers, read at once (MemoryStore answers a live object). */
+  const hit = async (store: RateStore, key: string) => {
+    const info = await store.increment(key);
+    return { totalHits: info.totalHits, resetTime: info.resetTime?.getTime() };
+  };
+
+  test("increment counts up per key, with a resetTime inside the current window", async () => {
+    const store = open();
+    const before = Date.now();
+    const first = await hit(store, "user:1");
+    const after = Date.now();
+    expect(first.totalHits).toBe(1);
+    expect(first.resetTime).toBeGreaterThan(after);
+    expect(first.resetTime).toBeLessThanOrEqual(after + WINDOW_MS);
+    expect(first.resetTime).toBeGreaterThanOrEqual(before + WINDOW_MS - 20);
+
+    const second = await hit(store, "user:1");
+    const third = await hit(store, "user:1");
+    expect(second.totalHits).toBe(2);
+    expect(third.totalHits).toBe(3);
+    // A fixed window: later hits do not push the reset out.
+    expect(Math.abs((third.resetTime as number) - (first.resetTime as number))).toBeLessThan(20);
+  });
+
+  test("keys are counted independently", async () => {
+    const store = open();
+    expect((await hit(store, "a")).totalHits).toBe(1);
+    expect((await hit(store, "a")).totalHits).toBe(2);
+    expect((await hit(store, "b")).totalHits).toBe(1);
+    expect((await hit(store, "a")).totalHits).toBe(3);
+    expect((await hit(store, "b")).totalHits).toBe(2);
+  });
+
+  test("decrement takes one hit back", async () => {
+    const store = open();
+    for (let i = 0; i < 3; i++) await hit(store, "k");
+    await store.decrement("k");
+    expect((await hit(store, "k")).totalHits).toBe(3);
+    await store.decrement("k");
+    await store.decrement("k");
+    expect((await hit(store, "k")).totalHits).toBe(2);
+  });
+
+  test("decrement of a key without hits does not go below zero", async () => {
+    const store = open();
+    await store.decrement("never-hit");
+    expect((await hit(store, "never-hit")).totalHits).toBe(1);
+
+    await hit(store, "expired");
+    await Bun.sleep(WINDOW_MS + 80);
+    await store.decrement("expired");
+    expect((await hit(store, "expired")).totalHits).toBe(1);
+  });
+
+  test("resetKey starts the key over and leaves other keys alone", async () => {
+    const store = open();
+    for (let i = 0; i < 3; i++) await hit(store, "k");
+    await hit(store, "other");
+    await store.resetKey("k");
+    const fresh = await hit(store, "k");
+    expect(fresh.totalHits).toBe(1);
+    expect(fresh.resetTime).toBeGreaterThan(Date.now());
+    expect((await hit(store, "other")).totalHits).toBe(2);
+    // Resetting an unknown key is harmless.
+    await store.resetKey("unknown");
+    expect((await hit(store, "unknown")).totalHits).toBe(1);
+  });
+
+  test("the count starts over once windowMs has passed", async () => {
+    const store = open();
+    expect((await hit(store, "k")).totalHits).toBe(1);
+    expect((await hit(store, "k")).totalHits).toBe(2);
+    await Bun.sleep(WINDOW_MS + 80);
+    const next = await hit(store, "k");
+    expect(next.totalHits).toBe(1);
+    expect(next.resetTime).toBeGreaterThan(Date.now());
+    expect((await hit(store, "k")).totalHits).toBe(2);
+  });
+});
