@@ -11,7 +11,7 @@ const { logger, services } = runtime;
 const jobs = config.REDIS_URL
   ? undefined
   : startInProcessJobs(
-      { db: services.db, locks: services.locks, logger },
+      { db: services.db, ...services.after },
       { cleanupCron: config.CLEANUP_CRON, logger },
     );
 

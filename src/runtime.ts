@@ -9,6 +9,7 @@ import { PasswordHasher } from "./infra/password-hasher";
 import { RedisRateLimitStore } from "./infra/rate-limit-store";
 import { connectRedis, waitForRedis } from "./infra/redis";
 import { MemorySeatLocks, RedisSeatLocks, type SeatLocks } from "./infra/seat-locks";
+import { MemorySeatMapVersions, RedisSeatMapVersions } from "./infra/seat-map-versions";
 import {
   MemoryWaitingRoomStore,
   RedisWaitingRoomStore,
@@ -110,6 +111,9 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     waitingRoomStore,
     admissionTrigger,
     passwords,
+    seatMapVersions: redisClient
+      ? new RedisSeatMapVersions(redisClient, config.REDIS_KEY_PREFIX)
+      : new MemorySeatMapVersions(),
     logger,
   });
 

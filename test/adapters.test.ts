@@ -328,7 +328,7 @@ const admitted = (admittedUntil: number): RoomState => ({ status: "admitted", ad
 const queued = (position: number): RoomState => ({ status: "queued", position });
 const OPEN: RoomState = { status: "open" };
 
-describe.each(roomImplementations)("WaitingRoomStore contract: $name", ({ name, create }) => {
+describe.each(roomImplementations)("WaitingRoomStore contract: $name", ({ create }) => {
   const SHOW = 1;
 
   /** Users 1..3 admitted at `now`: the room is full. */
@@ -576,7 +576,7 @@ const rateStoreImplementations = implementations<RateStore>(
   () => new RedisRateLimitStore(connection(), nextPrefix()),
 );
 
-describe.each(rateStoreImplementations)("rate-limit Store contract: $name", ({ name, create }) => {
+describe.each(rateStoreImplementations)("rate-limit Store contract: $name", ({ create }) => {
   const opened: RateStore[] = [];
   const open = () => {
     const store = create();

@@ -143,11 +143,7 @@ if (backends.includes("postgres") && redisUrl) {
       const users = await createUsersDirect(app, 5);
       const store = app.runtime.waitingRoomStore;
       const jobs = startQueuedJobs(
-        {
-          db: app.runtime.services.db,
-          locks: app.runtime.services.locks,
-          logger: createLogger("silent"),
-        },
+        { db: app.runtime.services.db, ...app.runtime.services.after },
         {
           cleanupCron: "0 0 1 1 *",
           logger: createLogger("silent"),

@@ -60,7 +60,7 @@ describe.each(backends)("hold expiry cleanup on %s", (backend) => {
 
   const deps = () => ({
     db: app.runtime.services.db,
-    locks: app.runtime.services.locks,
+    ...app.runtime.services.after,
     logger: silent,
   });
 

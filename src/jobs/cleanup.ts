@@ -1,13 +1,10 @@
 import { sql } from "drizzle-orm";
 import { type Database, execRows } from "../db/client";
-import type { SeatLocks } from "../infra/seat-locks";
-import type { Logger } from "../lib/logger";
-import { endBookings, forgetSeatLocks } from "../services/booking-lifecycle";
+import { endBookings, settleEndedBookings } from "../services/booking-lifecycle";
+import type { AfterCommit } from "../services/seat-changes";
 
-export interface CleanupDependencies {
+export interface CleanupDependencies extends AfterCommit {
   db: Database;
-  locks: SeatLocks;
-  logger: Logger;
 }
 
 export interface CleanupResult {
@@ -44,7 +41,7 @@ export async function expireLapsedHolds(
     if (ended.length === 0) break;
     batches++;
     expired += ended.length;
-    await forgetSeatLocks(deps.locks, ended, deps.logger);
+    await settleEndedBookings(ended, deps);
     if (ended.length < batchSize) break;
   }
   deps.logger.info("cleanup: expired lapsed holds", { expired, batches });

@@ -60,7 +60,7 @@ const seatMap = createRoute({
   tags: ["Catalogue"],
   summary: "The show's seat map",
   description:
-    "Every seat of the venue with its status for this show. A seat whose hold has expired shows as `AVAILABLE` even before the cleanup job runs.",
+    "Every seat of the venue with its status for this show. A seat whose hold has expired shows as `AVAILABLE` even before the cleanup job runs. Carries an `ETag`; send it back in `If-None-Match` to get `304 Not Modified` while the map is unchanged.",
   request: { params: showIdParams },
   responses: {
     200: jsonResponse(
@@ -77,6 +77,7 @@ const seatMap = createRoute({
       }),
       "The seat map",
     ),
+    304: { description: "Unchanged since the ETag sent in If-None-Match" },
     ...errorResponses(400, 404),
   },
 });
@@ -92,6 +93,14 @@ export const showRoutes = createRouter()
     const show = await c.get("services").catalog.getShow(c.req.valid("param").show_id);
     return c.json({ show }, 200);
   })
-  .openapi(seatMap, async (c) =>
-    c.json(await c.get("services").catalog.seatMap(c.req.valid("param").show_id), 200),
-  );
+  .openapi(seatMap, async (c) => {
+    const map = await c.get("services").seatMap.get(c.req.valid("param").show_id);
+    // no-cache: clients may keep the map but must revalidate; unchanged maps cost a 304.
+    const headers = { ETag: map.etag, "Cache-Control": "no-cache" };
+    if (c.req.header("If-None-Match") === map.etag) return c.body(null, 304, headers);
+    // The body is already serialised JSON: sent as is rather than parsed and stringified again.
+    return new Response(map.body, {
+      status: 200,
+      headers: { ...headers, "Content-Type": "application/json" },
+    });
+  });

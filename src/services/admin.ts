@@ -2,13 +2,12 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Database, Queryable } from "../db/client";
 import { pgErrorCode, UNIQUE_VIOLATION } from "../db/errors";
 import { bookings, events, seats, showSeats, shows, venues } from "../db/schema";
-import type { SeatLocks } from "../infra/seat-locks";
 import { AppError, badRequest, conflict, notFound } from "../lib/errors";
-import type { Logger } from "../lib/logger";
 import { toCents } from "../lib/money";
 import { iso } from "../lib/time";
-import { endBookings, forgetSeatLocks } from "./booking-lifecycle";
+import { endBookings, settleEndedBookings } from "./booking-lifecycle";
 import { findShow, seatLayoutOrder } from "./catalog";
+import type { AfterCommit } from "./seat-changes";
 
 export interface VenueInput {
   venue_name: string;
@@ -18,6 +17,12 @@ export interface VenueInput {
 export type SeatLayoutInput =
   | { rows: { seat_row: string; count: number; start_number?: number }[] }
   | { seats: { seat_row: string; seat_number: number }[] };
+
+interface SeatRef {
+  seat_id: number;
+  seat_row: string;
+  seat_number: number;
+}
 
 export interface EventInput {
   title: string;
@@ -52,8 +57,7 @@ const eventView = (row: typeof events.$inferSelect) => ({
 export class AdminService {
   constructor(
     private readonly db: Database,
-    private readonly locks: SeatLocks,
-    private readonly logger: Logger,
+    private readonly after: AfterCommit,
   ) {}
 
   // ---- venues -------------------------------------------------------------------------------
@@ -116,8 +120,9 @@ export class AdminService {
         : layout.seats;
     const keys = new Set(wanted.map((seat) => `${seat.seat_row}#${seat.seat_number}`));
     if (keys.size !== wanted.length) throw conflict("The layout lists the same seat twice");
+    let result: { venue_id: number; created: number; seats: SeatRef[] };
     try {
-      return await this.db.transaction(async (tx) => {
+      result = await this.db.transaction(async (tx) => {
         await this.requireVenue(tx, venueId, true);
         const created = await tx
           .insert(seats)
@@ -143,11 +148,13 @@ export class AdminService {
       }
       throw error;
     }
+    await this.layoutChanged(venueId);
+    return result;
   }
 
   /** Removes seats from a layout unless an active booking holds one of them. */
   async deleteSeats(venueId: number, seatIds: number[]) {
-    return this.db.transaction(async (tx) => {
+    const result = await this.db.transaction(async (tx) => {
       await this.requireVenue(tx, venueId, true);
       const found = await tx
         .select({ seat_id: seats.seat_id })
@@ -171,6 +178,21 @@ export class AdminService {
       await tx.delete(seats).where(inArray(seats.seat_id, seatIds));
       return { venue_id: venueId, deleted: seatIds.length };
     });
+    await this.layoutChanged(venueId);
+    return result;
+  }
+
+  /** Every show at the venue now has a different seat map. */
+  private async layoutChanged(venueId: number) {
+    const venueShows = await this.db
+      .select({ show_id: shows.show_id })
+      .from(shows)
+      .where(eq(shows.venue_id, venueId));
+    await Promise.all(
+      venueShows.map((show) =>
+        this.after.seatsChanged({ showId: show.show_id, layoutChanged: true }),
+      ),
+    );
   }
 
   // ---- events -------------------------------------------------------------------------------
@@ -267,6 +289,7 @@ export class AdminService {
         await insertShowSeats(tx, showId, input.venue_id);
       }
     });
+    await this.after.seatsChanged({ showId, layoutChanged: true });
     return findShow(this.db, showId);
   }
 
@@ -301,7 +324,8 @@ export class AdminService {
       await tx.delete(shows).where(eq(shows.show_id, showId));
       return ended;
     });
-    await forgetSeatLocks(this.locks, cancelled, this.logger);
+    await settleEndedBookings(cancelled, this.after);
+    await this.after.seatsChanged({ showId, layoutChanged: true });
   }
 
   private async requireVenue(db: Queryable, venueId: number, lock = false) {

@@ -1,7 +1,6 @@
 import { sql } from "drizzle-orm";
 import { execRows, type Queryable } from "../db/client";
-import type { SeatLocks } from "../infra/seat-locks";
-import type { Logger } from "../lib/logger";
+import type { AfterCommit } from "./seat-changes";
 
 export interface EndedBooking {
   booking_id: number;
@@ -54,29 +53,33 @@ export async function endBookings(
 }
 
 /**
- * After the transaction commits: drop the Redis locks of ended bookings. A failure here only
- * delays a seat's return to sale in the fast filter (PostgreSQL already freed it), so it is
- * logged rather than failing the request.
+ * After the transaction commits: drop the Redis locks of ended bookings and announce their
+ * seats as free. A Redis failure here only delays a seat's return to sale in the fast filter
+ * (PostgreSQL already freed it), so it is logged rather than failing the request.
  */
-export async function forgetSeatLocks(
-  locks: SeatLocks,
+export async function settleEndedBookings(
   ended: EndedBooking[],
-  logger: Logger,
+  after: AfterCommit,
 ): Promise<void> {
   await Promise.all(
     ended.map(async (booking) => {
       try {
         if (booking.previous_status === "CONFIRMED") {
-          await locks.clearBooked(booking.show_id, booking.seat_ids);
+          await after.locks.clearBooked(booking.show_id, booking.seat_ids);
         } else {
-          await locks.release(booking.show_id, booking.seat_ids, booking.lock_token);
+          await after.locks.release(booking.show_id, booking.seat_ids, booking.lock_token);
         }
       } catch (error) {
-        logger.warn("could not drop seat locks", {
+        after.logger.warn("could not drop seat locks", {
           booking_id: booking.booking_id,
           error: String(error),
         });
       }
+      await after.seatsChanged({
+        showId: booking.show_id,
+        seatIds: booking.seat_ids,
+        status: "AVAILABLE",
+      });
     }),
   );
 }

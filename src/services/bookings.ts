@@ -3,12 +3,11 @@ import { sql } from "drizzle-orm";
 import type { AuthUser } from "../app-env";
 import { type Database, execRows, type Queryable } from "../db/client";
 import { pgErrorCode } from "../db/errors";
-import type { SeatLocks } from "../infra/seat-locks";
 import { AppError, badRequest, invalidState, notFound } from "../lib/errors";
-import type { Logger } from "../lib/logger";
 import { fromCents, toCents } from "../lib/money";
 import { iso } from "../lib/time";
-import { type EndedBooking, endBookings, forgetSeatLocks } from "./booking-lifecycle";
+import { type EndedBooking, endBookings, settleEndedBookings } from "./booking-lifecycle";
+import type { AfterCommit } from "./seat-changes";
 import type { WaitingRoom } from "./waiting-room";
 
 export interface BookingSettings {
@@ -51,11 +50,18 @@ const RETRYABLE = new Set(["40P01", "40001"]);
 export class BookingService {
   constructor(
     private readonly db: Database,
-    private readonly locks: SeatLocks,
+    private readonly after: AfterCommit,
     private readonly waitingRoom: Pick<WaitingRoom, "leave">,
     private readonly settings: BookingSettings,
-    private readonly logger: Logger,
   ) {}
+
+  private get locks() {
+    return this.after.locks;
+  }
+
+  private get logger() {
+    return this.after.logger;
+  }
 
   /**
    * Holds every requested seat or none. Redis refuses contended seats before any transaction
@@ -67,14 +73,17 @@ export class BookingService {
     const token = randomUUID();
     const ttlMs = this.settings.holdTtlSeconds * 1000;
     const redisHeld = await this.acquireInRedis(showId, seatIds, token, ttlMs);
+    let held: Awaited<ReturnType<BookingService["holdInDatabase"]>>;
     try {
-      return await this.withRetry(() =>
+      held = await this.withRetry(() =>
         this.db.transaction((tx) => this.holdInDatabase(tx, userId, show, seatIds, token)),
       );
     } catch (error) {
       if (redisHeld) await this.releaseQuietly(showId, seatIds, token);
       throw error;
     }
+    await this.after.seatsChanged({ showId, seatIds, status: "LOCKED" });
+    return held;
   }
 
   /** Records a deterministic simulated payment for the caller's PENDING booking. */
@@ -102,7 +111,7 @@ export class BookingService {
       return { transactionId, status, amountCents: booking.amount_cents };
     });
     if (result.expired) {
-      await forgetSeatLocks(this.locks, result.expired, this.logger);
+      await settleEndedBookings(result.expired, this.after);
       throw holdExpired();
     }
     if (result.status === "DECLINED") {
@@ -145,7 +154,7 @@ export class BookingService {
       return { booking, seats: sortSeats(seats) };
     });
     if (result.expired) {
-      await forgetSeatLocks(this.locks, result.expired, this.logger);
+      await settleEndedBookings(result.expired, this.after);
       throw holdExpired();
     }
     const seatIds = result.seats.map((seat) => seat.seat_id);
@@ -155,6 +164,7 @@ export class BookingService {
       // The seats are BOOKED in PostgreSQL; a missing marker only costs a transaction later.
       this.logger.warn("could not mark seats booked in Redis", { error: String(error) });
     }
+    await this.after.seatsChanged({ showId: result.booking.show_id, seatIds, status: "BOOKED" });
     // The buyer's session is over: their waiting-room place goes to the next in line.
     await this.waitingRoom.leave(result.booking.show_id, result.booking.user_id);
     return {
@@ -189,10 +199,10 @@ export class BookingService {
       return { ended: ended as EndedBooking, seats, booking };
     });
     if (result.expired) {
-      await forgetSeatLocks(this.locks, result.expired, this.logger);
+      await settleEndedBookings(result.expired, this.after);
       throw holdExpired();
     }
-    await forgetSeatLocks(this.locks, [result.ended], this.logger);
+    await settleEndedBookings([result.ended], this.after);
     await this.waitingRoom.leave(result.ended.show_id, result.booking.user_id);
     const refund = result.ended.refund;
     return {

@@ -133,28 +133,6 @@ export class CatalogService {
     return findShow(this.db, showId);
   }
 
-  async seatMap(showId: number): Promise<{ show_id: number; seats: SeatView[] }> {
-    const rows = await this.db
-      .select({
-        seat_id: seats.seat_id,
-        seat_row: seats.seat_row,
-        seat_number: seats.seat_number,
-        status: effectiveSeatStatus,
-      })
-      .from(showSeats)
-      .innerJoin(seats, eq(seats.seat_id, showSeats.seat_id))
-      .where(eq(showSeats.show_id, showId))
-      .orderBy(...seatLayoutOrder);
-    if (rows.length === 0) {
-      const [show] = await this.db
-        .select({ show_id: shows.show_id })
-        .from(shows)
-        .where(eq(shows.show_id, showId));
-      if (!show) throw notFound("Show");
-    }
-    return { show_id: showId, seats: rows };
-  }
-
   async listEvents(page: Page) {
     const [rows, [count]] = await Promise.all([
       this.db

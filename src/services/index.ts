@@ -4,6 +4,7 @@ import type { Config } from "../config";
 import type { Database } from "../db/client";
 import type { PasswordHasher } from "../infra/password-hasher";
 import type { SeatLocks } from "../infra/seat-locks";
+import type { SeatMapVersions } from "../infra/seat-map-versions";
 import type { WaitingRoomStore } from "../infra/waiting-room-store";
 import type { Logger } from "../lib/logger";
 import { AdminService } from "./admin";
@@ -13,6 +14,8 @@ import { BookingService } from "./bookings";
 import { CatalogService } from "./catalog";
 import type { HealthCheck } from "./health";
 import { IdempotencyStore } from "./idempotency";
+import type { AfterCommit } from "./seat-changes";
+import { SeatMapService } from "./seat-map";
 import { type AdmissionTrigger, WaitingRoom } from "./waiting-room";
 
 export interface Services {
@@ -28,6 +31,9 @@ export interface Services {
   /** Shared rate-limit counters (Redis); undefined → each limiter counts in memory. */
   rateLimitStore?: Store<AppEnv>;
   waitingRoom: WaitingRoom;
+  seatMap: SeatMapService;
+  /** Locks, logger and seat-change listeners: what runs after seat changes commit. */
+  after: AfterCommit;
   health: HealthCheck;
 }
 
@@ -40,6 +46,7 @@ export interface ServiceDependencies {
   waitingRoomStore: WaitingRoomStore;
   admissionTrigger: AdmissionTrigger;
   passwords: PasswordHasher;
+  seatMapVersions: SeatMapVersions;
   logger: Logger;
 }
 
@@ -55,6 +62,12 @@ export function createServices(deps: ServiceDependencies): Services {
     deps.admissionTrigger,
     deps.logger,
   );
+  const seatMap = new SeatMapService(deps.db, deps.seatMapVersions, deps.logger);
+  const after: AfterCommit = {
+    locks: deps.locks,
+    logger: deps.logger,
+    seatsChanged: (change) => seatMap.changed(change.showId),
+  };
   return {
     config,
     db: deps.db,
@@ -63,14 +76,12 @@ export function createServices(deps: ServiceDependencies): Services {
       jwtTtlSeconds: config.JWT_TTL_SECONDS,
     }),
     catalog: new CatalogService(deps.db),
-    admin: new AdminService(deps.db, deps.locks, deps.logger),
-    bookings: new BookingService(
-      deps.db,
-      deps.locks,
-      waitingRoom,
-      { holdTtlSeconds: config.HOLD_TTL_SECONDS },
-      deps.logger,
-    ),
+    admin: new AdminService(deps.db, after),
+    bookings: new BookingService(deps.db, after, waitingRoom, {
+      holdTtlSeconds: config.HOLD_TTL_SECONDS,
+    }),
+    seatMap,
+    after,
     bookingViews: new BookingViews(deps.db),
     idempotency: new IdempotencyStore(deps.db),
     locks: deps.locks,

@@ -117,7 +117,11 @@ export async function createTestApp(
   const runtime = await startRuntime(config, {
     database,
     logger: createLogger("silent"),
-    locks: options.locks,
+    // Embedded "instances" live in one process: they share the in-memory locks as real
+    // instances share Redis.
+    locks:
+      options.locks ??
+      (twin && !twin.config.DATABASE_URL ? twin.runtime.services.locks : undefined),
     keepDatabaseOpen: !closeDatabase,
   });
 

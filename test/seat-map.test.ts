@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import {
+  createAdmin,
+  createShowFixture,
+  createUsersDirect,
+  type ShowFixture,
+} from "./support/fixtures";
+import { createTestApp, type TestApp } from "./support/harness";
+import { backends } from "./support/services";
+
+const statusOf = (body: { seats: { seat_id: number; status: string }[] }, seatId: number) =>
+  body.seats.find((seat) => seat.seat_id === seatId)?.status;
+
+describe.each(backends)("cached seat map on %s", (backend) => {
+  let app: TestApp;
+  let other: TestApp;
+  let show: ShowFixture;
+
+  beforeAll(async () => {
+    app = await createTestApp(backend, { HOLD_TTL_SECONDS: "1" });
+    // Embedded mode is one process, hence one instance; with Redis, a second one.
+    other =
+      backend === "postgres"
+        ? await createTestApp(backend, { HOLD_TTL_SECONDS: "1" }, { sameDataAs: app })
+        : app;
+    show = await createShowFixture(app, (await createAdmin(app)).token, { rows: ["A"], perRow: 4 });
+  });
+  afterAll(async () => {
+    if (other !== app) await other.close();
+    await app.close();
+  });
+
+  const seatMap = (target: TestApp, etag?: string) =>
+    target.request("GET", `/api/v1/shows/${show.show_id}/seats`, {
+      headers: etag ? { "If-None-Match": etag } : {},
+    });
+
+  test("an unchanged map is revalidated with its ETag (304); a hold through another instance changes it", async () => {
+    const first = await seatMap(app);
+    expect(first.status).toBe(200);
+    const etag = first.headers.get("ETag") as string;
+    expect(etag).toMatch(/^".+"$/);
+    expect(first.headers.get("Cache-Control")).toBe("no-cache");
+    const unchanged = await seatMap(app, etag);
+    expect(unchanged.status).toBe(304);
+    expect(unchanged.text).toBe("");
+
+    const [user] = await createUsersDirect(other, 1);
+    const seatId = show.seat_ids[0] as number;
+    const held = await other.request("POST", "/api/v1/bookings/lock", {
+      token: user?.token,
+      body: { show_id: show.show_id, seat_ids: [seatId] },
+    });
+    expect(held.status).toBe(200);
+
+    const changed = await seatMap(app, etag);
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get("ETag")).not.toBe(etag);
+    expect(statusOf(changed.body, seatId)).toBe("LOCKED");
+
+    // The hold runs out with no event at all: the cached map must not outlive it.
+    await Bun.sleep(1200);
+    const lapsed = await seatMap(app);
+    expect(statusOf(lapsed.body, seatId)).toBe("AVAILABLE");
+  });
+
+  test("an unknown show is still a 404, not a cached empty map", async () => {
+    const missing = await app.request("GET", "/api/v1/shows/999999/seats");
+    expect(missing.status).toBe(404);
+    expect(missing.body.code).toBe("NOT_FOUND");
+  });
+});
