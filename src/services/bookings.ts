@@ -6,6 +6,7 @@ import { pgErrorCode } from "../db/errors";
 import { AppError, badRequest, invalidState, notFound } from "../lib/errors";
 import { fromCents, toCents } from "../lib/money";
 import { iso } from "../lib/time";
+import { TtlCache } from "../lib/ttl-cache";
 import { type EndedBooking, endBookings, settleEndedBookings } from "./booking-lifecycle";
 import type { AfterCommit } from "./seat-changes";
 import type { WaitingRoom } from "./waiting-room";
@@ -41,6 +42,7 @@ const seatUnavailable = (failedSeats: number[]) =>
   new AppError(409, "SEAT_UNAVAILABLE", "Some of the requested seats are not available", {
     failed_seats: failedSeats,
   });
+const showStarted = () => new AppError(400, "SHOW_STARTED", "The show has already started");
 const holdExpired = () =>
   new AppError(410, "HOLD_EXPIRED", "The hold on these seats has expired; hold them again");
 
@@ -54,6 +56,8 @@ export class BookingService {
     private readonly waitingRoom: Pick<WaitingRoom, "leave">,
     private readonly settings: BookingSettings,
   ) {}
+
+  private readonly showStarts = new TtlCache<number, number | undefined>(5_000);
 
   private get locks() {
     return this.after.locks;
@@ -69,14 +73,14 @@ export class BookingService {
    * correct.
    */
   async hold(userId: number, showId: number, seatIds: number[]) {
-    const show = await this.showForHold(showId);
+    await this.assertShowOnSale(showId);
     const token = randomUUID();
     const ttlMs = this.settings.holdTtlSeconds * 1000;
     const redisHeld = await this.acquireInRedis(showId, seatIds, token, ttlMs);
     let held: Awaited<ReturnType<BookingService["holdInDatabase"]>>;
     try {
       held = await this.withRetry(() =>
-        this.db.transaction((tx) => this.holdInDatabase(tx, userId, show, seatIds, token)),
+        this.db.transaction((tx) => this.holdInDatabase(tx, userId, showId, seatIds, token)),
       );
     } catch (error) {
       if (redisHeld) await this.releaseQuietly(showId, seatIds, token);
@@ -220,17 +224,29 @@ export class BookingService {
     };
   }
 
-  private async showForHold(showId: number) {
-    const [show] = await execRows<{ show_id: number; price_cents: number; started: boolean }>(
-      this.db,
-      sql`select show_id, price_cents, start_time <= now() as started from shows
-          where show_id = ${showId}`,
+  /**
+   * Unknown or started shows are refused before Redis is touched. Start times are cached for a
+   * few seconds (the hot path would otherwise pay a query per hold for a value that almost
+   * never changes); the transaction prices the booking from the show row itself.
+   */
+  private async assertShowOnSale(showId: number) {
+    const startsAt = await this.showStarts.get(showId, () => this.showStart(this.db, showId));
+    if (startsAt === undefined) throw notFound("Show");
+    if (startsAt <= Date.now()) throw showStarted();
+  }
+
+  /** The transaction found no show on sale: say whether it is gone or has started. */
+  private async whyNotOnSale(tx: Queryable, showId: number): Promise<AppError> {
+    this.showStarts.delete(showId);
+    return (await this.showStart(tx, showId)) === undefined ? notFound("Show") : showStarted();
+  }
+
+  private async showStart(db: Queryable, showId: number): Promise<number | undefined> {
+    const [show] = await execRows<{ start_time: Date | string }>(
+      db,
+      sql`select start_time from shows where show_id = ${showId}`,
     );
-    if (!show) throw notFound("Show");
-    if (show.started) {
-      throw new AppError(400, "SHOW_STARTED", "The show has already started");
-    }
-    return show;
+    return show ? new Date(show.start_time).getTime() : undefined;
   }
 
   /** True when Redis granted the locks; false when Redis is unreachable (PostgreSQL decides). */
@@ -251,7 +267,7 @@ export class BookingService {
   private async holdInDatabase(
     tx: Queryable,
     userId: number,
-    show: { show_id: number; price_cents: number },
+    showId: number,
     seatIds: number[],
     token: string,
   ) {
@@ -261,7 +277,7 @@ export class BookingService {
       sql`select ss.seat_id, ss.status, ss.booking_id, s.seat_row, s.seat_number,
             coalesce(ss.locked_until <= now(), false) as lapsed
           from show_seats ss join seats s on s.seat_id = ss.seat_id
-          where ss.show_id = ${show.show_id} and ss.seat_id in ${seatIds}
+          where ss.show_id = ${showId} and ss.seat_id in ${seatIds}
           order by ss.seat_id
           for update of ss`,
     );
@@ -284,38 +300,48 @@ export class BookingService {
     ];
     await endBookings(tx, lapsedBookings, "EXPIRED");
 
-    const amountCents = show.price_cents * seatIds.length;
-    const [booking] = await execRows<{ booking_id: number; expires_at: Date | string }>(
+    // One statement: the booking (priced from the show row as it is now), its seat copy for
+    // the history, and the seats themselves, guarded by status = 'AVAILABLE'.
+    const [booking] = await execRows<{
+      booking_id: number;
+      amount_cents: number;
+      expires_at: Date | string;
+      held: number;
+    }>(
       tx,
-      sql`insert into bookings (user_id, show_id, status, amount_cents, expires_at, lock_token)
-          values (${userId}, ${show.show_id}, 'PENDING', ${amountCents},
-                  now() + make_interval(secs => ${this.settings.holdTtlSeconds}), ${token})
-          returning booking_id, expires_at`,
+      sql`with booking as (
+            insert into bookings (user_id, show_id, status, amount_cents, expires_at, lock_token)
+            select ${userId}, sh.show_id, 'PENDING', sh.price_cents * ${seatIds.length},
+              now() + make_interval(secs => ${this.settings.holdTtlSeconds}), ${token}
+            from shows sh where sh.show_id = ${showId} and sh.start_time > now()
+            returning booking_id, amount_cents, expires_at
+          ), copied as (
+            insert into booking_seats (booking_id, seat_id, seat_row, seat_number)
+            select booking.booking_id, s.seat_id, s.seat_row, s.seat_number
+            from booking, seats s where s.seat_id in ${seatIds}
+          ), held as (
+            update show_seats ss set status = 'LOCKED', booking_id = booking.booking_id,
+              locked_until = booking.expires_at
+            from booking
+            where ss.show_id = ${showId} and ss.seat_id in ${seatIds} and ss.status = 'AVAILABLE'
+            returning ss.seat_id
+          )
+          select booking.booking_id, booking.amount_cents, booking.expires_at,
+            (select count(*)::int from held) as held
+          from booking`,
     );
-    if (!booking) throw new Error("booking insert returned no row");
-    await tx.execute(sql`insert into booking_seats (booking_id, seat_id, seat_row, seat_number)
-      select ${booking.booking_id}, s.seat_id, s.seat_row, s.seat_number
-      from seats s where s.seat_id in ${seatIds}`);
-    const updated = await execRows<{ seat_id: number }>(
-      tx,
-      sql`update show_seats set status = 'LOCKED', booking_id = ${booking.booking_id},
-            locked_until = ${booking.expires_at}
-          where show_id = ${show.show_id} and seat_id in ${seatIds} and status = 'AVAILABLE'
-          returning seat_id`,
-    );
-    if (updated.length !== seatIds.length) {
-      throw new Error("seat rows changed under their row locks");
-    }
+    if (!booking) throw await this.whyNotOnSale(tx, showId);
+    if (booking.held !== seatIds.length) throw new Error("seat rows changed under their row locks");
     return {
       booking_id: booking.booking_id,
       status: "PENDING" as const,
-      show_id: show.show_id,
+      show_id: showId,
       locked_seats: rows.map(({ seat_id, seat_row, seat_number }) => ({
         seat_id,
         seat_row,
         seat_number,
       })),
-      amount: fromCents(amountCents),
+      amount: fromCents(booking.amount_cents),
       expires_at: iso(booking.expires_at),
       expires_in: this.settings.holdTtlSeconds,
     };
