@@ -12,7 +12,6 @@ import {
 } from "../lib/openapi";
 import { requireUser } from "../middleware/auth";
 import { idempotent } from "../middleware/idempotency";
-import { waitingRoomGate } from "../middleware/waiting-room";
 import { BookingSchema, SeatSchema } from "./schemas";
 
 const MAX_SEATS_PER_HOLD = 10;
@@ -33,17 +32,9 @@ const bookingDocs = { tags: ["Bookings"], security: [{ bearerAuth: [] }] };
 const bookingPost = <const R extends Parameters<typeof createRoute>[0]>(route: R) =>
   createRoute({ ...route, ...bookingDocs, middleware: [requireUser, idempotent] as const });
 
-/** The hold is the one route behind the waiting room (before idempotency: 429s are not stored). */
-const holdPost = <const R extends Parameters<typeof createRoute>[0]>(route: R) =>
-  createRoute({
-    ...route,
-    ...bookingDocs,
-    middleware: [requireUser, waitingRoomGate, idempotent] as const,
-  });
-
 const bookingParams = z.object({ booking_id: idParam("booking_id") });
 
-const lock = holdPost({
+const lock = bookingPost({
   method: "post",
   path: "/lock",
   summary: "Hold 1–10 seats for 10 minutes (all or nothing)",
@@ -142,7 +133,7 @@ const cancel = bookingPost({
   path: "/{booking_id}/cancel",
   summary: "Cancel a PENDING or CONFIRMED booking before its show starts",
   description:
-    "Frees the seats; a paid booking is refunded (`refund`). Already cancelled/expired → 409 `INVALID_STATE`; show started → 400 `SHOW_STARTED`; a hold that ran out → 410. Admins may cancel any booking.",
+    "Frees the seats; a paid booking is refunded (`refund`). Already cancelled or expired (also a hold that just ran out) → 409 `INVALID_STATE`; show started → 400 `SHOW_STARTED`. Admins may cancel any booking.",
   request: { params: bookingParams, headers: idempotencyHeader },
   responses: {
     200: jsonResponse(

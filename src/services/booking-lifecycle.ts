@@ -12,9 +12,13 @@ export interface EndedBooking {
 }
 
 /**
- * Moves active bookings to EXPIRED or CANCELLED in one set of statements: frees their seats and
- * refunds any successful charge, so money and seats never part ways. Only PENDING bookings
- * can expire. Run inside the caller's transaction; returns what Redis must forget afterwards.
+ * Moves active bookings to EXPIRED or CANCELLED: frees their seats and refunds any successful
+ * charge, so money and seats never part ways. Only PENDING bookings can expire. Run inside the
+ * caller's transaction; returns what Redis must forget afterwards.
+ *
+ * The bookings are locked by a statement of their own first: under READ COMMITTED a statement
+ * that waited for a lock still reads other tables as of its start, so the refund would miss a
+ * payment committed while we waited. The second statement starts after the wait.
  */
 export async function endBookings(
   tx: Queryable,
@@ -23,13 +27,22 @@ export async function endBookings(
 ): Promise<EndedBooking[]> {
   if (bookingIds.length === 0) return [];
   const endable = to === "EXPIRED" ? sql`('PENDING')` : sql`('PENDING', 'CONFIRMED')`;
+  const locked = await execRows<{ booking_id: number; status: EndedBooking["previous_status"] }>(
+    tx,
+    sql`select booking_id, status::text as status from bookings
+        where booking_id in ${bookingIds} and status in ${endable}
+        order by booking_id for update`,
+  );
+  if (locked.length === 0) return [];
+  const previous = sql.join(
+    locked.map((row) => sql`(${row.booking_id}::int, ${row.status}::text)`),
+    sql`, `,
+  );
   return execRows<EndedBooking>(
     tx,
-    sql`with ended as (
+    sql`with previous (booking_id, status) as (values ${previous}), ended as (
       update bookings b set status = ${to}, updated_at = now()
-      from (select booking_id, status from bookings
-            where booking_id in ${bookingIds} and status in ${endable}
-            order by booking_id for update) previous
+      from previous
       where b.booking_id = previous.booking_id
       returning b.booking_id, b.show_id, b.lock_token, previous.status as previous_status
     ), freed as (

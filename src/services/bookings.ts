@@ -53,7 +53,7 @@ export class BookingService {
   constructor(
     private readonly db: Database,
     private readonly after: AfterCommit,
-    private readonly waitingRoom: Pick<WaitingRoom, "leave">,
+    private readonly waitingRoom: Pick<WaitingRoom, "enter" | "leave">,
     private readonly settings: BookingSettings,
   ) {}
 
@@ -74,25 +74,28 @@ export class BookingService {
    */
   async hold(userId: number, showId: number, seatIds: number[]) {
     await this.assertShowOnSale(showId);
+    await this.waitingRoom.enter(showId, userId);
     const token = randomUUID();
     const ttlMs = this.settings.holdTtlSeconds * 1000;
-    const redisHeld = await this.acquireInRedis(showId, seatIds, token, ttlMs);
+    await this.acquireInRedis(showId, seatIds, token, ttlMs);
     let held: Awaited<ReturnType<BookingService["holdInDatabase"]>>;
     try {
-      held = await this.withRetry(() =>
-        this.db.transaction((tx) => this.holdInDatabase(tx, userId, showId, seatIds, token)),
+      held = await this.inTransaction((tx) =>
+        this.holdInDatabase(tx, userId, showId, seatIds, token),
       );
     } catch (error) {
-      if (redisHeld) await this.releaseQuietly(showId, seatIds, token);
+      // Even when the acquire call timed out it may have run: compare-and-delete is safe.
+      await this.releaseQuietly(showId, seatIds, token);
       throw error;
     }
+    await settleEndedBookings(held.reclaimed, this.after);
     await this.after.seatsChanged({ showId, seatIds, status: "LOCKED" });
-    return held;
+    return held.response;
   }
 
   /** Records a deterministic simulated payment for the caller's PENDING booking. */
   async pay(user: AuthUser, bookingId: number, amount: number, outcome: "success" | "decline") {
-    const result = await this.db.transaction(async (tx) => {
+    const result = await this.inTransaction(async (tx) => {
       const booking = await this.lockBooking(tx, user, bookingId);
       if (booking.hold_lapsed) return { expired: await this.expire(tx, booking) };
       if (booking.status === "EXPIRED") throw holdExpired();
@@ -133,7 +136,7 @@ export class BookingService {
 
   /** Turns a paid, still valid hold into a confirmed booking. */
   async confirm(user: AuthUser, bookingId: number) {
-    const result = await this.db.transaction(async (tx) => {
+    const result = await this.inTransaction(async (tx) => {
       const booking = await this.lockBooking(tx, user, bookingId);
       if (booking.hold_lapsed) return { expired: await this.expire(tx, booking) };
       if (booking.status === "EXPIRED") throw holdExpired();
@@ -181,7 +184,7 @@ export class BookingService {
 
   /** Cancels a PENDING or CONFIRMED booking before its show starts; refunds a payment. */
   async cancel(user: AuthUser, bookingId: number) {
-    const result = await this.db.transaction(async (tx) => {
+    const result = await this.inTransaction(async (tx) => {
       const booking = await this.lockBooking(tx, user, bookingId, true);
       if (booking.hold_lapsed) return { expired: await this.expire(tx, booking) };
       if (booking.status !== "PENDING" && booking.status !== "CONFIRMED") {
@@ -204,7 +207,7 @@ export class BookingService {
     });
     if (result.expired) {
       await settleEndedBookings(result.expired, this.after);
-      throw holdExpired();
+      throw invalidState("The hold had already expired; nothing is left to cancel");
     }
     await settleEndedBookings([result.ended], this.after);
     await this.waitingRoom.leave(result.ended.show_id, result.booking.user_id);
@@ -249,7 +252,7 @@ export class BookingService {
     return show ? new Date(show.start_time).getTime() : undefined;
   }
 
-  /** True when Redis granted the locks; false when Redis is unreachable (PostgreSQL decides). */
+  /** Refuses seats Redis knows are taken; if Redis is unreachable, PostgreSQL alone decides. */
   private async acquireInRedis(showId: number, seatIds: number[], token: string, ttlMs: number) {
     let taken: number[];
     try {
@@ -258,10 +261,9 @@ export class BookingService {
       this.logger.warn("seat locks unavailable; holding through PostgreSQL row locks only", {
         error: String(error),
       });
-      return false;
+      return;
     }
     if (taken.length > 0) throw seatUnavailable(taken);
-    return true;
   }
 
   private async holdInDatabase(
@@ -298,7 +300,7 @@ export class BookingService {
         rows.flatMap((row) => (row.status === "LOCKED" && row.booking_id ? [row.booking_id] : [])),
       ),
     ];
-    await endBookings(tx, lapsedBookings, "EXPIRED");
+    const reclaimed = await endBookings(tx, lapsedBookings, "EXPIRED");
 
     // One statement: the booking (priced from the show row as it is now), its seat copy for
     // the history, and the seats themselves, guarded by status = 'AVAILABLE'.
@@ -332,7 +334,7 @@ export class BookingService {
     );
     if (!booking) throw await this.whyNotOnSale(tx, showId);
     if (booking.held !== seatIds.length) throw new Error("seat rows changed under their row locks");
-    return {
+    const response = {
       booking_id: booking.booking_id,
       status: "PENDING" as const,
       show_id: showId,
@@ -345,25 +347,29 @@ export class BookingService {
       expires_at: iso(booking.expires_at),
       expires_in: this.settings.holdTtlSeconds,
     };
+    return { response, reclaimed };
   }
 
   /**
-   * Locks the booking row. Someone else's booking is "not found"; admins may cancel any
-   * booking, but only its owner pays for and confirms it.
+   * Locks the booking row, then reads its state. Someone else's booking is "not found"; admins
+   * may cancel any booking, but only its owner pays for and confirms it. Whether the hold ran
+   * out is judged by the clock after the lock wait (now() is the transaction's start).
    */
   private async lockBooking(tx: Queryable, user: AuthUser, bookingId: number, adminMayAct = false) {
+    const mayActOnAny = adminMayAct && user.role === "admin";
+    await tx.execute(sql`select 1 from bookings
+      where booking_id = ${bookingId} and (user_id = ${user.user_id} or ${mayActOnAny})
+      for update`);
     const [booking] = await execRows<BookingRow>(
       tx,
       sql`select b.booking_id, b.user_id, b.show_id, b.status, b.amount_cents,
             b.lock_token::text as lock_token,
-            (b.status = 'PENDING' and b.expires_at <= now()) as hold_lapsed,
-            sh.start_time <= now() as show_started
+            (b.status = 'PENDING' and b.expires_at <= clock_timestamp()) as hold_lapsed,
+            sh.start_time <= clock_timestamp() as show_started
           from bookings b join shows sh on sh.show_id = b.show_id
-          where b.booking_id = ${bookingId}
-          for update of b`,
+          where b.booking_id = ${bookingId}`,
     );
-    const allowed = booking?.user_id === user.user_id || (adminMayAct && user.role === "admin");
-    if (!booking || !allowed) {
+    if (!booking || (booking.user_id !== user.user_id && !mayActOnAny)) {
       throw notFound("Booking");
     }
     return booking;
@@ -383,10 +389,14 @@ export class BookingService {
     }
   }
 
-  private async withRetry<T>(work: () => Promise<T>, attempts = 3): Promise<T> {
+  /**
+   * Every booking transaction: a deadlock or serialization failure (possible where a hold
+   * reclaims an expired booking while that booking is being confirmed) is retried.
+   */
+  private async inTransaction<T>(work: (tx: Queryable) => Promise<T>, attempts = 3): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await work();
+        return await this.db.transaction(work);
       } catch (error) {
         if (attempt >= attempts || !RETRYABLE.has(pgErrorCode(error) ?? "")) throw error;
       }
