@@ -178,10 +178,10 @@ describe.each(seatLockImplementations)("SeatLocks contract: $name", ({ create })
     );
   });
 
-  test("markBooked makes seats permanently taken: acquire refuses them and the old token cannot release them", async () => {
+  test("markBooked turns a hold into lasting markers: acquire refuses them and the old token cannot release them", async () => {
     const locks = create();
     expect(await locks.acquire(SHOW, [1, 2], "A", 80)).toEqual([]);
-    await locks.markBooked(SHOW, [1, 2]);
+    await locks.markBooked(SHOW, [1, 2], "A", LONG);
 
     await locks.release(SHOW, [1, 2], "A");
     expect(await locks.snapshot(SHOW)).toEqual(
@@ -202,12 +202,27 @@ describe.each(seatLockImplementations)("SeatLocks contract: $name", ({ create })
     );
   });
 
-  test("clearBooked removes only BOOKED markers, never a live hold", async () => {
+  test("markBooked only converts keys the token still owns", async () => {
     const locks = create();
-    await locks.markBooked(SHOW, [1, 3]);
-    expect(await locks.acquire(SHOW, [2], "A", LONG)).toEqual([]);
+    expect(await locks.acquire(SHOW, [1], "A", LONG)).toEqual([]);
+    await locks.markBooked(SHOW, [1, 2], "other", LONG);
+    await locks.markBooked(SHOW, [2], "A", LONG);
+    expect(await locks.snapshot(SHOW)).toEqual(new Map([[1, "A"]]));
 
-    await locks.clearBooked(SHOW, [1, 2]);
+    // A marker is bounded too: it lasts the TTL it was given.
+    await locks.markBooked(SHOW, [1], "A", 60);
+    await Bun.sleep(120);
+    expect(await locks.snapshot(SHOW)).toEqual(new Map());
+  });
+
+  test("clearBooked removes BOOKED markers and the booking's own locks, never another hold", async () => {
+    const locks = create();
+    expect(await locks.acquire(SHOW, [1, 3], "Z", LONG)).toEqual([]);
+    await locks.markBooked(SHOW, [1, 3], "Z", LONG);
+    expect(await locks.acquire(SHOW, [2], "A", LONG)).toEqual([]);
+    expect(await locks.acquire(SHOW, [4], "Z", LONG)).toEqual([]);
+
+    await locks.clearBooked(SHOW, [1, 2, 4], "Z");
     expect(await locks.snapshot(SHOW)).toEqual(
       new Map([
         [2, "A"],
@@ -217,7 +232,7 @@ describe.each(seatLockImplementations)("SeatLocks contract: $name", ({ create })
     expect(await locks.acquire(SHOW, [1], "B", LONG)).toEqual([]);
     expect(await locks.acquire(SHOW, [2], "B", LONG)).toEqual([2]);
 
-    await locks.clearBooked(SHOW, []);
+    await locks.clearBooked(SHOW, [], "Z");
     expect(await locks.snapshot(SHOW)).toEqual(
       new Map([
         [1, "B"],
@@ -232,12 +247,14 @@ describe.each(seatLockImplementations)("SeatLocks contract: $name", ({ create })
     expect(await locks.snapshot(SHOW)).toEqual(new Map());
 
     expect(await locks.acquire(1, [1, 2], "A", LONG)).toEqual([]);
-    await locks.markBooked(1, [3]);
+    expect(await locks.acquire(1, [3], "M", LONG)).toEqual([]);
+    await locks.markBooked(1, [3], "M", LONG);
     expect(await locks.acquire(1, [4], "short", 60)).toEqual([]);
     // Other shows, including ones whose id starts with the same digit.
     expect(await locks.acquire(11, [1, 5], "X", LONG)).toEqual([]);
     expect(await locks.acquire(2, [1], "Y", LONG)).toEqual([]);
-    await locks.markBooked(12, [9]);
+    expect(await locks.acquire(12, [9], "N", LONG)).toEqual([]);
+    await locks.markBooked(12, [9], "N", LONG);
 
     await Bun.sleep(160);
 
@@ -264,8 +281,9 @@ describe.each(seatLockImplementations)("SeatLocks contract: $name", ({ create })
     expect(await locks.acquire(1, [7], "A", LONG)).toEqual([]);
     expect(await locks.acquire(2, [7], "B", LONG)).toEqual([]);
     await locks.release(2, [7], "A");
-    await locks.markBooked(3, [7]);
-    await locks.clearBooked(1, [7]);
+    expect(await locks.acquire(3, [7], "C", LONG)).toEqual([]);
+    await locks.markBooked(3, [7], "C", LONG);
+    await locks.clearBooked(1, [7], "C");
     expect(await locks.snapshot(1)).toEqual(new Map([[7, "A"]]));
     expect(await locks.snapshot(2)).toEqual(new Map([[7, "B"]]));
     expect(await locks.snapshot(3)).toEqual(new Map([[7, BOOKED_MARKER]]));

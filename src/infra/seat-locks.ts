@@ -11,10 +11,14 @@ export interface SeatLocks {
   acquire(showId: number, seatIds: number[], token: string, ttlMs: number): Promise<number[]>;
   /** Deletes the locks still owned by `token`. */
   release(showId: number, seatIds: number[], token: string): Promise<void>;
-  /** Replaces the hold's locks by permanent BOOKED markers. */
-  markBooked(showId: number, seatIds: number[]): Promise<void>;
-  /** Removes BOOKED markers (a confirmed booking was cancelled). */
-  clearBooked(showId: number, seatIds: number[]): Promise<void>;
+  /**
+   * Turns the hold's locks into BOOKED markers lasting `ttlMs` (until the show starts, after
+   * which no hold is accepted anyway). Only keys still owned by `token` change, so a marker can
+   * never land after the booking was cancelled.
+   */
+  markBooked(showId: number, seatIds: number[], token: string, ttlMs: number): Promise<void>;
+  /** A confirmed booking was cancelled: removes BOOKED markers and the booking's own locks. */
+  clearBooked(showId: number, seatIds: number[], token: string): Promise<void>;
   /** Raw key values, for invariant checks: seat id → owner token or BOOKED_MARKER. */
   snapshot(showId: number): Promise<Map<number, string>>;
 }
@@ -41,17 +45,31 @@ for _, key in ipairs(KEYS) do
 end
 return taken`;
 
-// KEYS: seat keys. ARGV: expected value. Compare-and-delete.
+// KEYS: seat keys. ARGV: accepted values (one or more). Compare-and-delete.
 const DELETE_IF_EQUALS = `
 local deleted = 0
 for _, key in ipairs(KEYS) do
-  if redis.call('GET', key) == ARGV[1] then deleted = deleted + redis.call('DEL', key) end
+  local value = redis.call('GET', key)
+  for _, accepted in ipairs(ARGV) do
+    if value == accepted then
+      deleted = deleted + redis.call('DEL', key)
+      break
+    end
+  end
 end
 return deleted`;
+
+// KEYS: seat keys. ARGV: owner token, marker, ttl ms. Compare-and-set.
+const REPLACE_IF_EQUALS = `
+for _, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[1] then redis.call('SET', key, ARGV[2], 'PX', ARGV[3]) end
+end
+return 0`;
 
 type ScriptRedis = Redis & {
   seatLockAcquire(...args: (string | number)[]): Promise<number[]>;
   seatLockDeleteIfEquals(...args: (string | number)[]): Promise<number>;
+  seatLockReplaceIfEquals(...args: (string | number)[]): Promise<number>;
 };
 
 export class RedisSeatLocks implements SeatLocks {
@@ -64,6 +82,7 @@ export class RedisSeatLocks implements SeatLocks {
     // defineCommand runs EVALSHA and falls back to EVAL on NOSCRIPT (e.g. after a restart).
     redis.defineCommand("seatLockAcquire", { lua: ACQUIRE });
     redis.defineCommand("seatLockDeleteIfEquals", { lua: DELETE_IF_EQUALS });
+    redis.defineCommand("seatLockReplaceIfEquals", { lua: REPLACE_IF_EQUALS });
     this.redis = redis as ScriptRedis;
   }
 
@@ -77,14 +96,14 @@ export class RedisSeatLocks implements SeatLocks {
     await this.deleteIfEquals(showId, seatIds, token);
   }
 
-  async markBooked(showId: number, seatIds: number[]) {
-    const pipeline = this.redis.multi();
-    for (const key of this.keys(showId, seatIds)) pipeline.set(key, BOOKED_MARKER);
-    await pipeline.exec();
+  async markBooked(showId: number, seatIds: number[], token: string, ttlMs: number) {
+    if (seatIds.length === 0) return;
+    const keys = this.keys(showId, seatIds);
+    await this.redis.seatLockReplaceIfEquals(keys.length, ...keys, token, BOOKED_MARKER, ttlMs);
   }
 
-  async clearBooked(showId: number, seatIds: number[]) {
-    await this.deleteIfEquals(showId, seatIds, BOOKED_MARKER);
+  async clearBooked(showId: number, seatIds: number[], token: string) {
+    await this.deleteIfEquals(showId, seatIds, BOOKED_MARKER, token);
   }
 
   async snapshot(showId: number) {
@@ -108,10 +127,10 @@ export class RedisSeatLocks implements SeatLocks {
     return seatIds.map((seatId) => seatLockKey(showId, seatId, this.prefix));
   }
 
-  private async deleteIfEquals(showId: number, seatIds: number[], expected: string) {
+  private async deleteIfEquals(showId: number, seatIds: number[], ...accepted: string[]) {
     if (seatIds.length === 0) return;
     const keys = this.keys(showId, seatIds);
-    await this.redis.seatLockDeleteIfEquals(keys.length, ...keys, expected);
+    await this.redis.seatLockDeleteIfEquals(keys.length, ...keys, ...accepted);
   }
 }
 
@@ -136,17 +155,19 @@ export class MemorySeatLocks implements SeatLocks {
     this.deleteIfEquals(showId, seatIds, token);
   }
 
-  async markBooked(showId: number, seatIds: number[]) {
+  async markBooked(showId: number, seatIds: number[], token: string, ttlMs: number) {
+    const now = Date.now();
     for (const seatId of seatIds) {
-      this.entries.set(seatLockKey(showId, seatId), {
-        value: BOOKED_MARKER,
-        expiresAt: Number.POSITIVE_INFINITY,
-      });
+      const key = seatLockKey(showId, seatId);
+      const entry = this.entries.get(key);
+      if (entry?.value === token && entry.expiresAt > now) {
+        this.entries.set(key, { value: BOOKED_MARKER, expiresAt: now + ttlMs });
+      }
     }
   }
 
-  async clearBooked(showId: number, seatIds: number[]) {
-    this.deleteIfEquals(showId, seatIds, BOOKED_MARKER);
+  async clearBooked(showId: number, seatIds: number[], token: string) {
+    this.deleteIfEquals(showId, seatIds, BOOKED_MARKER, token);
   }
 
   async snapshot(showId: number) {
@@ -161,10 +182,11 @@ export class MemorySeatLocks implements SeatLocks {
     return found;
   }
 
-  private deleteIfEquals(showId: number, seatIds: number[], expected: string) {
+  private deleteIfEquals(showId: number, seatIds: number[], ...accepted: string[]) {
     for (const seatId of seatIds) {
       const key = seatLockKey(showId, seatId);
-      if (this.entries.get(key)?.value === expected) this.entries.delete(key);
+      const value = this.entries.get(key)?.value;
+      if (value !== undefined && accepted.includes(value)) this.entries.delete(key);
     }
   }
 }

@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, type SQLWrapper, sql } from "drizzle-orm";
 import type { Database, Queryable } from "../db/client";
 import { pgErrorCode, UNIQUE_VIOLATION } from "../db/errors";
 import { bookings, events, seats, showSeats, shows, venues } from "../db/schema";
@@ -166,13 +166,18 @@ export class AdminService {
       if (invalid.length > 0) {
         throw badRequest("Some seats are not seats of this venue", { invalid_seats: invalid });
       }
-      const held = await tx
-        .selectDistinct({ seat_id: showSeats.seat_id })
-        .from(showSeats)
-        .where(and(inArray(showSeats.seat_id, seatIds), sql`${showSeats.booking_id} is not null`));
+      // Locking the seats' show rows waits out any hold in flight on them, so the check below
+      // sees it (holds lock show_seats rows, not seats rows).
+      const held = (
+        await tx
+          .select({ seat_id: showSeats.seat_id, booking_id: showSeats.booking_id })
+          .from(showSeats)
+          .where(inArray(showSeats.seat_id, seatIds))
+          .for("update")
+      ).filter((row) => row.booking_id !== null);
       if (held.length > 0) {
         throw conflict("Some seats are held or booked by active bookings", {
-          held_seats: held.map((seat) => seat.seat_id),
+          held_seats: [...new Set(held.map((seat) => seat.seat_id))],
         });
       }
       await tx.delete(seats).where(inArray(seats.seat_id, seatIds));
@@ -214,19 +219,20 @@ export class AdminService {
   }
 
   async deleteEvent(eventId: number) {
-    const [active] = await this.db
-      .select({ booking_id: bookings.booking_id })
-      .from(bookings)
-      .innerJoin(shows, eq(shows.show_id, bookings.show_id))
-      .where(and(eq(shows.event_id, eventId), inArray(bookings.status, ACTIVE_BOOKING_STATUSES)))
-      .limit(1);
-    if (active)
-      throw conflict("The event has shows with active bookings; delete those shows first");
-    const deleted = await this.db
-      .delete(events)
-      .where(eq(events.event_id, eventId))
-      .returning({ event_id: events.event_id });
-    if (deleted.length === 0) throw notFound("Event");
+    await this.db.transaction(async (tx) => {
+      const eventShows = tx
+        .select({ show_id: shows.show_id })
+        .from(shows)
+        .where(eq(shows.event_id, eventId));
+      if ((await activeBookingsOf(tx, eventShows)).length > 0) {
+        throw conflict("The event has shows with active bookings; delete those shows first");
+      }
+      const deleted = await tx
+        .delete(events)
+        .where(eq(events.event_id, eventId))
+        .returning({ event_id: events.event_id });
+      if (deleted.length === 0) throw notFound("Event");
+    });
   }
 
   // ---- shows --------------------------------------------------------------------------------
@@ -302,25 +308,11 @@ export class AdminService {
         .where(eq(shows.show_id, showId))
         .for("update");
       if (!show) throw notFound("Show");
-      const [active] = await tx
-        .select({ booking_id: bookings.booking_id })
-        .from(bookings)
-        .where(and(eq(bookings.show_id, showId), inArray(bookings.status, ACTIVE_BOOKING_STATUSES)))
-        .limit(1);
-      if (active && !force) {
+      const active = await activeBookingsOf(tx, [showId]);
+      if (active.length > 0 && !force) {
         throw conflict("The show has active bookings; repeat with ?force=true to cancel them");
       }
-      const activeIds = await tx
-        .select({ booking_id: bookings.booking_id })
-        .from(bookings)
-        .where(
-          and(eq(bookings.show_id, showId), inArray(bookings.status, ACTIVE_BOOKING_STATUSES)),
-        );
-      const ended = await endBookings(
-        tx,
-        activeIds.map((row) => row.booking_id),
-        "CANCELLED",
-      );
+      const ended = await endBookings(tx, active, "CANCELLED");
       await tx.delete(shows).where(eq(shows.show_id, showId));
       return ended;
     });
@@ -349,6 +341,26 @@ function assertTimeOrder(start: Date, end: Date) {
       end_time: "must be after start_time",
     });
   }
+}
+
+/**
+ * The PENDING/CONFIRMED bookings of some shows, read after locking the shows' seat rows: a
+ * hold in flight holds some of those rows, so this waits for it and then sees its booking,
+ * and no new hold can start on these shows until the caller's transaction ends.
+ */
+async function activeBookingsOf(tx: Queryable, showIds: number[] | SQLWrapper): Promise<number[]> {
+  await tx
+    .select({ seat_id: showSeats.seat_id })
+    .from(showSeats)
+    .where(inArray(showSeats.show_id, showIds))
+    .for("update");
+  const active = await tx
+    .select({ booking_id: bookings.booking_id })
+    .from(bookings)
+    .where(
+      and(inArray(bookings.show_id, showIds), inArray(bookings.status, ACTIVE_BOOKING_STATUSES)),
+    );
+  return active.map((row) => row.booking_id);
 }
 
 function insertShowSeats(db: Queryable, showId: number, venueId: number) {

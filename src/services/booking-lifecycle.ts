@@ -78,7 +78,7 @@ export async function settleEndedBookings(
     ended.map(async (booking) => {
       try {
         if (booking.previous_status === "CONFIRMED") {
-          await after.locks.clearBooked(booking.show_id, booking.seat_ids);
+          await after.locks.clearBooked(booking.show_id, booking.seat_ids, booking.lock_token);
         } else {
           await after.locks.release(booking.show_id, booking.seat_ids, booking.lock_token);
         }

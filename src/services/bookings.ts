@@ -36,6 +36,8 @@ interface BookingRow {
   lock_token: string;
   hold_lapsed: boolean;
   show_started: boolean;
+  /** Epoch milliseconds. */
+  show_starts_at: number;
 }
 
 const seatUnavailable = (failedSeats: number[]) =>
@@ -45,6 +47,9 @@ const seatUnavailable = (failedSeats: number[]) =>
 const showStarted = () => new AppError(400, "SHOW_STARTED", "The show has already started");
 const holdExpired = () =>
   new AppError(410, "HOLD_EXPIRED", "The hold on these seats has expired; hold them again");
+
+/** BOOKED markers outlive the show's start by this much (holds are refused from then on). */
+const MARKER_GRACE_MS = 3_600_000;
 
 /** Deadlocks and serialization failures are safe to retry: the transaction left nothing. */
 const RETRYABLE = new Set(["40P01", "40001"]);
@@ -158,6 +163,14 @@ export class BookingService {
             where ss.booking_id = ${bookingId} and s.seat_id = ss.seat_id
             returning ss.seat_id, s.seat_row, s.seat_number`,
       );
+      const [copied] = await execRows<{ count: number }>(
+        tx,
+        sql`select count(*)::int as count from booking_seats where booking_id = ${bookingId}`,
+      );
+      if (seats.length !== copied?.count) {
+        // Rolls back: a paid booking must never be confirmed without every one of its seats.
+        throw new Error(`booking ${bookingId} holds ${seats.length} of its ${copied?.count} seats`);
+      }
       return { booking, seats: sortSeats(seats) };
     });
     if (result.expired) {
@@ -166,7 +179,13 @@ export class BookingService {
     }
     const seatIds = result.seats.map((seat) => seat.seat_id);
     try {
-      await this.locks.markBooked(result.booking.show_id, seatIds);
+      const untilShowStarts = Math.max(result.booking.show_starts_at - Date.now(), 0);
+      await this.locks.markBooked(
+        result.booking.show_id,
+        seatIds,
+        result.booking.lock_token,
+        untilShowStarts + MARKER_GRACE_MS,
+      );
     } catch (error) {
       // The seats are BOOKED in PostgreSQL; a missing marker only costs a transaction later.
       this.logger.warn("could not mark seats booked in Redis", { error: String(error) });
@@ -365,7 +384,8 @@ export class BookingService {
       sql`select b.booking_id, b.user_id, b.show_id, b.status, b.amount_cents,
             b.lock_token::text as lock_token,
             (b.status = 'PENDING' and b.expires_at <= clock_timestamp()) as hold_lapsed,
-            sh.start_time <= clock_timestamp() as show_started
+            sh.start_time <= clock_timestamp() as show_started,
+            (extract(epoch from sh.start_time) * 1000)::float8 as show_starts_at
           from bookings b join shows sh on sh.show_id = b.show_id
           where b.booking_id = ${bookingId}`,
     );
