@@ -66,6 +66,8 @@ export const configSchema = z
     TRUST_PROXY: flag(false),
     DB_POOL_MAX: positiveInt(20),
     DB_PREPARE: flag(true),
+    DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+    DB_LOCK_TIMEOUT_MS: z.coerce.number().int().min(0).default(5_000),
     REDIS_TIMEOUT_MS: positiveInt(500),
     BODY_LIMIT_BYTES: positiveInt(64 * 1024),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),

@@ -53,6 +53,8 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
       dataDir: config.DATA_DIR,
       poolMax: config.DB_POOL_MAX,
       prepare: config.DB_PREPARE,
+      statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+      lockTimeoutMs: config.DB_LOCK_TIMEOUT_MS,
     }));
   // Production migrates explicitly (bun run db:migrate, the Docker entrypoint); embedded
   // mode has no operator to do it.

@@ -28,6 +28,9 @@ export interface DatabaseOptions {
   poolMax?: number;
   /** Prepared statements; switch off behind PgBouncer in transaction mode. */
   prepare?: boolean;
+  /** Upper bounds for one statement and for one wait on a row lock (ms); 0 = none. */
+  statementTimeoutMs?: number;
+  lockTimeoutMs?: number;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
@@ -38,6 +41,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       onnotice: () => {},
       connect_timeout: 10,
       idle_timeout: 30,
+      // Sent as startup parameters: no request waits on a lock or a query without bound.
+      connection: {
+        statement_timeout: options.statementTimeoutMs ?? 0,
+        lock_timeout: options.lockTimeoutMs ?? 0,
+      },
     });
     return {
       db: drizzlePostgres({ client, schema }) as unknown as Database,

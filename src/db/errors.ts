@@ -10,4 +10,21 @@ export function pgErrorCode(error: unknown): string | undefined {
 }
 
 export const UNIQUE_VIOLATION = "23505";
-export const FOREIGN_KEY_VIOLATION = "23503";
+
+/**
+ * Failures that say "the database cannot serve this right now", not "this request is wrong":
+ * connection loss (08…), shutdown (57P0…), statement or lock timeouts (57014, 55P03), and
+ * deadlocks or serialization failures that survived their retries (40P01, 40001).
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const code = pgErrorCode(error);
+  if (code) {
+    return (
+      code.startsWith("08") ||
+      code.startsWith("57P0") ||
+      ["57014", "55P03", "40P01", "40001", "53300"].includes(code)
+    );
+  }
+  const message = error instanceof Error ? `${error.message} ${String(error.cause ?? "")}` : "";
+  return /ECONNREFUSED|ECONNRESET|CONNECTION_CLOSED|CONNECT_TIMEOUT|CONNECTION_ENDED/.test(message);
+}

@@ -1,11 +1,21 @@
 import type { ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "../app-env";
+import { isDatabaseUnavailable } from "../db/errors";
 import { AppError } from "../lib/errors";
 import type { Logger } from "../lib/logger";
 
 function toAppError(error: unknown): AppError | undefined {
   if (error instanceof AppError) return error;
+  if (isDatabaseUnavailable(error)) {
+    return new AppError(
+      503,
+      "UNAVAILABLE",
+      "The database is unavailable or busy; retry shortly",
+      undefined,
+      { "Retry-After": "1" },
+    );
+  }
   if (error instanceof HTTPException) {
     // Hono raises these for malformed JSON bodies and similar protocol-level problems.
     if (error.status === 413) {

@@ -105,12 +105,6 @@ export class AuthService {
       .where(eq(users.user_id, userId));
   }
 
-  async me(userId: number): Promise<AuthUser> {
-    const [row] = await this.db.select().from(users).where(eq(users.user_id, userId));
-    if (!row) throw unauthenticated();
-    return publicUser(row);
-  }
-
   /**
    * Creates the admin or, if the email exists, makes it an admin with this password.
    * Idempotent, so it can run at every start.
