@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connectRedis } from "../src/infra/redis";
 import { bullPrefix, startInProcessJobs, startQueuedJobs } from "../src/jobs/background";
-import { expireLapsedHolds } from "../src/jobs/cleanup";
+import { expireLapsedHolds, runCleanup } from "../src/jobs/cleanup";
 import { createLogger } from "../src/lib/logger";
 import {
   createAdmin,
@@ -98,6 +98,25 @@ describe.each(backends)("hold expiry cleanup on %s", (backend) => {
     );
     expect(expired?.count).toBe(4);
     expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+  });
+
+  test("cleanup drops idempotency keys older than 24 hours and keeps younger ones", async () => {
+    const [user] = await createUsersDirect(app, 1);
+    await query(
+      app,
+      sql`insert into idempotency_keys (user_id, key, request_hash, created_at)
+      values (${user?.user_id}, 'old', 'h', now() - interval '25 hours'),
+             (${user?.user_id}, 'young', 'h', now() - interval '23 hours')`,
+    );
+
+    const result = await runCleanup(deps());
+
+    expect(result.purgedKeys).toBe(1);
+    const left = await query<{ key: string }>(
+      app,
+      sql`select key from idempotency_keys where user_id = ${user?.user_id}`,
+    );
+    expect(left.map((row) => row.key)).toEqual(["young"]);
   });
 
   test("two cleanup runs at once expire each booking exactly once", async () => {

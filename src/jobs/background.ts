@@ -2,7 +2,7 @@ import { Queue, Worker } from "bullmq";
 import { Cron } from "croner";
 import type Redis from "ioredis";
 import type { Logger } from "../lib/logger";
-import { type CleanupDependencies, expireLapsedHolds } from "./cleanup";
+import { type CleanupDependencies, runCleanup } from "./cleanup";
 
 export const CLEANUP_QUEUE = "cleanup-queue";
 export const WAITING_ROOM_QUEUE = "waiting-room-queue";
@@ -43,7 +43,7 @@ export function startInProcessJobs(
 ): BackgroundJobs {
   let running: Promise<unknown> = Promise.resolve();
   const cron = new Cron(settings.cleanupCron, { protect: true }, async () => {
-    running = expireLapsedHolds(deps).catch((error) =>
+    running = runCleanup(deps).catch((error) =>
       settings.logger.error("cleanup failed", { error: String(error) }),
     );
     await running;
@@ -78,7 +78,7 @@ export function startQueuedJobs(
   const queueConnection = settings.connect();
   const workerConnection = settings.connect();
   const queue = new Queue(CLEANUP_QUEUE, { connection: queueConnection, prefix: settings.prefix });
-  const worker = new Worker(CLEANUP_QUEUE, () => expireLapsedHolds(deps), {
+  const worker = new Worker(CLEANUP_QUEUE, () => runCleanup(deps), {
     connection: workerConnection,
     prefix: settings.prefix,
     concurrency: 1,

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { type Database, execRows } from "../db/client";
 import { endBookings, settleEndedBookings } from "../services/booking-lifecycle";
+import { IdempotencyStore } from "../services/idempotency";
 import type { AfterCommit } from "../services/seat-changes";
 
 export interface CleanupDependencies extends AfterCommit {
@@ -46,4 +47,14 @@ export async function expireLapsedHolds(
   }
   deps.logger.info("cleanup: expired lapsed holds", { expired, batches });
   return { expired, batches };
+}
+
+/** The scheduled cleanup: expire lapsed holds, then drop idempotency keys past 24 hours. */
+export async function runCleanup(
+  deps: CleanupDependencies,
+): Promise<CleanupResult & { purgedKeys: number }> {
+  const result = await expireLapsedHolds(deps);
+  const purgedKeys = await new IdempotencyStore(deps.db).purgeExpired();
+  if (purgedKeys > 0) deps.logger.info("cleanup: purged idempotency keys", { purged: purgedKeys });
+  return { ...result, purgedKeys };
 }

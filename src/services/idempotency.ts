@@ -19,6 +19,9 @@ const RETENTION = sql`interval '24 hours'`;
 /** A request that has not finished in this long crashed; its key may be taken over. */
 const IN_FLIGHT_LIMIT = sql`interval '60 seconds'`;
 
+const isStale = sql`(created_at < now() - ${RETENTION}
+  or (response_status is null and created_at < now() - ${IN_FLIGHT_LIMIT}))`;
+
 /** First responses of booking POSTs per (user, key), stored in PostgreSQL for every instance. */
 export class IdempotencyStore {
   constructor(private readonly db: Database) {}
@@ -34,14 +37,14 @@ export class IdempotencyStore {
       if (inserted.length > 0) return { kind: "new" };
       const [stored] = await execRows<StoredKey>(
         this.db,
-        sql`select request_hash, response_status, response_body,
-              (created_at < now() - ${RETENTION}
-               or (response_status is null and created_at < now() - ${IN_FLIGHT_LIMIT})) as stale
+        sql`select request_hash, response_status, response_body, ${isStale} as stale
             from idempotency_keys where user_id = ${userId} and key = ${key}`,
       );
       if (!stored) continue; // finished and abandoned in between: try to take it again
       if (stored.stale) {
-        await this.abandon(userId, key);
+        // Only if still stale: a retry racing us may have taken the key over already.
+        await this.db.execute(sql`delete from idempotency_keys
+          where user_id = ${userId} and key = ${key} and ${isStale}`);
         continue;
       }
       if (stored.request_hash !== requestHash) return { kind: "mismatch" };
@@ -57,6 +60,15 @@ export class IdempotencyStore {
     await this.db.execute(sql`update idempotency_keys
       set response_status = ${status}, response_body = ${body}
       where user_id = ${userId} and key = ${key}`);
+  }
+
+  /** Drops keys past their 24 hours (the cleanup job calls this); returns how many. */
+  async purgeExpired(): Promise<number> {
+    const purged = await execRows<{ key: string }>(
+      this.db,
+      sql`delete from idempotency_keys where created_at < now() - ${RETENTION} returning key`,
+    );
+    return purged.length;
   }
 
   /** Forgets the key so the request can be retried with it (409, 429 and 5xx are not stored). */
