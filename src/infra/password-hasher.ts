@@ -7,6 +7,7 @@ type JobInput = PasswordJob extends infer J
   : never;
 
 interface Pending {
+  worker: number;
   resolve: (value: string | boolean) => void;
   reject: (error: Error) => void;
 }
@@ -25,14 +26,26 @@ export class PasswordHasher {
     private readonly cost: number,
     size = Math.max(1, navigator.hardwareConcurrency),
   ) {
-    this.workers = Array.from({ length: size }, () => {
-      const worker = new Worker(new URL("./password-worker.ts", import.meta.url));
-      worker.onmessage = (event: MessageEvent<PasswordResult>) => this.settle(event.data);
-      // Idle workers must not keep the process alive at shutdown.
-      worker.unref();
-      return worker;
-    });
+    this.workers = Array.from({ length: size }, (_, index) => this.spawn(index));
     this.load = this.workers.map(() => 0);
+  }
+
+  private spawn(index: number): Worker {
+    const worker = new Worker(new URL("./password-worker.ts", import.meta.url));
+    worker.onmessage = (event: MessageEvent<PasswordResult>) => this.settle(event.data);
+    // A crashed worker fails its jobs (no login hangs) and is replaced.
+    worker.onerror = (event) => {
+      for (const [id, pending] of this.pending) {
+        if (pending.worker !== index) continue;
+        this.pending.delete(id);
+        pending.reject(new Error(`password worker failed: ${event.message}`));
+      }
+      worker.terminate();
+      this.workers[index] = this.spawn(index);
+    };
+    // Idle workers must not keep the process alive at shutdown.
+    worker.unref();
+    return worker;
   }
 
   hash(password: string): Promise<string> {
@@ -55,6 +68,7 @@ export class PasswordHasher {
     this.load[index] = (this.load[index] ?? 0) + 1;
     return new Promise<string | boolean>((resolve, reject) => {
       this.pending.set(id, {
+        worker: index,
         resolve: (value) => {
           this.load[index] = (this.load[index] ?? 1) - 1;
           resolve(value);

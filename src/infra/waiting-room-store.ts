@@ -56,6 +56,9 @@ while redis.call('ZCARD', admitted) < threshold do
   newly[#newly + 1] = head[1]
 end
 
+-- An idle room (nobody admitted or waiting for a day) leaves nothing behind.
+for _, key in ipairs(KEYS) do redis.call('PEXPIRE', key, 86400000) end
+
 local function reply(state, value)
   local out = {state, tostring(value)}
   for _, u in ipairs(newly) do out[#out + 1] = u end

@@ -14,11 +14,16 @@ export interface SerializedSeatMap {
 
 interface CachedMap extends SerializedSeatMap {
   version: number;
-  /** The earliest running hold's end: then a LOCKED seat turns AVAILABLE without any event. */
+  /**
+   * The earliest running hold's end (then a LOCKED seat turns AVAILABLE without any event), or
+   * MAX_AGE_MS after building, whichever comes first.
+   */
   validUntil: number;
 }
 
 const MAX_CACHED_SHOWS = 200;
+/** Even without a change signal a map is rebuilt this often (a lost version bump heals). */
+const MAX_AGE_MS = 10_000;
 
 /**
  * Seat maps are the hottest read of a sale (every client polls a 5,000-seat map), so each is
@@ -103,7 +108,10 @@ export class SeatMapService {
     return {
       body,
       etag: `"${Bun.hash(body).toString(36)}"`,
-      validUntil: nextExpiry ? new Date(nextExpiry).getTime() : Number.POSITIVE_INFINITY,
+      validUntil: Math.min(
+        nextExpiry ? new Date(nextExpiry).getTime() : Number.POSITIVE_INFINITY,
+        Date.now() + MAX_AGE_MS,
+      ),
     };
   }
 
