@@ -3,7 +3,7 @@ import { type Database, execRows } from "../db/client";
 import { notFound } from "../lib/errors";
 import { fromCents } from "../lib/money";
 import { iso } from "../lib/time";
-import type { ShowView } from "./catalog";
+import { availableSeats, type ShowView, totalSeats } from "./catalog";
 
 export type BookingStatus = "PENDING" | "CONFIRMED" | "CANCELLED" | "EXPIRED";
 
@@ -59,19 +59,18 @@ function bookingViewQuery(where: SQL, page: { page: number; limit: number }) {
                   'seat_number', bs.seat_number) order by bs.seat_id)
                 from booking_seats bs where bs.booking_id = b.booking_id), '[]'::json) as seats,
       json_build_object(
-        'show_id', sh.show_id, 'start_time', sh.start_time, 'end_time', sh.end_time,
-        'price_cents', sh.price_cents,
+        'show_id', shows.show_id, 'start_time', shows.start_time, 'end_time', shows.end_time,
+        'price_cents', shows.price_cents,
         'event', json_build_object('event_id', e.event_id, 'title', e.title, 'description', e.description),
         'venue', json_build_object('venue_id', v.venue_id, 'venue_name', v.venue_name, 'address', v.address),
-        'available_seats', (select count(*) from show_seats ss where ss.show_id = sh.show_id
-            and (ss.status = 'AVAILABLE' or (ss.status = 'LOCKED' and ss.locked_until <= now()))),
-        'total_seats', (select count(*) from show_seats ss where ss.show_id = sh.show_id)
+        'available_seats', ${availableSeats},
+        'total_seats', ${totalSeats}
       ) as show,
       count(*) over () as total
     from bookings b
-    join shows sh on sh.show_id = b.show_id
-    join events e on e.event_id = sh.event_id
-    join venues v on v.venue_id = sh.venue_id
+    join shows on shows.show_id = b.show_id
+    join events e on e.event_id = shows.event_id
+    join venues v on v.venue_id = shows.venue_id
     where ${where}
     order by b.created_at desc, b.booking_id desc
     limit ${page.limit} offset ${(page.page - 1) * page.limit}`;

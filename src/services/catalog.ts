@@ -47,9 +47,9 @@ export const effectiveSeatStatus = sql<SeatView["status"]>`case
 const seatIsFree = sql`(${showSeats.status} = 'AVAILABLE'
   or (${showSeats.status} = 'LOCKED' and ${showSeats.locked_until} <= now()))`;
 
-const availableSeats = sql<number>`(select count(*) from ${showSeats}
+export const availableSeats = sql<number>`(select count(*) from ${showSeats}
   where ${showSeats.show_id} = ${shows.show_id} and ${seatIsFree})`.mapWith(Number);
-const totalSeats = sql<number>`(select count(*) from ${showSeats}
+export const totalSeats = sql<number>`(select count(*) from ${showSeats}
   where ${showSeats.show_id} = ${shows.show_id})`.mapWith(Number);
 
 /** Row A..Z before AA..ZZ, then by number: the order a seat map is drawn in. */
