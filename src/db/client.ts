@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
-import type { SQL } from "drizzle-orm";
-import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { type SQL, sql } from "drizzle-orm";
+import { type PgDatabase, PgDialect, type PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
@@ -63,8 +63,18 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   };
 }
 
-/** Runs raw SQL and returns its rows, whichever driver is underneath. */
+const dialect = new PgDialect();
+
+/**
+ * Runs raw SQL as a prepared statement and returns its rows, whichever driver is underneath.
+ * (drizzle's db.execute never prepares; on the hot paths parsing and planning each statement
+ * again is a large share of PostgreSQL's work.) The pool's DB_PREPARE=false still wins.
+ */
 export async function execRows<T>(db: Queryable, statement: SQL): Promise<T[]> {
-  const result = await db.execute(statement);
-  return (Array.isArray(result) ? result : (result as unknown as { rows: T[] }).rows) as T[];
+  const query = dialect.sqlToQuery(statement);
+  const result = await db._.session.prepareQuery(query, undefined, "raw", false).execute();
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
+
+/** An int[] parameter: one placeholder whatever the length, so the statement text is stable. */
+export const intArray = (values: number[]) => sql`${sql.param(values)}::int[]`;

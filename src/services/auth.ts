@@ -1,7 +1,7 @@
 import { eq, sql } from "drizzle-orm";
 import { sign, verify } from "hono/jwt";
 import type { AuthUser } from "../app-env";
-import type { Database } from "../db/client";
+import { type Database, execRows } from "../db/client";
 import { users } from "../db/schema";
 import type { PasswordHasher } from "../infra/password-hasher";
 import { AppError } from "../lib/errors";
@@ -92,9 +92,13 @@ export class AuthService {
     if (typeof userId !== "number" || typeof version !== "number") {
       throw unauthenticated("Invalid or expired token");
     }
-    const [row] = await this.db.select().from(users).where(eq(users.user_id, userId));
+    // Every authenticated request runs this: one prepared primary-key read.
+    const [row] = await execRows<AuthUser & { token_version: number }>(
+      this.db,
+      sql`select user_id, email, name, role, token_version from users where user_id = ${userId}`,
+    );
     if (!row || row.token_version !== version) throw unauthenticated("Token has been revoked");
-    return publicUser(row);
+    return { user_id: row.user_id, email: row.email, name: row.name, role: row.role };
   }
 
   /** Revokes every token issued to the user so far. */

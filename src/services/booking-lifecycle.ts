@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { execRows, type Queryable } from "../db/client";
+import { execRows, intArray, type Queryable } from "../db/client";
 import type { AfterCommit } from "./seat-changes";
 
 export interface EndedBooking {
@@ -30,17 +30,17 @@ export async function endBookings(
   const locked = await execRows<{ booking_id: number; status: EndedBooking["previous_status"] }>(
     tx,
     sql`select booking_id, status::text as status from bookings
-        where booking_id in ${bookingIds} and status in ${endable}
+        where booking_id = any(${intArray(bookingIds)}) and status in ${endable}
         order by booking_id for update`,
   );
   if (locked.length === 0) return [];
-  const previous = sql.join(
-    locked.map((row) => sql`(${row.booking_id}::int, ${row.status}::text)`),
-    sql`, `,
-  );
   return execRows<EndedBooking>(
     tx,
-    sql`with previous (booking_id, status) as (values ${previous}), ended as (
+    sql`with previous as (
+      select * from unnest(${intArray(locked.map((row) => row.booking_id))},
+                           ${sql.param(locked.map((row) => row.status))}::text[])
+        as p(booking_id, status)
+    ), ended as (
       update bookings b set status = ${to}, updated_at = now()
       from previous
       where b.booking_id = previous.booking_id

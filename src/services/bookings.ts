@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
 import type { AuthUser } from "../app-env";
-import { type Database, execRows, type Queryable } from "../db/client";
+import { type Database, execRows, intArray, type Queryable } from "../db/client";
 import { pgErrorCode } from "../db/errors";
 import { AppError, badRequest, invalidState, notFound } from "../lib/errors";
 import { fromCents, toCents } from "../lib/money";
@@ -298,7 +298,7 @@ export class BookingService {
       sql`select ss.seat_id, ss.status, ss.booking_id, s.seat_row, s.seat_number,
             coalesce(ss.locked_until <= now(), false) as lapsed
           from show_seats ss join seats s on s.seat_id = ss.seat_id
-          where ss.show_id = ${showId} and ss.seat_id in ${seatIds}
+          where ss.show_id = ${showId} and ss.seat_id = any(${intArray(seatIds)})
           order by ss.seat_id
           for update of ss`,
     );
@@ -339,12 +339,12 @@ export class BookingService {
           ), copied as (
             insert into booking_seats (booking_id, seat_id, seat_row, seat_number)
             select booking.booking_id, s.seat_id, s.seat_row, s.seat_number
-            from booking, seats s where s.seat_id in ${seatIds}
+            from booking, seats s where s.seat_id = any(${intArray(seatIds)})
           ), held as (
             update show_seats ss set status = 'LOCKED', booking_id = booking.booking_id,
               locked_until = booking.expires_at
             from booking
-            where ss.show_id = ${showId} and ss.seat_id in ${seatIds} and ss.status = 'AVAILABLE'
+            where ss.show_id = ${showId} and ss.seat_id = any(${intArray(seatIds)}) and ss.status = 'AVAILABLE'
             returning ss.seat_id
           )
           select booking.booking_id, booking.amount_cents, booking.expires_at,
