@@ -1,0 +1,41 @@
+import postgres from "postgres";
+
+/** Opens a small postgres.js client (the bench only runs a few setup and check queries). */
+export function connectPostgres(url: string) {
+  return postgres(url, { max: 2, onnotice: () => {}, connect_timeout: 10 });
+}
+export type Sql = ReturnType<typeof connectPostgres>;
+
+const SAFE_NAME = /^[a-z_][a-z0-9_]*$/;
+
+function requireSafeName(name: string): string {
+  if (!SAFE_NAME.test(name)) throw new Error(`not a plain database name: ${name}`);
+  return name;
+}
+
+/** The URL of database `name` on the server of `serverUrl`. */
+function databaseUrl(serverUrl: string, name: string): string {
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+export async function createDatabase(serverUrl: string, name: string): Promise<string> {
+  const admin = connectPostgres(serverUrl);
+  try {
+    await admin.unsafe(`create database ${requireSafeName(name)}`);
+  } finally {
+    await admin.end();
+  }
+  return databaseUrl(serverUrl, name);
+}
+
+/** Drops the database, disconnecting whoever is still connected. */
+export async function dropDatabase(serverUrl: string, name: string): Promise<void> {
+  const admin = connectPostgres(serverUrl);
+  try {
+    await admin.unsafe(`drop database if exists ${requireSafeName(name)} with (force)`);
+  } finally {
+    await admin.end();
+  }
+}

@@ -1,0 +1,181 @@
+import type Redis from "ioredis";
+import { BOOKED_MARKER, seatLockKey } from "../../src/infra/seat-locks";
+import { connectPostgres, type Sql } from "./databases";
+import { connectRedis } from "./redis";
+import type { Target } from "./server";
+
+/** What the clients of one show were told: seat id → booking id. */
+export interface SeatsTold {
+  /** From every 200 answer to POST /bookings/lock. */
+  held: Map<number, number>;
+  /** From every 200 answer to POST /bookings/:id/confirm (S4). */
+  confirmed?: Map<number, number>;
+}
+
+export interface OversellReport {
+  checked: boolean;
+  /** Seats in more than one PENDING/CONFIRMED booking. */
+  oversold_seats: number;
+  violation_count: number;
+  /** The first violations found, as sentences. */
+  violations: string[];
+  skipped_reason?: string;
+}
+
+const SHOWN_VIOLATIONS = 20;
+
+/**
+ * The booking engine's promises after a scenario, checked in SQL and against the Redis seat
+ * locks (mirrors test/support/invariants.ts, plus a comparison with what clients were told):
+ * no seat in two active bookings; active bookings' seats are exactly the seats clients were
+ * told they got; show_seats' LOCKED/BOOKED rows are exactly those seats; a LOCKED seat's key
+ * holds its booking's lock_token, a BOOKED seat's key the BOOKED marker, a free seat no key.
+ */
+export class OversellCheck {
+  private readonly sql?: Sql;
+  private readonly redis: Redis;
+
+  constructor(private readonly target: Target) {
+    this.sql = target.databaseUrl ? connectPostgres(target.databaseUrl) : undefined;
+    this.redis = connectRedis(target.redisUrl);
+  }
+
+  async run(showId: number, venueSeatIds: number[], told: SeatsTold): Promise<OversellReport> {
+    if (!this.sql) {
+      return {
+        checked: false,
+        oversold_seats: 0,
+        violation_count: 0,
+        violations: [],
+        skipped_reason: "no database access (set BENCH_DATABASE_URL)",
+      };
+    }
+    const oversold = await this.doubleSold(this.sql, showId);
+    const violations = [
+      ...oversold,
+      ...(await this.seatRowsDisagree(this.sql, showId)),
+      ...(await this.clientsWereToldOtherwise(this.sql, showId, told)),
+      ...(await this.locksDisagree(this.sql, showId, venueSeatIds)),
+    ];
+    return {
+      checked: true,
+      oversold_seats: oversold.length,
+      violation_count: violations.length,
+      violations: violations.slice(0, SHOWN_VIOLATIONS),
+    };
+  }
+
+  async close(): Promise<void> {
+    this.redis.disconnect();
+    await this.sql?.end();
+  }
+
+  private async doubleSold(sql: Sql, showId: number): Promise<string[]> {
+    const rows = await sql<{ seat_id: number; bookings: number }[]>`
+      select bs.seat_id, count(*)::int as bookings
+      from booking_seats bs join bookings b on b.booking_id = bs.booking_id
+      where b.show_id = ${showId} and b.status in ('PENDING', 'CONFIRMED')
+      group by bs.seat_id having count(*) > 1`;
+    return rows.map((row) => `seat ${row.seat_id} is in ${row.bookings} active bookings`);
+  }
+
+  /** show_seats' LOCKED/BOOKED rows must be the active bookings' seats, status matching. */
+  private async seatRowsDisagree(sql: Sql, showId: number): Promise<string[]> {
+    const rows = await sql<{ seat_id: number; problem: string }[]>`
+      with held as (
+        select seat_id, booking_id, status::text as status from show_seats
+        where show_id = ${showId} and status <> 'AVAILABLE'
+      ), owed as (
+        select bs.seat_id, b.booking_id,
+          case b.status when 'PENDING' then 'LOCKED' else 'BOOKED' end as status
+        from booking_seats bs join bookings b on b.booking_id = bs.booking_id
+        where b.show_id = ${showId} and b.status in ('PENDING', 'CONFIRMED')
+      )
+      select coalesce(held.seat_id, owed.seat_id) as seat_id,
+        case when owed.seat_id is null then 'held in show_seats without an active booking'
+             when held.seat_id is null then 'in an active booking but AVAILABLE in show_seats'
+             else 'held in show_seats by the wrong booking or status' end as problem
+      from held full join owed on held.seat_id = owed.seat_id
+      where held.seat_id is null or owed.seat_id is null
+        or held.booking_id <> owed.booking_id or held.status <> owed.status`;
+    return rows.map((row) => `seat ${row.seat_id}: ${row.problem}`);
+  }
+
+  private async clientsWereToldOtherwise(
+    sql: Sql,
+    showId: number,
+    told: SeatsTold,
+  ): Promise<string[]> {
+    const rows = await sql<{ seat_id: number; booking_id: number; status: string }[]>`
+      select bs.seat_id, b.booking_id, b.status::text as status
+      from booking_seats bs join bookings b on b.booking_id = bs.booking_id
+      where b.show_id = ${showId} and b.status in ('PENDING', 'CONFIRMED')`;
+    const active = new Map(rows.map((row) => [row.seat_id, row.booking_id]));
+    const violations = compareSeats(active, told.held, "active booking", "hold answer");
+    if (told.confirmed) {
+      const confirmed = new Map(
+        rows
+          .filter((row) => row.status === "CONFIRMED")
+          .map((row) => [row.seat_id, row.booking_id]),
+      );
+      violations.push(
+        ...compareSeats(confirmed, told.confirmed, "CONFIRMED booking", "confirm answer"),
+      );
+    }
+    return violations;
+  }
+
+  private async locksDisagree(sql: Sql, showId: number, venueSeatIds: number[]): Promise<string[]> {
+    const rows = await sql<{ seat_id: number; status: string; lock_token: string }[]>`
+      select ss.seat_id, ss.status::text as status, b.lock_token::text as lock_token
+      from show_seats ss join bookings b on b.booking_id = ss.booking_id
+      where ss.show_id = ${showId} and ss.status <> 'AVAILABLE'`;
+    const expected = new Map(
+      rows.map((row) => [row.seat_id, row.status === "BOOKED" ? BOOKED_MARKER : row.lock_token]),
+    );
+    const keys = venueSeatIds.map((seatId) => seatLockKey(showId, seatId, this.target.redisPrefix));
+    const values = await this.redis.mget(...keys);
+    const violations: string[] = [];
+    venueSeatIds.forEach((seatId, index) => {
+      const want = expected.get(seatId) ?? null;
+      const have = values[index] ?? null;
+      if (want === have) return;
+      violations.push(
+        want === null
+          ? `seat ${seatId} is AVAILABLE but its Redis lock is ${have}`
+          : `seat ${seatId} should have Redis lock ${want} but has ${have ?? "none"}`,
+      );
+    });
+    return violations;
+  }
+}
+
+/** Differences between what the database holds and what the clients were told. */
+function compareSeats(
+  stored: Map<number, number>,
+  told: Map<number, number>,
+  storedName: string,
+  toldName: string,
+): string[] {
+  const violations: string[] = [];
+  for (const [seatId, bookingId] of stored) {
+    const toldBooking = told.get(seatId);
+    if (toldBooking === undefined) {
+      violations.push(
+        `seat ${seatId} is in ${storedName} ${bookingId}, but no ${toldName} said so`,
+      );
+    } else if (toldBooking !== bookingId) {
+      violations.push(
+        `seat ${seatId} is in ${storedName} ${bookingId}, but a ${toldName} named booking ${toldBooking}`,
+      );
+    }
+  }
+  for (const [seatId, bookingId] of told) {
+    if (!stored.has(seatId)) {
+      violations.push(
+        `a ${toldName} gave seat ${seatId} to booking ${bookingId}, not in any ${storedName}`,
+      );
+    }
+  }
+  return violations;
+}

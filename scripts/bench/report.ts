@@ -1,0 +1,345 @@
+import { mkdirSync } from "node:fs";
+import type { ClosedLoopResult } from "./closed-loop";
+import { type LoadGeneratorUsage, SATURATED_PERCENT } from "./meter";
+import type { OversellReport } from "./oversell";
+import type { PgbenchResult } from "./references";
+import type { FlashSaleResult } from "./scenarios/flash-sale";
+import type { HotSeatResult } from "./scenarios/hot-seat";
+import type { LoginStormResult } from "./scenarios/login-storm";
+import type { PurchaseResult } from "./scenarios/purchase";
+import type { SeatMapResult } from "./scenarios/seat-map";
+import type { LatencySummary } from "./stats";
+
+/** Everything a run measured: printed as a table, saved as JSON. */
+export interface BenchResults {
+  run_id: string;
+  started_at: string;
+  finished_at?: string;
+  options: Record<string, string>;
+  machine: { cpus: number; platform: string; bun: string; postgres?: string };
+  notes: string[];
+  references: { pgbench?: PgbenchResult; hono_hello_world?: ClosedLoopResult };
+  scenarios: {
+    S1?: { vus_50?: FlashSaleResult; vus_200?: FlashSaleResult };
+    S2?: HotSeatResult;
+    S3?: SeatMapResult;
+    S4?: PurchaseResult;
+    S5?: LoginStormResult;
+  };
+  /** Lines in each child's log: the API and worker log only warnings and errors (LOG_LEVEL=warn). */
+  server_log_lines: Record<string, number>;
+  load_generator_total?: LoadGeneratorUsage;
+  error?: string;
+}
+
+/** The issue's targets for this machine, shown next to the figures. */
+const TARGETS = {
+  s1At50HoldsPerS: 1300,
+  s1At200HoldsPerS: 1000,
+  s1At200P99Ms: 250,
+  s2P99Ms: 100,
+  s3RequestsPerS: 1000,
+  s4PurchasesPerS: 700,
+  /** 2× the original's 12 registrations/s. */
+  s5LoginsPerS: 24,
+  s5P99Ratio: 2,
+};
+
+type Row = [section: string, figure: string, value: string, target: string];
+
+const number = (value: number, digits = 0) =>
+  Number.isFinite(value)
+    ? value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: 0 })
+    : "n/a";
+const ms = (value: number) => (Number.isFinite(value) ? `${number(value, 1)} ms` : "n/a");
+const latency = (summary: LatencySummary) =>
+  `${ms(summary.p50)} / ${ms(summary.p99)} / ${ms(summary.max)}`;
+const latency4 = (summary: LatencySummary) =>
+  `${ms(summary.p50)} / ${ms(summary.p95)} / ${ms(summary.p99)} / ${ms(summary.max)}`;
+const counts = (byStatus: Record<string, number>) => {
+  const entries = Object.entries(byStatus);
+  return entries.length === 0
+    ? "none"
+    : entries.map(([status, count]) => `${status}: ${number(count)}`).join(", ");
+};
+const atLeast = (value: number, target: number) =>
+  `≥ ${number(target)} ${value >= target ? "✓" : "✗"}`;
+const below = (value: number, target: number) =>
+  `< ${number(target)} ms ${value < target ? "✓" : "✗"}`;
+
+function usage(section: string, load: LoadGeneratorUsage): Row {
+  const saturated = load.percent_of_one_core >= SATURATED_PERCENT;
+  return [
+    section,
+    "bench process CPU / wall",
+    `${number(load.cpu_s, 1)} s / ${number(load.wall_s, 1)} s (${load.percent_of_one_core}% of a core)`,
+    saturated ? "⚠ load generator near saturation" : "",
+  ];
+}
+
+function oversold(section: string, report: OversellReport): Row[] {
+  if (!report.checked)
+    return [[section, "oversell check", `skipped: ${report.skipped_reason}`, ""]];
+  if (report.violation_count === 0) return [[section, "oversell check", "oversold: 0", "0 ✓"]];
+  return [
+    [
+      section,
+      "oversell check",
+      `oversold seats: ${report.oversold_seats}, violations: ${report.violation_count}`,
+      "0 ✗",
+    ],
+    ...report.violations.map((violation): Row => [section, "  violation", violation, ""]),
+  ];
+}
+
+function flashSaleRows(
+  section: string,
+  result: FlashSaleResult,
+  targets: { holds?: string; p99?: string } = {},
+): Row[] {
+  return [
+    [section, "successful holds/s", number(result.holds_per_s, 1), targets.holds ?? ""],
+    [section, "lock requests/s", number(result.lock_requests_per_s, 1), ""],
+    [
+      section,
+      "holds / lock requests",
+      `${number(result.holds)} / ${number(result.lock_requests)}`,
+      "",
+    ],
+    [section, "409 share", `${result.conflict_percent}%`, ""],
+    [section, "other errors", counts(result.other_errors), ""],
+    [section, "lock p50 / p95 / p99 / max", latency4(result.lock_latency_ms), targets.p99 ?? ""],
+    [
+      section,
+      "time to sell out",
+      result.time_to_sell_out_s === null
+        ? `not sold out in ${result.time_limit_s} s (${number(result.seats_held)} seats held)`
+        : `${number(result.time_to_sell_out_s, 2)} s (${number(result.seats_held)} seats)`,
+      "",
+    ],
+    [
+      section,
+      "seat-map reads (n, p50 / p99 / max)",
+      `${number(result.seat_map_reads.count)}, ${latency(result.seat_map_reads)}` +
+        (Object.keys(result.seat_map_reads.failures).length > 0
+          ? `, failed: ${counts(result.seat_map_reads.failures)}`
+          : ""),
+      "",
+    ],
+    ...oversold(section, result.oversell),
+  ];
+}
+
+function closedLoopRows(section: string, result: ClosedLoopResult, rpsTarget = ""): Row[] {
+  return [
+    [section, "requests/s", number(result.requests_per_s, 1), rpsTarget],
+    [section, "p50 / p99 / max", latency(result.latency_ms), ""],
+    [section, "bytes per response", number(result.bytes_per_response), ""],
+    [section, "statuses", counts(result.statuses), ""],
+    usage(section, result.load_generator),
+  ];
+}
+
+function referenceRows(results: BenchResults): Row[] {
+  const rows: Row[] = [];
+  const pgbench = results.references.pgbench;
+  if (pgbench?.skipped) rows.push(["pgbench", "TPC-B-like tps", `skipped: ${pgbench.reason}`, ""]);
+  else if (pgbench) {
+    rows.push([
+      "pgbench",
+      `TPC-B-like tps (scale ${pgbench.scale}, -c ${pgbench.clients} -j ${pgbench.threads} -T ${pgbench.duration_s})`,
+      `${number(pgbench.tps)} (avg latency ${ms(pgbench.latency_avg_ms ?? Number.NaN)})`,
+      "",
+    ]);
+  }
+  const hello = results.references.hono_hello_world;
+  if (hello) rows.push(...closedLoopRows("Hono hello world", hello));
+  return rows;
+}
+
+function scenarioRows(results: BenchResults): Row[] {
+  const rows: Row[] = [];
+  const { S1, S2, S3, S4, S5 } = results.scenarios;
+  if (S1?.vus_50) {
+    const r = S1.vus_50;
+    rows.push(
+      ...flashSaleRows("S1 flash sale, 50 VUs", r, {
+        holds: atLeast(r.holds_per_s, TARGETS.s1At50HoldsPerS),
+      }),
+      usage("S1 flash sale, 50 VUs", r.load_generator),
+    );
+  }
+  if (S1?.vus_200) {
+    const r = S1.vus_200;
+    rows.push(
+      ...flashSaleRows("S1 flash sale, 200 VUs", r, {
+        holds: atLeast(r.holds_per_s, TARGETS.s1At200HoldsPerS),
+        p99: `p99 ${below(r.lock_latency_ms.p99, TARGETS.s1At200P99Ms)}`,
+      }),
+      usage("S1 flash sale, 200 VUs", r.load_generator),
+    );
+  }
+  if (S2) {
+    const section = "S2 hot seat";
+    rows.push(
+      [
+        section,
+        "winners of 500 holds on 2 seats",
+        String(S2.winners),
+        `1 ${S2.winners === 1 ? "✓" : "✗"}`,
+      ],
+      [
+        section,
+        "p50 / p99 / max",
+        latency(S2.latency_ms),
+        `p99 ${below(S2.latency_ms.p99, TARGETS.s2P99Ms)}`,
+      ],
+      [section, "statuses", counts(S2.statuses), ""],
+      ...oversold(section, S2.oversell),
+      usage(section, S2.load_generator),
+    );
+  }
+  if (S3) {
+    const api = S3.plain;
+    rows.push(
+      [
+        "S3 seat map",
+        "body / ETag",
+        `${number(S3.body_bytes)} bytes, ETag ${S3.etag ?? "not sent"}` +
+          (S3.content_encoding ? `, ${S3.content_encoding}` : ""),
+        "",
+      ],
+      ...closedLoopRows("S3 seat map", api, atLeast(api.requests_per_s, TARGETS.s3RequestsPerS)),
+    );
+    if (S3.conditional) {
+      rows.push(
+        ["S3 If-None-Match", "304 share", `${S3.conditional.not_modified_percent}%`, ""],
+        ...closedLoopRows("S3 If-None-Match", S3.conditional),
+      );
+    } else {
+      rows.push(["S3 If-None-Match", "skipped", "the server sent no ETag", ""]);
+    }
+    rows.push(...closedLoopRows("S3 same bytes, static", S3.static_copy), [
+      "S3 same bytes, static",
+      "API req/s as a share of static",
+      `${number((100 * api.requests_per_s) / S3.static_copy.requests_per_s, 1)}%`,
+      "",
+    ]);
+  }
+  if (S4) {
+    const section = "S4 purchase";
+    rows.push(
+      [
+        section,
+        "purchases/s (hold + pay + confirm)",
+        number(S4.purchases_per_s, 1),
+        atLeast(S4.purchases_per_s, TARGETS.s4PurchasesPerS),
+      ],
+      [
+        section,
+        "purchases / buyers",
+        `${S4.purchases} / ${S4.buyers} in ${number(S4.wall_s, 2)} s`,
+        "",
+      ],
+      [section, "flow p50 / p99 / max", latency(S4.flow_ms), ""],
+      [
+        section,
+        "lock p50 / p99 / max (statuses)",
+        `${latency(S4.steps.lock.latency_ms)} (${counts(S4.steps.lock.statuses)})`,
+        "",
+      ],
+      [
+        section,
+        "pay p50 / p99 / max (statuses)",
+        `${latency(S4.steps.pay.latency_ms)} (${counts(S4.steps.pay.statuses)})`,
+        "",
+      ],
+      [
+        section,
+        "confirm p50 / p99 / max (statuses)",
+        `${latency(S4.steps.confirm.latency_ms)} (${counts(S4.steps.confirm.statuses)})`,
+        "",
+      ],
+      ...oversold(section, S4.oversell),
+      usage(section, S4.load_generator),
+    );
+  }
+  if (S5) {
+    const section = "S5 login storm";
+    rows.push(
+      [
+        section,
+        "logins/s (1,000 at once)",
+        number(S5.logins_per_s, 1),
+        atLeast(S5.logins_per_s, TARGETS.s5LoginsPerS),
+      ],
+      [
+        section,
+        "logins ok / sent, storm time",
+        `${S5.succeeded} / ${S5.logins}, ${number(S5.storm_s, 2)} s`,
+        "",
+      ],
+      [section, "login p50 / p99 / max", latency(S5.login_latency_ms), ""],
+      [section, "login statuses", counts(S5.statuses), ""],
+      [
+        section,
+        "S1 (50 VUs) p99 during storm vs S1 at 50",
+        `${ms(S5.sale_during_storm.p99)} (${number(S5.sale_during_storm.count)} requests) vs ` +
+          `${S5.baseline_p99_ms === null ? "n/a (S1 not run)" : ms(S5.baseline_p99_ms)}` +
+          (S5.p99_ratio === null ? "" : ` = ×${S5.p99_ratio}`),
+        S5.p99_ratio === null
+          ? ""
+          : `≤ ×${TARGETS.s5P99Ratio} ${S5.p99_ratio <= TARGETS.s5P99Ratio ? "✓" : "✗"}`,
+      ],
+      [section, "storm outlasted the sale", S5.storm_outlasted_sale ? "yes" : "no", ""],
+      ...flashSaleRows("S5 sale (50 VUs)", S5.sale),
+      usage("S5 storm + sale", S5.load_generator),
+    );
+  }
+  return rows;
+}
+
+function formatTable(rows: Row[]): string {
+  const header: Row = ["scenario", "figure", "value", "target"];
+  const widths = header.map((_, column) =>
+    Math.max(...[header, ...rows].map((row) => row[column]?.length ?? 0)),
+  );
+  const line = (row: Row) =>
+    row
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join(" │ ")
+      .trimEnd();
+  const rule = widths.map((width) => "─".repeat(width)).join("─┼─");
+  const body: string[] = [];
+  rows.forEach((row, index) => {
+    const previous = rows[index - 1];
+    if (previous && previous[0] !== row[0]) body.push(rule);
+    body.push(line([previous?.[0] === row[0] ? "" : row[0], row[1], row[2], row[3]]));
+  });
+  return [line(header), rule, ...body].join("\n");
+}
+
+export function printReport(results: BenchResults): void {
+  console.log(`\nEvently benchmark ${results.run_id}`);
+  for (const note of results.notes) console.log(`  - ${note}`);
+  console.log(`\n${formatTable([...referenceRows(results), ...scenarioRows(results)])}\n`);
+  if (results.load_generator_total) {
+    const total = results.load_generator_total;
+    console.log(
+      `Bench process over the whole run: ${total.cpu_s} s CPU in ${total.wall_s} s wall ` +
+        `(${total.percent_of_one_core}% of one core).`,
+    );
+  }
+  for (const [file, lines] of Object.entries(results.server_log_lines)) {
+    if (lines > 0) console.log(`${file}: ${lines} line(s) of warnings or errors, have a look.`);
+  }
+  if (results.error) console.log(`\nThe run stopped early: ${results.error}`);
+}
+
+/** Writes bench-results/<run id>.json; answers its path. */
+export async function writeResults(directory: string, results: BenchResults): Promise<string> {
+  mkdirSync(directory, { recursive: true });
+  const path = `${directory}/${results.run_id}.json`;
+  await Bun.write(path, `${JSON.stringify(results, null, 2)}\n`);
+  return path;
+}

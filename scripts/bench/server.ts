@@ -1,0 +1,177 @@
+import { randomBytes } from "node:crypto";
+import type { Cleanup } from "./cleanup";
+import { createDatabase, dropDatabase } from "./databases";
+import type { BenchOptions } from "./options";
+import {
+  type Child,
+  freePort,
+  runToCompletion,
+  spawnChild,
+  stopChild,
+  waitForHttp,
+} from "./processes";
+import { connectRedis, deleteKeysWithPrefix } from "./redis";
+
+export interface Credentials {
+  email: string;
+  password: string;
+}
+
+/** The system under test, as the scenarios see it. */
+export interface Target {
+  baseUrls: string[];
+  /** The target's database, when the bench may query it (users in SQL, oversell check). */
+  databaseUrl?: string;
+  /** Redis and REDIS_KEY_PREFIX of the target, for the seat-lock part of the oversell check. */
+  redisUrl: string;
+  redisPrefix: string;
+  /** The target's JWT_SECRET, when known: user tokens are then signed by the bench. */
+  jwtSecret?: string;
+  admin: Credentials;
+  /** How it was started, and what the bench cannot do against it. */
+  notes: string[];
+  /** The children's output, checked for warnings at the end. */
+  logFiles: string[];
+}
+
+/**
+ * The production-mode environment of the API and worker children: a fresh database, a Redis
+ * prefix of their own, rate limits and the waiting room off (they would refuse or queue the
+ * load the bench is made of), holds that outlast the run, and quiet logs.
+ */
+function evently(
+  options: BenchOptions,
+  databaseUrl: string,
+  redisPrefix: string,
+  jwtSecret: string,
+  admin: Credentials,
+) {
+  return {
+    ...process.env,
+    NODE_ENV: "production",
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: options.redisUrl,
+    REDIS_KEY_PREFIX: redisPrefix,
+    JWT_SECRET: jwtSecret,
+    ADMIN_EMAIL: admin.email,
+    ADMIN_PASSWORD: admin.password,
+    RATE_LIMIT_ENABLED: "0",
+    WAITING_ROOM_ENABLED: "0",
+    LOG_LEVEL: "warn",
+    HOLD_TTL_SECONDS: "600",
+  };
+}
+
+/**
+ * Starts Evently on a fresh database: migrations, the worker, then BENCH_INSTANCES API
+ * processes on their own ports, each ready once /health answers. Everything it creates is
+ * registered with `cleanup` (children stopped first, then the Redis keys, then the database).
+ */
+export async function startLocalTarget(
+  options: BenchOptions,
+  cleanup: Cleanup,
+  logDir: string,
+): Promise<Target> {
+  const databaseName = `evently_bench_${options.runId}`;
+  const redisPrefix = `bench:${options.runId}:`;
+  const jwtSecret = randomBytes(32).toString("hex");
+  const admin = {
+    email: "bench-admin@example.com",
+    password: randomBytes(16).toString("hex"),
+  };
+
+  const databaseUrl = await createDatabase(options.pgUrl, databaseName);
+  cleanup.add(`drop database ${databaseName}`, () => dropDatabase(options.pgUrl, databaseName));
+  cleanup.add(`delete Redis keys ${redisPrefix}*`, async () => {
+    const redis = connectRedis(options.redisUrl);
+    try {
+      await deleteKeysWithPrefix(redis, redisPrefix);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  const env = evently(options, databaseUrl, redisPrefix, jwtSecret, admin);
+  await runToCompletion([process.execPath, "run", "scripts/migrate.ts"], env);
+
+  const children: Child[] = [];
+  cleanup.add("stop Evently", async () => {
+    await Promise.all(children.map((child) => stopChild(child)));
+  });
+  const worker = spawnChild(
+    "worker",
+    [process.execPath, "run", "src/worker.ts"],
+    env,
+    `${logDir}/worker.log`,
+  );
+  children.push(worker);
+  const apis = Array.from({ length: options.instances }, (_, index) => {
+    const port = freePort();
+    const child = spawnChild(
+      `api-${index + 1}`,
+      [process.execPath, "run", "src/index.ts"],
+      { ...env, PORT: String(port) },
+      `${logDir}/api-${index + 1}.log`,
+    );
+    children.push(child);
+    return { child, baseUrl: `http://127.0.0.1:${port}` };
+  });
+  await Promise.all(apis.map(({ child, baseUrl }) => waitForHttp(`${baseUrl}/health`, child)));
+  if (worker.process.exitCode !== null) {
+    throw new Error(`the worker exited with code ${worker.process.exitCode}`);
+  }
+
+  return {
+    baseUrls: apis.map(({ baseUrl }) => baseUrl),
+    databaseUrl,
+    redisUrl: options.redisUrl,
+    redisPrefix,
+    jwtSecret,
+    admin,
+    notes: [
+      `Evently started by the bench: ${options.instances} API process(es) + 1 worker, ` +
+        `NODE_ENV=production, database ${databaseName}, REDIS_KEY_PREFIX=${redisPrefix}, ` +
+        "RATE_LIMIT_ENABLED=0, WAITING_ROOM_ENABLED=0, HOLD_TTL_SECONDS=600, LOG_LEVEL=warn.",
+    ],
+    logFiles: children.map((child) => child.logFile),
+  };
+}
+
+/**
+ * A server somebody else started (BENCH_BASE_URL). The bench needs its admin account
+ * (ADMIN_EMAIL/ADMIN_PASSWORD). With BENCH_DATABASE_URL (and then JWT_SECRET) it creates users
+ * in SQL, signs their tokens and checks for overselling (Redis keys under REDIS_KEY_PREFIX);
+ * without it, users register through the API and the checks are skipped.
+ */
+export function externalTarget(
+  options: BenchOptions,
+  env: Record<string, string | undefined>,
+): Target {
+  const baseUrls = options.baseUrls ?? [];
+  if (!env.ADMIN_EMAIL || !env.ADMIN_PASSWORD) {
+    throw new Error("With BENCH_BASE_URL, set ADMIN_EMAIL and ADMIN_PASSWORD of the target");
+  }
+  if (options.targetDatabaseUrl && !env.JWT_SECRET) {
+    throw new Error("With BENCH_DATABASE_URL, set JWT_SECRET of the target to sign user tokens");
+  }
+  const notes = [
+    `Targeting running server(s) ${baseUrls.join(", ")}: they must run with ` +
+      "RATE_LIMIT_ENABLED=0 and WAITING_ROOM_ENABLED=0; the bench's venue, shows and users stay there.",
+  ];
+  if (!options.targetDatabaseUrl) {
+    notes.push(
+      "No BENCH_DATABASE_URL: users are registered through the API (one bcrypt hash each, slow) " +
+        "and the oversell checks are skipped.",
+    );
+  }
+  return {
+    baseUrls,
+    databaseUrl: options.targetDatabaseUrl,
+    redisUrl: options.redisUrl,
+    redisPrefix: env.REDIS_KEY_PREFIX ?? "",
+    jwtSecret: env.JWT_SECRET,
+    admin: { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD },
+    notes,
+    logFiles: [],
+  };
+}
