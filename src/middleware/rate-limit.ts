@@ -3,6 +3,7 @@ import { getConnInfo } from "hono/bun";
 import { verify } from "hono/jwt";
 import { MemoryStore, rateLimiter, type Store } from "hono-rate-limiter";
 import type { AppEnv } from "../app-env";
+import { hmacKey } from "../lib/jwt-key";
 import type { Logger } from "../lib/logger";
 
 export interface RateLimitSettings {
@@ -24,7 +25,8 @@ const EXEMPT = /^\/(health|metrics)(\/|$)/;
 async function callerKey(c: Context<AppEnv>, settings: RateLimitSettings): Promise<string> {
   const token = /^Bearer\s+(\S+)$/i.exec(c.req.header("Authorization") ?? "")?.[1];
   if (token) {
-    const payload = await verify(token, settings.jwtSecret, "HS256").catch(() => undefined);
+    const key = await hmacKey(settings.jwtSecret);
+    const payload = await verify(token, key, "HS256").catch(() => undefined);
     if (typeof payload?.sub === "number") return `user:${payload.sub}`;
   }
   return `ip:${clientIp(c, settings.trustProxy)}`;

@@ -5,6 +5,7 @@ import { type Database, execRows } from "../db/client";
 import { users } from "../db/schema";
 import type { PasswordHasher } from "../infra/password-hasher";
 import { AppError } from "../lib/errors";
+import { hmacKey } from "../lib/jwt-key";
 
 export interface AuthSettings {
   jwtSecret: string;
@@ -82,7 +83,7 @@ export class AuthService {
   async authenticate(token: string): Promise<AuthUser> {
     let payload: Record<string, unknown>;
     try {
-      payload = await verify(token, this.settings.jwtSecret, "HS256");
+      payload = await verify(token, await hmacKey(this.settings.jwtSecret), "HS256");
     } catch {
       // hono/jwt throws one error class per reason; to the client they are all the same 401.
       throw unauthenticated("Invalid or expired token");
@@ -142,7 +143,7 @@ export class AuthService {
         iat: now,
         exp: now + this.settings.jwtTtlSeconds,
       },
-      this.settings.jwtSecret,
+      await hmacKey(this.settings.jwtSecret),
       "HS256",
     );
     return { token, user: publicUser(row) };
