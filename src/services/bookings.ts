@@ -8,23 +8,17 @@ import { fromCents, toCents } from "../lib/money";
 import { iso } from "../lib/time";
 import { TtlCache } from "../lib/ttl-cache";
 import { type EndedBooking, endBookings, settleEndedBookings } from "./booking-lifecycle";
+import {
+  type HoldOutcome,
+  type HoldRequest,
+  runHoldStatement,
+  type SeatRef,
+} from "./hold-statement";
 import type { AfterCommit } from "./seat-changes";
 import type { WaitingRoom } from "./waiting-room";
 
 export interface BookingSettings {
   holdTtlSeconds: number;
-}
-
-export interface SeatRef {
-  seat_id: number;
-  seat_row: string;
-  seat_number: number;
-}
-
-interface LockedSeatRow extends SeatRef {
-  status: "AVAILABLE" | "LOCKED" | "BOOKED";
-  booking_id: number | null;
-  lapsed: boolean;
 }
 
 interface BookingRow {
@@ -83,19 +77,64 @@ export class BookingService {
     const token = randomUUID();
     const ttlMs = this.settings.holdTtlSeconds * 1000;
     await this.acquireInRedis(showId, seatIds, token, ttlMs);
-    let held: Awaited<ReturnType<BookingService["holdInDatabase"]>>;
+    const request = { userId, showId, seatIds, token, ttlSeconds: this.settings.holdTtlSeconds };
+    let held: { outcome: HoldOutcome; reclaimed: EndedBooking[] };
     try {
-      held = await this.inTransaction((tx) =>
-        this.holdInDatabase(tx, userId, showId, seatIds, token),
-      );
+      held = await this.holdInDatabase(request);
     } catch (error) {
       // Even when the acquire call timed out it may have run: compare-and-delete is safe.
       await this.releaseQuietly(showId, seatIds, token);
       throw error;
     }
-    await settleEndedBookings(held.reclaimed, this.after);
+    const { outcome, reclaimed } = held;
+    if (outcome.kind !== "held") {
+      await this.releaseQuietly(showId, seatIds, token);
+      throw await this.refusal(outcome, showId);
+    }
+    await settleEndedBookings(reclaimed, this.after);
     await this.after.seatsChanged({ showId, seatIds, status: "LOCKED" });
-    return held.response;
+    return {
+      booking_id: outcome.booking.booking_id,
+      status: "PENDING" as const,
+      show_id: showId,
+      locked_seats: outcome.seats,
+      amount: fromCents(outcome.booking.amount_cents),
+      expires_at: iso(outcome.booking.expires_at),
+      expires_in: this.settings.holdTtlSeconds,
+    };
+  }
+
+  /**
+   * Usually one statement. Only when some requested seats are still LOCKED by holds that ran
+   * out does it take a transaction: expire those bookings (every seat of them, refunding any
+   * payment), then run the same statement again.
+   */
+  private async holdInDatabase(request: HoldRequest) {
+    const outcome = await this.retrying(() => runHoldStatement(this.db, request));
+    if (outcome.kind !== "lapsed") return { outcome, reclaimed: [] };
+    return this.inTransaction(async (tx) => {
+      await tx.execute(sql`select 1 from show_seats
+        where show_id = ${request.showId} and seat_id = any(${intArray(request.seatIds)})
+        order by seat_id for update`);
+      const reclaimed = await endBookings(tx, outcome.bookingIds, "EXPIRED");
+      return { outcome: await runHoldStatement(tx, request), reclaimed };
+    });
+  }
+
+  private async refusal(outcome: Exclude<HoldOutcome, { kind: "held" }>, showId: number) {
+    switch (outcome.kind) {
+      case "invalid":
+        return badRequest("Some seats are not seats of this show's venue", {
+          invalid_seats: outcome.seatIds,
+        });
+      case "taken":
+        return seatUnavailable(outcome.seatIds);
+      case "lapsed":
+        // Another hold reclaimed and took them between our two statements.
+        return seatUnavailable([]);
+      case "not_on_sale":
+        return this.whyNotOnSale(this.db, showId);
+    }
   }
 
   /** Records a deterministic simulated payment for the caller's PENDING booking. */
@@ -285,90 +324,6 @@ export class BookingService {
     if (taken.length > 0) throw seatUnavailable(taken);
   }
 
-  private async holdInDatabase(
-    tx: Queryable,
-    userId: number,
-    showId: number,
-    seatIds: number[],
-    token: string,
-  ) {
-    // Row locks in seat_id order: two holds on overlapping seats can never deadlock.
-    const rows = await execRows<LockedSeatRow>(
-      tx,
-      sql`select ss.seat_id, ss.status, ss.booking_id, s.seat_row, s.seat_number,
-            coalesce(ss.locked_until <= now(), false) as lapsed
-          from show_seats ss join seats s on s.seat_id = ss.seat_id
-          where ss.show_id = ${showId} and ss.seat_id = any(${intArray(seatIds)})
-          order by ss.seat_id
-          for update of ss`,
-    );
-    if (rows.length !== seatIds.length) {
-      const found = new Set(rows.map((row) => row.seat_id));
-      throw badRequest("Some seats are not seats of this show's venue", {
-        invalid_seats: seatIds.filter((id) => !found.has(id)),
-      });
-    }
-    const taken = rows.filter(
-      (row) => row.status === "BOOKED" || (row.status === "LOCKED" && !row.lapsed),
-    );
-    if (taken.length > 0) throw seatUnavailable(taken.map((row) => row.seat_id));
-
-    // A seat still LOCKED by a hold that ran out is reclaimed: its whole booking expires now.
-    const lapsedBookings = [
-      ...new Set(
-        rows.flatMap((row) => (row.status === "LOCKED" && row.booking_id ? [row.booking_id] : [])),
-      ),
-    ];
-    const reclaimed = await endBookings(tx, lapsedBookings, "EXPIRED");
-
-    // One statement: the booking (priced from the show row as it is now), its seat copy for
-    // the history, and the seats themselves, guarded by status = 'AVAILABLE'.
-    const [booking] = await execRows<{
-      booking_id: number;
-      amount_cents: number;
-      expires_at: Date | string;
-      held: number;
-    }>(
-      tx,
-      sql`with booking as (
-            insert into bookings (user_id, show_id, status, amount_cents, expires_at, lock_token)
-            select ${userId}, sh.show_id, 'PENDING', sh.price_cents * ${seatIds.length},
-              now() + make_interval(secs => ${this.settings.holdTtlSeconds}), ${token}
-            from shows sh where sh.show_id = ${showId} and sh.start_time > now()
-            returning booking_id, amount_cents, expires_at
-          ), copied as (
-            insert into booking_seats (booking_id, seat_id, seat_row, seat_number)
-            select booking.booking_id, s.seat_id, s.seat_row, s.seat_number
-            from booking, seats s where s.seat_id = any(${intArray(seatIds)})
-          ), held as (
-            update show_seats ss set status = 'LOCKED', booking_id = booking.booking_id,
-              locked_until = booking.expires_at
-            from booking
-            where ss.show_id = ${showId} and ss.seat_id = any(${intArray(seatIds)}) and ss.status = 'AVAILABLE'
-            returning ss.seat_id
-          )
-          select booking.booking_id, booking.amount_cents, booking.expires_at,
-            (select count(*)::int from held) as held
-          from booking`,
-    );
-    if (!booking) throw await this.whyNotOnSale(tx, showId);
-    if (booking.held !== seatIds.length) throw new Error("seat rows changed under their row locks");
-    const response = {
-      booking_id: booking.booking_id,
-      status: "PENDING" as const,
-      show_id: showId,
-      locked_seats: rows.map(({ seat_id, seat_row, seat_number }) => ({
-        seat_id,
-        seat_row,
-        seat_number,
-      })),
-      amount: fromCents(booking.amount_cents),
-      expires_at: iso(booking.expires_at),
-      expires_in: this.settings.holdTtlSeconds,
-    };
-    return { response, reclaimed };
-  }
-
   /**
    * Locks the booking row, then reads its state. Someone else's booking is "not found"; admins
    * may cancel any booking, but only its owner pays for and confirms it. Whether the hold ran
@@ -413,10 +368,14 @@ export class BookingService {
    * Every booking transaction: a deadlock or serialization failure (possible where a hold
    * reclaims an expired booking while that booking is being confirmed) is retried.
    */
-  private async inTransaction<T>(work: (tx: Queryable) => Promise<T>, attempts = 3): Promise<T> {
+  private inTransaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.retrying(() => this.db.transaction(work));
+  }
+
+  private async retrying<T>(work: () => Promise<T>, attempts = 3): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.db.transaction(work);
+        return await work();
       } catch (error) {
         if (attempt >= attempts || !RETRYABLE.has(pgErrorCode(error) ?? "")) throw error;
       }

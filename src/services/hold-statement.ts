@@ -1,0 +1,133 @@
+import { type SQL, sql } from "drizzle-orm";
+import { execRows, intArray, type Queryable } from "../db/client";
+
+export interface HoldRequest {
+  userId: number;
+  showId: number;
+  seatIds: number[];
+  /** Owner token of the Redis locks, stored with the booking. */
+  token: string;
+  ttlSeconds: number;
+}
+
+export interface SeatRef {
+  seat_id: number;
+  seat_row: string;
+  seat_number: number;
+}
+
+interface LockedSeat extends SeatRef {
+  status: "AVAILABLE" | "LOCKED" | "BOOKED";
+  booking_id: number | null;
+  lapsed: boolean;
+}
+
+export type HoldOutcome =
+  | {
+      kind: "held";
+      booking: { booking_id: number; amount_cents: number; expires_at: string | Date };
+      seats: SeatRef[];
+    }
+  /** Requested ids that are not seats of the show's venue. */
+  | { kind: "invalid"; seatIds: number[] }
+  /** Requested seats that are BOOKED or held by a running hold. */
+  | { kind: "taken"; seatIds: number[] }
+  /** Some seats are still LOCKED by holds that ran out: those bookings must expire first. */
+  | { kind: "lapsed"; bookingIds: number[] }
+  /** Every seat was free but the show has started or is gone. */
+  | { kind: "not_on_sale" };
+
+interface StatementRow {
+  seats: LockedSeat[] | null;
+  booking_id: number | null;
+  amount_cents: number | null;
+  expires_at: string | Date | null;
+}
+
+/**
+ * The whole hold as one statement, hence one round trip and its own transaction:
+ * lock the requested show_seats rows in seat_id order (no deadlocks between overlapping
+ * holds), and only if every one of them is AVAILABLE insert the booking (priced from the show
+ * row, refused once the show has started), copy its seats for the history and mark them
+ * LOCKED (guarded by status = 'AVAILABLE'). Otherwise it changes nothing and reports what it
+ * found. If the seat update ever touched fewer rows than requested, the statement fails on the
+ * guard's cast and rolls back as a whole (the cast depends on a column, so it is evaluated
+ * only then, never folded at planning time).
+ */
+export function holdStatement(request: HoldRequest): SQL {
+  const { userId, showId, seatIds, token, ttlSeconds } = request;
+  const ids = intArray(seatIds);
+  return sql`with locked as (
+      select ss.seat_id, ss.status::text as status, ss.booking_id, s.seat_row, s.seat_number,
+        coalesce(ss.locked_until <= now(), false) as lapsed
+      from show_seats ss join seats s on s.seat_id = ss.seat_id
+      where ss.show_id = ${showId} and ss.seat_id = any(${ids})
+      order by ss.seat_id
+      for update of ss
+    ), free as (
+      select count(*) filter (where status = 'AVAILABLE') as seats from locked
+    ), booking as (
+      insert into bookings (user_id, show_id, status, amount_cents, expires_at, lock_token)
+      select ${userId}, sh.show_id, 'PENDING', sh.price_cents * ${seatIds.length},
+        now() + make_interval(secs => ${ttlSeconds}), ${token}
+      from shows sh, free
+      where sh.show_id = ${showId} and sh.start_time > now() and free.seats = ${seatIds.length}
+      returning booking_id, amount_cents, expires_at
+    ), copied as (
+      insert into booking_seats (booking_id, seat_id, seat_row, seat_number)
+      select booking.booking_id, locked.seat_id, locked.seat_row, locked.seat_number
+      from booking, locked
+    ), held as (
+      update show_seats ss set status = 'LOCKED', booking_id = booking.booking_id,
+        locked_until = booking.expires_at
+      from booking
+      where ss.show_id = ${showId} and ss.seat_id = any(${ids}) and ss.status = 'AVAILABLE'
+      returning ss.seat_id
+    )
+    select
+      (select json_agg(locked order by seat_id) from locked) as seats,
+      booking.booking_id, booking.amount_cents, booking.expires_at,
+      case when booking.booking_id is not null
+            and (select count(*) from held) <> ${seatIds.length}
+        then ('booking ' || booking.booking_id || ': seat rows changed under their row locks')::int
+      end as guard
+    from (select 1) as one left join booking on true`;
+}
+
+function interpret(request: HoldRequest, row: StatementRow | undefined): HoldOutcome {
+  const seats = row?.seats ?? [];
+  if (row?.booking_id && row.amount_cents !== null && row.expires_at !== null) {
+    return {
+      kind: "held",
+      booking: {
+        booking_id: row.booking_id,
+        amount_cents: row.amount_cents,
+        expires_at: row.expires_at,
+      },
+      seats: seats.map(({ seat_id, seat_row, seat_number }) => ({
+        seat_id,
+        seat_row,
+        seat_number,
+      })),
+    };
+  }
+  if (seats.length !== request.seatIds.length) {
+    const found = new Set(seats.map((seat) => seat.seat_id));
+    return { kind: "invalid", seatIds: request.seatIds.filter((id) => !found.has(id)) };
+  }
+  const taken = seats.filter(
+    (seat) => seat.status === "BOOKED" || (seat.status === "LOCKED" && !seat.lapsed),
+  );
+  if (taken.length > 0) return { kind: "taken", seatIds: taken.map((seat) => seat.seat_id) };
+  const lapsed = seats.flatMap((seat) =>
+    seat.status === "LOCKED" && seat.booking_id !== null ? [seat.booking_id] : [],
+  );
+  if (lapsed.length > 0) return { kind: "lapsed", bookingIds: [...new Set(lapsed)] };
+  return { kind: "not_on_sale" };
+}
+
+/** Runs the hold statement on `db` (the pool, or a transaction) and says what happened. */
+export async function runHoldStatement(db: Queryable, request: HoldRequest): Promise<HoldOutcome> {
+  const [row] = await execRows<StatementRow>(db, holdStatement(request));
+  return interpret(request, row);
+}
