@@ -141,6 +141,11 @@ export const bookings = pgTable(
  * One row per (show, seat), created with the show, so a hold always has a row to lock with
  * SELECT ... FOR UPDATE (no phantom inserts). booking_id points at the PENDING/CONFIRMED
  * booking that holds the seat while it is LOCKED or BOOKED.
+ *
+ * The hottest table of a sale: every hold, confirm, cancel and expiry updates its rows. No
+ * index covers the columns those updates change (status, booking_id, locked_until), and pages
+ * keep 20% free (fillfactor 80), so the updates are HOT: no index is touched. A booking's seats
+ * are found through booking_seats and the primary key instead of an index on booking_id.
  */
 export const showSeats = pgTable(
   "show_seats",
@@ -157,10 +162,6 @@ export const showSeats = pgTable(
   },
   (table) => [
     primaryKey({ columns: [table.show_id, table.seat_id] }),
-    // Releasing a booking's seats (confirm, cancel, expiry) finds them by booking.
-    index("show_seats_booking_idx")
-      .on(table.booking_id)
-      .where(sql`${table.booking_id} is not null`),
     // Deleting a seat from a layout checks its rows across shows.
     index("show_seats_seat_idx").on(table.seat_id),
     check(

@@ -47,7 +47,9 @@ export async function endBookings(
       returning b.booking_id, b.show_id, b.lock_token, previous.status as previous_status
     ), freed as (
       update show_seats ss set status = 'AVAILABLE', booking_id = null, locked_until = null
-      from ended where ss.booking_id = ended.booking_id
+      from ended join booking_seats bs on bs.booking_id = ended.booking_id
+      where ss.show_id = ended.show_id and ss.seat_id = bs.seat_id
+        and ss.booking_id = ended.booking_id
       returning ended.booking_id, ss.seat_id
     ), refunded as (
       update payments p set status = 'REFUNDED', refunded_at = now(),

@@ -198,9 +198,10 @@ export class BookingService {
       const seats = await execRows<SeatRef>(
         tx,
         sql`update show_seats ss set status = 'BOOKED', locked_until = null
-            from seats s
-            where ss.booking_id = ${bookingId} and s.seat_id = ss.seat_id
-            returning ss.seat_id, s.seat_row, s.seat_number`,
+            from booking_seats bs
+            where bs.booking_id = ${bookingId} and ss.show_id = ${booking.show_id}
+              and ss.seat_id = bs.seat_id and ss.booking_id = ${bookingId}
+            returning ss.seat_id, bs.seat_row, bs.seat_number`,
       );
       const [copied] = await execRows<{ count: number }>(
         tx,
