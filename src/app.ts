@@ -9,6 +9,8 @@ import { createRouter } from "./lib/openapi";
 import { errorHandler, notFoundHandler } from "./middleware/error-handler";
 import { rateLimit } from "./middleware/rate-limit";
 import { requestContext } from "./middleware/request-context";
+import { adminAnalyticsRoutes } from "./routes/admin/analytics";
+import { adminBookingRoutes } from "./routes/admin/bookings";
 import { adminEventRoutes } from "./routes/admin/events";
 import { adminShowRoutes } from "./routes/admin/shows";
 import { adminVenueRoutes } from "./routes/admin/venues";
@@ -31,7 +33,7 @@ export function createApp(services: Services, logger: Logger) {
   app.onError(errorHandler(logger));
   app.notFound(notFoundHandler);
 
-  app.use(requestContext(logger));
+  app.use(requestContext(logger, services.metrics));
   app.use(
     cors({
       origin: config.CORS_ORIGINS.includes("*") ? "*" : config.CORS_ORIGINS,
@@ -95,6 +97,8 @@ export function createApp(services: Services, logger: Logger) {
   app.route("/api/v1/admin/venues", adminVenueRoutes);
   app.route("/api/v1/admin/events", adminEventRoutes);
   app.route("/api/v1/admin/shows", adminShowRoutes);
+  app.route("/api/v1/admin/bookings", adminBookingRoutes);
+  app.route("/api/v1/admin/analytics", adminAnalyticsRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

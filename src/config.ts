@@ -19,6 +19,7 @@ export const configSchema = z
   .object({
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
     DATABASE_URL: optionalString.pipe(
       z.url({ protocol: /^postgres(ql)?$/, message: "must be a postgres:// URL" }).optional(),
     ),
@@ -41,7 +42,8 @@ export const configSchema = z
       .int()
       .min(1)
       .max(64)
-      .default(Math.max(1, navigator.hardwareConcurrency)),
+      // One core is left to the event loop and PostgreSQL: a login storm must not stall sales.
+      .default(Math.max(1, navigator.hardwareConcurrency - 1)),
     HOLD_TTL_SECONDS: positiveInt(600),
     CLEANUP_CRON: z.string().min(1).default("*/2 * * * *"),
     RATE_LIMIT_ENABLED: flag(true),

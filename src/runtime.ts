@@ -3,8 +3,10 @@ import type Redis from "ioredis";
 import { createApp } from "./app";
 import type { Config } from "./config";
 import { type DatabaseHandle, openDatabase } from "./db/client";
+import { databaseConnections } from "./db/connections";
 import { runMigrations } from "./db/migrate";
 import { seedDemoData } from "./db/seed";
+import { Metrics } from "./infra/metrics";
 import { PasswordHasher } from "./infra/password-hasher";
 import { RedisRateLimitStore } from "./infra/rate-limit-store";
 import { connectRedis, waitForRedis } from "./infra/redis";
@@ -15,7 +17,13 @@ import {
   RedisWaitingRoomStore,
   type WaitingRoomStore,
 } from "./infra/waiting-room-store";
-import { bullPrefix, enqueueAdmission, WAITING_ROOM_QUEUE } from "./jobs/background";
+import {
+  bullPrefix,
+  CLEANUP_QUEUE,
+  enqueueAdmission,
+  queueDepths,
+  WAITING_ROOM_QUEUE,
+} from "./jobs/background";
 import { createLogger, type Logger } from "./lib/logger";
 import { createServices, type Services } from "./services";
 import { createHealthCheck, databaseProbe } from "./services/health";
@@ -28,6 +36,8 @@ export interface Runtime {
   database: DatabaseHandle;
   redis?: Redis;
   waitingRoomStore: WaitingRoomStore;
+  /** Admits the next in line of a show (what a waiting-room-queue job does), counted in metrics. */
+  admitNext(showId: number): Promise<void>;
   /** True when demo data was written at this start. */
   seeded: boolean;
   close(): Promise<void>;
@@ -99,11 +109,38 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
   const admissionQueue = redisClient
     ? new Queue(WAITING_ROOM_QUEUE, { connection: redisClient, prefix: bullPrefix(config) })
     : undefined;
+  const admitNext = async (showId: number) => {
+    metrics.recordAdmissions((await waitingRoomStore.admitNext(showId, Date.now())).length);
+  };
   const admissionTrigger = async (showId: number) => {
     if (admissionQueue) await enqueueAdmission(admissionQueue, showId);
-    else await waitingRoomStore.admitNext(showId, Date.now());
+    else await admitNext(showId);
   };
   const passwords = new PasswordHasher(config.BCRYPT_COST, config.PASSWORD_WORKERS);
+  // Read-only handles for queue depths; the worker process consumes these queues.
+  const observedQueues = redisClient
+    ? [
+        new Queue(CLEANUP_QUEUE, { connection: redisClient, prefix: bullPrefix(config) }),
+        admissionQueue as Queue,
+      ]
+    : [];
+  const metrics = new Metrics({
+    evently_waiting_room_queued: {
+      help: "Users waiting in each show's waiting-room line",
+      label: "show_id",
+      read: () => waitingRoomStore.lineLengths(),
+    },
+    evently_db_connections: {
+      help: "Connections to this database by state (all instances), and this pool's maximum",
+      label: "state",
+      read: () => databaseConnections(database, config.DB_POOL_MAX),
+    },
+    evently_queue_jobs: {
+      help: "BullMQ jobs waiting, active or delayed",
+      label: "queue",
+      read: () => queueDepths(observedQueues),
+    },
+  });
   const services = createServices({
     config,
     db: database.db,
@@ -113,6 +150,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     waitingRoomStore,
     admissionTrigger,
     passwords,
+    metrics,
     seatMapVersions: redisClient
       ? new RedisSeatMapVersions(redisClient, config.REDIS_KEY_PREFIX)
       : new MemorySeatMapVersions(),
@@ -134,10 +172,11 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     database,
     redis,
     waitingRoomStore,
+    admitNext,
     seeded,
     async close() {
       passwords.close();
-      await admissionQueue?.close();
+      await Promise.all(observedQueues.map((queue) => queue.close()));
       redis?.disconnect();
       if (!options.keepDatabaseOpen) await database.close();
     },

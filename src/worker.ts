@@ -20,7 +20,7 @@ if (config.REDIS_URL) {
   jobs = startQueuedJobs(deps, {
     ...settings,
     prefix: bullPrefix(config),
-    admit: (showId) => runtime.waitingRoomStore.admitNext(showId, Date.now()),
+    admit: (showId) => runtime.admitNext(showId),
     admitConcurrency: config.WAITING_ROOM_ADMIT_CONCURRENCY,
     connect: () => connectRedis({ url: redisUrl, forWorkers: true }),
   });
@@ -30,11 +30,26 @@ if (config.REDIS_URL) {
 }
 logger.info("Evently worker started", { cleanup_cron: config.CLEANUP_CRON });
 
+// The worker's own counters (expirations, admissions) for Prometheus, when a port is given.
+const metricsServer =
+  config.WORKER_METRICS_PORT > 0
+    ? Bun.serve({
+        port: config.WORKER_METRICS_PORT,
+        fetch: async (request) =>
+          new URL(request.url).pathname === "/metrics"
+            ? new Response(await services.metrics.render(), {
+                headers: { "Content-Type": services.metrics.contentType },
+              })
+            : new Response("Not found", { status: 404 }),
+      })
+    : undefined;
+
 let stopping = false;
 async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   logger.info("worker shutting down; letting the current job finish", { signal });
+  await metricsServer?.stop();
   await jobs.stop();
   await runtime.close();
   process.exit(0);

@@ -24,7 +24,7 @@ export class PasswordHasher {
 
   constructor(
     private readonly cost: number,
-    size = Math.max(1, navigator.hardwareConcurrency),
+    size = 1,
   ) {
     this.workers = Array.from({ length: size }, (_, index) => this.spawn(index));
     this.load = this.workers.map(() => 0);

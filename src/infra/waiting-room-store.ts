@@ -30,6 +30,8 @@ export interface WaitingRoomStore {
   admitNext(showId: number, now: number): Promise<number[]>;
   /** Number of users queued, for metrics and ETAs. */
   queueLength(showId: number): Promise<number>;
+  /** Users queued per show id, for every show with a line (metrics). */
+  lineLengths(): Promise<Record<string, number>>;
 }
 
 // KEYS: admitted, queue, seen, seq. ARGV: mode (enter|status|admit), user, now, threshold,
@@ -125,6 +127,21 @@ export class RedisWaitingRoomStore implements WaitingRoomStore {
     return this.redis.zcard(this.keys(showId)[1]);
   }
 
+  async lineLengths() {
+    const lengths: Record<string, number> = {};
+    const pattern = `${this.prefix}wr:{*}:queue`;
+    let cursor = "0";
+    do {
+      const [next, keys] = await this.redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+      cursor = next;
+      for (const key of keys) {
+        const length = await this.redis.zcard(key);
+        if (length > 0) lengths[key.slice(key.indexOf("{") + 1, key.indexOf("}"))] = length;
+      }
+    } while (cursor !== "0");
+    return lengths;
+  }
+
   /** `wr:{<show>}:…`: one hash tag, so the script's keys share a Redis Cluster slot. */
   private keys(showId: number) {
     const base = `${this.prefix}wr:{${showId}}:`;
@@ -187,6 +204,14 @@ export class MemoryWaitingRoomStore implements WaitingRoomStore {
 
   async queueLength(showId: number) {
     return this.rooms.get(showId)?.queue.size ?? 0;
+  }
+
+  async lineLengths() {
+    const lengths: Record<string, number> = {};
+    for (const [showId, room] of this.rooms) {
+      if (room.queue.size > 0) lengths[String(showId)] = room.queue.size;
+    }
+    return lengths;
   }
 
   private room(showId: number): Room {

@@ -129,3 +129,13 @@ export function startQueuedJobs(
     },
   };
 }
+
+/** Jobs waiting, active or delayed per queue, for /metrics. */
+export async function queueDepths(queues: Queue[]): Promise<Record<string, number>> {
+  const depths: Record<string, number> = {};
+  for (const queue of queues) {
+    const counts = await queue.getJobCounts("wait", "active", "delayed", "prioritized");
+    depths[queue.name] = Object.values(counts).reduce((sum, count) => sum + count, 0);
+  }
+  return depths;
+}

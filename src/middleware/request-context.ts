@@ -1,15 +1,24 @@
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
+import { routePath } from "hono/route";
 import type { AppEnv } from "../app-env";
+import type { Metrics } from "../infra/metrics";
 import type { Logger } from "../lib/logger";
 import { errorHandler } from "./error-handler";
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
+/** The route template a request matched ("/api/v1/shows/:show_id"), never the raw path. */
+function routeTemplate(c: Context<AppEnv>): string {
+  const template = routePath(c, -1);
+  return template.includes("*") ? "unmatched" : template;
+}
+
 /**
- * Echoes a caller's sane X-Request-Id or makes one, and logs one line per request.
- * (hono/request-id accepts a different character set than the contract's, hence this.)
+ * Echoes a caller's sane X-Request-Id or makes one, logs one line per request and counts it
+ * in the metrics. (hono/request-id accepts a different character set than the contract's.)
  */
-export const requestContext = (logger: Logger) =>
+export const requestContext = (logger: Logger, metrics: Metrics) =>
   createMiddleware<AppEnv>(async (c, next) => {
     const incoming = c.req.header("X-Request-Id");
     const requestId = incoming && SANE_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
@@ -27,12 +36,14 @@ export const requestContext = (logger: Logger) =>
       );
     }
     c.header("X-Request-Id", requestId);
+    const seconds = (performance.now() - started) / 1000;
+    metrics.recordRequest(c.req.method, routeTemplate(c), c.res.status, seconds);
     logger.info("request", {
       request_id: requestId,
       method: c.req.method,
       path: c.req.path,
       status: c.res.status,
-      duration_ms: Math.round((performance.now() - started) * 10) / 10,
+      duration_ms: Math.round(seconds * 10_000) / 10,
       user_id: c.get("user")?.user_id,
     });
   });

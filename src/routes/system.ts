@@ -31,6 +31,16 @@ const readiness = createRoute({
   },
 });
 
+const metrics = createRoute({
+  method: "get",
+  path: "/metrics",
+  tags: ["System"],
+  summary: "Prometheus metrics",
+  description:
+    "Text exposition format: `evently_http_requests_total` and `evently_http_request_duration_seconds` by method, route template and status; `evently_holds_total` by result; `evently_booking_transitions_total` (confirmed, cancelled, expired); `evently_waiting_room_queued` per show and `evently_waiting_room_admissions_total`; `evently_db_connections` by state; `evently_queue_jobs` per BullMQ queue; process metrics. Not rate limited.",
+  responses: { 200: { description: "Metrics", content: { "text/plain": { schema: z.string() } } } },
+});
+
 export const systemRoutes = createRouter()
   .openapi(liveness, (c) =>
     c.json({ status: "OK" as const, timestamp: new Date().toISOString() }, 200),
@@ -40,4 +50,8 @@ export const systemRoutes = createRouter()
     return report.status === "OK"
       ? c.json({ status: "OK" as const, checks: report.checks }, 200)
       : c.json({ status: "DEGRADED" as const, checks: report.checks }, 503);
+  })
+  .openapi(metrics, async (c) => {
+    const registry = c.get("services").metrics;
+    return c.text(await registry.render(), 200, { "Content-Type": registry.contentType });
   });

@@ -7,6 +7,7 @@ export interface EndedBooking {
   show_id: number;
   lock_token: string;
   previous_status: "PENDING" | "CONFIRMED";
+  status: "EXPIRED" | "CANCELLED";
   seat_ids: number[];
   refund: { amount_cents: number; transaction_id: string } | null;
 }
@@ -44,7 +45,7 @@ export async function endBookings(
       update bookings b set status = ${to}, updated_at = now()
       from previous
       where b.booking_id = previous.booking_id
-      returning b.booking_id, b.show_id, b.lock_token, previous.status as previous_status
+      returning b.booking_id, b.show_id, b.lock_token, b.status, previous.status as previous_status
     ), freed as (
       update show_seats ss set status = 'AVAILABLE', booking_id = null, locked_until = null
       from ended join booking_seats bs on bs.booking_id = ended.booking_id
@@ -58,7 +59,7 @@ export async function endBookings(
       returning p.booking_id, p.amount_cents, p.refund_transaction_id
     )
     select ended.booking_id, ended.show_id, ended.lock_token::text as lock_token,
-      ended.previous_status::text as previous_status,
+      ended.previous_status::text as previous_status, ended.status::text as status,
       coalesce((select array_agg(freed.seat_id order by freed.seat_id) from freed
                 where freed.booking_id = ended.booking_id), '{}') as seat_ids,
       (select json_build_object('amount_cents', r.amount_cents, 'transaction_id', r.refund_transaction_id)
@@ -78,6 +79,7 @@ export async function settleEndedBookings(
 ): Promise<void> {
   await Promise.all(
     ended.map(async (booking) => {
+      after.metrics.recordTransition(booking.status);
       try {
         if (booking.previous_status === "CONFIRMED") {
           await after.locks.clearBooked(booking.show_id, booking.seat_ids, booking.lock_token);

@@ -42,6 +42,13 @@ const showStarted = () => new AppError(400, "SHOW_STARTED", "The show has alread
 const holdExpired = () =>
   new AppError(410, "HOLD_EXPIRED", "The hold on these seats has expired; hold them again");
 
+const HOLD_RESULTS = {
+  invalid: "invalid",
+  taken: "conflicted",
+  lapsed: "conflicted",
+  not_on_sale: "refused",
+} as const;
+
 /** BOOKED markers outlive the show's start by this much (holds are refused from then on). */
 const MARKER_GRACE_MS = 3_600_000;
 
@@ -76,7 +83,10 @@ export class BookingService {
     await this.waitingRoom.enter(showId, userId);
     const token = randomUUID();
     const ttlMs = this.settings.holdTtlSeconds * 1000;
-    await this.acquireInRedis(showId, seatIds, token, ttlMs);
+    await this.acquireInRedis(showId, seatIds, token, ttlMs).catch((error) => {
+      this.after.metrics.recordHold("conflicted");
+      throw error;
+    });
     const request = { userId, showId, seatIds, token, ttlSeconds: this.settings.holdTtlSeconds };
     let held: { outcome: HoldOutcome; reclaimed: EndedBooking[] };
     try {
@@ -89,8 +99,10 @@ export class BookingService {
     const { outcome, reclaimed } = held;
     if (outcome.kind !== "held") {
       await this.releaseQuietly(showId, seatIds, token);
+      this.after.metrics.recordHold(HOLD_RESULTS[outcome.kind]);
       throw await this.refusal(outcome, showId);
     }
+    this.after.metrics.recordHold("won");
     await settleEndedBookings(reclaimed, this.after);
     await this.after.seatsChanged({ showId, seatIds, status: "LOCKED" });
     return {
@@ -231,6 +243,7 @@ export class BookingService {
       this.logger.warn("could not mark seats booked in Redis", { error: String(error) });
     }
     await this.after.seatsChanged({ showId: result.booking.show_id, seatIds, status: "BOOKED" });
+    this.after.metrics.recordTransition("CONFIRMED");
     // The buyer's session is over: their waiting-room place goes to the next in line.
     await this.waitingRoom.leave(result.booking.show_id, result.booking.user_id);
     return {

@@ -2,6 +2,7 @@ import type { Store } from "hono-rate-limiter";
 import type { AppEnv } from "../app-env";
 import type { Config } from "../config";
 import type { Database } from "../db/client";
+import type { Metrics } from "../infra/metrics";
 import type { PasswordHasher } from "../infra/password-hasher";
 import type { SeatLocks } from "../infra/seat-locks";
 import type { SeatMapVersions } from "../infra/seat-map-versions";
@@ -32,8 +33,9 @@ export interface Services {
   rateLimitStore?: Store<AppEnv>;
   waitingRoom: WaitingRoom;
   seatMap: SeatMapService;
-  /** Locks, logger and seat-change listeners: what runs after seat changes commit. */
+  /** Locks, logger, metrics and seat-change listeners: what runs after seat changes commit. */
   after: AfterCommit;
+  metrics: Metrics;
   health: HealthCheck;
 }
 
@@ -46,6 +48,7 @@ export interface ServiceDependencies {
   waitingRoomStore: WaitingRoomStore;
   admissionTrigger: AdmissionTrigger;
   passwords: PasswordHasher;
+  metrics: Metrics;
   seatMapVersions: SeatMapVersions;
   logger: Logger;
 }
@@ -67,6 +70,7 @@ export function createServices(deps: ServiceDependencies): Services {
     locks: deps.locks,
     logger: deps.logger,
     seatsChanged: (change) => seatMap.changed(change.showId),
+    metrics: deps.metrics,
   };
   return {
     config,
@@ -82,6 +86,7 @@ export function createServices(deps: ServiceDependencies): Services {
     }),
     seatMap,
     after,
+    metrics: deps.metrics,
     bookingViews: new BookingViews(deps.db),
     idempotency: new IdempotencyStore(deps.db),
     locks: deps.locks,

@@ -1,3 +1,4 @@
+import type { Metrics } from "../infra/metrics";
 import type { SeatLocks } from "../infra/seat-locks";
 import type { Logger } from "../lib/logger";
 
@@ -19,4 +20,5 @@ export interface AfterCommit {
   locks: SeatLocks;
   seatsChanged: SeatChangeListener;
   logger: Logger;
+  metrics: Metrics;
 }

@@ -1,0 +1,51 @@
+import {
+  createRouter,
+  errorResponses,
+  jsonResponse,
+  MAX_ID,
+  paginationEnvelope,
+  paginationQuery,
+  z,
+} from "../../lib/openapi";
+import { BOOKING_STATUSES, BookingSchema } from "../schemas";
+import { adminRoute } from "./route";
+
+/** An id in the query string: a plain positive integer below 2^31, or a 400. */
+const queryId = (name: string) =>
+  z
+    .string()
+    .regex(/^\d{1,10}$/, "must be a whole number")
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(MAX_ID))
+    .optional()
+    .openapi({ param: { name, in: "query" }, type: "integer", example: 1 });
+
+const listBookings = adminRoute({
+  method: "get",
+  path: "/",
+  summary: "All bookings, newest first",
+  description:
+    "Every user's bookings with their show (event and venue) and seats, filtered by `show_id`, `user_id` and `status` (all optional, combined with AND). A hold that ran out reads as EXPIRED, and `status=EXPIRED` finds it, even before the cleanup job has marked it. Same Booking shape as `/api/v1/user/bookings`.",
+  request: {
+    query: paginationQuery.extend({
+      show_id: queryId("show_id"),
+      user_id: queryId("user_id"),
+      status: z.enum(BOOKING_STATUSES).optional(),
+    }),
+  },
+  responses: {
+    200: jsonResponse(
+      z.object({ bookings: z.array(BookingSchema), ...paginationEnvelope }),
+      "A page of bookings",
+    ),
+    ...errorResponses(400, 401, 403),
+  },
+});
+
+export const adminBookingRoutes = createRouter().openapi(listBookings, async (c) => {
+  const { show_id, user_id, status, page, limit } = c.req.valid("query");
+  const result = await c
+    .get("services")
+    .bookingViews.list({ showId: show_id, userId: user_id, status, page, limit });
+  return c.json(result, 200);
+});

@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createAdmin, createShowFixture, createUsersDirect } from "./support/fixtures";
+import { createTestApp, type TestApp } from "./support/harness";
+import { backends } from "./support/services";
+
+/** The value of one series in Prometheus text format, or 0 when absent. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number {
+  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (wanted.every((pair) => line.includes(pair))) return Number(line.split(" ").at(-1));
+  }
+  return 0;
+}
+
+describe.each(backends)("/metrics on %s", (backend) => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp(backend);
+  });
+  afterAll(() => app.close());
+
+  const scrape = async () => {
+    const response = await app.request("GET", "/metrics");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("Content-Type")).toContain("text/plain");
+    return response.text;
+  };
+
+  test("exposes the named series, and they move when bookings happen", async () => {
+    const before = await scrape();
+    for (const name of [
+      "evently_http_requests_total",
+      "evently_http_request_duration_seconds",
+      "evently_holds_total",
+      "evently_db_connections",
+      "evently_process_resident_memory_bytes",
+    ]) {
+      expect(before).toContain(name);
+    }
+
+    const admin = await createAdmin(app);
+    const show = await createShowFixture(app, admin.token, { rows: ["A"], perRow: 3 });
+    const [buyer, rival] = await createUsersDirect(app, 2);
+    const held = await app.request("POST", "/api/v1/bookings/lock", {
+      token: buyer?.token,
+      body: { show_id: show.show_id, seat_ids: [show.seat_ids[0]] },
+    });
+    expect(held.status).toBe(200);
+    const refused = await app.request("POST", "/api/v1/bookings/lock", {
+      token: rival?.token,
+      body: { show_id: show.show_id, seat_ids: [show.seat_ids[0]] },
+    });
+    expect(refused.status).toBe(409);
+    await app.request("POST", "/api/v1/bookings/payments/simulate", {
+      token: buyer?.token,
+      body: { booking_id: held.body.booking_id, amount: held.body.amount },
+    });
+    const confirmed = await app.request(
+      "POST",
+      `/api/v1/bookings/${held.body.booking_id}/confirm`,
+      {
+        token: buyer?.token,
+      },
+    );
+    expect(confirmed.status).toBe(200);
+    const cancelled = await app.request("POST", `/api/v1/bookings/${held.body.booking_id}/cancel`, {
+      token: buyer?.token,
+    });
+    expect(cancelled.status).toBe(200);
+
+    const after = await scrape();
+    expect(sample(after, "evently_holds_total", { result: "won" })).toBe(
+      sample(before, "evently_holds_total", { result: "won" }) + 1,
+    );
+    expect(sample(after, "evently_holds_total", { result: "conflicted" })).toBe(
+      sample(before, "evently_holds_total", { result: "conflicted" }) + 1,
+    );
+    expect(sample(after, "evently_booking_transitions_total", { to: "CONFIRMED" })).toBe(1);
+    expect(sample(after, "evently_booking_transitions_total", { to: "CANCELLED" })).toBe(1);
+    // Requests are labelled by route template, not by raw path.
+    expect(
+      sample(after, "evently_http_requests_total", {
+        route: "/api/v1/bookings/:booking_id/confirm",
+        status: "200",
+      }),
+    ).toBe(1);
+    expect(after).not.toContain(`/api/v1/bookings/${held.body.booking_id}/confirm`);
+  });
+
+  test("is listed in the OpenAPI document and never rate limited", async () => {
+    const doc = await app.request("GET", "/api/v1/openapi.json");
+    expect(Object.keys(doc.body.paths)).toContain("/metrics");
+    const limited = await createTestApp(backend, {
+      RATE_LIMIT_ENABLED: "1",
+      RATE_LIMIT_PER_MINUTE: "3",
+    });
+    try {
+      for (let i = 0; i < 5; i++)
+        expect((await limited.request("GET", "/metrics")).status).toBe(200);
+      expect((await limited.request("GET", "/api/v1/shows")).status).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+});
