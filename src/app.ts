@@ -17,6 +17,7 @@ import { adminVenueRoutes } from "./routes/admin/venues";
 import { authRoutes } from "./routes/auth";
 import { bookingRoutes } from "./routes/bookings";
 import { eventRoutes } from "./routes/events";
+import { seatStreamRoutes } from "./routes/seat-stream";
 import { showRoutes } from "./routes/shows";
 import { systemRoutes } from "./routes/system";
 import { userRoutes } from "./routes/user";
@@ -90,6 +91,7 @@ export function createApp(services: Services, logger: Logger) {
   app.route("/", systemRoutes);
   app.route("/api/v1/auth", authRoutes);
   app.route("/api/v1/shows", showRoutes);
+  app.route("/api/v1/shows", seatStreamRoutes);
   app.route("/api/v1/events", eventRoutes);
   app.route("/api/v1/bookings", bookingRoutes);
   app.route("/api/v1/user", userRoutes);

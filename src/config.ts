@@ -53,6 +53,8 @@ export const configSchema = z
     WAITING_ROOM_THRESHOLD: positiveInt(500),
     WAITING_ROOM_ADMIT_CONCURRENCY: positiveInt(10),
     ADMISSION_TTL_SECONDS: positiveInt(600),
+    SEAT_STREAM_MAX_PER_INSTANCE: positiveInt(1000),
+    SEAT_STREAM_HEARTBEAT_SECONDS: positiveInt(15),
     QUEUE_ABANDON_SECONDS: positiveInt(300),
     ADMIN_EMAIL: optionalString.pipe(z.email().optional()),
     ADMIN_PASSWORD: optionalString.pipe(z.string().min(8).max(128).optional()),

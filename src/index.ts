@@ -39,6 +39,8 @@ async function shutdown(signal: string) {
   stopping = true;
   logger.info("shutting down", { signal });
   // stop(false) stops accepting connections and waits for in-flight requests to finish.
+  // Open live seat map streams never end by themselves: end them, then drain the rest.
+  await services.seatStreams.close();
   await server.stop(false);
   await jobs?.stop();
   await runtime.close();

@@ -10,6 +10,7 @@ import { Metrics } from "./infra/metrics";
 import { PasswordHasher } from "./infra/password-hasher";
 import { RedisRateLimitStore } from "./infra/rate-limit-store";
 import { connectRedis, waitForRedis } from "./infra/redis";
+import { MemorySeatEvents, RedisSeatEvents } from "./infra/seat-events";
 import { MemorySeatLocks, RedisSeatLocks, type SeatLocks } from "./infra/seat-locks";
 import { MemorySeatMapVersions, RedisSeatMapVersions } from "./infra/seat-map-versions";
 import {
@@ -135,6 +136,11 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
       label: "state",
       read: () => databaseConnections(database, config.DB_POOL_MAX),
     },
+    evently_seat_streams_open: {
+      help: "Live seat map streams open on this instance, by show",
+      label: "show_id",
+      read: () => services.seatStreams.openByShow(),
+    },
     evently_queue_jobs: {
       help: "BullMQ jobs waiting, active or delayed",
       label: "queue",
@@ -151,6 +157,9 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     admissionTrigger,
     passwords,
     metrics,
+    seatEvents: redisClient
+      ? new RedisSeatEvents(redisClient, { prefix: config.REDIS_KEY_PREFIX, logger })
+      : new MemorySeatEvents(logger),
     seatMapVersions: redisClient
       ? new RedisSeatMapVersions(redisClient, config.REDIS_KEY_PREFIX)
       : new MemorySeatMapVersions(),
@@ -175,6 +184,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     admitNext,
     seeded,
     async close() {
+      await services.seatStreams.close();
       passwords.close();
       await Promise.all(observedQueues.map((queue) => queue.close()));
       redis?.disconnect();

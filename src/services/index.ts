@@ -4,6 +4,7 @@ import type { Config } from "../config";
 import type { Database } from "../db/client";
 import type { Metrics } from "../infra/metrics";
 import type { PasswordHasher } from "../infra/password-hasher";
+import type { SeatEvents } from "../infra/seat-events";
 import type { SeatLocks } from "../infra/seat-locks";
 import type { SeatMapVersions } from "../infra/seat-map-versions";
 import type { WaitingRoomStore } from "../infra/waiting-room-store";
@@ -17,6 +18,7 @@ import type { HealthCheck } from "./health";
 import { IdempotencyStore } from "./idempotency";
 import type { AfterCommit } from "./seat-changes";
 import { SeatMapService } from "./seat-map";
+import { SeatStreams } from "./seat-streams";
 import { type AdmissionTrigger, WaitingRoom } from "./waiting-room";
 
 export interface Services {
@@ -33,6 +35,8 @@ export interface Services {
   rateLimitStore?: Store<AppEnv>;
   waitingRoom: WaitingRoom;
   seatMap: SeatMapService;
+  /** Live seat maps (SSE): the per-instance bound and each stream's feed. */
+  seatStreams: SeatStreams;
   /** Locks, logger, metrics and seat-change listeners: what runs after seat changes commit. */
   after: AfterCommit;
   metrics: Metrics;
@@ -49,6 +53,8 @@ export interface ServiceDependencies {
   admissionTrigger: AdmissionTrigger;
   passwords: PasswordHasher;
   metrics: Metrics;
+  /** Committed seat changes to every instance (Redis pub/sub, or in process). */
+  seatEvents: SeatEvents;
   seatMapVersions: SeatMapVersions;
   logger: Logger;
 }
@@ -69,7 +75,12 @@ export function createServices(deps: ServiceDependencies): Services {
   const after: AfterCommit = {
     locks: deps.locks,
     logger: deps.logger,
-    seatsChanged: (change) => seatMap.changed(change.showId),
+    seatsChanged: async (change) => {
+      // The version bump first: a stream that gets this event and then reads a snapshot
+      // must not be served the map cached before the change.
+      await seatMap.changed(change.showId);
+      await deps.seatEvents.publish(change);
+    },
     metrics: deps.metrics,
   };
   return {
@@ -85,6 +96,10 @@ export function createServices(deps: ServiceDependencies): Services {
       holdTtlSeconds: config.HOLD_TTL_SECONDS,
     }),
     seatMap,
+    seatStreams: new SeatStreams(deps.seatEvents, seatMap, deps.db, deps.logger, {
+      maxStreams: config.SEAT_STREAM_MAX_PER_INSTANCE,
+      heartbeatMs: config.SEAT_STREAM_HEARTBEAT_SECONDS * 1000,
+    }),
     after,
     metrics: deps.metrics,
     bookingViews: new BookingViews(deps.db),

@@ -1,0 +1,272 @@
+import type Redis from "ioredis";
+import type { Logger } from "../lib/logger";
+import type { SeatChange } from "../services/seat-changes";
+
+/** Receives the changes of one show; runs synchronously and must not throw. */
+export type SeatChangeHandler = (change: SeatChange) => void;
+
+/** Answered by subscribe: call it to unsubscribe (once is enough; more calls do nothing). */
+export interface Unsubscribe {
+  (): void;
+  /**
+   * Settles once the subscription is live: every change published after it reaches the
+   * listener. Rejects when it could not be made (Redis down); the caller still unsubscribes.
+   */
+  readonly ready: Promise<void>;
+}
+
+/**
+ * Committed seat changes fanned out to every API instance, so live seat maps (SSE) see
+ * changes made anywhere. Publishing never throws: a lost event is logged, and streams heal
+ * with a fresh snapshot on reconnect.
+ */
+export interface SeatEvents {
+  publish(change: SeatChange): Promise<void>;
+  subscribe(showId: number, listener: SeatChangeHandler): Unsubscribe;
+  /** Local listeners of the show on this instance (for tests and metrics). */
+  listenerCount(showId: number): number;
+  close(): Promise<void>;
+}
+
+interface Entry {
+  listener: SeatChangeHandler;
+}
+
+/** The listeners of each show; one entry per subscribe call, so duplicates are counted. */
+class Listeners {
+  private readonly byShow = new Map<number, Set<Entry>>();
+
+  constructor(private readonly logger?: Logger) {}
+
+  add(showId: number, entry: Entry) {
+    let entries = this.byShow.get(showId);
+    if (!entries) {
+      entries = new Set();
+      this.byShow.set(showId, entries);
+    }
+    entries.add(entry);
+  }
+
+  /** Answers true when that was the show's last listener. */
+  remove(showId: number, entry: Entry): boolean {
+    const entries = this.byShow.get(showId);
+    if (!entries?.delete(entry)) return false;
+    if (entries.size > 0) return false;
+    this.byShow.delete(showId);
+    return true;
+  }
+
+  count(showId: number) {
+    return this.byShow.get(showId)?.size ?? 0;
+  }
+
+  shows() {
+    return [...this.byShow.keys()];
+  }
+
+  deliver(change: SeatChange) {
+    // A copy: a listener may unsubscribe (itself or another) while being told.
+    for (const { listener } of [...(this.byShow.get(change.showId) ?? [])]) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.logger?.error("seat change listener failed", {
+          show_id: change.showId,
+          error: String(error),
+        });
+      }
+    }
+  }
+}
+
+/** Checks a payload read off the wire: only well-formed changes reach listeners. */
+function parseChange(payload: string): SeatChange | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(payload);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== "object" || value === null) return undefined;
+  const change = value as Record<string, unknown>;
+  if (!Number.isInteger(change.showId)) return undefined;
+  const showId = change.showId as number;
+  if (change.layoutChanged === true) return { showId, layoutChanged: true };
+  if (
+    Array.isArray(change.seatIds) &&
+    change.seatIds.every(Number.isInteger) &&
+    (change.status === "AVAILABLE" || change.status === "LOCKED" || change.status === "BOOKED")
+  ) {
+    return { showId, seatIds: change.seatIds as number[], status: change.status };
+  }
+  return undefined;
+}
+
+export interface RedisSeatEventsOptions {
+  /** REDIS_KEY_PREFIX: channels are `${prefix}seat_events:{<show>}`. */
+  prefix?: string;
+  logger: Logger;
+}
+
+/**
+ * Redis pub/sub: one PUBLISH per change on the show's channel; one subscriber connection per
+ * instance (a connection in subscriber mode can issue nothing else), made on the first
+ * subscribe, which SUBSCRIBEs to a show's channel while the show has local listeners and
+ * UNSUBSCRIBEs when the last one leaves. A change made here reaches local listeners through
+ * Redis too, so every instance sees the changes of a show in the same order.
+ *
+ * Changes published while the subscriber was disconnected are lost: after a reconnect every
+ * listener is told `layoutChanged` (send a fresh snapshot).
+ */
+export class RedisSeatEvents implements SeatEvents {
+  private subscriber?: Redis;
+  private readonly listeners: Listeners;
+  /** The SUBSCRIBE of each show with listeners: in flight or done. */
+  private readonly subscriptions = new Map<number, Promise<void>>();
+  private closed = false;
+  private readonly prefix: string;
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly redis: Redis,
+    options: RedisSeatEventsOptions,
+  ) {
+    this.prefix = options.prefix ?? "";
+    this.logger = options.logger;
+    this.listeners = new Listeners(options.logger);
+  }
+
+  channel(showId: number) {
+    return `${this.prefix}seat_events:{${showId}}`;
+  }
+
+  async publish(change: SeatChange) {
+    try {
+      await this.redis.publish(this.channel(change.showId), JSON.stringify(change));
+    } catch (error) {
+      this.logger.warn("could not publish a seat change", {
+        show_id: change.showId,
+        error: String(error),
+      });
+    }
+  }
+
+  subscribe(showId: number, listener: SeatChangeHandler): Unsubscribe {
+    const entry: Entry = { listener };
+    this.listeners.add(showId, entry);
+    let ready = this.subscriptions.get(showId);
+    if (!ready) {
+      ready = this.closed
+        ? Promise.reject(new Error("seat events are closed"))
+        : this.connection()
+            .subscribe(this.channel(showId))
+            .then(() => undefined);
+      const attempt = ready;
+      this.subscriptions.set(showId, attempt);
+      // A failed SUBSCRIBE is forgotten, so the next subscriber tries again.
+      attempt.catch((error) => {
+        if (this.subscriptions.get(showId) === attempt) this.subscriptions.delete(showId);
+        this.logger.warn("could not subscribe to seat changes", {
+          show_id: showId,
+          error: String(error),
+        });
+      });
+    }
+    let done = false;
+    const unsubscribe = () => {
+      if (done) return;
+      done = true;
+      if (!this.listeners.remove(showId, entry)) return;
+      this.subscriptions.delete(showId);
+      // Commands on one connection run in order: a later SUBSCRIBE of the show lands after it.
+      this.subscriber?.unsubscribe(this.channel(showId)).catch((error) => {
+        this.logger.warn("could not unsubscribe from seat changes", {
+          show_id: showId,
+          error: String(error),
+        });
+      });
+    };
+    return Object.assign(unsubscribe, { ready });
+  }
+
+  listenerCount(showId: number) {
+    return this.listeners.count(showId);
+  }
+
+  async close() {
+    this.closed = true;
+    this.subscriber?.disconnect();
+    this.subscriber = undefined;
+  }
+
+  private connection(): Redis {
+    if (this.subscriber) return this.subscriber;
+    // Queued while (re)connecting rather than failing at once: the caller bounds the wait.
+    const subscriber = this.redis.duplicate({
+      // Named, so operators (and tests) can find it in CLIENT LIST.
+      connectionName: `${this.prefix}seat_events`,
+      enableOfflineQueue: true,
+      enableAutoPipelining: false,
+      autoResubscribe: true,
+    }) as Redis;
+    let connectedBefore = false;
+    subscriber.on("error", (error) =>
+      this.logger.warn("redis subscriber connection error", { error: String(error) }),
+    );
+    subscriber.on("ready", () => {
+      if (connectedBefore) {
+        this.logger.info("redis subscriber reconnected; live seat maps resynchronise");
+        const resync = () => {
+          for (const showId of this.listeners.shows()) {
+            this.listeners.deliver({ showId, layoutChanged: true });
+          }
+        };
+        // ioredis resubscribed before "ready"; a PING is answered after those SUBSCRIBEs, so
+        // the snapshots the listeners read next miss nothing published from then on.
+        subscriber.ping().then(resync, resync);
+      }
+      connectedBefore = true;
+    });
+    subscriber.on("message", (channel: string, payload: string) => {
+      const change = parseChange(payload);
+      if (!change || channel !== this.channel(change.showId)) {
+        this.logger.warn("ignored a malformed seat change message", { channel });
+        return;
+      }
+      this.listeners.deliver(change);
+    });
+    this.subscriber = subscriber;
+    return subscriber;
+  }
+}
+
+/** Embedded mode: one process, so a change goes straight to this process's listeners. */
+export class MemorySeatEvents implements SeatEvents {
+  private readonly listeners: Listeners;
+
+  constructor(logger?: Logger) {
+    this.listeners = new Listeners(logger);
+  }
+
+  async publish(change: SeatChange) {
+    this.listeners.deliver(change);
+  }
+
+  subscribe(showId: number, listener: SeatChangeHandler): Unsubscribe {
+    const entry: Entry = { listener };
+    this.listeners.add(showId, entry);
+    let done = false;
+    const unsubscribe = () => {
+      if (done) return;
+      done = true;
+      this.listeners.remove(showId, entry);
+    };
+    return Object.assign(unsubscribe, { ready: Promise.resolve() });
+  }
+
+  listenerCount(showId: number) {
+    return this.listeners.count(showId);
+  }
+
+  async close() {}
+}

@@ -1,0 +1,111 @@
+import { createRoute } from "@hono/zod-openapi";
+import { type SSEMessage, streamSSE } from "hono/streaming";
+import { AppError } from "../lib/errors";
+import { createRouter, errorResponses, idParam, z } from "../lib/openapi";
+
+/** EventSource waits this long before reconnecting after the stream ends. */
+const RECONNECT_MS = 3000;
+
+const seatStream = createRoute({
+  method: "get",
+  path: "/{show_id}/seats/stream",
+  tags: ["Catalogue"],
+  summary: "Live seat map (Server-Sent Events)",
+  description: [
+    "A `text/event-stream` that keeps a seat map current without polling, across every API instance. Events:",
+    "",
+    '- `seats` — first, the full map: exactly the body of `GET /api/v1/shows/{show_id}/seats` (`{"show_id", "seats":[{"seat_id", "seat_row", "seat_number", "status"}]}`). Sent again whenever the stream has to resynchronise (the venue\'s layout changed, the server lost its subscription, or the client read too slowly); replace the whole map when it arrives.',
+    '- `change` — then one per committed change, in order: `{"seat_ids":[…], "status":"LOCKED"|"BOOKED"|"AVAILABLE"}`: the listed seats now have that status (holds, confirmations, cancellations, and holds that ran out, usually within a second). A change may repeat what the map already shows; applying it again is harmless.',
+    '- `heartbeat` — `{"time":"<ISO-8601>"}` after 15 s (configurable) without other events, so proxies keep the connection open and clients can tell a quiet show from a dead connection.',
+    "",
+    "Unknown show → 404 before the stream opens. Each instance serves a bounded number of streams; past it, or while live updates are unavailable, the answer is 503 `UNAVAILABLE` with `Retry-After`. The first event carries `retry: 3000`; a reconnecting client gets a fresh `seats` snapshot (events carry no ids and there is no replay).",
+  ].join("\n"),
+  request: { params: z.object({ show_id: idParam("show_id") }) },
+  responses: {
+    200: {
+      description: "The event stream: `seats`, then `change` events and heartbeats",
+      content: {
+        "text/event-stream": {
+          schema: z.string().openapi({
+            example:
+              'event: seats\ndata: {"show_id":7,"seats":[{"seat_id":1,"seat_row":"A","seat_number":1,"status":"AVAILABLE"}]}\nretry: 3000\n\nevent: change\ndata: {"seat_ids":[1],"status":"LOCKED"}\n\nevent: heartbeat\ndata: {"time":"2026-12-01T19:30:00.000Z"}\n\n',
+          }),
+        },
+      },
+    },
+    ...errorResponses(400, 404, 503),
+  },
+});
+
+/** Bun's server, as Hono hands it to handlers in `c.env`: lets one request outlive idleTimeout. */
+interface BunServerLike {
+  timeout?: (request: Request, seconds: number) => void;
+}
+
+/** The client took no event within writeTimeoutMs. */
+class ClientStalled extends Error {}
+
+export const seatStreamRoutes = createRouter().openapi(seatStream, async (c) => {
+  const showId = c.req.valid("param").show_id;
+  const { seatStreams, after } = c.get("services");
+  const { logger } = after;
+  // 503 over the bound, 404 for an unknown show: both answered before the stream opens.
+  const session = await seatStreams.open(showId);
+  // Bun's idleTimeout (10 s by default, shorter than a heartbeat) must never end a quiet
+  // stream. Bun 1.4 does not time out a response that is still streaming; this makes it explicit.
+  (c.env as BunServerLike | undefined)?.timeout?.(c.req.raw, 0);
+  c.header("X-Accel-Buffering", "no");
+  const end = () => session.close();
+  c.req.raw.signal.addEventListener("abort", end, { once: true });
+  return streamSSE(c, async (stream) => {
+    stream.onAbort(end);
+    /** One event at a time, in order; a client that stops reading is dropped. */
+    const send = async (message: SSEMessage) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const stalled = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new ClientStalled()), seatStreams.settings.writeTimeoutMs);
+      });
+      try {
+        await Promise.race([stream.writeSSE(message), stalled]);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    try {
+      await send({ event: "seats", data: session.snapshot, retry: RECONNECT_MS });
+      for (;;) {
+        const item = await session.next();
+        if (!item || stream.aborted || stream.closed) break;
+        if (item.type === "change") {
+          await send({
+            event: "change",
+            data: JSON.stringify({ seat_ids: item.seatIds, status: item.status }),
+          });
+        } else if (item.type === "heartbeat") {
+          await send({
+            event: "heartbeat",
+            data: JSON.stringify({ time: new Date().toISOString() }),
+          });
+        } else {
+          await send({ event: "seats", data: await seatStreams.snapshot(showId) });
+        }
+      }
+    } catch (error) {
+      if (error instanceof ClientStalled) {
+        logger.info("dropped a live seat map client that stopped reading", { show_id: showId });
+        // Cancels the body: the pending write fails and the response ends.
+        stream.abort();
+      } else if (!(error instanceof AppError && error.status === 404)) {
+        // The database failed (a deleted show just ends the stream): a reconnecting client
+        // gets a fresh snapshot, or the 404.
+        logger.warn("live seat map stream ended by an error", {
+          show_id: showId,
+          error: String(error),
+        });
+      }
+    } finally {
+      session.close();
+      c.req.raw.signal.removeEventListener("abort", end);
+    }
+  });
+});

@@ -1,0 +1,404 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { RedisSeatEvents } from "../src/infra/seat-events";
+import {
+  createAdmin,
+  createShowFixture,
+  createUsersDirect,
+  type ShowFixture,
+  type TestUser,
+} from "./support/fixtures";
+import { createTestApp, type TestApp } from "./support/harness";
+import { backends, redisUrl } from "./support/services";
+
+interface SseEvent {
+  event: string;
+  data: string;
+}
+
+/** An SSE client on fetch: parses `event:`/`data:` lines; every wait is bounded. */
+class SseClient {
+  private readonly events: SseEvent[] = [];
+  private cursor = 0;
+  private notify?: () => void;
+  private ended = false;
+
+  private constructor(
+    readonly response: Response,
+    private readonly controller: AbortController,
+  ) {
+    void this.pump();
+  }
+
+  /** Opens the stream; answers the client, or the response when it is not a stream. */
+  static async open(url: string): Promise<SseClient | Response> {
+    const controller = new AbortController();
+    const response = await fetch(url, {
+      headers: { Accept: "text/event-stream" },
+      signal: controller.signal,
+    });
+    if (response.status !== 200) return response;
+    return new SseClient(response, controller);
+  }
+
+  /** The next event in order, or throws after `timeoutMs`. */
+  async next(timeoutMs: number): Promise<SseEvent> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const event = this.events[this.cursor];
+      if (event) {
+        this.cursor++;
+        return event;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0 || this.ended) {
+        throw new Error(`no SSE event within ${timeoutMs} ms (ended: ${this.ended})`);
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.notify = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.notify = undefined;
+    }
+  }
+
+  /** Skips events until one of `name` arrives (heartbeats may come in between). */
+  async nextOf(name: string, timeoutMs: number): Promise<SseEvent> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const event = await this.next(Math.max(1, deadline - Date.now()));
+      if (event.event === name) return event;
+    }
+  }
+
+  close() {
+    this.controller.abort();
+  }
+
+  private async pump() {
+    const reader = (this.response.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        buffer += decoder.decode(value, { stream: true });
+        for (;;) {
+          const end = buffer.indexOf("\n\n");
+          if (end < 0) break;
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          let event = "message";
+          const data: string[] = [];
+          for (const line of block.split("\n")) {
+            if (line.startsWith("event:")) event = line.slice(6).trim();
+            else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+          }
+          if (data.length > 0) this.events.push({ event, data: data.join("\n") });
+          this.notify?.();
+        }
+      }
+    } catch {
+      // aborted by close()
+    } finally {
+      this.ended = true;
+      this.notify?.();
+    }
+  }
+}
+
+/** Polls `read` until it returns `expected` or `timeoutMs` passes; answers the last value. */
+async function eventually<T>(read: () => T, expected: T, timeoutMs = 2000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = read();
+  while (value !== expected && Date.now() < deadline) {
+    await Bun.sleep(20);
+    value = read();
+  }
+  return value;
+}
+
+/**
+ * The next `change` event about exactly `seatIds` (holds of earlier tests may lapse meanwhile
+ * and announce other seats), within `timeoutMs`.
+ */
+async function changeOf(client: SseClient, seatIds: number[], timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const event = await client.nextOf("change", Math.max(1, deadline - Date.now()));
+    const body = JSON.parse(event.data) as { seat_ids: number[]; status: string };
+    if (body.seat_ids.join() === seatIds.join()) return body;
+  }
+}
+
+describe.each(backends)("live seat map stream on %s", (backend) => {
+  let app: TestApp;
+  /** A second API instance on the same database and Redis; embedded mode is one process. */
+  let other: TestApp;
+  let show: ShowFixture;
+  let admin: TestUser;
+  let users: TestUser[];
+  let server: ReturnType<typeof Bun.serve>;
+  let baseUrl: string;
+  const env = {
+    SEAT_STREAM_MAX_PER_INSTANCE: "2",
+    SEAT_STREAM_HEARTBEAT_SECONDS: "1",
+    HOLD_TTL_SECONDS: "3",
+  };
+
+  beforeAll(async () => {
+    app = await createTestApp(backend, env);
+    other =
+      backend === "postgres" && redisUrl
+        ? await createTestApp(backend, env, { sameDataAs: app })
+        : app;
+    admin = await createAdmin(app);
+    show = await createShowFixture(app, admin.token, { rows: ["A", "B"], perRow: 5 });
+    users = await createUsersDirect(app, 4);
+    server = Bun.serve({ port: 0, fetch: app.runtime.app.fetch });
+    baseUrl = `http://127.0.0.1:${server.port}`;
+  }, 30_000);
+  afterAll(async () => {
+    await server?.stop(true);
+    if (other && other !== app) await other.close();
+    await app?.close();
+  }, 30_000);
+
+  const streamUrl = (showId = show.show_id) => `${baseUrl}/api/v1/shows/${showId}/seats/stream`;
+
+  /** Closes the clients and waits until the server has let go of every stream. */
+  async function closeAll(...clients: SseClient[]) {
+    for (const client of clients) client.close();
+    const { seatStreams } = app.runtime.services;
+    expect(await eventually(() => seatStreams.openStreams, 0)).toBe(0);
+  }
+
+  async function openStream(showId?: number): Promise<SseClient> {
+    const opened = await SseClient.open(streamUrl(showId));
+    if (opened instanceof Response) {
+      throw new Error(`stream refused: ${opened.status} ${await opened.text()}`);
+    }
+    return opened;
+  }
+
+  const hold = async (target: TestApp, user: TestUser, seatIds: number[]) => {
+    const held = await target.request("POST", "/api/v1/bookings/lock", {
+      token: user.token,
+      body: { show_id: show.show_id, seat_ids: seatIds },
+    });
+    expect(held.status).toBe(200);
+    return held.body as { booking_id: number; amount: number };
+  };
+
+  test("sends the snapshot, then every hold, confirmation and cancellation within a second", async () => {
+    const client = await openStream();
+    try {
+      expect(client.response.headers.get("Content-Type")).toContain("text/event-stream");
+      const snapshot = await client.next(2000);
+      expect(snapshot.event).toBe("seats");
+      const map = await app.request("GET", `/api/v1/shows/${show.show_id}/seats`);
+      expect(snapshot.data).toBe(map.text);
+      expect(JSON.parse(snapshot.data).seats).toHaveLength(10);
+
+      const user = users[0] as TestUser;
+      const seatIds = show.seat_ids.slice(0, 2);
+      const booking = await hold(app, user, seatIds);
+      expect(await changeOf(client, seatIds, 1000)).toEqual({
+        seat_ids: seatIds,
+        status: "LOCKED",
+      });
+
+      const paid = await app.request("POST", "/api/v1/bookings/payments/simulate", {
+        token: user.token,
+        body: { booking_id: booking.booking_id, amount: booking.amount },
+      });
+      expect(paid.status).toBe(200);
+      const confirmed = await app.request(
+        "POST",
+        `/api/v1/bookings/${booking.booking_id}/confirm`,
+        { token: user.token, body: {} },
+      );
+      expect(confirmed.status).toBe(200);
+      expect(await changeOf(client, seatIds, 1000)).toEqual({
+        seat_ids: seatIds,
+        status: "BOOKED",
+      });
+
+      const cancelled = await app.request("POST", `/api/v1/bookings/${booking.booking_id}/cancel`, {
+        token: user.token,
+      });
+      expect(cancelled.status).toBe(200);
+      expect(await changeOf(client, seatIds, 1000)).toEqual({
+        seat_ids: seatIds,
+        status: "AVAILABLE",
+      });
+    } finally {
+      await closeAll(client);
+    }
+  }, 15_000);
+
+  test("the SSE stream receives the snapshot and a change made through another app instance", async () => {
+    if (backend === "postgres" && redisUrl) expect(other).not.toBe(app);
+    const client = await openStream();
+    try {
+      expect((await client.next(2000)).event).toBe("seats");
+      const seatId = show.seat_ids[2] as number;
+      await hold(other, users[1] as TestUser, [seatId]);
+      expect(await changeOf(client, [seatId], 1000)).toEqual({
+        seat_ids: [seatId],
+        status: "LOCKED",
+      });
+    } finally {
+      await closeAll(client);
+    }
+  }, 15_000);
+
+  test("a hold that runs out is announced without waiting for the cleanup job", async () => {
+    const client = await openStream();
+    try {
+      expect((await client.next(2000)).event).toBe("seats");
+      const seatId = show.seat_ids[3] as number;
+      await hold(app, users[2] as TestUser, [seatId]);
+      expect(await changeOf(client, [seatId], 1000)).toEqual({
+        seat_ids: [seatId],
+        status: "LOCKED",
+      });
+      // HOLD_TTL_SECONDS=3 and no cleanup job runs in tests.
+      expect(await changeOf(client, [seatId], 4500)).toEqual({
+        seat_ids: [seatId],
+        status: "AVAILABLE",
+      });
+    } finally {
+      await closeAll(client);
+    }
+  }, 15_000);
+
+  test("a layout change sends a fresh snapshot; heartbeats fill the silence", async () => {
+    const client = await openStream();
+    try {
+      expect(JSON.parse((await client.next(2000)).data).seats).toHaveLength(10);
+      const added = await app.request("POST", `/api/v1/admin/venues/${show.venue_id}/seats`, {
+        token: admin.token,
+        body: { rows: [{ seat_row: "C", count: 2 }] },
+      });
+      expect(added.status).toBeLessThan(300);
+      const fresh = await client.nextOf("seats", 1000);
+      expect(JSON.parse(fresh.data).seats).toHaveLength(12);
+      // SEAT_STREAM_HEARTBEAT_SECONDS=1
+      const heartbeat = await client.next(2500);
+      expect(heartbeat.event).toBe("heartbeat");
+      expect(Date.parse(JSON.parse(heartbeat.data).time)).toBeGreaterThan(0);
+    } finally {
+      await closeAll(client);
+    }
+  }, 15_000);
+
+  test("an unknown show is a 404 before any stream opens", async () => {
+    const missing = await SseClient.open(streamUrl(999_999));
+    expect(missing).toBeInstanceOf(Response);
+    const response = missing as Response;
+    expect(response.status).toBe(404);
+    expect(response.headers.get("Content-Type")).toContain("application/json");
+    expect(((await response.json()) as { code: string }).code).toBe("NOT_FOUND");
+    expect(app.runtime.services.seatStreams.openStreams).toBe(0);
+  });
+
+  test("a client that disconnects leaves no subscriber behind", async () => {
+    const { seatStreams } = app.runtime.services;
+    const { events } = seatStreams;
+    const redis = app.runtime.redis;
+    /** Subscribers of the show's channel in Redis (all instances); -1 without Redis. */
+    const redisSubscribers = async () => {
+      if (!(events instanceof RedisSeatEvents) || !redis) return -1;
+      const reply = (await redis.pubsub("NUMSUB", events.channel(show.show_id))) as unknown[];
+      return Number(reply[1]);
+    };
+    const withRedis = (await redisSubscribers()) >= 0;
+    expect(withRedis).toBe(backend === "postgres" && Boolean(redisUrl));
+
+    const client = await openStream();
+    try {
+      expect((await client.next(2000)).event).toBe("seats");
+      expect(seatStreams.streamCount(show.show_id)).toBe(1);
+      expect(events.listenerCount(show.show_id)).toBe(1);
+      if (withRedis) expect(await redisSubscribers()).toBe(1);
+    } finally {
+      client.close();
+    }
+    expect(await eventually(() => seatStreams.streamCount(show.show_id), 0)).toBe(0);
+    expect(events.listenerCount(show.show_id)).toBe(0);
+    expect(seatStreams.openStreams).toBe(0);
+    if (withRedis) {
+      const deadline = Date.now() + 2000;
+      while ((await redisSubscribers()) !== 0 && Date.now() < deadline) await Bun.sleep(20);
+      expect(await redisSubscribers()).toBe(0);
+    }
+  }, 15_000);
+
+  test("over the per-instance bound a stream is refused with 503 until one closes", async () => {
+    const open: SseClient[] = [];
+    try {
+      open.push(await openStream(), await openStream());
+      const refused = await SseClient.open(streamUrl());
+      expect(refused).toBeInstanceOf(Response);
+      const response = refused as Response;
+      expect(response.status).toBe(503);
+      expect(response.headers.get("Retry-After")).toBeTruthy();
+      const body = (await response.json()) as { code: string; message: unknown };
+      expect(body.code).toBe("UNAVAILABLE");
+      expect(typeof body.message).toBe("string");
+
+      open.shift()?.close();
+      const seatStreams = app.runtime.services.seatStreams;
+      expect(await eventually(() => seatStreams.openStreams, 1)).toBe(1);
+      const again = await openStream();
+      open.push(again);
+      expect((await again.next(2000)).event).toBe("seats");
+    } finally {
+      await closeAll(...open);
+    }
+  }, 15_000);
+
+  test.if(backend === "postgres" && Boolean(redisUrl))(
+    "a lost Redis subscription resynchronises the streams with a fresh snapshot",
+    async () => {
+      const redis = app.runtime.redis;
+      if (!redis) throw new Error("Redis expected");
+      const client = await openStream();
+      try {
+        expect((await client.next(2000)).event).toBe("seats");
+        // This app's subscriber connection, by its name; the server drops it.
+        const name = `${app.config.REDIS_KEY_PREFIX}seat_events`;
+        const ids = String(await redis.client("LIST"))
+          .split("\n")
+          .filter((line) => line.includes(` name=${name} `))
+          .map((line) => /\bid=(\d+)/.exec(line)?.[1])
+          .filter((id): id is string => Boolean(id));
+        expect(ids.length).toBeGreaterThan(0);
+        for (const id of ids) await redis.client("KILL", "ID", id);
+        expect((await client.nextOf("seats", 5000)).event).toBe("seats");
+        // Subscribed again: changes keep flowing.
+        const seatId = show.seat_ids[4] as number;
+        await hold(other, users[3] as TestUser, [seatId]);
+        expect(await changeOf(client, [seatId], 1000)).toEqual({
+          seat_ids: [seatId],
+          status: "LOCKED",
+        });
+      } finally {
+        await closeAll(client);
+      }
+    },
+    15_000,
+  );
+
+  test("the route is in the OpenAPI document as text/event-stream", async () => {
+    const doc = await app.request("GET", "/api/v1/openapi.json");
+    const operation = doc.body.paths["/api/v1/shows/{show_id}/seats/stream"]?.get;
+    expect(operation).toBeDefined();
+    expect(Object.keys(operation.responses[200].content)).toEqual(["text/event-stream"]);
+    expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(["200", "404", "503"]));
+  });
+});
