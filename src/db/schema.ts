@@ -127,6 +127,8 @@ export const bookings = pgTable(
   (table) => [
     // A user's history, newest first.
     index("bookings_user_created_idx").on(table.user_id, table.created_at.desc()),
+    // Analytics ranges and the admin list (newest first) are range scans on created_at.
+    index("bookings_created_at_idx").on(table.created_at),
     // Admin lists and "active bookings of this show" checks.
     index("bookings_show_status_idx").on(table.show_id, table.status),
     // The cleanup job only ever looks at PENDING holds ordered by expiry: keep that index tiny.

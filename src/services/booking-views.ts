@@ -33,7 +33,6 @@ interface BookingViewRow {
     start_time: string;
     end_time: string;
   };
-  total: number;
 }
 
 export interface BookingFilter {
@@ -65,8 +64,7 @@ function bookingViewQuery(where: SQL, page: { page: number; limit: number }) {
         'venue', json_build_object('venue_id', v.venue_id, 'venue_name', v.venue_name, 'address', v.address),
         'available_seats', ${availableSeats},
         'total_seats', ${totalSeats}
-      ) as show,
-      count(*) over () as total
+      ) as show
     from bookings b
     join shows on shows.show_id = b.show_id
     join events e on e.event_id = shows.event_id
@@ -119,16 +117,15 @@ export class BookingViews {
     if (filter.showId !== undefined) conditions.push(sql`b.show_id = ${filter.showId}`);
     if (filter.status !== undefined) conditions.push(sql`${effectiveStatus} = ${filter.status}`);
     const where = sql.join(conditions, sql` and `);
-    const rows = await execRows<BookingViewRow>(this.db, bookingViewQuery(where, filter));
-    let total = Number(rows[0]?.total ?? 0);
-    if (rows.length === 0 && filter.page > 1) {
-      // Past the last page the window count has no row to ride on: count on its own.
-      const [count] = await execRows<{ total: number }>(
+    // A separate count: a window count would make PostgreSQL read every match before paging.
+    const [rows, [count]] = await Promise.all([
+      execRows<BookingViewRow>(this.db, bookingViewQuery(where, filter)),
+      execRows<{ total: number }>(
         this.db,
         sql`select count(*)::int as total from bookings b where ${where}`,
-      );
-      total = count?.total ?? 0;
-    }
+      ),
+    ]);
+    const total = count?.total ?? 0;
     return {
       bookings: rows.map(toView),
       page: filter.page,
