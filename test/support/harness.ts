@@ -116,7 +116,7 @@ export async function createTestApp(
   const config = loadConfig({ ...baseEnv, ...env });
   const runtime = await startRuntime(config, {
     database,
-    logger: createLogger("silent"),
+    logger: createLogger(config.LOG_LEVEL),
     // Embedded "instances" live in one process: they share the in-memory locks as real
     // instances share Redis.
     locks:
