@@ -32,6 +32,9 @@ interface BookingRow {
   show_started: boolean;
   /** Epoch milliseconds. */
   show_starts_at: number;
+  /** A SUCCEEDED payment exists. */
+  paid: boolean;
+  seat_count: number;
 }
 
 const seatUnavailable = (failedSeats: number[]) =>
@@ -161,12 +164,7 @@ export class BookingService {
           amount: `must be ${fromCents(booking.amount_cents)}`,
         });
       }
-      const [paid] = await execRows<{ count: number }>(
-        tx,
-        sql`select count(*)::int as count from payments
-            where booking_id = ${bookingId} and status = 'SUCCEEDED'`,
-      );
-      if ((paid?.count ?? 0) > 0) throw invalidState("The booking is already paid");
+      if (booking.paid) throw invalidState("The booking is already paid");
       const transactionId = `txn_${randomUUID().replaceAll("-", "")}`;
       const status = outcome === "success" ? "SUCCEEDED" : "DECLINED";
       await tx.execute(sql`insert into payments (booking_id, amount_cents, status, transaction_id)
@@ -197,31 +195,26 @@ export class BookingService {
       if (booking.hold_lapsed) return { expired: await this.expire(tx, booking) };
       if (booking.status === "EXPIRED") throw holdExpired();
       if (booking.status !== "PENDING") throw invalidState(`The booking is ${booking.status}`);
-      const [paid] = await execRows<{ count: number }>(
-        tx,
-        sql`select count(*)::int as count from payments
-            where booking_id = ${bookingId} and status = 'SUCCEEDED'`,
-      );
-      if ((paid?.count ?? 0) === 0) {
+      if (!booking.paid) {
         throw new AppError(402, "PAYMENT_REQUIRED", "Pay for the booking before confirming it");
       }
-      await tx.execute(sql`update bookings set status = 'CONFIRMED', updated_at = now()
-        where booking_id = ${bookingId}`);
       const seats = await execRows<SeatRef>(
         tx,
-        sql`update show_seats ss set status = 'BOOKED', locked_until = null
+        sql`with confirmed as (
+              update bookings set status = 'CONFIRMED', updated_at = now()
+              where booking_id = ${bookingId}
+            )
+            update show_seats ss set status = 'BOOKED', locked_until = null
             from booking_seats bs
             where bs.booking_id = ${bookingId} and ss.show_id = ${booking.show_id}
               and ss.seat_id = bs.seat_id and ss.booking_id = ${bookingId}
             returning ss.seat_id, bs.seat_row, bs.seat_number`,
       );
-      const [copied] = await execRows<{ count: number }>(
-        tx,
-        sql`select count(*)::int as count from booking_seats where booking_id = ${bookingId}`,
-      );
-      if (seats.length !== copied?.count) {
+      if (seats.length !== booking.seat_count) {
         // Rolls back: a paid booking must never be confirmed without every one of its seats.
-        throw new Error(`booking ${bookingId} holds ${seats.length} of its ${copied?.count} seats`);
+        throw new Error(
+          `booking ${bookingId} holds ${seats.length} of its ${booking.seat_count} seats`,
+        );
       }
       return { booking, seats: sortSeats(seats) };
     });
@@ -354,7 +347,11 @@ export class BookingService {
             b.lock_token::text as lock_token,
             (b.status = 'PENDING' and b.expires_at <= clock_timestamp()) as hold_lapsed,
             sh.start_time <= clock_timestamp() as show_started,
-            (extract(epoch from sh.start_time) * 1000)::float8 as show_starts_at
+            (extract(epoch from sh.start_time) * 1000)::float8 as show_starts_at,
+            exists (select 1 from payments p
+                    where p.booking_id = b.booking_id and p.status = 'SUCCEEDED') as paid,
+            (select count(*)::int from booking_seats bs where bs.booking_id = b.booking_id)
+              as seat_count
           from bookings b join shows sh on sh.show_id = b.show_id
           where b.booking_id = ${bookingId}`,
     );
