@@ -1,7 +1,7 @@
 import type { ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "../app-env";
-import { isDatabaseUnavailable } from "../db/errors";
+import { isDatabaseUnavailable, pgErrorCode } from "../db/errors";
 import { AppError } from "../lib/errors";
 import type { Logger } from "../lib/logger";
 
@@ -15,6 +15,14 @@ function toAppError(error: unknown): AppError | undefined {
       undefined,
       { "Retry-After": "1" },
     );
+  }
+  // PostgreSQL refuses text it cannot store (a NUL character, 22021; 22P05): the input is
+  // wrong, the statement failed as a whole, and nothing was written.
+  const code = pgErrorCode(error);
+  if (code === "22021" || code === "22P05") {
+    return new AppError(400, "VALIDATION_ERROR", "Text must not contain NUL characters", {
+      input: "contains a NUL character, which cannot be stored",
+    });
   }
   if (error instanceof HTTPException) {
     // Hono raises these for malformed JSON bodies and similar protocol-level problems.
