@@ -23,6 +23,7 @@ import { showRoutes } from "./routes/shows";
 import { systemRoutes } from "./routes/system";
 import { userRoutes } from "./routes/user";
 import { waitingRoomRoutes } from "./routes/waiting-room";
+import { notificationRoutes, waitlistRoutes } from "./routes/waitlist";
 import type { Services } from "./services";
 
 export const OPENAPI_PATH = "/api/v1/openapi.json";
@@ -96,9 +97,11 @@ export function createApp(services: Services, logger: Logger) {
   app.route("/api/v1/auth", authRoutes);
   app.route("/api/v1/shows", showRoutes);
   app.route("/api/v1/shows", seatStreamRoutes);
+  app.route("/api/v1/shows", waitlistRoutes);
   app.route("/api/v1/events", eventRoutes);
   app.route("/api/v1/bookings", bookingRoutes);
   app.route("/api/v1/user", userRoutes);
+  app.route("/api/v1/user", notificationRoutes);
   app.route("/api/v1/waiting-room", waitingRoomRoutes);
   app.route("/api/v1/admin/venues", adminVenueRoutes);
   app.route("/api/v1/admin/events", adminEventRoutes);

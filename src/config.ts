@@ -45,6 +45,8 @@ export const configSchema = z
       // One core is left to the event loop and PostgreSQL: a login storm must not stall sales.
       .default(Math.max(1, navigator.hardwareConcurrency - 1)),
     HOLD_TTL_SECONDS: positiveInt(600),
+    /** How long a waitlist offer (a PENDING hold made for the next in line) lasts. */
+    WAITLIST_OFFER_TTL_SECONDS: positiveInt(300),
     CLEANUP_CRON: z.string().min(1).default("*/2 * * * *"),
     RATE_LIMIT_ENABLED: flag(true),
     RATE_LIMIT_PER_MINUTE: positiveInt(60),

@@ -3,6 +3,7 @@ import {
   check,
   index,
   integer,
+  jsonb,
   pgEnum,
   pgTable,
   primaryKey,
@@ -239,6 +240,70 @@ export const idempotencyKeys = pgTable(
     primaryKey({ columns: [table.user_id, table.key] }),
     // Purging keys older than 24 h scans by age.
     index("idempotency_keys_created_idx").on(table.created_at),
+  ],
+);
+
+export const waitlistStatus = pgEnum("waitlist_status", [
+  "WAITING",
+  "OFFERED",
+  "FULFILLED",
+  "EXPIRED",
+  "LEFT",
+]);
+
+/**
+ * Users waiting for seats of a sold-out show, served FIFO by (created_at, id). An entry is
+ * WAITING until freed seats are offered to it (OFFERED, with the PENDING booking of the offer);
+ * that booking confirmed → FULFILLED, lapsed or cancelled → EXPIRED; LEFT when the user leaves.
+ * A user has at most one active (WAITING or OFFERED) entry per show.
+ */
+export const waitlistEntries = pgTable(
+  "waitlist_entries",
+  {
+    waitlist_entry_id: integer().primaryKey().generatedAlwaysAsIdentity(),
+    show_id: integer()
+      .notNull()
+      .references(() => shows.show_id, { onDelete: "cascade" }),
+    user_id: integer()
+      .notNull()
+      .references(() => users.user_id, { onDelete: "cascade" }),
+    seats_wanted: integer().notNull(),
+    status: waitlistStatus().notNull().default("WAITING"),
+    booking_id: integer().references(() => bookings.booking_id, { onDelete: "set null" }),
+    created_at: createdAt(),
+    updated_at: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    uniqueIndex("waitlist_entries_active_key")
+      .on(table.show_id, table.user_id)
+      .where(sql`${table.status} in ('WAITING', 'OFFERED')`),
+    // The head of a show's line, and "does this show have anyone waiting?".
+    index("waitlist_entries_waiting_idx")
+      .on(table.show_id, table.created_at, table.waitlist_entry_id)
+      .where(sql`${table.status} = 'WAITING'`),
+    check("waitlist_entries_seats_wanted", sql`${table.seats_wanted} between 1 and 10`),
+  ],
+);
+
+/** Messages to a user (e.g. WAITLIST_OFFER), listed newest first. */
+export const notifications = pgTable(
+  "notifications",
+  {
+    notification_id: integer().primaryKey().generatedAlwaysAsIdentity(),
+    user_id: integer()
+      .notNull()
+      .references(() => users.user_id, { onDelete: "cascade" }),
+    kind: varchar({ length: 50 }).notNull(),
+    payload: jsonb().notNull(),
+    created_at: createdAt(),
+    read_at: timestamp({ withTimezone: true }),
+  },
+  (table) => [
+    index("notifications_user_created_idx").on(
+      table.user_id,
+      table.created_at.desc(),
+      table.notification_id.desc(),
+    ),
   ],
 );
 

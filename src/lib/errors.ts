@@ -13,6 +13,8 @@ export type ErrorCode =
   | "CONFLICT"
   | "INVALID_STATE"
   | "SHOW_STARTED"
+  | "SALES_NOT_OPEN"
+  | "NOT_SOLD_OUT"
   | "IDEMPOTENCY_KEY_IN_USE"
   | "HOLD_EXPIRED"
   | "PAYLOAD_TOO_LARGE"

@@ -99,4 +99,7 @@ export async function settleEndedBookings(
       });
     }),
   );
+  // The freed seats go to the waitlists first (only shows someone waits for are offered).
+  const freedShows = [...new Set(ended.filter((b) => b.seat_ids.length > 0).map((b) => b.show_id))];
+  if (freedShows.length > 0 && after.seatsFreed) await after.seatsFreed(freedShows);
 }

@@ -8,6 +8,7 @@ import type { SeatEvents } from "../infra/seat-events";
 import type { SeatLocks } from "../infra/seat-locks";
 import type { SeatMapVersions } from "../infra/seat-map-versions";
 import type { WaitingRoomStore } from "../infra/waiting-room-store";
+import { offerToWaitlists } from "../jobs/waitlist";
 import type { Logger } from "../lib/logger";
 import { AdminService } from "./admin";
 import { AuthService } from "./auth";
@@ -20,6 +21,7 @@ import type { AfterCommit } from "./seat-changes";
 import { SeatMapService } from "./seat-map";
 import { SeatStreams } from "./seat-streams";
 import { type AdmissionTrigger, WaitingRoom } from "./waiting-room";
+import { WaitlistService } from "./waitlist";
 
 export interface Services {
   config: Config;
@@ -34,6 +36,8 @@ export interface Services {
   /** Shared rate-limit counters (Redis); undefined → each limiter counts in memory. */
   rateLimitStore?: Store<AppEnv>;
   waitingRoom: WaitingRoom;
+  /** Waitlists of sold-out shows and the users' notifications. */
+  waitlist: WaitlistService;
   seatMap: SeatMapService;
   /** Live seat maps (SSE): the per-instance bound and each stream's feed. */
   seatStreams: SeatStreams;
@@ -82,6 +86,14 @@ export function createServices(deps: ServiceDependencies): Services {
       await deps.seatEvents.publish(change);
     },
     metrics: deps.metrics,
+    // Freed seats are offered to the shows' waitlists right after the commit that freed them,
+    // in whichever process ended the bookings (API or worker); an advisory lock per show
+    // makes concurrent offers safe.
+    seatsFreed: (showIds) =>
+      offerToWaitlists(
+        { ...after, db: deps.db, offerTtlSeconds: config.WAITLIST_OFFER_TTL_SECONDS },
+        showIds,
+      ),
   };
   return {
     config,
@@ -107,6 +119,7 @@ export function createServices(deps: ServiceDependencies): Services {
     locks: deps.locks,
     rateLimitStore: deps.rateLimitStore,
     waitingRoom,
+    waitlist: new WaitlistService(deps.db),
     health: deps.health,
   };
 }

@@ -21,4 +21,9 @@ export interface AfterCommit {
   seatsChanged: SeatChangeListener;
   logger: Logger;
   metrics: Metrics;
+  /**
+   * Seats of these shows went back to AVAILABLE (cancel or expiry): offers them to the shows'
+   * waitlists. Must not throw.
+   */
+  seatsFreed?: (showIds: number[]) => Promise<void>;
 }

@@ -1,0 +1,126 @@
+import { createRoute } from "@hono/zod-openapi";
+import {
+  createRouter,
+  errorResponses,
+  idParam,
+  jsonBody,
+  jsonResponse,
+  paginationEnvelope,
+  paginationQuery,
+  z,
+} from "../lib/openapi";
+import { requireUser } from "../middleware/auth";
+
+const showIdParams = z.object({ show_id: idParam("show_id") });
+
+const WaitlistEntrySchema = z
+  .object({
+    waitlist_entry_id: z.number().int(),
+    show_id: z.number().int(),
+    seats_wanted: z.number().int(),
+    status: z.enum(["WAITING", "OFFERED", "FULFILLED", "EXPIRED", "LEFT"]),
+    position: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: "1-based place in the line while WAITING, else null" }),
+    booking_id: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: "The offer's PENDING booking once OFFERED" }),
+    created_at: z.string(),
+  })
+  .openapi("WaitlistEntry");
+
+const NotificationSchema = z
+  .object({
+    notification_id: z.number().int(),
+    kind: z.string().openapi({ example: "WAITLIST_OFFER" }),
+    payload: z.record(z.string(), z.unknown()).openapi({
+      description:
+        "For WAITLIST_OFFER: `{booking_id, show_id, seat_ids, expires_at}` — the seats are held for you as a PENDING booking; pay and confirm it before `expires_at`.",
+    }),
+    created_at: z.string(),
+    read_at: z.string().nullable(),
+  })
+  .openapi("Notification");
+
+const join = createRoute({
+  tags: ["Waitlist"],
+  security: [{ bearerAuth: [] }],
+  middleware: [requireUser] as const,
+  method: "post",
+  path: "/{show_id}/waitlist",
+  summary: "Join the waitlist of a sold-out show",
+  description:
+    "When seats free up (cancellation or expiry) they are offered FIFO: the first in line gets a PENDING booking on as many seats as it wants (lasting WAITLIST_OFFER_TTL_SECONDS) and a WAITLIST_OFFER notification; an offer that lapses goes to the next in line. Idempotent: an active entry of the caller is returned with 200. Only a show whose free seats are fewer than `seats_wanted` can be joined, else 409 `NOT_SOLD_OUT` (`details.free_seats`); unknown show → 404; started show → 400 `SHOW_STARTED`.",
+  request: {
+    params: showIdParams,
+    body: jsonBody(z.object({ seats_wanted: z.number().int().min(1).max(10) })),
+  },
+  responses: {
+    201: jsonResponse(z.object({ entry: WaitlistEntrySchema }), "Joined"),
+    200: jsonResponse(z.object({ entry: WaitlistEntrySchema }), "Already on the waitlist"),
+    ...errorResponses(400, 401, 404, 409),
+  },
+});
+
+const leave = createRoute({
+  tags: ["Waitlist"],
+  security: [{ bearerAuth: [] }],
+  middleware: [requireUser] as const,
+  method: "delete",
+  path: "/{show_id}/waitlist",
+  summary: "Leave the waitlist of a show",
+  description:
+    "Only a WAITING entry can be left; not waiting (also: already offered seats — cancel that booking instead) → 404.",
+  request: { params: showIdParams },
+  responses: {
+    204: { description: "Left the waitlist" },
+    ...errorResponses(400, 401, 404),
+  },
+});
+
+const listNotifications = createRoute({
+  tags: ["Notifications"],
+  security: [{ bearerAuth: [] }],
+  middleware: [requireUser] as const,
+  method: "get",
+  path: "/notifications",
+  summary: "The caller's notifications, newest first",
+  request: { query: paginationQuery },
+  responses: {
+    200: jsonResponse(
+      z.object({ notifications: z.array(NotificationSchema), ...paginationEnvelope }),
+      "A page of notifications",
+    ),
+    ...errorResponses(400, 401),
+  },
+});
+
+/** Mounted under /api/v1/shows. */
+export const waitlistRoutes = createRouter()
+  .openapi(join, async (c) => {
+    const { entry, created } = await c
+      .get("services")
+      .waitlist.join(
+        c.get("user").user_id,
+        c.req.valid("param").show_id,
+        c.req.valid("json").seats_wanted,
+      );
+    return created ? c.json({ entry }, 201) : c.json({ entry }, 200);
+  })
+  .openapi(leave, async (c) => {
+    await c.get("services").waitlist.leave(c.get("user").user_id, c.req.valid("param").show_id);
+    return c.body(null, 204);
+  });
+
+/** Mounted under /api/v1/user. */
+export const notificationRoutes = createRouter().openapi(listNotifications, async (c) => {
+  const { page, limit } = c.req.valid("query");
+  return c.json(
+    await c.get("services").waitlist.notifications(c.get("user").user_id, page, limit),
+    200,
+  );
+});

@@ -1,0 +1,152 @@
+import { sql } from "drizzle-orm";
+import { type Database, execRows, type Queryable } from "../db/client";
+import { reconcileOffers } from "../jobs/waitlist";
+import { AppError, notFound } from "../lib/errors";
+import { iso } from "../lib/time";
+
+export type WaitlistStatus = "WAITING" | "OFFERED" | "FULFILLED" | "EXPIRED" | "LEFT";
+
+export interface WaitlistEntryView {
+  waitlist_entry_id: number;
+  show_id: number;
+  seats_wanted: number;
+  status: WaitlistStatus;
+  /** 1-based place in the line while WAITING, else null. */
+  position: number | null;
+  /** The offer's PENDING booking once OFFERED. */
+  booking_id: number | null;
+  created_at: string;
+}
+
+interface EntryRow {
+  waitlist_entry_id: number;
+  show_id: number;
+  seats_wanted: number;
+  status: WaitlistStatus;
+  position: number | null;
+  booking_id: number | null;
+  created_at: string | Date;
+}
+
+export interface NotificationView {
+  notification_id: number;
+  kind: string;
+  payload: Record<string, unknown>;
+  created_at: string;
+  read_at: string | null;
+}
+
+export class WaitlistService {
+  constructor(private readonly db: Database) {}
+
+  /**
+   * Joins the show's waitlist. Idempotent: an active (WAITING or OFFERED) entry of the caller is
+   * returned as is (`created: false`). Only a show on sale whose free seats are fewer than
+   * `seatsWanted` can be joined: otherwise 409 NOT_SOLD_OUT (hold the seats instead).
+   */
+  async join(userId: number, showId: number, seatsWanted: number) {
+    return this.db.transaction(async (tx) => {
+      const [show] = await execRows<{ started: boolean; free: number }>(
+        tx,
+        sql`select sh.start_time <= now() as started,
+              (select count(*)::int from show_seats ss
+                where ss.show_id = sh.show_id and (ss.status = 'AVAILABLE'
+                  or (ss.status = 'LOCKED' and ss.locked_until <= now()))) as free
+            from shows sh where sh.show_id = ${showId}`,
+      );
+      if (!show) throw notFound("Show");
+      await reconcileOffers(tx, showId);
+      const existing = await this.activeEntry(tx, userId, showId);
+      if (existing) return { entry: existing, created: false };
+      if (show.started) {
+        throw new AppError(400, "SHOW_STARTED", "The show has already started");
+      }
+      if (show.free >= seatsWanted) {
+        throw new AppError(
+          409,
+          "NOT_SOLD_OUT",
+          `The show is not sold out: ${show.free} seats are free; hold them instead`,
+          { free_seats: show.free },
+        );
+      }
+      // A concurrent join of the same user inserts nothing here and answers the winner's entry.
+      const inserted = await execRows<{ waitlist_entry_id: number }>(
+        tx,
+        sql`insert into waitlist_entries (show_id, user_id, seats_wanted)
+            values (${showId}, ${userId}, ${seatsWanted})
+            on conflict (show_id, user_id) where status in ('WAITING', 'OFFERED') do nothing
+            returning waitlist_entry_id`,
+      );
+      const entry = await this.activeEntry(tx, userId, showId);
+      if (!entry) throw new Error("waitlist entry vanished after insert");
+      return { entry, created: inserted.length > 0 };
+    });
+  }
+
+  /** Leaves the line: the caller's WAITING entry becomes LEFT; none → 404. */
+  async leave(userId: number, showId: number): Promise<void> {
+    const left = await execRows<{ waitlist_entry_id: number }>(
+      this.db,
+      sql`update waitlist_entries set status = 'LEFT', updated_at = now()
+          where show_id = ${showId} and user_id = ${userId} and status = 'WAITING'
+          returning waitlist_entry_id`,
+    );
+    if (left.length === 0) throw notFound("Waitlist entry");
+  }
+
+  /** The caller's notifications, newest first. */
+  async notifications(userId: number, page: number, limit: number) {
+    const rows = await execRows<{
+      notification_id: number;
+      kind: string;
+      payload: Record<string, unknown> | string;
+      created_at: string | Date;
+      read_at: string | Date | null;
+      total: number;
+    }>(
+      this.db,
+      sql`select notification_id, kind, payload, created_at, read_at,
+            count(*) over ()::int as total
+          from notifications where user_id = ${userId}
+          order by created_at desc, notification_id desc
+          limit ${limit} offset ${(page - 1) * limit}`,
+    );
+    let total = rows[0]?.total ?? 0;
+    if (rows.length === 0 && page > 1) {
+      const [counted] = await execRows<{ total: number }>(
+        this.db,
+        sql`select count(*)::int as total from notifications where user_id = ${userId}`,
+      );
+      total = counted?.total ?? 0;
+    }
+    const notifications: NotificationView[] = rows.map((row) => ({
+      notification_id: row.notification_id,
+      kind: row.kind,
+      payload: typeof row.payload === "string" ? JSON.parse(row.payload) : row.payload,
+      created_at: iso(row.created_at),
+      read_at: row.read_at === null ? null : iso(row.read_at),
+    }));
+    return { notifications, page, limit, total };
+  }
+
+  private async activeEntry(
+    db: Queryable,
+    userId: number,
+    showId: number,
+  ): Promise<WaitlistEntryView | undefined> {
+    const [row] = await execRows<EntryRow>(
+      db,
+      sql`select w.waitlist_entry_id, w.show_id, w.seats_wanted, w.status::text as status,
+            w.booking_id, w.created_at,
+            case when w.status = 'WAITING' then (
+              select count(*)::int from waitlist_entries ahead
+              where ahead.show_id = w.show_id and ahead.status = 'WAITING'
+                and (ahead.created_at, ahead.waitlist_entry_id)
+                    <= (w.created_at, w.waitlist_entry_id)) end as position
+          from waitlist_entries w
+          where w.show_id = ${showId} and w.user_id = ${userId}
+            and w.status in ('WAITING', 'OFFERED')`,
+    );
+    return row ? { ...row, created_at: iso(row.created_at) } : undefined;
+  }
+}

@@ -1,0 +1,327 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { expireLapsedHolds } from "../src/jobs/cleanup";
+import { offerFreedSeats } from "../src/jobs/waitlist";
+import { createLogger } from "../src/lib/logger";
+import {
+  createAdmin,
+  createShowFixture,
+  registerUser,
+  type ShowFixture,
+  type TestUser,
+} from "./support/fixtures";
+import { createTestApp, query, sql, type TestApp, type TestResponse } from "./support/harness";
+import { bookingInvariantViolations } from "./support/invariants";
+import { backends } from "./support/services";
+
+const SETUP_TIMEOUT_MS = 60_000;
+const FLOW_TIMEOUT_MS = 60_000;
+const OFFER_TTL_SECONDS = 3;
+const silent = createLogger("silent");
+
+function expectError(response: TestResponse, status: number, code: string) {
+  expect({ status: response.status, code: response.body?.code }).toEqual({ status, code });
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON shapes
+function ok(response: TestResponse, status = 200): any {
+  expect({
+    status: response.status,
+    error: response.status === status ? undefined : response.body,
+  }).toEqual({ status, error: undefined });
+  return response.body;
+}
+
+interface OfferRow {
+  booking_id: number;
+  user_id: number;
+  status: string;
+  seat_ids: number[];
+  expires_at: Date | string;
+  created_at: Date | string;
+}
+
+describe.each(backends)("waitlist (%s)", (backend) => {
+  let app: TestApp;
+  let adminToken: string;
+
+  beforeAll(async () => {
+    app = await createTestApp(backend, {
+      WAITLIST_OFFER_TTL_SECONDS: String(OFFER_TTL_SECONDS),
+    });
+    adminToken = (await createAdmin(app)).token;
+  }, SETUP_TIMEOUT_MS);
+  afterAll(() => app.close());
+
+  const deps = () => ({
+    ...app.runtime.services.after,
+    db: app.runtime.services.db,
+    logger: silent,
+    offerTtlSeconds: app.config.WAITLIST_OFFER_TTL_SECONDS,
+  });
+
+  const join = (user: TestUser | undefined, showId: number, body: unknown) =>
+    app.request("POST", `/api/v1/shows/${showId}/waitlist`, { token: user?.token, body });
+  const leave = (user: TestUser | undefined, showId: number) =>
+    app.request("DELETE", `/api/v1/shows/${showId}/waitlist`, { token: user?.token });
+  const notifications = (user: TestUser) =>
+    app.request("GET", "/api/v1/user/notifications", { token: user.token });
+  const hold = (user: TestUser, showId: number, seatIds: number[]) =>
+    app.request("POST", "/api/v1/bookings/lock", {
+      token: user.token,
+      body: { show_id: showId, seat_ids: seatIds },
+    });
+  const cancel = (user: TestUser, bookingId: number) =>
+    app.request("POST", `/api/v1/bookings/${bookingId}/cancel`, { token: user.token });
+
+  /** A show whose every seat a buyer holds, one booking per seat: seat id → booking id. */
+  async function soldOutShow(seats: number) {
+    const show = await createShowFixture(app, adminToken, { rows: ["A"], perRow: seats });
+    const buyer = await registerUser(app);
+    const bookings = new Map<number, number>();
+    for (const seatId of show.seat_ids) {
+      bookings.set(seatId, ok(await hold(buyer, show.show_id, [seatId])).booking_id);
+    }
+    return { show, buyer, bookings };
+  }
+
+  /** Bookings of these users on the show, with their seats. */
+  async function offersOf(show: ShowFixture, users: TestUser[]): Promise<OfferRow[]> {
+    const ids = users.map((user) => user.user_id);
+    return query<OfferRow>(
+      app,
+      sql`select b.booking_id, b.user_id, b.status::text as status, b.expires_at, b.created_at,
+            array(select seat_id from booking_seats bs where bs.booking_id = b.booking_id
+                  order by seat_id) as seat_ids
+          from bookings b
+          where b.show_id = ${show.show_id} and b.user_id = any(${sql.param(ids)}::int[])
+          order by b.booking_id`,
+    );
+  }
+
+  async function entryStatus(show: ShowFixture, user: TestUser) {
+    const rows = await query<{ status: string }>(
+      app,
+      sql`select status::text as status from waitlist_entries
+          where show_id = ${show.show_id} and user_id = ${user.user_id}
+          order by waitlist_entry_id desc limit 1`,
+    );
+    return rows[0]?.status;
+  }
+
+  test("join and leave: auth, validation, sold-out rule, idempotent re-join", async () => {
+    const { show } = await soldOutShow(2);
+    const open = await createShowFixture(app, adminToken, { rows: ["A"], perRow: 3 });
+    const [w1, w2] = [await registerUser(app), await registerUser(app)];
+
+    expectError(await join(undefined, show.show_id, { seats_wanted: 1 }), 401, "UNAUTHENTICATED");
+    expectError(await leave(undefined, show.show_id), 401, "UNAUTHENTICATED");
+    expectError(await app.request("GET", "/api/v1/user/notifications"), 401, "UNAUTHENTICATED");
+    expectError(await join(w1, 2_147_483_647, { seats_wanted: 1 }), 404, "NOT_FOUND");
+    for (const body of [
+      { seats_wanted: 0 },
+      { seats_wanted: 11 },
+      { seats_wanted: "2" },
+      { seats_wanted: 1.5 },
+      {},
+    ]) {
+      expectError(await join(w1, show.show_id, body), 400, "VALIDATION_ERROR");
+    }
+    // Three free seats: wanting up to three is "not sold out", wanting four may wait.
+    const notSoldOut = await join(w1, open.show_id, { seats_wanted: 3 });
+    expectError(notSoldOut, 409, "NOT_SOLD_OUT");
+    expect(notSoldOut.body.details).toEqual({ free_seats: 3 });
+    ok(await join(w1, open.show_id, { seats_wanted: 4 }), 201);
+
+    const first = ok(await join(w1, show.show_id, { seats_wanted: 2 }), 201).entry;
+    expect(first).toMatchObject({
+      show_id: show.show_id,
+      seats_wanted: 2,
+      status: "WAITING",
+      position: 1,
+      booking_id: null,
+    });
+    const again = ok(await join(w1, show.show_id, { seats_wanted: 1 }), 200).entry;
+    expect(again.waitlist_entry_id).toBe(first.waitlist_entry_id);
+    expect(again.seats_wanted).toBe(2);
+    const second = ok(await join(w2, show.show_id, { seats_wanted: 1 }), 201).entry;
+    expect(second.position).toBe(2);
+
+    expect((await leave(w1, show.show_id)).status).toBe(204);
+    expectError(await leave(w1, show.show_id), 404, "NOT_FOUND");
+    // w2 moved up; w1 re-joins at the back of the line with a new entry.
+    expect(ok(await join(w2, show.show_id, { seats_wanted: 1 })).entry.position).toBe(1);
+    const back = ok(await join(w1, show.show_id, { seats_wanted: 1 }), 201).entry;
+    expect(back.waitlist_entry_id).not.toBe(first.waitlist_entry_id);
+    expect(back.position).toBe(2);
+
+    const doc = ok(await app.request("GET", "/api/v1/openapi.json"));
+    expect(doc.paths["/api/v1/shows/{show_id}/waitlist"]).toHaveProperty("post");
+    expect(doc.paths["/api/v1/shows/{show_id}/waitlist"]).toHaveProperty("delete");
+    expect(doc.paths["/api/v1/user/notifications"]).toHaveProperty("get");
+  });
+
+  test(
+    "freed seats are offered FIFO; a lapsed offer goes to the next in line, then to general sale",
+    async () => {
+      const { show, buyer, bookings } = await soldOutShow(4);
+      const [s1, s2, s3] = show.seat_ids as [number, number, number];
+      const w1 = await registerUser(app);
+      const w2 = await registerUser(app);
+      const w3 = await registerUser(app);
+      const shopper = await registerUser(app);
+      for (const user of [w1, w2, w3]) {
+        ok(await join(user, show.show_id, { seats_wanted: 1 }), 201);
+      }
+
+      // A cancellation frees s2: only W1, the head of the line, gets it.
+      ok(await cancel(buyer, bookings.get(s2) as number));
+      let offers = await offersOf(show, [w1, w2, w3]);
+      expect(
+        offers.map(({ user_id, status, seat_ids }) => ({ user_id, status, seat_ids })),
+      ).toEqual([{ user_id: w1.user_id, status: "PENDING", seat_ids: [s2] }]);
+      const w1Offer = offers[0] as OfferRow;
+      const ttlMs = new Date(w1Offer.expires_at).getTime() - new Date(w1Offer.created_at).getTime();
+      expect(Math.round(ttlMs / 1000)).toBe(OFFER_TTL_SECONDS);
+      const w1Notes = ok(await notifications(w1)).notifications;
+      expect(w1Notes).toHaveLength(1);
+      expect(w1Notes[0]).toMatchObject({
+        kind: "WAITLIST_OFFER",
+        read_at: null,
+        payload: {
+          booking_id: w1Offer.booking_id,
+          show_id: show.show_id,
+          seat_ids: [s2],
+          expires_at: new Date(w1Offer.expires_at).toISOString(),
+        },
+      });
+      expect(ok(await notifications(w2)).notifications).toEqual([]);
+      expect(ok(await notifications(w3)).notifications).toEqual([]);
+      expect(await entryStatus(show, w1)).toBe("OFFERED");
+      // The offered seat is not on general sale.
+      expectError(await hold(shopper, show.show_id, [s2]), 409, "SEAT_UNAVAILABLE");
+
+      // The next freed seat goes to W2; W3 still waits.
+      ok(await cancel(buyer, bookings.get(s3) as number));
+      offers = await offersOf(show, [w1, w2, w3]);
+      expect(offers.map(({ user_id, seat_ids }) => ({ user_id, seat_ids }))).toEqual([
+        { user_id: w1.user_id, seat_ids: [s2] },
+        { user_id: w2.user_id, seat_ids: [s3] },
+      ]);
+      expect(ok(await notifications(w2)).notifications).toHaveLength(1);
+      expect(ok(await notifications(w3)).notifications).toEqual([]);
+      expect(await entryStatus(show, w3)).toBe("WAITING");
+
+      // W2 takes its offer: pays and confirms within the offer's lifetime.
+      const w2Offer = offers[1] as OfferRow;
+      ok(
+        await app.request("POST", "/api/v1/bookings/payments/simulate", {
+          token: w2.token,
+          body: { booking_id: w2Offer.booking_id, amount: show.price },
+        }),
+      );
+      ok(
+        await app.request("POST", `/api/v1/bookings/${w2Offer.booking_id}/confirm`, {
+          token: w2.token,
+        }),
+      );
+
+      // W1 lets its offer lapse: the cleanup expires it and s2 goes to W3, not to general sale.
+      await Bun.sleep(Math.max(new Date(w1Offer.expires_at).getTime() - Date.now(), 0) + 300);
+      await expireLapsedHolds(deps());
+      offers = await offersOf(show, [w1, w2, w3]);
+      expect(
+        offers.map(({ user_id, status, seat_ids }) => ({ user_id, status, seat_ids })),
+      ).toEqual([
+        { user_id: w1.user_id, status: "EXPIRED", seat_ids: [s2] },
+        { user_id: w2.user_id, status: "CONFIRMED", seat_ids: [s3] },
+        { user_id: w3.user_id, status: "PENDING", seat_ids: [s2] },
+      ]);
+      expect(await entryStatus(show, w1)).toBe("EXPIRED");
+      expect(await entryStatus(show, w2)).toBe("FULFILLED");
+      expect(await entryStatus(show, w3)).toBe("OFFERED");
+      const w3Notes = ok(await notifications(w3)).notifications;
+      expect(
+        w3Notes.map((note: { payload: { seat_ids: number[] } }) => note.payload.seat_ids),
+      ).toEqual([[s2]]);
+      expectError(await hold(shopper, show.show_id, [s2]), 409, "SEAT_UNAVAILABLE");
+
+      // W3 lets it lapse too: the list is exhausted, s2 is back on general sale.
+      const w3Offer = offers[2] as OfferRow;
+      await Bun.sleep(Math.max(new Date(w3Offer.expires_at).getTime() - Date.now(), 0) + 300);
+      await expireLapsedHolds(deps());
+      expect(await entryStatus(show, w3)).toBe("EXPIRED");
+      ok(await hold(shopper, show.show_id, [s2]));
+      // Nobody was offered s1 (never freed), and no one got a second offer.
+      expect(ok(await notifications(w1)).notifications).toHaveLength(1);
+      expect(ok(await notifications(w3)).notifications).toHaveLength(1);
+      expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+      expect(s1).toBeGreaterThan(0);
+    },
+    FLOW_TIMEOUT_MS,
+  );
+
+  test("once per release: concurrent offer runs offer one freed seat exactly once", async () => {
+    const { show, bookings } = await soldOutShow(3);
+    const [s1] = show.seat_ids as [number];
+    const w1 = await registerUser(app);
+    const w2 = await registerUser(app);
+    ok(await join(w1, show.show_id, { seats_wanted: 1 }), 201);
+    ok(await join(w2, show.show_id, { seats_wanted: 1 }), 201);
+    // Free s1 behind the app's back, so that no offer runs yet.
+    const freed = bookings.get(s1) as number;
+    const [{ lock_token } = { lock_token: "" }] = await query<{ lock_token: string }>(
+      app,
+      sql`select lock_token::text as lock_token from bookings where booking_id = ${freed}`,
+    );
+    await app.runtime.services.locks.release(show.show_id, [s1], lock_token);
+    await query(app, sql`update bookings set status = 'CANCELLED' where booking_id = ${freed}`);
+    await query(
+      app,
+      sql`update show_seats set status = 'AVAILABLE', booking_id = null, locked_until = null
+          where show_id = ${show.show_id} and seat_id = ${s1}`,
+    );
+
+    const runs = await Promise.all([
+      offerFreedSeats(deps(), show.show_id),
+      offerFreedSeats(deps(), show.show_id),
+      offerFreedSeats(deps(), show.show_id),
+    ]);
+    expect(runs.flat().map(({ user_id, seat_ids }) => ({ user_id, seat_ids }))).toEqual([
+      { user_id: w1.user_id, seat_ids: [s1] },
+    ]);
+    const [counts] = await query<{ offers: number; notes: number; offered: number }>(
+      app,
+      sql`select
+            (select count(*)::int from bookings
+              where show_id = ${show.show_id} and user_id in (${w1.user_id}, ${w2.user_id})) as offers,
+            (select count(*)::int from notifications
+              where user_id in (${w1.user_id}, ${w2.user_id})) as notes,
+            (select count(*)::int from waitlist_entries
+              where show_id = ${show.show_id} and status = 'OFFERED') as offered`,
+    );
+    expect(counts).toEqual({ offers: 1, notes: 1, offered: 1 });
+    expect(await entryStatus(show, w2)).toBe("WAITING");
+    // A later run finds nothing left to offer.
+    expect(await offerFreedSeats(deps(), show.show_id)).toEqual([]);
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+  });
+
+  test("GET /user/notifications lists only the caller's, newest first", async () => {
+    const first = await soldOutShow(1);
+    const second = await soldOutShow(1);
+    const waiter = await registerUser(app);
+    const other = await registerUser(app);
+    ok(await join(waiter, first.show.show_id, { seats_wanted: 1 }), 201);
+    ok(await join(waiter, second.show.show_id, { seats_wanted: 1 }), 201);
+    ok(await cancel(first.buyer, first.bookings.get(first.show.seat_ids[0] as number) as number));
+    ok(
+      await cancel(second.buyer, second.bookings.get(second.show.seat_ids[0] as number) as number),
+    );
+    const page = ok(await notifications(waiter));
+    expect(page.total).toBe(2);
+    expect(
+      page.notifications.map((note: { payload: { show_id: number } }) => note.payload.show_id),
+    ).toEqual([second.show.show_id, first.show.show_id]);
+    expect(ok(await notifications(other)).notifications).toEqual([]);
+  });
+});
