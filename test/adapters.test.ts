@@ -23,6 +23,7 @@ import {
   RedisWaitingRoomStore,
   type RoomSettings,
   type RoomState,
+  seededShuffle,
   type WaitingRoomStore,
 } from "../src/infra/waiting-room-store";
 import { redisUrl } from "./support/services";
@@ -517,6 +518,27 @@ describe.each(roomImplementations)("WaitingRoomStore contract: $name", ({ create
   });
 
   // Same cause as above: MemoryWaitingRoomStore.admitNext does not drop abandoned places.
+  test("sales opening: the pre-queue joins the line once, in the seeded draw's order, ahead of later arrivals", async () => {
+    const room = create();
+    for (const user of [11, 12, 13, 14, 15, 16])
+      expect(await room.preEnter(SHOW, user)).toBeGreaterThan(0);
+    expect(await room.preEnter(SHOW, 11)).toBe(6);
+
+    const seed = 123_456_789;
+    expect(await room.openLine(SHOW, seed, T0)).toBe(6);
+    expect(await room.openLine(SHOW, seed + 1, T0)).toBeUndefined();
+
+    // Threshold 3: the first three of the draw are admitted, the others wait in draw order.
+    const drawn = seededShuffle([11, 12, 13, 14, 15, 16], seed);
+    expect(drawn).not.toEqual([11, 12, 13, 14, 15, 16]);
+    for (const [index, user] of drawn.entries()) {
+      const state = await room.status(SHOW, user, T0 + 1);
+      if (index < 3) expect(state.status).toBe("admitted");
+      else expect(state).toEqual(queued(index - 2));
+    }
+    expect(await room.enter(SHOW, 99, T0 + 2)).toEqual(queued(4));
+  });
+
   test("admitNext skips users who abandoned the line", async () => {
     const room = create();
     await fill(room);

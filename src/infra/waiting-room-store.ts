@@ -32,7 +32,57 @@ export interface WaitingRoomStore {
   queueLength(showId: number): Promise<number>;
   /** Users queued per show id, for every show with a line (metrics). */
   lineLengths(): Promise<Record<string, number>>;
+  /** Before sales open: remember the caller for the opening draw; returns how many wait. */
+  preEnter(showId: number, userId: number): Promise<number>;
+  /**
+   * At sales opening, once per show: the pre-queue joins the line in an order drawn from
+   * `seed`, so arriving early or on a faster connection gives no edge. Returns how many
+   * joined, or undefined when the line was already opened.
+   */
+  openLine(showId: number, seed: number, now: number): Promise<number | undefined>;
 }
+
+/**
+ * Fisher–Yates driven by MINSTD (products stay below 2^53, so Lua and JavaScript compute the
+ * same draw). The seed comes from crypto at opening time; nobody can predict the order.
+ */
+const SHUFFLE = `
+local state = tonumber(ARGV[1])
+local function draw(n)
+  state = (state * 48271) % 2147483647
+  return state % n + 1
+end
+local function shuffle(items)
+  for i = #items, 2, -1 do
+    local j = draw(i)
+    items[i], items[j] = items[j], items[i]
+  end
+end`;
+
+export function seededShuffle<T>(items: T[], seed: number): T[] {
+  const shuffled = [...items];
+  let state = seed;
+  for (let i = shuffled.length; i >= 2; i--) {
+    state = (state * 48271) % 2147483647;
+    const j = (state % i) + 1;
+    [shuffled[i - 1], shuffled[j - 1]] = [shuffled[j - 1] as T, shuffled[i - 1] as T];
+  }
+  return shuffled;
+}
+
+// KEYS: pre-queue (set), queue, seen, seq, opened flag. ARGV: seed, now.
+const OPEN_LINE = `${SHUFFLE}
+if not redis.call('SET', KEYS[5], '1', 'NX', 'PX', 86400000) then return -1 end
+local members = redis.call('SMEMBERS', KEYS[1])
+for i, member in ipairs(members) do members[i] = tonumber(member) end
+table.sort(members)
+shuffle(members)
+for _, member in ipairs(members) do
+  redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[4]), member)
+  redis.call('ZADD', KEYS[3], ARGV[2], member)
+end
+redis.call('DEL', KEYS[1])
+return #members`;
 
 // KEYS: admitted, queue, seen, seq. ARGV: mode (enter|status|admit), user, now, threshold,
 // admission ttl ms, abandon-before timestamp. Returns {state, value, admitted users...}.
@@ -87,7 +137,10 @@ redis.call('ZADD', queue, redis.call('INCR', seq), user)
 redis.call('ZADD', seen, now, user)
 return reply('queued', redis.call('ZCARD', queue))`;
 
-type ScriptRedis = Redis & { waitingRoom(...args: (string | number)[]): Promise<string[]> };
+type ScriptRedis = Redis & {
+  waitingRoom(...args: (string | number)[]): Promise<string[]>;
+  waitingRoomOpenLine(...args: (string | number)[]): Promise<number>;
+};
 
 const toState = (state: string, value: string): RoomState => {
   if (state === "admitted") return { status: "admitted", admittedUntil: Number(value) };
@@ -104,6 +157,7 @@ export class RedisWaitingRoomStore implements WaitingRoomStore {
     private readonly prefix = "",
   ) {
     redis.defineCommand("waitingRoom", { numberOfKeys: 4, lua: ROOM });
+    redis.defineCommand("waitingRoomOpenLine", { numberOfKeys: 5, lua: OPEN_LINE });
     this.redis = redis as ScriptRedis;
   }
 
@@ -142,6 +196,35 @@ export class RedisWaitingRoomStore implements WaitingRoomStore {
     return lengths;
   }
 
+  async preEnter(showId: number, userId: number) {
+    const preQueue = this.preQueueKey(showId);
+    const [, [, size]] = (await this.redis
+      .multi()
+      .sadd(preQueue, String(userId))
+      .scard(preQueue)
+      .pexpire(preQueue, 86_400_000)
+      .exec()) as [unknown, [unknown, number]];
+    return size;
+  }
+
+  async openLine(showId: number, seed: number, now: number) {
+    const [, queue, seen, seq] = this.keys(showId);
+    const joined = await this.redis.waitingRoomOpenLine(
+      this.preQueueKey(showId),
+      queue,
+      seen,
+      seq,
+      `${this.prefix}wr:{${showId}}:opened`,
+      seed,
+      now,
+    );
+    return joined < 0 ? undefined : joined;
+  }
+
+  private preQueueKey(showId: number) {
+    return `${this.prefix}wr:{${showId}}:pre`;
+  }
+
   /** `wr:{<show>}:…`: one hash tag, so the script's keys share a Redis Cluster slot. */
   private keys(showId: number) {
     const base = `${this.prefix}wr:{${showId}}:`;
@@ -167,6 +250,8 @@ interface Room {
   /** user → arrival number; Map keeps insertion order, which is arrival order. */
   queue: Map<number, number>;
   seen: Map<number, number>;
+  preQueue: Set<number>;
+  opened: boolean;
 }
 
 /** The same rules in process memory, for embedded mode. */
@@ -206,6 +291,28 @@ export class MemoryWaitingRoomStore implements WaitingRoomStore {
     return this.rooms.get(showId)?.queue.size ?? 0;
   }
 
+  async preEnter(showId: number, userId: number) {
+    const room = this.room(showId);
+    room.preQueue.add(userId);
+    return room.preQueue.size;
+  }
+
+  async openLine(showId: number, seed: number, now: number) {
+    const room = this.room(showId);
+    if (room.opened) return undefined;
+    room.opened = true;
+    const drawn = seededShuffle(
+      [...room.preQueue].sort((a, b) => a - b),
+      seed,
+    );
+    for (const user of drawn) {
+      room.queue.set(user, now);
+      room.seen.set(user, now);
+    }
+    room.preQueue.clear();
+    return drawn.length;
+  }
+
   async lineLengths() {
     const lengths: Record<string, number> = {};
     for (const [showId, room] of this.rooms) {
@@ -217,7 +324,13 @@ export class MemoryWaitingRoomStore implements WaitingRoomStore {
   private room(showId: number): Room {
     let room = this.rooms.get(showId);
     if (!room) {
-      room = { admitted: new Map(), queue: new Map(), seen: new Map() };
+      room = {
+        admitted: new Map(),
+        queue: new Map(),
+        seen: new Map(),
+        preQueue: new Set(),
+        opened: false,
+      };
       this.rooms.set(showId, room);
     }
     return room;

@@ -1,3 +1,4 @@
+import { randomInt } from "node:crypto";
 import type { RoomState, WaitingRoomStore } from "../infra/waiting-room-store";
 import { AppError } from "../lib/errors";
 import type { Logger } from "../lib/logger";
@@ -11,8 +12,31 @@ export interface WaitingRoomSettings {
 /** Asks for the line of a show to move (a BullMQ job in production, a direct call embedded). */
 export type AdmissionTrigger = (showId: number) => Promise<void>;
 
+const salesNotOpen = (opensAt: number) =>
+  new AppError(409, "SALES_NOT_OPEN", "Sales for this show have not opened yet", {
+    sales_open_at: new Date(opensAt).toISOString(),
+  });
+
+/** Everyone who arrives early waits for the draw at opening time. */
+const preQueued = (opensAt: number, now: number) => {
+  const wait = Math.ceil((opensAt - now) / 1000);
+  return new AppError(
+    429,
+    "WAITING_ROOM",
+    "Sales open soon: you are in the pre-queue, whose order is drawn at random when they open.",
+    {
+      pre_queue: true,
+      sales_open_at: new Date(opensAt).toISOString(),
+      estimated_wait_seconds: wait,
+    },
+    { "Retry-After": String(Math.min(Math.max(wait, 1), 30)) },
+  );
+};
+
 export interface WaitingRoomStatus {
   status: "open" | "queued" | "admitted";
+  /** Set while sales have not opened yet. */
+  sales_open_at?: string;
   position?: number;
   estimated_wait_seconds?: number;
   admitted_until?: string;
@@ -23,6 +47,9 @@ export interface WaitingRoomStatus {
  * if its store is unreachable, callers go straight to the hold, which stays correct anyway.
  */
 export class WaitingRoom {
+  /** Shows whose opening draw this instance has seen done (saves a round trip per hold). */
+  private readonly opened = new Set<number>();
+
   constructor(
     private readonly store: WaitingRoomStore,
     private readonly settings: WaitingRoomSettings,
@@ -30,9 +57,20 @@ export class WaitingRoom {
     private readonly logger: Logger,
   ) {}
 
-  /** Lets an admitted caller through; answers everyone else 429 WAITING_ROOM with a place. */
-  async enter(showId: number, userId: number): Promise<void> {
+  /**
+   * Lets an admitted caller through; answers everyone else 429 WAITING_ROOM with a place.
+   * Before `salesOpenAt` nobody gets through: with the room on, callers wait in a pre-queue
+   * that is shuffled once when sales open; with it off, they are refused.
+   */
+  async enter(showId: number, userId: number, salesOpenAt?: number): Promise<void> {
+    const now = Date.now();
+    if (salesOpenAt !== undefined && now < salesOpenAt) {
+      if (!this.settings.enabled) throw salesNotOpen(salesOpenAt);
+      await this.guard(() => this.store.preEnter(showId, userId));
+      throw preQueued(salesOpenAt, now);
+    }
     if (!this.settings.enabled) return;
+    if (salesOpenAt !== undefined) await this.openLineOnce(showId);
     const state = await this.guard(() => this.store.enter(showId, userId, Date.now()));
     if (state?.status !== "queued") return;
     const view = this.describe(state);
@@ -46,8 +84,14 @@ export class WaitingRoom {
     );
   }
 
-  async status(showId: number, userId: number): Promise<WaitingRoomStatus> {
+  async status(showId: number, userId: number, salesOpenAt?: number): Promise<WaitingRoomStatus> {
     if (!this.settings.enabled) return { status: "open" };
+    if (salesOpenAt !== undefined) {
+      if (Date.now() < salesOpenAt) {
+        return { status: "open", sales_open_at: new Date(salesOpenAt).toISOString() };
+      }
+      await this.openLineOnce(showId);
+    }
     const state = await this.guard(() => this.store.status(showId, userId, Date.now()));
     return state ? this.describe(state) : { status: "open" };
   }
@@ -78,6 +122,16 @@ export class WaitingRoom {
       };
     }
     return { status: "open" };
+  }
+
+  /** The opening draw, at most once per show (the store makes it atomic across instances). */
+  private async openLineOnce(showId: number): Promise<void> {
+    if (this.opened.has(showId)) return;
+    const seed = 1 + randomInt(2_147_483_646);
+    const joined = await this.guard(() => this.store.openLine(showId, seed, Date.now()));
+    this.opened.add(showId);
+    if (joined)
+      this.logger.info("sales opened: pre-queue drawn into the line", { show_id: showId, joined });
   }
 
   private async guard<T>(work: () => Promise<T>): Promise<T | undefined> {
