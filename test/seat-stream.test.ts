@@ -270,7 +270,7 @@ describe.each(backends)("live seat map stream on %s", (backend) => {
         status: "LOCKED",
       });
       // HOLD_TTL_SECONDS=3 and no cleanup job runs in tests.
-      expect(await changeOf(client, [seatId], 4500)).toEqual({
+      expect(await changeOf(client, [seatId], 9000)).toEqual({
         seat_ids: [seatId],
         status: "AVAILABLE",
       });
