@@ -1216,6 +1216,7 @@ describe.each(backends)("admin API on %s", (backend) => {
           "end_time",
           "event",
           "price",
+          "sales_open_at",
           "show_id",
           "start_time",
           "total_seats",

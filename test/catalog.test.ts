@@ -215,6 +215,7 @@ describe.each(backends)("catalogue on %s", (backend) => {
       show_id: s.show_id,
       start_time: s.start_time,
       end_time: s.end_time,
+      sales_open_at: null,
       price: s.price,
       event: {
         event_id: eventIds.get(s.event),
@@ -466,6 +467,7 @@ describe.each(backends)("catalogue on %s", (backend) => {
           "end_time",
           "event",
           "price",
+          "sales_open_at",
           "show_id",
           "start_time",
           "total_seats",

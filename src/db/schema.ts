@@ -95,6 +95,8 @@ export const shows = pgTable(
     start_time: timestamp({ withTimezone: true }).notNull(),
     end_time: timestamp({ withTimezone: true }).notNull(),
     price_cents: integer().notNull(),
+    /** Holds are refused (or pre-queued by the waiting room) before this; null = on sale now. */
+    sales_open_at: timestamp({ withTimezone: true }),
     created_at: createdAt(),
   },
   (table) => [

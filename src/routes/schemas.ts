@@ -16,6 +16,9 @@ export const ShowSchema = z
     show_id: z.number().int(),
     start_time: z.string().openapi({ example: "2026-12-01T19:30:00.000Z" }),
     end_time: z.string(),
+    sales_open_at: z.string().nullable().openapi({
+      description: "Holds open at this time (null: on sale now); earlier arrivals are pre-queued",
+    }),
     price: z.number().openapi({ example: 49.5 }),
     event: z.object({
       event_id: z.number().int(),

@@ -19,14 +19,19 @@ const status = createRoute({
         position: z.number().int().optional(),
         estimated_wait_seconds: z.number().int().optional(),
         admitted_until: z.string().optional(),
+        sales_open_at: z.string().optional().openapi({
+          description: "Present while sales have not opened: hold attempts join the pre-queue",
+        }),
       }),
       "The caller's state",
     ),
-    ...errorResponses(400, 401),
+    ...errorResponses(400, 401, 404),
   },
 });
 
 export const waitingRoomRoutes = createRouter().openapi(status, async (c) => {
   const showId = c.req.valid("param").show_id;
-  return c.json(await c.get("services").waitingRoom.status(showId, c.get("user").user_id), 200);
+  const services = c.get("services");
+  const { salesOpenAt } = await services.bookings.timesOf(showId);
+  return c.json(await services.waitingRoom.status(showId, c.get("user").user_id, salesOpenAt), 200);
 });

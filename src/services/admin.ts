@@ -33,6 +33,7 @@ export interface ShowInput {
   event_id: number;
   venue_id: number;
   start_time: Date;
+  sales_open_at?: Date | null;
   end_time: Date;
   price: number;
 }
@@ -239,7 +240,7 @@ export class AdminService {
 
   /** Creates the show and, in the same transaction and one statement, a show_seats row per seat. */
   async createShow(input: ShowInput) {
-    assertTimeOrder(input.start_time, input.end_time);
+    assertTimeOrder(input.start_time, input.end_time, input.sales_open_at);
     const showId = await this.db.transaction(async (tx) => {
       await this.requireEvent(tx, input.event_id);
       await this.requireVenue(tx, input.venue_id, true);
@@ -250,6 +251,7 @@ export class AdminService {
           venue_id: input.venue_id,
           start_time: input.start_time,
           end_time: input.end_time,
+          sales_open_at: input.sales_open_at ?? null,
           price_cents: toCents(input.price),
         })
         .returning({ show_id: shows.show_id });
@@ -268,7 +270,11 @@ export class AdminService {
         .where(eq(shows.show_id, showId))
         .for("update");
       if (!current) throw notFound("Show");
-      assertTimeOrder(input.start_time ?? current.start_time, input.end_time ?? current.end_time);
+      assertTimeOrder(
+        input.start_time ?? current.start_time,
+        input.end_time ?? current.end_time,
+        input.sales_open_at === undefined ? current.sales_open_at : input.sales_open_at,
+      );
       if (input.event_id !== undefined) await this.requireEvent(tx, input.event_id);
       const venueChanges = input.venue_id !== undefined && input.venue_id !== current.venue_id;
       if (venueChanges && input.venue_id !== undefined) {
@@ -287,6 +293,7 @@ export class AdminService {
           venue_id: input.venue_id,
           start_time: input.start_time,
           end_time: input.end_time,
+          sales_open_at: input.sales_open_at,
           price_cents: input.price === undefined ? undefined : toCents(input.price),
         })
         .where(eq(shows.show_id, showId));
@@ -335,10 +342,15 @@ export class AdminService {
   }
 }
 
-function assertTimeOrder(start: Date, end: Date) {
+function assertTimeOrder(start: Date, end: Date, salesOpenAt?: Date | null) {
   if (end <= start) {
     throw new AppError(400, "VALIDATION_ERROR", "end_time must be after start_time", {
       end_time: "must be after start_time",
+    });
+  }
+  if (salesOpenAt && salesOpenAt >= start) {
+    throw new AppError(400, "VALIDATION_ERROR", "sales_open_at must be before start_time", {
+      sales_open_at: "must be before start_time",
     });
   }
 }

@@ -28,7 +28,8 @@ interface BookingViewRow {
   created_at: string | Date;
   expires_at: string | Date;
   seats: BookingView["seats"];
-  show: Omit<ShowView, "price" | "start_time" | "end_time"> & {
+  show: Omit<ShowView, "price" | "start_time" | "end_time" | "sales_open_at"> & {
+    sales_open_at: string | null;
     price_cents: number;
     start_time: string;
     end_time: string;
@@ -59,6 +60,7 @@ function bookingViewQuery(where: SQL, page: { page: number; limit: number }) {
                 from booking_seats bs where bs.booking_id = b.booking_id), '[]'::json) as seats,
       json_build_object(
         'show_id', shows.show_id, 'start_time', shows.start_time, 'end_time', shows.end_time,
+        'sales_open_at', shows.sales_open_at,
         'price_cents', shows.price_cents,
         'event', json_build_object('event_id', e.event_id, 'title', e.title, 'description', e.description),
         'venue', json_build_object('venue_id', v.venue_id, 'venue_name', v.venue_name, 'address', v.address),
@@ -75,7 +77,7 @@ function bookingViewQuery(where: SQL, page: { page: number; limit: number }) {
 }
 
 const toView = (row: BookingViewRow): BookingView => {
-  const { price_cents, start_time, end_time, ...show } = row.show;
+  const { price_cents, start_time, end_time, sales_open_at, ...show } = row.show;
   return {
     booking_id: row.booking_id,
     user_id: row.user_id,
@@ -88,6 +90,7 @@ const toView = (row: BookingViewRow): BookingView => {
     show: {
       ...show,
       start_time: iso(start_time),
+      sales_open_at: sales_open_at ? iso(sales_open_at) : null,
       end_time: iso(end_time),
       price: fromCents(price_cents),
       available_seats: Number(show.available_seats),

@@ -41,6 +41,12 @@ const seatUnavailable = (failedSeats: number[]) =>
   new AppError(409, "SEAT_UNAVAILABLE", "Some of the requested seats are not available", {
     failed_seats: failedSeats,
   });
+export interface ShowTimes {
+  /** Epoch milliseconds. */
+  startsAt: number;
+  salesOpenAt?: number;
+}
+
 const showStarted = () => new AppError(400, "SHOW_STARTED", "The show has already started");
 const holdExpired = () =>
   new AppError(410, "HOLD_EXPIRED", "The hold on these seats has expired; hold them again");
@@ -66,7 +72,7 @@ export class BookingService {
     private readonly settings: BookingSettings,
   ) {}
 
-  private readonly showStarts = new TtlCache<number, number | undefined>(5_000);
+  private readonly showTimes = new TtlCache<number, ShowTimes | undefined>(5_000);
 
   private get locks() {
     return this.after.locks;
@@ -82,8 +88,8 @@ export class BookingService {
    * correct.
    */
   async hold(userId: number, showId: number, seatIds: number[]) {
-    await this.assertShowOnSale(showId);
-    await this.waitingRoom.enter(showId, userId);
+    const times = await this.assertShowNotStarted(showId);
+    await this.waitingRoom.enter(showId, userId, times.salesOpenAt);
     const token = randomUUID();
     const ttlMs = this.settings.holdTtlSeconds * 1000;
     await this.acquireInRedis(showId, seatIds, token, ttlMs).catch((error) => {
@@ -293,28 +299,46 @@ export class BookingService {
   }
 
   /**
-   * Unknown or started shows are refused before Redis is touched. Start times are cached for a
-   * few seconds (the hot path would otherwise pay a query per hold for a value that almost
-   * never changes); the transaction prices the booking from the show row itself.
+   * Unknown or started shows are refused before Redis is touched. Show times are cached for a
+   * few seconds (the hot path would otherwise pay a query per hold for values that almost
+   * never change); the hold statement checks them again against the show row.
    */
-  private async assertShowOnSale(showId: number) {
-    const startsAt = await this.showStarts.get(showId, () => this.showStart(this.db, showId));
-    if (startsAt === undefined) throw notFound("Show");
-    if (startsAt <= Date.now()) throw showStarted();
+  private async assertShowNotStarted(showId: number): Promise<ShowTimes> {
+    const times = await this.timesOf(showId);
+    if (times.startsAt <= Date.now()) throw showStarted();
+    return times;
   }
 
-  /** The transaction found no show on sale: say whether it is gone or has started. */
+  /** A show's start and sales opening (cached a few seconds); 404 for an unknown show. */
+  async timesOf(showId: number): Promise<ShowTimes> {
+    const times = await this.showTimes.get(showId, () => this.readShowTimes(this.db, showId));
+    if (times === undefined) throw notFound("Show");
+    return times;
+  }
+
+  /** The transaction found no show on sale: gone, started, or not selling yet. */
   private async whyNotOnSale(tx: Queryable, showId: number): Promise<AppError> {
-    this.showStarts.delete(showId);
-    return (await this.showStart(tx, showId)) === undefined ? notFound("Show") : showStarted();
+    this.showTimes.delete(showId);
+    const times = await this.readShowTimes(tx, showId);
+    if (times === undefined) return notFound("Show");
+    if (times.salesOpenAt !== undefined && times.salesOpenAt > Date.now()) {
+      return new AppError(409, "SALES_NOT_OPEN", "Sales for this show have not opened yet", {
+        sales_open_at: new Date(times.salesOpenAt).toISOString(),
+      });
+    }
+    return showStarted();
   }
 
-  private async showStart(db: Queryable, showId: number): Promise<number | undefined> {
-    const [show] = await execRows<{ start_time: Date | string }>(
-      db,
-      sql`select start_time from shows where show_id = ${showId}`,
-    );
-    return show ? new Date(show.start_time).getTime() : undefined;
+  private async readShowTimes(db: Queryable, showId: number): Promise<ShowTimes | undefined> {
+    const [show] = await execRows<{
+      start_time: Date | string;
+      sales_open_at: Date | string | null;
+    }>(db, sql`select start_time, sales_open_at from shows where show_id = ${showId}`);
+    if (!show) return undefined;
+    return {
+      startsAt: new Date(show.start_time).getTime(),
+      salesOpenAt: show.sales_open_at ? new Date(show.sales_open_at).getTime() : undefined,
+    };
   }
 
   /** Refuses seats Redis knows are taken; if Redis is unreachable, PostgreSQL alone decides. */

@@ -9,6 +9,7 @@ export interface ShowView {
   show_id: number;
   start_time: string;
   end_time: string;
+  sales_open_at: string | null;
   price: number;
   event: { event_id: number; title: string; description: string | null };
   venue: { venue_id: number; venue_name: string; address: string };
@@ -70,6 +71,7 @@ function showRows(db: Queryable) {
       show_id: shows.show_id,
       start_time: shows.start_time,
       end_time: shows.end_time,
+      sales_open_at: shows.sales_open_at,
       price_cents: shows.price_cents,
       event_id: events.event_id,
       title: events.title,
@@ -91,6 +93,7 @@ export const toShowView = (row: ShowRow): ShowView => ({
   show_id: row.show_id,
   start_time: iso(row.start_time),
   end_time: iso(row.end_time),
+  sales_open_at: row.sales_open_at ? iso(row.sales_open_at) : null,
   price: fromCents(row.price_cents),
   event: { event_id: row.event_id, title: row.title, description: row.description },
   venue: { venue_id: row.venue_id, venue_name: row.venue_name, address: row.address },

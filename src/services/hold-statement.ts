@@ -48,7 +48,7 @@ interface StatementRow {
  * The whole hold as one statement, hence one round trip and its own transaction:
  * lock the requested show_seats rows in seat_id order (no deadlocks between overlapping
  * holds), and only if every one of them is AVAILABLE insert the booking (priced from the show
- * row, refused once the show has started), copy its seats for the history and mark them
+ * row, refused before sales open and once the show has started), copy its seats for the history and mark them
  * LOCKED (guarded by status = 'AVAILABLE'). Otherwise it changes nothing and reports what it
  * found. If the seat update ever touched fewer rows than requested, the statement fails on the
  * guard's cast and rolls back as a whole (the cast depends on a column, so it is evaluated
@@ -71,7 +71,9 @@ export function holdStatement(request: HoldRequest): SQL {
       select ${userId}, sh.show_id, 'PENDING', sh.price_cents * ${seatIds.length},
         now() + make_interval(secs => ${ttlSeconds}), ${token}
       from shows sh, free
-      where sh.show_id = ${showId} and sh.start_time > now() and free.seats = ${seatIds.length}
+      where sh.show_id = ${showId} and sh.start_time > now()
+        and (sh.sales_open_at is null or sh.sales_open_at <= now())
+        and free.seats = ${seatIds.length}
       returning booking_id, amount_cents, expires_at
     ), copied as (
       insert into booking_seats (booking_id, seat_id, seat_row, seat_number)

@@ -105,7 +105,8 @@ export class SeatStreamSession {
 }
 
 /** Never later than this between two looks at a show's holds while any run (self-healing). */
-const MAX_LAPSE_WAIT_MS = 60_000;
+const MAX_LAPSE_WAIT_MS = 1_000;
+const RETRY_SOON_MS = 100;
 /** A new hold is looked at within this, in case it ends before the ones already known. */
 const LOOK_AFTER_HOLD_MS = 500;
 /** Past a hold's end, so that PostgreSQL's now() has certainly passed it. */
@@ -198,10 +199,18 @@ class HoldLapseWatcher {
       if (!row || this.stopped) return;
       const lapsed = row.lapsed.filter((seatId) => !this.touched.has(seatId));
       if (this.since !== undefined && lapsed.length > 0) this.lapsed(lapsed);
-      this.since = row.now;
-      if (row.next_in_ms !== null) {
-        this.schedule(Math.min(Math.max(0, row.next_in_ms) + LAPSE_MARGIN_MS, MAX_LAPSE_WAIT_MS));
+      if (lapsed.length < row.lapsed.length) {
+        // A seat changed while we looked: its lapse may be stale or real. Look again soon from
+        // the same point in time, so a real lapse is not lost (a repeated AVAILABLE is harmless).
+        this.schedule(RETRY_SOON_MS);
+        return;
       }
+      this.since = row.now;
+      // Also look at least once a second while streams are open: a missed or late schedule
+      // then delays a lapse announcement by a second at most instead of losing it.
+      const nextLapse =
+        row.next_in_ms === null ? MAX_LAPSE_WAIT_MS : Math.max(0, row.next_in_ms) + LAPSE_MARGIN_MS;
+      this.schedule(Math.min(nextLapse, MAX_LAPSE_WAIT_MS));
     } catch (error) {
       this.logger.warn("could not look for lapsed holds", {
         show_id: this.showId,

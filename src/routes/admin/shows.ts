@@ -27,6 +27,7 @@ const ShowInput = z
     venue_id: bodyId(),
     start_time: timestampInput,
     end_time: timestampInput,
+    sales_open_at: timestampInput.nullable().optional(),
     price,
   })
   .strict();

@@ -1,0 +1,1 @@
+ALTER TABLE "shows" ADD COLUMN "sales_open_at" timestamp with time zone;
