@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { isDatabaseUnavailable } from "../src/db/errors";
 import { createTestApp, type TestApp } from "./support/harness";
 import { backends } from "./support/services";
 
@@ -28,3 +29,23 @@ if (backends.includes("postgres")) {
     });
   });
 }
+
+describe("which database errors mean 'unavailable'", () => {
+  const wrapped = (cause: Error & { code?: string }) =>
+    new Error("Failed query: select 1", { cause });
+
+  test("lost sockets and server-side interruptions are 503s, whatever their code looks like", () => {
+    const epipe = Object.assign(new Error("write EPIPE"), { code: "EPIPE" });
+    expect(isDatabaseUnavailable(wrapped(epipe))).toBe(true);
+    const terminated = Object.assign(new Error("terminating connection"), { code: "57P01" });
+    expect(isDatabaseUnavailable(wrapped(terminated))).toBe(true);
+    const lockTimeout = Object.assign(new Error("lock timeout"), { code: "55P03" });
+    expect(isDatabaseUnavailable(wrapped(lockTimeout))).toBe(true);
+  });
+
+  test("errors about the request itself are not", () => {
+    const duplicate = Object.assign(new Error("duplicate key"), { code: "23505" });
+    expect(isDatabaseUnavailable(wrapped(duplicate))).toBe(false);
+    expect(isDatabaseUnavailable(new Error("something else"))).toBe(false);
+  });
+});

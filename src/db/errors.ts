@@ -18,13 +18,15 @@ export const UNIQUE_VIOLATION = "23505";
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
   const code = pgErrorCode(error);
-  if (code) {
-    return (
-      code.startsWith("08") ||
+  const unavailableCode =
+    code !== undefined &&
+    (code.startsWith("08") ||
       code.startsWith("57P0") ||
-      ["57014", "55P03", "40P01", "40001", "53300"].includes(code)
-    );
-  }
+      ["57014", "55P03", "40P01", "40001", "53300"].includes(code));
+  if (unavailableCode) return true;
+  // Socket-level failures carry errno-style codes (EPIPE looks like a SQLSTATE): by message.
   const message = error instanceof Error ? `${error.message} ${String(error.cause ?? "")}` : "";
-  return /ECONNREFUSED|ECONNRESET|CONNECTION_CLOSED|CONNECT_TIMEOUT|CONNECTION_ENDED/.test(message);
+  return /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|CONNECTION_CLOSED|CONNECTION_DESTROYED|CONNECT_TIMEOUT|CONNECTION_ENDED/.test(
+    message,
+  );
 }

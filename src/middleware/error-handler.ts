@@ -66,6 +66,8 @@ export const errorHandler =
       request_id: c.get("requestId"),
       path: c.req.path,
       error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      // drizzle wraps driver errors: the cause says what PostgreSQL (or the socket) answered.
+      cause: error instanceof Error && error.cause ? String(error.cause) : undefined,
     });
     return c.json({ message: "Internal server error", code: "INTERNAL" }, 500);
   };
