@@ -5,6 +5,7 @@ import { createLogger } from "../src/lib/logger";
 import {
   createAdmin,
   createShowFixture,
+  createUsersDirect,
   registerUser,
   type ShowFixture,
   type TestUser,
@@ -259,6 +260,42 @@ describe.each(backends)("waitlist (%s)", (backend) => {
     },
     FLOW_TIMEOUT_MS,
   );
+
+  test("a lapsed hold's seat goes to the waitlist, not to the general hold that found it", async () => {
+    const { show, bookings } = await soldOutShow(2);
+    const [waiter, passerBy] = (await createUsersDirect(app, 2)) as [TestUser, TestUser];
+    expect((await join(waiter, show.show_id, { seats_wanted: 1 })).status).toBe(201);
+
+    // The buyer's hold on the first seat runs out (and its Redis lock with it).
+    const seatId = show.seat_ids[0] as number;
+    const lapsedBooking = bookings.get(seatId) as number;
+    const [row] = await query<{ lock_token: string }>(
+      app,
+      sql`update bookings set expires_at = now() - interval '1 second'
+          where booking_id = ${lapsedBooking} returning lock_token::text as lock_token`,
+    );
+    await query(
+      app,
+      sql`update show_seats set locked_until = now() - interval '1 second'
+      where booking_id = ${lapsedBooking}`,
+    );
+    await app.runtime.services.locks.release(show.show_id, [seatId], row?.lock_token as string);
+
+    const refused = await hold(passerBy, show.show_id, [seatId]);
+    expect(refused.status).toBe(409);
+    expect(refused.body.code).toBe("SEAT_UNAVAILABLE");
+    expect(refused.body.details.failed_seats).toEqual([seatId]);
+
+    const [expired] = await query<{ status: string }>(
+      app,
+      sql`select status::text as status from bookings where booking_id = ${lapsedBooking}`,
+    );
+    expect(expired?.status).toBe("EXPIRED");
+    const offers = await offersOf(show, [waiter, passerBy]);
+    expect(offers.map((offer) => [offer.user_id, offer.status, offer.seat_ids])).toEqual([
+      [waiter.user_id, "PENDING", [seatId]],
+    ]);
+  });
 
   test("once per release: concurrent offer runs offer one freed seat exactly once", async () => {
     const { show, bookings } = await soldOutShow(3);

@@ -106,13 +106,15 @@ export class BookingService {
       throw error;
     }
     const { outcome, reclaimed } = held;
+    // Our locks go before a reclaimed booking is settled: its seats may be offered to the
+    // waitlist right then, and the offer takes their Redis locks.
+    if (outcome.kind !== "held") await this.releaseQuietly(showId, seatIds, token);
+    await settleEndedBookings(reclaimed, this.after);
     if (outcome.kind !== "held") {
-      await this.releaseQuietly(showId, seatIds, token);
       this.after.metrics.recordHold(HOLD_RESULTS[outcome.kind]);
       throw await this.refusal(outcome, showId);
     }
     this.after.metrics.recordHold("won");
-    await settleEndedBookings(reclaimed, this.after);
     await this.after.seatsChanged({ showId, seatIds, status: "LOCKED" });
     return {
       booking_id: outcome.booking.booking_id,
@@ -138,6 +140,17 @@ export class BookingService {
         where show_id = ${request.showId} and seat_id = any(${intArray(request.seatIds)})
         order by seat_id for update`);
       const reclaimed = await endBookings(tx, outcome.bookingIds, "EXPIRED");
+      // Seats freed while people wait on the show's waitlist are theirs first: the expired
+      // booking ends here, and the offer to the first in line follows the commit.
+      const [waitlist] = await execRows<{ waiting: boolean }>(
+        tx,
+        sql`select exists (select 1 from waitlist_entries
+              where show_id = ${request.showId} and status = 'WAITING') as waiting`,
+      );
+      if (waitlist?.waiting) {
+        const reserved: HoldOutcome = { kind: "taken", seatIds: outcome.seatIds };
+        return { outcome: reserved, reclaimed };
+      }
       return { outcome: await runHoldStatement(tx, request), reclaimed };
     });
   }

@@ -33,7 +33,7 @@ export type HoldOutcome =
   /** Requested seats that are BOOKED or held by a running hold. */
   | { kind: "taken"; seatIds: number[] }
   /** Some seats are still LOCKED by holds that ran out: those bookings must expire first. */
-  | { kind: "lapsed"; bookingIds: number[] }
+  | { kind: "lapsed"; bookingIds: number[]; seatIds: number[] }
   /** Every seat was free but the show has started or is gone. */
   | { kind: "not_on_sale" };
 
@@ -121,10 +121,14 @@ function interpret(request: HoldRequest, row: StatementRow | undefined): HoldOut
     (seat) => seat.status === "BOOKED" || (seat.status === "LOCKED" && !seat.lapsed),
   );
   if (taken.length > 0) return { kind: "taken", seatIds: taken.map((seat) => seat.seat_id) };
-  const lapsed = seats.flatMap((seat) =>
-    seat.status === "LOCKED" && seat.booking_id !== null ? [seat.booking_id] : [],
-  );
-  if (lapsed.length > 0) return { kind: "lapsed", bookingIds: [...new Set(lapsed)] };
+  const lapsed = seats.filter((seat) => seat.status === "LOCKED" && seat.booking_id !== null);
+  if (lapsed.length > 0) {
+    return {
+      kind: "lapsed",
+      bookingIds: [...new Set(lapsed.map((seat) => seat.booking_id as number))],
+      seatIds: lapsed.map((seat) => seat.seat_id),
+    };
+  }
   return { kind: "not_on_sale" };
 }
 
