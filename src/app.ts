@@ -128,5 +128,3 @@ export function createApp(services: Services, logger: Logger) {
 
   return app;
 }
-
-export type App = ReturnType<typeof createApp>;

@@ -10,7 +10,7 @@ import * as schema from "./schema";
 export type Schema = typeof schema;
 /** The drizzle database every service uses; it does not know which driver is underneath. */
 export type Database = PgDatabase<PgQueryResultHKT, Schema>;
-export type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
+type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
 /** Either the database or a transaction on it: what a query helper needs. */
 export type Queryable = Database | Transaction;
 

@@ -54,7 +54,7 @@ interface StatementRow {
  * guard's cast and rolls back as a whole (the cast depends on a column, so it is evaluated
  * only then, never folded at planning time).
  */
-export function holdStatement(request: HoldRequest): SQL {
+function holdStatement(request: HoldRequest): SQL {
   const { userId, showId, seatIds, token, ttlSeconds } = request;
   const ids = intArray(seatIds);
   return sql`with locked as (

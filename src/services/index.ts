@@ -11,6 +11,7 @@ import type { WaitingRoomStore } from "../infra/waiting-room-store";
 import { offerToWaitlists } from "../jobs/waitlist";
 import type { Logger } from "../lib/logger";
 import { AdminService } from "./admin";
+import { AnalyticsService } from "./analytics";
 import { AuthService } from "./auth";
 import { BookingViews } from "./booking-views";
 import { BookingService } from "./bookings";
@@ -31,6 +32,7 @@ export interface Services {
   admin: AdminService;
   bookings: BookingService;
   bookingViews: BookingViews;
+  analytics: AnalyticsService;
   idempotency: IdempotencyStore;
   locks: SeatLocks;
   /** Shared rate-limit counters (Redis); undefined → each limiter counts in memory. */
@@ -115,6 +117,7 @@ export function createServices(deps: ServiceDependencies): Services {
     after,
     metrics: deps.metrics,
     bookingViews: new BookingViews(deps.db),
+    analytics: new AnalyticsService(deps.db),
     idempotency: new IdempotencyStore(deps.db),
     locks: deps.locks,
     rateLimitStore: deps.rateLimitStore,

@@ -1,5 +1,5 @@
 import { createRouter, errorResponses, jsonResponse, z } from "../../lib/openapi";
-import { AnalyticsService, DEFAULT_RANGE_DAYS, MAX_RANGE_DAYS } from "../../services/analytics";
+import { DEFAULT_RANGE_DAYS, MAX_RANGE_DAYS } from "../../services/analytics";
 import { timestampInput } from "../schemas";
 import { adminRoute } from "./route";
 
@@ -104,6 +104,6 @@ const analytics = adminRoute({
 });
 
 export const adminAnalyticsRoutes = createRouter().openapi(analytics, async (c) => {
-  const report = await new AnalyticsService(c.get("services").db).report(c.req.valid("query"));
+  const report = await c.get("services").analytics.report(c.req.valid("query"));
   return c.json(report, 200);
 });
