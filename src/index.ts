@@ -10,10 +10,7 @@ const { logger, services } = runtime;
 // Without Redis there is no worker process to coordinate with: run the jobs here.
 const jobs = config.REDIS_URL
   ? undefined
-  : startInProcessJobs(
-      { db: services.db, ...services.after },
-      { cleanupCron: config.CLEANUP_CRON, logger },
-    );
+  : startInProcessJobs(services.cleanup, { cleanupCron: config.CLEANUP_CRON, logger });
 
 const server = Bun.serve({ port: config.PORT, fetch: runtime.app.fetch });
 const baseUrl = `http://localhost:${server.port}`;

@@ -11,7 +11,7 @@ import { startRuntime } from "./runtime";
 const config = loadConfigOrExit();
 const runtime = await startRuntime({ ...config, SEED_DEMO_DATA: false });
 const { logger, services } = runtime;
-const deps = { db: services.db, ...services.after };
+const deps = services.cleanup;
 const settings = { cleanupCron: config.CLEANUP_CRON, logger };
 
 let jobs: BackgroundJobs;

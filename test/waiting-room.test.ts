@@ -142,17 +142,14 @@ if (backends.includes("postgres") && redisUrl) {
       const show = await createShowFixture(app, admin.token, { rows: ["A"], perRow: 6 });
       const users = await createUsersDirect(app, 5);
       const store = app.runtime.waitingRoomStore;
-      const jobs = startQueuedJobs(
-        { db: app.runtime.services.db, ...app.runtime.services.after },
-        {
-          cleanupCron: "0 0 1 1 *",
-          logger: createLogger("silent"),
-          prefix: bullPrefix(app.config),
-          connect: () => connectRedis({ url: redisUrl as string, forWorkers: true }),
-          admit: (showId) => store.admitNext(showId, Date.now()),
-          admitConcurrency: 10,
-        },
-      );
+      const jobs = startQueuedJobs(app.runtime.services.cleanup, {
+        cleanupCron: "0 0 1 1 *",
+        logger: createLogger("silent"),
+        prefix: bullPrefix(app.config),
+        connect: () => connectRedis({ url: redisUrl as string, forWorkers: true }),
+        admit: (showId) => store.admitNext(showId, Date.now()),
+        admitConcurrency: 10,
+      });
       try {
         const holds = [];
         for (const [index, user] of users.entries()) {

@@ -54,8 +54,7 @@ describe.each(backends)("waitlist (%s)", (backend) => {
   afterAll(() => app.close());
 
   const deps = () => ({
-    ...app.runtime.services.after,
-    db: app.runtime.services.db,
+    ...app.runtime.services.cleanup,
     logger: silent,
     offerTtlSeconds: app.config.WAITLIST_OFFER_TTL_SECONDS,
   });

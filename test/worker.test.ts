@@ -58,11 +58,7 @@ describe.each(backends)("hold expiry cleanup on %s", (backend) => {
   });
   afterAll(() => app.close());
 
-  const deps = () => ({
-    db: app.runtime.services.db,
-    ...app.runtime.services.after,
-    logger: silent,
-  });
+  const deps = () => ({ ...app.runtime.services.cleanup, logger: silent });
 
   test("the scheduled job expires abandoned holds and frees their seats", async () => {
     const show = await createShowFixture(app, adminToken, { rows: ["A"], perRow: 6 });

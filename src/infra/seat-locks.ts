@@ -21,9 +21,30 @@ export interface SeatLocks {
   clearBooked(showId: number, seatIds: number[], token: string): Promise<void>;
   /** Raw key values, for invariant checks: seat id → owner token or BOOKED_MARKER. */
   snapshot(showId: number): Promise<Map<number, string>>;
+  /** Every seat lock of every show, with the milliseconds it has left to live. */
+  entries(): Promise<SeatLockEntry[]>;
+  /** Sets each lock whose key is free (SET NX): brings back locks Redis lost. Answers how many. */
+  restore(entries: SeatLockEntry[]): Promise<number>;
+  /** Deletes each key still holding the value given: drops locks PostgreSQL disowns. */
+  discard(entries: SeatLockEntry[]): Promise<number>;
+}
+
+export interface SeatLockEntry {
+  showId: number;
+  seatId: number;
+  value: string;
+  ttlMs: number;
 }
 
 export const BOOKED_MARKER = "BOOKED";
+
+/**
+ * A BOOKED marker outlives its show's start by an hour: no hold is accepted after the start
+ * anyway, and the marker must not vanish while a late hold could still race it.
+ */
+const MARKER_GRACE_MS = 3_600_000;
+export const bookedMarkerTtlMs = (showStartsAtMs: number, now = Date.now()) =>
+  Math.max(showStartsAtMs - now, 0) + MARKER_GRACE_MS;
 
 /**
  * `seat_lock:{<show>}:<seat>`: the hash tag on the show puts every seat of one hold in one Redis
@@ -31,7 +52,24 @@ export const BOOKED_MARKER = "BOOKED";
  */
 export const seatLockKey = (showId: number, seatId: number, prefix = "") =>
   `${prefix}${showLockPrefix(showId)}${seatId}`;
-const showLockPrefix = (showId: number) => `seat_lock:{${showId}}:`;
+const SEAT_LOCK_KEY_PREFIX = "seat_lock:{";
+const showLockPrefix = (showId: number) => `${SEAT_LOCK_KEY_PREFIX}${showId}}:`;
+
+function parseSeatLockKey(key: string): { showId: number; seatId: number } | undefined {
+  const match = /^seat_lock:\{(\d+)\}:(\d+)$/.exec(key);
+  return match ? { showId: Number(match[1]), seatId: Number(match[2]) } : undefined;
+}
+
+/** Scripts touch one show's keys at a time: they share a Redis Cluster slot. */
+function groupByShow(entries: SeatLockEntry[]): Map<number, SeatLockEntry[]> {
+  const groups = new Map<number, SeatLockEntry[]>();
+  for (const entry of entries) {
+    const group = groups.get(entry.showId);
+    if (group) group.push(entry);
+    else groups.set(entry.showId, [entry]);
+  }
+  return groups;
+}
 
 // KEYS: seat keys. ARGV: token, ttl ms. All-or-nothing: returns the indexes of taken keys.
 const ACQUIRE = `
@@ -59,6 +97,22 @@ for _, key in ipairs(KEYS) do
 end
 return deleted`;
 
+// KEYS: seat keys. ARGV: the value each key must hold to be deleted, in the same order.
+const DELETE_EACH_IF_EQUALS = `
+local deleted = 0
+for i, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[i] then deleted = deleted + redis.call('DEL', key) end
+end
+return deleted`;
+
+// KEYS: seat keys. ARGV: value and ttl ms for each key, in pairs. SET NX: never overwrites.
+const SET_EACH_IF_ABSENT = `
+local set = 0
+for i, key in ipairs(KEYS) do
+  if redis.call('SET', key, ARGV[2 * i - 1], 'PX', ARGV[2 * i], 'NX') then set = set + 1 end
+end
+return set`;
+
 // KEYS: seat keys. ARGV: owner token, marker, ttl ms. Compare-and-set.
 const REPLACE_IF_EQUALS = `
 for _, key in ipairs(KEYS) do
@@ -70,6 +124,8 @@ type ScriptRedis = Redis & {
   seatLockAcquire(...args: (string | number)[]): Promise<number[]>;
   seatLockDeleteIfEquals(...args: (string | number)[]): Promise<number>;
   seatLockReplaceIfEquals(...args: (string | number)[]): Promise<number>;
+  seatLockDeleteEachIfEquals(...args: (string | number)[]): Promise<number>;
+  seatLockSetEachIfAbsent(...args: (string | number)[]): Promise<number>;
 };
 
 export class RedisSeatLocks implements SeatLocks {
@@ -83,6 +139,8 @@ export class RedisSeatLocks implements SeatLocks {
     redis.defineCommand("seatLockAcquire", { lua: ACQUIRE });
     redis.defineCommand("seatLockDeleteIfEquals", { lua: DELETE_IF_EQUALS });
     redis.defineCommand("seatLockReplaceIfEquals", { lua: REPLACE_IF_EQUALS });
+    redis.defineCommand("seatLockDeleteEachIfEquals", { lua: DELETE_EACH_IF_EQUALS });
+    redis.defineCommand("seatLockSetEachIfAbsent", { lua: SET_EACH_IF_ABSENT });
     this.redis = redis as ScriptRedis;
   }
 
@@ -108,16 +166,64 @@ export class RedisSeatLocks implements SeatLocks {
 
   async snapshot(showId: number) {
     const found = new Map<number, string>();
-    const prefix = this.prefix + showLockPrefix(showId);
+    for (const entry of await this.scan(showLockPrefix(showId))) {
+      found.set(entry.seatId, entry.value);
+    }
+    return found;
+  }
+
+  entries() {
+    return this.scan(SEAT_LOCK_KEY_PREFIX);
+  }
+
+  async restore(entries: SeatLockEntry[]) {
+    let restored = 0;
+    for (const [showId, ofShow] of groupByShow(entries)) {
+      const keys = this.keys(
+        showId,
+        ofShow.map((entry) => entry.seatId),
+      );
+      const values = ofShow.flatMap((entry) => [entry.value, Math.max(Math.ceil(entry.ttlMs), 1)]);
+      restored += await this.redis.seatLockSetEachIfAbsent(keys.length, ...keys, ...values);
+    }
+    return restored;
+  }
+
+  async discard(entries: SeatLockEntry[]) {
+    let discarded = 0;
+    for (const [showId, ofShow] of groupByShow(entries)) {
+      const keys = this.keys(
+        showId,
+        ofShow.map((entry) => entry.seatId),
+      );
+      const values = ofShow.map((entry) => entry.value);
+      discarded += await this.redis.seatLockDeleteEachIfEquals(keys.length, ...keys, ...values);
+    }
+    return discarded;
+  }
+
+  /** The locks whose key (after REDIS_KEY_PREFIX) starts with `keyPrefix`. */
+  private async scan(keyPrefix: string): Promise<SeatLockEntry[]> {
+    const found: SeatLockEntry[] = [];
     let cursor = "0";
     do {
-      const [next, keys] = await this.redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+      const [next, keys] = await this.redis.scan(
+        cursor,
+        "MATCH",
+        `${this.prefix}${keyPrefix}*`,
+        "COUNT",
+        1000,
+      );
       cursor = next;
       if (keys.length === 0) continue;
-      const values = await this.redis.mget(...keys);
+      const pipeline = this.redis.pipeline();
+      for (const key of keys) pipeline.get(key).pttl(key);
+      const replies = (await pipeline.exec()) ?? [];
       keys.forEach((key, index) => {
-        const value = values[index];
-        if (value) found.set(Number(key.slice(prefix.length)), value);
+        const value = replies[2 * index]?.[1] as string | null;
+        const ttlMs = replies[2 * index + 1]?.[1] as number;
+        const seat = parseSeatLockKey(key.slice(this.prefix.length));
+        if (value && seat && ttlMs > 0) found.push({ ...seat, value, ttlMs });
       });
     } while (cursor !== "0");
     return found;
@@ -136,17 +242,17 @@ export class RedisSeatLocks implements SeatLocks {
 
 /** The same contract in process memory, for embedded mode (one process, no Redis). */
 export class MemorySeatLocks implements SeatLocks {
-  private readonly entries = new Map<string, { value: string; expiresAt: number }>();
+  private readonly locks = new Map<string, { value: string; expiresAt: number }>();
 
   async acquire(showId: number, seatIds: number[], token: string, ttlMs: number) {
     const now = Date.now();
     const taken = seatIds.filter((seatId) => {
-      const entry = this.entries.get(seatLockKey(showId, seatId));
+      const entry = this.locks.get(seatLockKey(showId, seatId));
       return entry !== undefined && entry.expiresAt > now;
     });
     if (taken.length > 0) return taken;
     for (const seatId of seatIds) {
-      this.entries.set(seatLockKey(showId, seatId), { value: token, expiresAt: now + ttlMs });
+      this.locks.set(seatLockKey(showId, seatId), { value: token, expiresAt: now + ttlMs });
     }
     return [];
   }
@@ -159,9 +265,9 @@ export class MemorySeatLocks implements SeatLocks {
     const now = Date.now();
     for (const seatId of seatIds) {
       const key = seatLockKey(showId, seatId);
-      const entry = this.entries.get(key);
+      const entry = this.locks.get(key);
       if (entry?.value === token && entry.expiresAt > now) {
-        this.entries.set(key, { value: BOOKED_MARKER, expiresAt: now + ttlMs });
+        this.locks.set(key, { value: BOOKED_MARKER, expiresAt: now + ttlMs });
       }
     }
   }
@@ -172,21 +278,54 @@ export class MemorySeatLocks implements SeatLocks {
 
   async snapshot(showId: number) {
     const found = new Map<number, string>();
-    const prefix = showLockPrefix(showId);
+    for (const entry of await this.entries()) {
+      if (entry.showId === showId) found.set(entry.seatId, entry.value);
+    }
+    return found;
+  }
+
+  async entries() {
     const now = Date.now();
-    for (const [key, entry] of this.entries) {
-      if (key.startsWith(prefix) && entry.expiresAt > now) {
-        found.set(Number(key.slice(prefix.length)), entry.value);
+    const found: SeatLockEntry[] = [];
+    for (const [key, entry] of this.locks) {
+      const seat = parseSeatLockKey(key);
+      if (seat && entry.expiresAt > now) {
+        found.push({ ...seat, value: entry.value, ttlMs: entry.expiresAt - now });
       }
     }
     return found;
   }
 
+  async restore(entries: SeatLockEntry[]) {
+    const now = Date.now();
+    let restored = 0;
+    for (const { showId, seatId, value, ttlMs } of entries) {
+      const key = seatLockKey(showId, seatId);
+      const current = this.locks.get(key);
+      if (current && current.expiresAt > now) continue;
+      this.locks.set(key, { value, expiresAt: now + ttlMs });
+      restored++;
+    }
+    return restored;
+  }
+
+  async discard(entries: SeatLockEntry[]) {
+    let discarded = 0;
+    for (const { showId, seatId, value } of entries) {
+      const key = seatLockKey(showId, seatId);
+      if (this.locks.get(key)?.value === value) {
+        this.locks.delete(key);
+        discarded++;
+      }
+    }
+    return discarded;
+  }
+
   private deleteIfEquals(showId: number, seatIds: number[], ...accepted: string[]) {
     for (const seatId of seatIds) {
       const key = seatLockKey(showId, seatId);
-      const value = this.entries.get(key)?.value;
-      if (value !== undefined && accepted.includes(value)) this.entries.delete(key);
+      const value = this.locks.get(key)?.value;
+      if (value !== undefined && accepted.includes(value)) this.locks.delete(key);
     }
   }
 }

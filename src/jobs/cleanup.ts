@@ -3,9 +3,12 @@ import { type Database, execRows } from "../db/client";
 import { endBookings, settleEndedBookings } from "../services/booking-lifecycle";
 import { IdempotencyStore } from "../services/idempotency";
 import type { AfterCommit } from "../services/seat-changes";
+import { repairSeatLocks } from "./seat-lock-repair";
 
 export interface CleanupDependencies extends AfterCommit {
   db: Database;
+  /** HOLD_TTL_SECONDS: how old a seat lock is, for the lock repair. */
+  holdTtlSeconds: number;
 }
 
 export interface CleanupResult {
@@ -49,12 +52,19 @@ export async function expireLapsedHolds(
   return { expired, batches };
 }
 
-/** The scheduled cleanup: expire lapsed holds, then drop idempotency keys past 24 hours. */
-export async function runCleanup(
-  deps: CleanupDependencies,
-): Promise<CleanupResult & { purgedKeys: number }> {
+/**
+ * The scheduled cleanup: expire lapsed holds, drop idempotency keys past 24 hours, then make
+ * the Redis seat locks agree with PostgreSQL (after the expiries, so they are not restored).
+ */
+export async function runCleanup(deps: CleanupDependencies): Promise<
+  CleanupResult & {
+    purgedKeys: number;
+    locks: { restored: number; discarded: number };
+  }
+> {
   const result = await expireLapsedHolds(deps);
   const purgedKeys = await new IdempotencyStore(deps.db).purgeExpired();
   if (purgedKeys > 0) deps.logger.info("cleanup: purged idempotency keys", { purged: purgedKeys });
-  return { ...result, purgedKeys };
+  const locks = await repairSeatLocks(deps);
+  return { ...result, purgedKeys, locks };
 }

@@ -3,6 +3,7 @@ import { sql } from "drizzle-orm";
 import type { AuthUser } from "../app-env";
 import { type Database, execRows, intArray, type Queryable } from "../db/client";
 import { pgErrorCode } from "../db/errors";
+import { bookedMarkerTtlMs } from "../infra/seat-locks";
 import { AppError, badRequest, invalidState, notFound } from "../lib/errors";
 import { fromCents, toCents } from "../lib/money";
 import { iso } from "../lib/time";
@@ -57,9 +58,6 @@ const HOLD_RESULTS = {
   lapsed: "conflicted",
   not_on_sale: "refused",
 } as const;
-
-/** BOOKED markers outlive the show's start by this much (holds are refused from then on). */
-const MARKER_GRACE_MS = 3_600_000;
 
 /** Deadlocks and serialization failures are safe to retry: the transaction left nothing. */
 const RETRYABLE = new Set(["40P01", "40001"]);
@@ -243,12 +241,11 @@ export class BookingService {
     }
     const seatIds = result.seats.map((seat) => seat.seat_id);
     try {
-      const untilShowStarts = Math.max(result.booking.show_starts_at - Date.now(), 0);
       await this.locks.markBooked(
         result.booking.show_id,
         seatIds,
         result.booking.lock_token,
-        untilShowStarts + MARKER_GRACE_MS,
+        bookedMarkerTtlMs(result.booking.show_starts_at),
       );
     } catch (error) {
       // The seats are BOOKED in PostgreSQL; a missing marker only costs a transaction later.

@@ -8,6 +8,7 @@ import type { SeatEvents } from "../infra/seat-events";
 import type { SeatLocks } from "../infra/seat-locks";
 import type { SeatMapVersions } from "../infra/seat-map-versions";
 import type { WaitingRoomStore } from "../infra/waiting-room-store";
+import type { CleanupDependencies } from "../jobs/cleanup";
 import { offerToWaitlists } from "../jobs/waitlist";
 import type { Logger } from "../lib/logger";
 import { AdminService } from "./admin";
@@ -45,6 +46,8 @@ export interface Services {
   seatStreams: SeatStreams;
   /** Locks, logger, metrics and seat-change listeners: what runs after seat changes commit. */
   after: AfterCommit;
+  /** What the scheduled cleanup works with (in the worker, or in process when embedded). */
+  cleanup: CleanupDependencies;
   metrics: Metrics;
   health: HealthCheck;
 }
@@ -115,6 +118,7 @@ export function createServices(deps: ServiceDependencies): Services {
       heartbeatMs: config.SEAT_STREAM_HEARTBEAT_SECONDS * 1000,
     }),
     after,
+    cleanup: { ...after, db: deps.db, holdTtlSeconds: config.HOLD_TTL_SECONDS },
     metrics: deps.metrics,
     bookingViews: new BookingViews(deps.db),
     analytics: new AnalyticsService(deps.db),
