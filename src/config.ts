@@ -48,6 +48,8 @@ export const configSchema = z
     /** How long a waitlist offer (a PENDING hold made for the next in line) lasts. */
     WAITLIST_OFFER_TTL_SECONDS: positiveInt(300),
     CLEANUP_CRON: z.string().min(1).default("*/2 * * * *"),
+    /** Lapsed holds expired per cleanup transaction. */
+    CLEANUP_BATCH_SIZE: positiveInt(500),
     RATE_LIMIT_ENABLED: flag(true),
     RATE_LIMIT_PER_MINUTE: positiveInt(60),
     BOOKING_RATE_LIMIT_PER_MINUTE: positiveInt(30),
@@ -72,6 +74,8 @@ export const configSchema = z
     TRUST_PROXY: flag(false),
     DB_POOL_MAX: positiveInt(20),
     DB_PREPARE: flag(true),
+    /** Upper bound of opening a connection (postgres.js connect_timeout). */
+    DB_CONNECT_TIMEOUT_SECONDS: positiveInt(5),
     DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
     DB_LOCK_TIMEOUT_MS: z.coerce.number().int().min(0).default(5_000),
     REDIS_TIMEOUT_MS: positiveInt(500),

@@ -66,6 +66,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
       prepare: config.DB_PREPARE,
       statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
       lockTimeoutMs: config.DB_LOCK_TIMEOUT_MS,
+      connectTimeoutSeconds: config.DB_CONNECT_TIMEOUT_SECONDS,
     }));
   // Production migrates explicitly (bun run db:migrate, the Docker entrypoint); embedded
   // mode has no operator to do it.
@@ -125,6 +126,10 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
         admissionQueue as Queue,
       ]
     : [];
+  // They share `redis`, whose errors are logged above; BullMQ re-emits each one per queue.
+  for (const queue of observedQueues) {
+    queue.on("error", (error) => logger.debug("queue connection error", { error: String(error) }));
+  }
   const metrics = new Metrics({
     evently_waiting_room_queued: {
       help: "Users waiting in each show's waiting-room line",

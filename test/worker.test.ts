@@ -11,6 +11,7 @@ import {
 } from "./support/fixtures";
 import { createTestApp, query, sql, type TestApp } from "./support/harness";
 import { bookingInvariantViolations } from "./support/invariants";
+import { startWorker } from "./support/processes";
 import { backends, redisUrl } from "./support/services";
 
 const silent = createLogger("silent");
@@ -159,27 +160,14 @@ describeWithServices("the worker process", () => {
     const show = await createShowFixture(app, admin.token, { rows: ["A"], perRow: 4 });
     await holdSeats(app, show, 3);
 
-    const worker = Bun.spawn(["bun", "run", "src/worker.ts"], {
-      env: {
-        ...process.env,
-        DATABASE_URL: app.config.DATABASE_URL,
-        REDIS_URL: app.config.REDIS_URL,
-        REDIS_KEY_PREFIX: app.config.REDIS_KEY_PREFIX,
-        JWT_SECRET: app.config.JWT_SECRET,
-        CLEANUP_CRON: "* * * * * *",
-        LOG_LEVEL: "warn",
-      },
-      stdout: "pipe",
-      stderr: "pipe",
-    });
+    const worker = startWorker(app, { CLEANUP_CRON: "* * * * * *" });
     try {
       expect(
         await eventually(async () => (await pendingCount(app, show.show_id)) === 0, 30_000),
       ).toBe(true);
     } finally {
-      worker.kill("SIGTERM");
+      expect(await worker.stop("SIGTERM")).toBe(0);
     }
-    expect(await worker.exited).toBe(0);
     expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
   });
 });

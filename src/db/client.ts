@@ -31,6 +31,12 @@ export interface DatabaseOptions {
   /** Upper bounds for one statement and for one wait on a row lock (ms); 0 = none. */
   statementTimeoutMs?: number;
   lockTimeoutMs?: number;
+  /**
+   * Upper bound of opening a connection. Also how long a request can wait when a backend dies
+   * during its connection's startup: postgres.js then retries until this runs out
+   * (porsager/postgres#1193).
+   */
+  connectTimeoutSeconds?: number;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
@@ -39,7 +45,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       max: options.poolMax ?? 20,
       prepare: options.prepare ?? true,
       onnotice: () => {},
-      connect_timeout: 10,
+      connect_timeout: options.connectTimeoutSeconds ?? 5,
       idle_timeout: 30,
       // Sent as startup parameters: no request waits on a lock or a query without bound.
       connection: {

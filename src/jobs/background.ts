@@ -82,6 +82,11 @@ export function startQueuedJobs(
     connection: workerConnection,
     prefix: settings.prefix,
     concurrency: 1,
+    // The fixed job id means no new cleanup is queued while a dead worker's job looks active:
+    // a short lock (renewed every 5 s while the worker lives) and a 5 s stalled check hand a
+    // killed worker's job to another worker within about 15 s instead of a minute.
+    lockDuration: 10_000,
+    stalledInterval: 5_000,
   });
   const admissionConnection = settings.connect();
   const admitter = new Worker<{ showId: number }>(

@@ -9,6 +9,8 @@ export interface CleanupDependencies extends AfterCommit {
   db: Database;
   /** HOLD_TTL_SECONDS: how old a seat lock is, for the lock repair. */
   holdTtlSeconds: number;
+  /** CLEANUP_BATCH_SIZE: bookings expired per transaction. */
+  batchSize: number;
 }
 
 export interface CleanupResult {
@@ -23,7 +25,7 @@ export interface CleanupResult {
  */
 export async function expireLapsedHolds(
   deps: CleanupDependencies,
-  batchSize = 500,
+  batchSize = deps.batchSize,
 ): Promise<CleanupResult> {
   let expired = 0;
   let batches = 0;

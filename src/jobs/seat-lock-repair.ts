@@ -47,9 +47,9 @@ export async function repairSeatLocks(
   const stale = present.filter((entry) => {
     const want = owedByKey.get(lockKey(entry));
     if (want?.value === entry.value) return false;
-    const mayBeInFlight =
-      entry.value !== BOOKED_MARKER && holdTtlMs - entry.ttlMs < IN_FLIGHT_GRACE_MS;
-    return !mayBeInFlight;
+    // The seat's own booking was confirmed: its hold's token gives way to the marker.
+    if (entry.value === BOOKED_MARKER || entry.value === want?.bookingToken) return true;
+    return holdTtlMs - entry.ttlMs >= IN_FLIGHT_GRACE_MS;
   });
   const discarded = await deps.locks.discard(stale);
 
@@ -73,7 +73,7 @@ const lockKey = (entry: { showId: number; seatId: number }) => `${entry.showId}:
  * The lock every held or sold seat of an upcoming show should have: its hold's token until the
  * hold runs out, or the BOOKED marker until after the show starts.
  */
-async function owedSeatLocks(db: Database): Promise<SeatLockEntry[]> {
+async function owedSeatLocks(db: Database): Promise<(SeatLockEntry & { bookingToken: string })[]> {
   const rows = await execRows<{
     show_id: number;
     seat_id: number;
@@ -98,5 +98,6 @@ async function owedSeatLocks(db: Database): Promise<SeatLockEntry[]> {
     seatId: row.seat_id,
     value: row.booked ? BOOKED_MARKER : row.lock_token,
     ttlMs: row.booked ? bookedMarkerTtlMs(row.show_starts_at) : row.hold_left_ms,
+    bookingToken: row.lock_token,
   }));
 }

@@ -51,6 +51,14 @@ export const errorHandler =
   (logger: Logger): ErrorHandler<AppEnv> =>
   (error, c) => {
     const known = toAppError(error);
+    if (known?.status === 503) {
+      // Operators need the driver's reason for an outage the clients only see as "retry".
+      logger.warn("dependency unavailable", {
+        request_id: c.get("requestId"),
+        path: c.req.path,
+        cause: String(error instanceof Error && error.cause ? error.cause : error),
+      });
+    }
     if (known) {
       for (const [name, value] of Object.entries(known.headers ?? {})) c.header(name, value);
       return c.json(

@@ -118,7 +118,12 @@ export function createServices(deps: ServiceDependencies): Services {
       heartbeatMs: config.SEAT_STREAM_HEARTBEAT_SECONDS * 1000,
     }),
     after,
-    cleanup: { ...after, db: deps.db, holdTtlSeconds: config.HOLD_TTL_SECONDS },
+    cleanup: {
+      ...after,
+      db: deps.db,
+      holdTtlSeconds: config.HOLD_TTL_SECONDS,
+      batchSize: config.CLEANUP_BATCH_SIZE,
+    },
     metrics: deps.metrics,
     bookingViews: new BookingViews(deps.db),
     analytics: new AnalyticsService(deps.db),

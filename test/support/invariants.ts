@@ -1,4 +1,5 @@
 import { BOOKED_MARKER } from "../../src/infra/seat-locks";
+import type { ToldHold } from "./flash-sale-load";
 import { query, sql, type TestApp } from "./harness";
 
 /**
@@ -18,6 +19,14 @@ export async function bookingInvariantViolations(app: TestApp, showId: number): 
   for (const row of doubleSold) {
     violations.push(`seat ${row.seat_id} is in ${row.bookings} active bookings`);
   }
+
+  const seatless = await query<{ booking_id: number }>(
+    app,
+    sql`select b.booking_id from bookings b
+        where b.show_id = ${showId}
+          and not exists (select 1 from booking_seats bs where bs.booking_id = b.booking_id)`,
+  );
+  for (const row of seatless) violations.push(`booking ${row.booking_id} has no seats`);
 
   // show_seats' LOCKED/BOOKED rows must be exactly the seats of active bookings, with the
   // status that matches the booking's (PENDING → LOCKED, CONFIRMED → BOOKED).
@@ -60,6 +69,45 @@ export async function bookingInvariantViolations(app: TestApp, showId: number): 
   }
   for (const [seatId, value] of locks) {
     violations.push(`seat ${seatId} is AVAILABLE but still locked (${value})`);
+  }
+  return violations;
+}
+
+/**
+ * What clients were told against what PostgreSQL holds: every hold answered 200 is a booking
+ * with exactly those seats (CONFIRMED when the confirm was answered 200). Bookings nobody was
+ * told of can only come from requests that got no definite answer (a lost response, a 503
+ * while the commit was in doubt): at most `undecided` of them.
+ */
+export async function toldHoldViolations(
+  app: TestApp,
+  showId: number,
+  told: ToldHold[],
+  undecided: number,
+): Promise<string[]> {
+  const rows = await query<{ booking_id: number; status: string; seat_ids: number[] }>(
+    app,
+    sql`select b.booking_id, b.status::text as status,
+          array_agg(bs.seat_id order by bs.seat_id) as seat_ids
+        from bookings b join booking_seats bs on bs.booking_id = b.booking_id
+        where b.show_id = ${showId} group by b.booking_id`,
+  );
+  const stored = new Map(rows.map((row) => [row.booking_id, row]));
+  const violations: string[] = [];
+  for (const hold of told) {
+    const booking = stored.get(hold.bookingId);
+    const seats = [...hold.seatIds].sort((a, b) => a - b).join(",");
+    if (!booking) {
+      violations.push(`booking ${hold.bookingId} was answered 200 but does not exist`);
+    } else if (booking.seat_ids.join(",") !== seats) {
+      violations.push(`booking ${hold.bookingId} holds ${booking.seat_ids} but told ${seats}`);
+    } else if (hold.confirmed && booking.status !== "CONFIRMED") {
+      violations.push(`booking ${hold.bookingId} was confirmed but is ${booking.status}`);
+    }
+    stored.delete(hold.bookingId);
+  }
+  if (stored.size > undecided) {
+    violations.push(`${stored.size} bookings nobody was told of, ${undecided} undecided requests`);
   }
   return violations;
 }

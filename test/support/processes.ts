@@ -1,0 +1,135 @@
+import type { Subprocess } from "bun";
+import type { TestApp } from "./harness";
+
+/** A child process of a test, its output kept for the failure message. */
+export interface TestProcess {
+  process: Subprocess<"ignore", "pipe", "pipe">;
+  /** Everything it printed so far (stdout and stderr). */
+  output(): string;
+  /** SIGTERM (or `signal`), then waits for the exit; answers the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+const randomPort = () => 20_000 + Math.floor(Math.random() * 20_000);
+
+function spawnWithOutput(command: string[], env: Record<string, string | undefined>): TestProcess {
+  const child = Bun.spawn(command, { env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  let printed = "";
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) printed += decoder.decode(chunk, { stream: true });
+  };
+  void collect(child.stdout);
+  void collect(child.stderr);
+  return {
+    process: child,
+    output: () => printed,
+    async stop(signal = "SIGTERM") {
+      child.kill(signal);
+      return child.exited;
+    },
+  };
+}
+
+/** The environment an Evently process needs to share `app`'s database and Redis keys. */
+function eventlyEnv(app: TestApp, env: Record<string, string>) {
+  return {
+    ...process.env,
+    DATABASE_URL: app.config.DATABASE_URL,
+    REDIS_URL: app.config.REDIS_URL,
+    REDIS_KEY_PREFIX: app.config.REDIS_KEY_PREFIX,
+    JWT_SECRET: app.config.JWT_SECRET,
+    HOLD_TTL_SECONDS: String(app.config.HOLD_TTL_SECONDS),
+    RATE_LIMIT_ENABLED: "0",
+    WAITING_ROOM_ENABLED: "0",
+    LOG_LEVEL: "warn",
+    ...env,
+  };
+}
+
+/** Polls until `check` holds; throws with `describe()` after `timeoutMs`. */
+export async function waitUntil(
+  check: () => Promise<boolean>,
+  describe: () => string,
+  timeoutMs = 30_000,
+  pollMs = 50,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    // A check that throws (a refused connection while a process starts) is "not yet".
+    if (await check().catch(() => false)) return;
+    await Bun.sleep(pollMs);
+  }
+  throw new Error(describe());
+}
+
+export interface ApiProcess extends TestProcess {
+  baseUrl: string;
+}
+
+/** `bun run src/index.ts` on `app`'s database and Redis, answering /health. */
+export async function startApi(
+  app: TestApp,
+  env: Record<string, string> = {},
+): Promise<ApiProcess> {
+  const port = randomPort();
+  const api = spawnWithOutput(
+    ["bun", "run", "src/index.ts"],
+    eventlyEnv(app, { PORT: String(port), ...env }),
+  );
+  const baseUrl = `http://127.0.0.1:${port}`;
+  await waitUntil(
+    async () => (await fetch(`${baseUrl}/health`)).ok,
+    () => `the API did not start:\n${api.output()}`,
+  );
+  return { ...api, baseUrl };
+}
+
+/** `bun run src/worker.ts` on `app`'s database and Redis. */
+export function startWorker(app: TestApp, env: Record<string, string> = {}): TestProcess {
+  return spawnWithOutput(["bun", "run", "src/worker.ts"], eventlyEnv(app, env));
+}
+
+export interface RedisProcess {
+  url: string;
+  /** Starts (again) on the same port: a fresh, empty Redis, as after a restart without disk. */
+  start(): Promise<void>;
+  /** SIGKILL: the crash the app must live through. */
+  kill(): Promise<void>;
+}
+
+/** A private redis-server of this test, on a port of its own, that it may kill. */
+export function privateRedis(): RedisProcess {
+  const port = randomPort();
+  let server: TestProcess | undefined;
+  const ping = async () =>
+    (await Bun.spawn(["redis-cli", "-p", String(port), "ping"], {
+      stdout: "ignore",
+      stderr: "ignore",
+    }).exited) === 0;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    async start() {
+      const started = spawnWithOutput(
+        [
+          "redis-server",
+          "--port",
+          String(port),
+          "--bind",
+          "127.0.0.1",
+          "--save",
+          "",
+          "--appendonly",
+          "no",
+        ],
+        process.env,
+      );
+      server = started;
+      await waitUntil(ping, () => `redis-server did not start:\n${started.output()}`);
+    },
+    async kill() {
+      await server?.stop("SIGKILL");
+      server = undefined;
+    },
+  };
+}
