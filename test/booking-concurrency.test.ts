@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Redis from "ioredis";
+import postgres from "postgres";
 import { RedisSeatLocks } from "../src/infra/seat-locks";
 import {
   createAdmin,
@@ -181,3 +182,51 @@ describe.each(backends)("concurrent holds on %s", (backend) => {
     }
   });
 });
+
+// Row-lock waits need a second session: real PostgreSQL only.
+if (backends.includes("postgres")) {
+  describe("a hold that waited on a seat freed meanwhile", () => {
+    let app: TestApp;
+    beforeAll(async () => {
+      app = await createTestApp("postgres");
+    });
+    afterAll(() => app.close());
+
+    test("gets the seat (the statement runs again) instead of a 500", async () => {
+      const admin = await createAdmin(app);
+      const show = await createShowFixture(app, admin.token, { rows: ["A"], perRow: 2 });
+      const [first, second] = await createUsersDirect(app, 2);
+      const seat = show.seat_ids[0] as number;
+      const held = await lockSeats(app, first as TestUser, show.show_id, [seat]);
+      expect(held.status).toBe(200);
+      const [{ lock_token } = { lock_token: "" }] = await query<{ lock_token: string }>(
+        app,
+        sql`select lock_token::text as lock_token from bookings where booking_id = ${held.body.booking_id}`,
+      );
+      // A cancel that has freed the seat but not committed yet: its Redis lock is already gone.
+      const session = postgres(app.config.DATABASE_URL as string, { max: 1, onnotice: () => {} });
+      const cancel = await session.reserve();
+      try {
+        await cancel`begin`;
+        await cancel`update bookings set status = 'CANCELLED' where booking_id = ${held.body.booking_id}`;
+        await cancel`update show_seats set status = 'AVAILABLE', booking_id = null, locked_until = null
+                     where show_id = ${show.show_id} and seat_id = ${seat}`;
+        await app.runtime.services.locks.release(show.show_id, [seat], lock_token);
+
+        const waiting = lockSeats(app, second as TestUser, show.show_id, [seat]);
+        await Bun.sleep(300);
+        await cancel`commit`;
+        const answer = await waiting;
+
+        expect({ status: answer.status, seats: answer.body.locked_seats?.length }).toEqual({
+          status: 200,
+          seats: 1,
+        });
+        expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+      } finally {
+        cancel.release();
+        await session.end();
+      }
+    });
+  });
+}

@@ -103,7 +103,12 @@ export function startQueuedJobs(
     ["admission", admitter],
   ] as const) {
     source.on("failed", (job, error) =>
-      settings.logger.error(`${name} job failed`, { job_id: job?.id, error: String(error) }),
+      settings.logger.error(`${name} job failed`, {
+        job_id: job?.id,
+        error: String(error),
+        // drizzle wraps driver errors: the cause says what PostgreSQL answered (a deadlock…).
+        cause: error.cause ? String(error.cause) : undefined,
+      }),
     );
   }
   const cron = new Cron(settings.cleanupCron, async () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
 import type { AuthUser } from "../app-env";
-import { type Database, execRows, intArray, type Queryable } from "../db/client";
+import { type Database, execRows, type Queryable } from "../db/client";
 import { pgErrorCode } from "../db/errors";
 import { bookedMarkerTtlMs } from "../infra/seat-locks";
 import { AppError, badRequest, invalidState, notFound } from "../lib/errors";
@@ -12,6 +12,7 @@ import { type EndedBooking, endBookings, settleEndedBookings } from "./booking-l
 import {
   type HoldOutcome,
   type HoldRequest,
+  isSeatRowsChanged,
   runHoldStatement,
   type SeatRef,
 } from "./hold-statement";
@@ -133,10 +134,9 @@ export class BookingService {
   private async holdInDatabase(request: HoldRequest) {
     const outcome = await this.retrying(() => runHoldStatement(this.db, request));
     if (outcome.kind !== "lapsed") return { outcome, reclaimed: [] };
+    // Bookings before seats, the order of the cleanup job and of cancel: never a deadlock.
+    // Ending them locks their seats; the hold statement then locks the rest.
     return this.inTransaction(async (tx) => {
-      await tx.execute(sql`select 1 from show_seats
-        where show_id = ${request.showId} and seat_id = any(${intArray(request.seatIds)})
-        order by seat_id for update`);
       const reclaimed = await endBookings(tx, outcome.bookingIds, "EXPIRED");
       // Seats freed while people wait on the show's waitlist are theirs first: the expired
       // booking ends here, and the offer to the first in line follows the commit.
@@ -422,7 +422,8 @@ export class BookingService {
       try {
         return await work();
       } catch (error) {
-        if (attempt >= attempts || !RETRYABLE.has(pgErrorCode(error) ?? "")) throw error;
+        const retryable = RETRYABLE.has(pgErrorCode(error) ?? "") || isSeatRowsChanged(error);
+        if (attempt >= attempts || !retryable) throw error;
       }
     }
   }

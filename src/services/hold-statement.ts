@@ -1,5 +1,6 @@
 import { type SQL, sql } from "drizzle-orm";
 import { execRows, intArray, type Queryable } from "../db/client";
+import { pgErrorCode } from "../db/errors";
 
 export interface HoldRequest {
   userId: number;
@@ -53,7 +54,22 @@ interface StatementRow {
  * found. If the seat update ever touched fewer rows than requested, the statement fails on the
  * guard's cast and rolls back as a whole (the cast depends on a column, so it is evaluated
  * only then, never folded at planning time).
+ *
+ * That happens when a seat was freed by a transaction that committed while this statement
+ * waited for its row lock: the locking read sees the freed row, but the update, run with the
+ * statement's snapshot, skips it. Run again, the statement sees the commit: the guard's error
+ * is retryable (isSeatRowsChanged).
  */
+const SEAT_ROWS_CHANGED = "seat rows changed under their row locks";
+
+/** The hold statement's guard fired: nothing was written, and running it again is safe. */
+export function isSeatRowsChanged(error: unknown): boolean {
+  return (
+    pgErrorCode(error) === "22P02" &&
+    String(error instanceof Error && error.cause ? error.cause : error).includes(SEAT_ROWS_CHANGED)
+  );
+}
+
 function holdStatement(request: HoldRequest): SQL {
   const { userId, showId, seatIds, token, ttlSeconds } = request;
   const ids = intArray(seatIds);
@@ -91,7 +107,7 @@ function holdStatement(request: HoldRequest): SQL {
       booking.booking_id, booking.amount_cents, booking.expires_at,
       case when booking.booking_id is not null
             and (select count(*) from held) <> ${seatIds.length}
-        then ('booking ' || booking.booking_id || ': seat rows changed under their row locks')::int
+        then ('booking ' || booking.booking_id || ': ${sql.raw(SEAT_ROWS_CHANGED)}')::int
       end as guard
     from (select 1) as one left join booking on true`;
 }
