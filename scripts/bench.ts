@@ -37,10 +37,7 @@
  *   BENCH_PG_URL=postgres://postgres@127.0.0.1:5432/postgres   where scratch databases are made
  *   BENCH_REDIS_URL=redis://127.0.0.1:6379
  */
-import { mkdirSync, readdirSync, readFileSync } from "node:fs";
-import { cpus } from "node:os";
-import { Cleanup } from "./bench/cleanup";
-import { connectPostgres } from "./bench/databases";
+import { startRun } from "./bench/cleanup";
 import { HttpClient } from "./bench/http";
 import { startMeter } from "./bench/meter";
 import { describeOptions, readOptions } from "./bench/options";
@@ -48,7 +45,8 @@ import { OversellCheck } from "./bench/oversell";
 import { REPO_ROOT } from "./bench/processes";
 import { helloWorldReference, pgbenchReference } from "./bench/references";
 import { hasEnoughFetchConcurrency, relaunchWithFetchConcurrency } from "./bench/relaunch";
-import { type BenchResults, printReport, writeResults } from "./bench/report";
+import { type BenchResults, printReport, startRecord, writeResults } from "./bench/report";
+import { logLineCounts, phase } from "./bench/run-steps";
 import type { ScenarioContext } from "./bench/scenarios/context";
 import { flashSale } from "./bench/scenarios/flash-sale";
 import { hotSeat } from "./bench/scenarios/hot-seat";
@@ -71,47 +69,7 @@ if (!hasEnoughFetchConcurrency()) {
 const options = readOptions(process.env);
 const resultsDir = `${REPO_ROOT}/bench-results`;
 const workDir = `${resultsDir}/${options.runId}`;
-mkdirSync(workDir, { recursive: true });
-const cleanup = new Cleanup();
-
-async function abort(reason: string, code: number): Promise<never> {
-  console.error(`\n${reason}: stopping the children and cleaning up…`);
-  await cleanup.runAll();
-  process.exit(code);
-}
-process.on("SIGINT", () => void abort("Interrupted", 130));
-process.on("SIGTERM", () => void abort("Terminated", 143));
-setTimeout(() => void abort(`Still running after ${WATCHDOG_MS / 60_000} min`, 1), WATCHDOG_MS);
-
-async function phase<T>(label: string, run: () => Promise<T>): Promise<T> {
-  console.log(`▶ ${label}`);
-  const started = performance.now();
-  const result = await run();
-  console.log(`  done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  return result;
-}
-
-async function postgresVersion(): Promise<string | undefined> {
-  const sql = connectPostgres(options.pgUrl);
-  try {
-    const [row] = await sql<{ server_version: string }[]>`show server_version`;
-    return row?.server_version;
-  } catch {
-    return undefined;
-  } finally {
-    await sql.end();
-  }
-}
-
-/** Warning/error lines per log file of this run (the servers log at LOG_LEVEL=warn). */
-function serverLogLines(): Record<string, number> {
-  const lines: Record<string, number> = {};
-  for (const name of readdirSync(workDir).filter((file) => file.endsWith(".log"))) {
-    const text = readFileSync(`${workDir}/${name}`, "utf8").trim();
-    lines[`bench-results/${options.runId}/${name}`] = text === "" ? 0 : text.split("\n").length;
-  }
-  return lines;
-}
+const cleanup = startRun(workDir, WATCHDOG_MS);
 
 async function runScenarios(context: ScenarioContext, scenarios: BenchResults["scenarios"]) {
   const selected = options.scenarios;
@@ -136,19 +94,9 @@ async function runScenarios(context: ScenarioContext, scenarios: BenchResults["s
 }
 
 const results: BenchResults = {
-  run_id: options.runId,
-  started_at: options.startedAt.toISOString(),
-  options: describeOptions(options),
-  machine: {
-    cpus: cpus().length,
-    platform: `${process.platform} ${process.arch}`,
-    bun: Bun.version,
-    postgres: await postgresVersion(),
-  },
-  notes: [],
+  ...(await startRecord(options.runId, options.startedAt, describeOptions(options), options.pgUrl)),
   references: {},
   scenarios: {},
-  server_log_lines: {},
 };
 
 console.log(`Evently benchmark ${options.runId}`);
@@ -188,7 +136,7 @@ try {
 } finally {
   results.load_generator_total = total.stop();
   await phase("cleaning up", () => cleanup.runAll());
-  results.server_log_lines = serverLogLines();
+  results.server_log_lines = logLineCounts(workDir);
   results.finished_at = new Date().toISOString();
   printReport(results);
   console.log(`Results: ${await writeResults(resultsDir, results)}`);

@@ -39,3 +39,16 @@ export async function dropDatabase(serverUrl: string, name: string): Promise<voi
     await admin.end();
   }
 }
+
+/** The server's version, for the results; undefined when it cannot be read. */
+export async function postgresVersion(serverUrl: string): Promise<string | undefined> {
+  const sql = connectPostgres(serverUrl);
+  try {
+    const [row] = await sql<{ server_version: string }[]>`show server_version`;
+    return row?.server_version;
+  } catch {
+    return undefined;
+  } finally {
+    await sql.end();
+  }
+}

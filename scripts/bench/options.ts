@@ -24,8 +24,8 @@ export interface BenchOptions {
 
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
-/** The benchmark only ever sends load to this machine. */
-function requireLoopback(name: string, value: string): string {
+/** The benchmark (and the soak) only ever send load to this machine. */
+export function requireLoopback(name: string, value: string): string {
   let url: URL;
   try {
     url = new URL(value);
@@ -40,7 +40,7 @@ function requireLoopback(name: string, value: string): string {
   return value.replace(/\/+$/, "");
 }
 
-function positiveNumber(name: string, value: string | undefined, fallback: number): number {
+export function positiveNumber(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined || value === "") return fallback;
   const parsed = Number(value);
   if (!Number.isFinite(parsed) || parsed <= 0) throw new Error(`${name} must be a positive number`);
@@ -59,7 +59,8 @@ function scenarioList(value: string | undefined): Set<ScenarioName> {
 
 const pad = (value: number) => String(value).padStart(2, "0");
 
-function runIdOf(date: Date): string {
+/** `20251126_013000`, in local time. */
+export function runIdOf(date: Date): string {
   return (
     `${date.getFullYear()}${pad(date.getMonth() + 1)}${pad(date.getDate())}_` +
     `${pad(date.getHours())}${pad(date.getMinutes())}${pad(date.getSeconds())}`
@@ -83,22 +84,46 @@ export function readOptions(env: Record<string, string | undefined>): BenchOptio
     targetDatabaseUrl: env.BENCH_DATABASE_URL
       ? requireLoopback("BENCH_DATABASE_URL", env.BENCH_DATABASE_URL)
       : undefined,
-    skipPgbench: ["1", "true", "yes"].includes(env.BENCH_SKIP_PGBENCH ?? ""),
+    skipPgbench: flag("BENCH_SKIP_PGBENCH", env.BENCH_SKIP_PGBENCH, false),
     scenarios: scenarioList(env.BENCH_SCENARIOS),
     durationScale: positiveNumber("BENCH_DURATION_SCALE", env.BENCH_DURATION_SCALE, 1),
-    pgUrl: requireLoopback(
-      "BENCH_PG_URL",
-      env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres",
-    ),
-    redisUrl: requireLoopback("BENCH_REDIS_URL", env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379"),
+    ...localServices(env, "BENCH"),
   };
 }
 
 /** A timed phase's length after BENCH_DURATION_SCALE (at least one second). */
 export const scaleDuration = (ms: number, scale: number) => Math.max(1000, Math.round(ms * scale));
 
+/** "1", "true" or "yes" is on, "0", "false", "no" or "" off; unset is `fallback`. */
+export function flag(name: string, value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (["1", "true", "yes"].includes(value)) return true;
+  if (["0", "false", "no", ""].includes(value)) return false;
+  throw new Error(`${name} must be 1 or 0`);
+}
+
+/**
+ * The local PostgreSQL (its maintenance database, where scratch databases are made) and Redis,
+ * from `<PREFIX>_PG_URL` and `<PREFIX>_REDIS_URL`; loopback only.
+ */
+export function localServices(
+  env: Record<string, string | undefined>,
+  prefix: string,
+): { pgUrl: string; redisUrl: string } {
+  return {
+    pgUrl: requireLoopback(
+      `${prefix}_PG_URL`,
+      env[`${prefix}_PG_URL`] ?? "postgres://postgres@127.0.0.1:5432/postgres",
+    ),
+    redisUrl: requireLoopback(
+      `${prefix}_REDIS_URL`,
+      env[`${prefix}_REDIS_URL`] ?? "redis://127.0.0.1:6379",
+    ),
+  };
+}
+
 /** Hides the password of a connection URL before it is printed or saved. */
-function redactUrl(value: string): string {
+export function redactUrl(value: string): string {
   const url = new URL(value);
   if (url.password) url.password = "***";
   return url.toString();

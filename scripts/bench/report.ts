@@ -1,5 +1,7 @@
 import { mkdirSync } from "node:fs";
+import { cpus } from "node:os";
 import type { ClosedLoopResult } from "./closed-loop";
+import { postgresVersion } from "./databases";
 import { type LoadGeneratorUsage, SATURATED_PERCENT } from "./meter";
 import type { OversellReport } from "./oversell";
 import type { PgbenchResult } from "./references";
@@ -8,16 +10,46 @@ import type { HotSeatResult } from "./scenarios/hot-seat";
 import type { LoginStormResult } from "./scenarios/login-storm";
 import type { PurchaseResult } from "./scenarios/purchase";
 import type { SeatMapResult } from "./scenarios/seat-map";
-import type { LatencySummary } from "./stats";
+import { counts, formatTable, latency, latency4, ms, number, type Row } from "./table";
 
-/** Everything a run measured: printed as a table, saved as JSON. */
-export interface BenchResults {
+/** What the bench's and the soak's results both start with. */
+export interface RunRecord {
   run_id: string;
   started_at: string;
   finished_at?: string;
   options: Record<string, string>;
   machine: { cpus: number; platform: string; bun: string; postgres?: string };
   notes: string[];
+  /** Lines in each child's log: the API and worker log only warnings and errors (LOG_LEVEL=warn). */
+  server_log_lines: Record<string, number>;
+  load_generator_total?: LoadGeneratorUsage;
+  error?: string;
+}
+
+/** A new run's record, before anything ran. */
+export async function startRecord(
+  runId: string,
+  startedAt: Date,
+  options: Record<string, string>,
+  pgUrl: string,
+): Promise<RunRecord> {
+  return {
+    run_id: runId,
+    started_at: startedAt.toISOString(),
+    options,
+    machine: {
+      cpus: cpus().length,
+      platform: `${process.platform} ${process.arch}`,
+      bun: Bun.version,
+      postgres: await postgresVersion(pgUrl),
+    },
+    notes: [],
+    server_log_lines: {},
+  };
+}
+
+/** Everything a run measured: printed as a table, saved as JSON. */
+export interface BenchResults extends RunRecord {
   references: { pgbench?: PgbenchResult; hono_hello_world?: ClosedLoopResult };
   scenarios: {
     S1?: { vus_50?: FlashSaleResult; vus_200?: FlashSaleResult };
@@ -26,10 +58,6 @@ export interface BenchResults {
     S4?: PurchaseResult;
     S5?: LoginStormResult;
   };
-  /** Lines in each child's log: the API and worker log only warnings and errors (LOG_LEVEL=warn). */
-  server_log_lines: Record<string, number>;
-  load_generator_total?: LoadGeneratorUsage;
-  error?: string;
 }
 
 /** The issue's targets for this machine, shown next to the figures. */
@@ -45,23 +73,6 @@ const TARGETS = {
   s5P99Ratio: 2,
 };
 
-type Row = [section: string, figure: string, value: string, target: string];
-
-const number = (value: number, digits = 0) =>
-  Number.isFinite(value)
-    ? value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: 0 })
-    : "n/a";
-const ms = (value: number) => (Number.isFinite(value) ? `${number(value, 1)} ms` : "n/a");
-const latency = (summary: LatencySummary) =>
-  `${ms(summary.p50)} / ${ms(summary.p99)} / ${ms(summary.max)}`;
-const latency4 = (summary: LatencySummary) =>
-  `${ms(summary.p50)} / ${ms(summary.p95)} / ${ms(summary.p99)} / ${ms(summary.max)}`;
-const counts = (byStatus: Record<string, number>) => {
-  const entries = Object.entries(byStatus);
-  return entries.length === 0
-    ? "none"
-    : entries.map(([status, count]) => `${status}: ${number(count)}`).join(", ");
-};
 const atLeast = (value: number, target: number) =>
   `≥ ${number(target)} ${value >= target ? "✓" : "✗"}`;
 const below = (value: number, target: number) =>
@@ -299,34 +310,20 @@ function scenarioRows(results: BenchResults): Row[] {
   return rows;
 }
 
-function formatTable(rows: Row[]): string {
-  const header: Row = ["scenario", "figure", "value", "target"];
-  const widths = header.map((_, column) =>
-    Math.max(...[header, ...rows].map((row) => row[column]?.length ?? 0)),
-  );
-  const line = (row: Row) =>
-    row
-      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
-      .join(" │ ")
-      .trimEnd();
-  const rule = widths.map((width) => "─".repeat(width)).join("─┼─");
-  const body: string[] = [];
-  rows.forEach((row, index) => {
-    const previous = rows[index - 1];
-    if (previous && previous[0] !== row[0]) body.push(rule);
-    body.push(line([previous?.[0] === row[0] ? "" : row[0], row[1], row[2], row[3]]));
-  });
-  return [line(header), rule, ...body].join("\n");
-}
-
 export function printReport(results: BenchResults): void {
   console.log(`\nEvently benchmark ${results.run_id}`);
   for (const note of results.notes) console.log(`  - ${note}`);
-  console.log(`\n${formatTable([...referenceRows(results), ...scenarioRows(results)])}\n`);
+  const rows = [...referenceRows(results), ...scenarioRows(results)];
+  console.log(`\n${formatTable(["scenario", "figure", "value", "target"], rows)}\n`);
+  printRunFooter("Bench", results);
+}
+
+/** What the bench and the soak print under their table: own CPU, server warnings, errors. */
+export function printRunFooter(runner: string, results: RunRecord): void {
   if (results.load_generator_total) {
     const total = results.load_generator_total;
     console.log(
-      `Bench process over the whole run: ${total.cpu_s} s CPU in ${total.wall_s} s wall ` +
+      `${runner} process over the whole run: ${total.cpu_s} s CPU in ${total.wall_s} s wall ` +
         `(${total.percent_of_one_core}% of one core).`,
     );
   }
@@ -336,8 +333,11 @@ export function printReport(results: BenchResults): void {
   if (results.error) console.log(`\nThe run stopped early: ${results.error}`);
 }
 
-/** Writes bench-results/<run id>.json; answers its path. */
-export async function writeResults(directory: string, results: BenchResults): Promise<string> {
+/** Writes bench-results/<run id>.json (the soak's results too); answers its path. */
+export async function writeResults(
+  directory: string,
+  results: { run_id: string },
+): Promise<string> {
   mkdirSync(directory, { recursive: true });
   const path = `${directory}/${results.run_id}.json`;
   await Bun.write(path, `${JSON.stringify(results, null, 2)}\n`);

@@ -32,53 +32,79 @@ export interface Target {
   notes: string[];
   /** The children's output, checked for warnings at the end. */
   logFiles: string[];
+  /** The processes started for this run (none for a target somebody else started). */
+  processes: { name: string; pid: number }[];
+}
+
+/** What startLocalTarget needs: the bench's options, or the soak's. */
+export interface LocalTargetSettings {
+  runId: string;
+  instances: number;
+  /** Maintenance database of the local PostgreSQL, where the scratch database is made. */
+  pgUrl: string;
+  redisUrl: string;
+  /** Names the database `evently_<purpose>_<run id>` and the Redis prefix; "bench" by default. */
+  purpose?: string;
+  /** Variables set on top of the bench's environment (e.g. a short HOLD_TTL_SECONDS). */
+  env?: Record<string, string>;
 }
 
 /**
+ * The tunable part of the children's environment: rate limits and the waiting room off (they
+ * would refuse or queue the load the bench is made of), holds that outlast the run, and quiet
+ * logs. LocalTargetSettings.env overrides any of them.
+ */
+const BENCH_SETTINGS: Record<string, string> = {
+  RATE_LIMIT_ENABLED: "0",
+  WAITING_ROOM_ENABLED: "0",
+  LOG_LEVEL: "warn",
+  HOLD_TTL_SECONDS: "600",
+};
+
+/**
  * The production-mode environment of the API and worker children: a fresh database, a Redis
- * prefix of their own, rate limits and the waiting room off (they would refuse or queue the
- * load the bench is made of), holds that outlast the run, and quiet logs.
+ * prefix of their own, then the settings.
  */
 function evently(
-  options: BenchOptions,
+  redisUrl: string,
   databaseUrl: string,
   redisPrefix: string,
   jwtSecret: string,
   admin: Credentials,
+  settings: Record<string, string>,
 ) {
   return {
     ...process.env,
     NODE_ENV: "production",
     DATABASE_URL: databaseUrl,
-    REDIS_URL: options.redisUrl,
+    REDIS_URL: redisUrl,
     REDIS_KEY_PREFIX: redisPrefix,
     JWT_SECRET: jwtSecret,
     ADMIN_EMAIL: admin.email,
     ADMIN_PASSWORD: admin.password,
-    RATE_LIMIT_ENABLED: "0",
-    WAITING_ROOM_ENABLED: "0",
-    LOG_LEVEL: "warn",
-    HOLD_TTL_SECONDS: "600",
+    ...settings,
   };
 }
 
 /**
- * Starts Evently on a fresh database: migrations, the worker, then BENCH_INSTANCES API
- * processes on their own ports, each ready once /health answers. Everything it creates is
- * registered with `cleanup` (children stopped first, then the Redis keys, then the database).
+ * Starts Evently on a fresh database: migrations, the worker, then `instances` API processes
+ * on their own ports, each ready once /health answers. Everything it creates is registered
+ * with `cleanup` (children stopped first, then the Redis keys, then the database).
  */
 export async function startLocalTarget(
-  options: BenchOptions,
+  options: LocalTargetSettings,
   cleanup: Cleanup,
   logDir: string,
 ): Promise<Target> {
-  const databaseName = `evently_bench_${options.runId}`;
-  const redisPrefix = `bench:${options.runId}:`;
+  const purpose = options.purpose ?? "bench";
+  const databaseName = `evently_${purpose}_${options.runId}`;
+  const redisPrefix = `${purpose}:${options.runId}:`;
   const jwtSecret = randomBytes(32).toString("hex");
   const admin = {
-    email: "bench-admin@example.com",
+    email: `${purpose}-admin@example.com`,
     password: randomBytes(16).toString("hex"),
   };
+  const settings = { ...BENCH_SETTINGS, ...options.env };
 
   const databaseUrl = await createDatabase(options.pgUrl, databaseName);
   cleanup.add(`drop database ${databaseName}`, () => dropDatabase(options.pgUrl, databaseName));
@@ -91,7 +117,7 @@ export async function startLocalTarget(
     }
   });
 
-  const env = evently(options, databaseUrl, redisPrefix, jwtSecret, admin);
+  const env = evently(options.redisUrl, databaseUrl, redisPrefix, jwtSecret, admin, settings);
   await runToCompletion([process.execPath, "run", "scripts/migrate.ts"], env);
 
   const children: Child[] = [];
@@ -129,11 +155,14 @@ export async function startLocalTarget(
     jwtSecret,
     admin,
     notes: [
-      `Evently started by the bench: ${options.instances} API process(es) + 1 worker, ` +
+      `Evently started by the ${purpose}: ${options.instances} API process(es) + 1 worker, ` +
         `NODE_ENV=production, database ${databaseName}, REDIS_KEY_PREFIX=${redisPrefix}, ` +
-        "RATE_LIMIT_ENABLED=0, WAITING_ROOM_ENABLED=0, HOLD_TTL_SECONDS=600, LOG_LEVEL=warn.",
+        `${Object.entries(settings)
+          .map(([name, value]) => `${name}=${value}`)
+          .join(", ")}.`,
     ],
     logFiles: children.map((child) => child.logFile),
+    processes: children.map((child) => ({ name: child.name, pid: child.process.pid })),
   };
 }
 
@@ -173,5 +202,6 @@ export function externalTarget(
     admin: { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD },
     notes,
     logFiles: [],
+    processes: [],
   };
 }

@@ -3,11 +3,26 @@ import type { HttpClient } from "./http";
 import type { Target } from "./server";
 import { type BenchUser, createUsersInSql, registerUsers } from "./users";
 
-const ROWS = 50;
-const SEATS_PER_ROW = 100;
-const USER_COUNT = 1000;
+/** The venue, the users and the names of a fixture; the bench's by default. */
+export interface FixtureSettings {
+  rows: number;
+  seatsPerRow: number;
+  users: number;
+  /** Lifetime of the users' tokens when they are signed in SQL mode. */
+  tokenTtlSeconds: number;
+  /** Names the venue and the event. */
+  label: string;
+}
 
-/** What every scenario builds on: a 5,000-seat venue, an event, users with tokens. */
+const BENCH_FIXTURE: FixtureSettings = {
+  rows: 50,
+  seatsPerRow: 100,
+  users: 1000,
+  tokenTtlSeconds: 3600,
+  label: "bench",
+};
+
+/** What every scenario builds on: a venue (5,000 seats for the bench), an event, users with tokens. */
 export interface Fixture {
   adminToken: string;
   venueId: number;
@@ -35,7 +50,9 @@ export async function setUpFixture(
   http: HttpClient,
   target: Target,
   runId: string,
+  overrides: Partial<FixtureSettings> = {},
 ): Promise<Fixture> {
+  const settings = { ...BENCH_FIXTURE, ...overrides };
   const { token: adminToken } = await http.expect<{ token: string }>(200, {
     path: "/api/v1/auth/login",
     json: target.admin,
@@ -45,25 +62,28 @@ export async function setUpFixture(
   const { venue } = await http.expect<{ venue: { venue_id: number } }>(201, {
     ...admin,
     path: "/api/v1/admin/venues",
-    json: { venue_name: `Bench Arena ${runId}`, address: "127.0.0.1" },
+    json: { venue_name: `Evently ${settings.label} arena ${runId}`, address: "127.0.0.1" },
   });
   const layout = await http.expect<{ seats: { seat_id: number }[] }>(201, {
     ...admin,
     path: `/api/v1/admin/venues/${venue.venue_id}/seats`,
     json: {
-      rows: Array.from({ length: ROWS }, (_, index) => ({
+      rows: Array.from({ length: settings.rows }, (_, index) => ({
         seat_row: rowName(index),
-        count: SEATS_PER_ROW,
+        count: settings.seatsPerRow,
       })),
     },
   });
   const { event } = await http.expect<{ event: { event_id: number } }>(201, {
     ...admin,
     path: "/api/v1/admin/events",
-    json: { title: `Flash sale ${runId}`, description: "Created by bun run bench" },
+    json: {
+      title: `Evently ${settings.label} ${runId}`,
+      description: `Created by bun run ${settings.label}`,
+    },
   });
 
-  const { users, note } = await createUsers(http, target, runId);
+  const { users, note } = await createUsers(http, target, runId, settings);
 
   const startsAt = Date.now() + 30 * 24 * 3600 * 1000;
   return {
@@ -99,22 +119,26 @@ async function createUsers(
   http: HttpClient,
   target: Target,
   runId: string,
+  settings: FixtureSettings,
 ): Promise<{ users: BenchUser[]; note: string }> {
+  const count = settings.users;
   if (target.databaseUrl && target.jwtSecret) {
     const sql = connectPostgres(target.databaseUrl);
     try {
-      const users = await createUsersInSql(sql, runId, USER_COUNT, target.jwtSecret);
+      const users = await createUsersInSql(sql, runId, count, target.jwtSecret, {
+        tokenTtlSeconds: settings.tokenTtlSeconds,
+      });
       return {
         users,
         note:
-          `${USER_COUNT} users inserted in one SQL statement sharing one bcrypt (cost 10) hash; ` +
-          "their tokens are HS256 JWTs signed by the bench with the target's JWT_SECRET exactly " +
-          "as /auth/login issues them. Only S5 logs in for real.",
+          `${count} users inserted in one SQL statement sharing one bcrypt (cost 10) hash; ` +
+          `their tokens are HS256 JWTs signed by the ${settings.label} with the target's ` +
+          "JWT_SECRET exactly as /auth/login issues them.",
       };
     } finally {
       await sql.end();
     }
   }
-  const users = await registerUsers(http, runId, USER_COUNT);
-  return { users, note: `${USER_COUNT} users registered through /api/v1/auth/register.` };
+  const users = await registerUsers(http, runId, count);
+  return { users, note: `${count} users registered through /api/v1/auth/register.` };
 }

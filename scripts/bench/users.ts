@@ -11,7 +11,7 @@ export interface BenchUser {
 /** Every bench user has this password; S5 logs in with it. */
 export const USER_PASSWORD = "bench-user-password";
 
-/** Tokens live JWT_TTL_SECONDS' default (1 h), far longer than a run. */
+/** By default tokens live JWT_TTL_SECONDS' default (1 h), far longer than a bench run. */
 const TOKEN_TTL_SECONDS = 3600;
 
 const emailOf = (runId: string, index: number) => `bench-${runId}-${index}@example.com`;
@@ -28,6 +28,7 @@ export async function createUsersInSql(
   runId: string,
   count: number,
   jwtSecret: string,
+  { tokenTtlSeconds = TOKEN_TTL_SECONDS } = {},
 ): Promise<BenchUser[]> {
   const hash = await Bun.password.hash(USER_PASSWORD, { algorithm: "bcrypt", cost: 10 });
   const emails = Array.from({ length: count }, (_, index) => emailOf(runId, index));
@@ -47,7 +48,7 @@ export async function createUsersInSql(
           ver: row.token_version,
           role: row.role,
           iat: now,
-          exp: now + TOKEN_TTL_SECONDS,
+          exp: now + tokenTtlSeconds,
         },
         jwtSecret,
         "HS256",

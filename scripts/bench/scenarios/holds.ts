@@ -4,6 +4,7 @@ import type { HttpClient, Reply } from "../http";
 export interface HoldAnswer {
   booking_id: number;
   amount: number;
+  expires_at: string;
   locked_seats: { seat_id: number }[];
 }
 
@@ -12,11 +13,13 @@ export function hold(
   token: string,
   showId: number,
   seatIds: number[],
+  headers?: Record<string, string>,
 ): Promise<Reply> {
   return http.send({
     path: "/api/v1/bookings/lock",
     token,
     json: { show_id: showId, seat_ids: seatIds },
+    headers,
     read: "json",
   });
 }
