@@ -76,7 +76,8 @@ describeWithServices("fault injection", () => {
       showId: target.show.show_id,
       seatIds: target.show.seat_ids,
       stopped: () => stopped,
-      pauseMs: 50,
+      // Paced so that the 2,000 seats last the whole load, however long it is.
+      pauseMs: LOAD_MS / 80,
     });
     const started = Date.now();
     for (const [at, fault] of faults) {
