@@ -64,6 +64,47 @@ describe.each(backends)("cached seat map on %s", (backend) => {
     expect(statusOf(lapsed.body, seatId)).toBe("AVAILABLE");
   });
 
+  test("the body is compact JSON in layout order, whatever the row names hold", async () => {
+    const admin = await createAdmin(app);
+    const rows = ["B", 'Ö"\\', "AA", "A"];
+    const odd = await createShowFixture(app, admin.token, { rows, perRow: 2 });
+    const response = await seatMap(app).then(() =>
+      app.request("GET", `/api/v1/shows/${odd.show_id}/seats`),
+    );
+    expect(response.status).toBe(200);
+    expect(response.text).toBe(JSON.stringify(response.body));
+    expect(response.body.show_id).toBe(odd.show_id);
+    const layout = response.body.seats.map(
+      (seat: { seat_row: string; seat_number: number }) => `${seat.seat_row}${seat.seat_number}`,
+    );
+    expect(layout).toEqual(["A1", "A2", "B1", "B2", "AA1", "AA2", 'Ö"\\1', 'Ö"\\2']);
+    for (const seat of response.body.seats) {
+      expect(Object.keys(seat)).toEqual(["seat_id", "seat_row", "seat_number", "status"]);
+      expect(seat.status).toBe("AVAILABLE");
+    }
+  });
+
+  test("readers who find the map out of date together share one build", async () => {
+    const service = app.runtime.services.seatMap as unknown as {
+      build(showId: number): Promise<unknown>;
+    };
+    const build = service.build;
+    let builds = 0;
+    service.build = function (this: unknown, showId: number) {
+      builds++;
+      return build.call(this, showId);
+    };
+    try {
+      await app.runtime.services.seatMap.changed(show.show_id);
+      const answers = await Promise.all(Array.from({ length: 20 }, () => seatMap(app)));
+      expect(answers.map((answer) => answer.status)).toEqual(Array(20).fill(200));
+      expect(new Set(answers.map((answer) => answer.text)).size).toBe(1);
+      expect(builds).toBe(1);
+    } finally {
+      service.build = build;
+    }
+  });
+
   test("an unknown show is still a 404, not a cached empty map", async () => {
     const missing = await app.request("GET", "/api/v1/shows/999999/seats");
     expect(missing.status).toBe(404);

@@ -1,5 +1,5 @@
-import { and, eq, gt, min, sql } from "drizzle-orm";
-import type { Database } from "../db/client";
+import { eq, sql } from "drizzle-orm";
+import { type Database, execRows } from "../db/client";
 import { seats, showSeats, shows } from "../db/schema";
 import type { SeatMapVersions } from "../infra/seat-map-versions";
 import { notFound } from "../lib/errors";
@@ -32,6 +32,10 @@ const MAX_AGE_MS = 10_000;
  */
 export class SeatMapService {
   private readonly cache = new Map<number, CachedMap>();
+  private readonly building = new Map<
+    number,
+    { version: number; map: Promise<Omit<CachedMap, "version">> }
+  >();
 
   constructor(
     private readonly db: Database,
@@ -55,7 +59,7 @@ export class SeatMapService {
     ) {
       return cached;
     }
-    const built = await this.build(showId);
+    const built = await this.buildShared(showId, version);
     if (version !== undefined) {
       this.cache.delete(showId);
       this.cache.set(showId, { ...built, version });
@@ -63,6 +67,22 @@ export class SeatMapService {
         this.cache.delete(this.cache.keys().next().value as number);
     }
     return built;
+  }
+
+  /**
+   * One build per show and version at a time: the readers that find the map out of date
+   * together (all of them, the moment a popular show's seats change) share one query. A build
+   * started after reading version v reflects every change up to v, so sharing it is exact.
+   */
+  private buildShared(showId: number, version: number | undefined) {
+    if (version === undefined) return this.build(showId);
+    const running = this.building.get(showId);
+    if (running?.version === version) return running.map;
+    const map = this.build(showId).finally(() => {
+      if (this.building.get(showId)?.map === map) this.building.delete(showId);
+    });
+    this.building.set(showId, { version, map });
+    return map;
   }
 
   /** Call after a change to the show's seats has committed. */
@@ -78,33 +98,29 @@ export class SeatMapService {
     }
   }
 
+  /**
+   * PostgreSQL writes the seats' JSON itself (one row, not 5,000 to parse, map and stringify):
+   * during a sale the map changes with every hold, and its rebuilds were most of the API's CPU.
+   * The text is what JSON.stringify would write for the same rows.
+   */
   private async build(showId: number): Promise<Omit<CachedMap, "version">> {
-    const [rows, [holds]] = await Promise.all([
-      this.db
-        .select({
-          seat_id: seats.seat_id,
-          seat_row: seats.seat_row,
-          seat_number: seats.seat_number,
-          status: effectiveSeatStatus,
-        })
-        .from(showSeats)
-        .innerJoin(seats, eq(seats.seat_id, showSeats.seat_id))
-        .where(eq(showSeats.show_id, showId))
-        .orderBy(...seatLayoutOrder),
-      this.db
-        .select({ next_expiry: min(showSeats.locked_until) })
-        .from(showSeats)
-        .where(
-          and(
-            eq(showSeats.show_id, showId),
-            eq(showSeats.status, "LOCKED"),
-            gt(showSeats.locked_until, sql`now()`),
-          ),
-        ),
-    ]);
-    if (rows.length === 0) await this.requireShow(showId);
-    const body = JSON.stringify({ show_id: showId, seats: rows });
-    const nextExpiry = holds?.next_expiry;
+    const [row] = await execRows<{ seats: string | null; next_expiry: string | Date | null }>(
+      this.db,
+      sql`select
+            string_agg(
+              format('{"seat_id":%s,"seat_row":%s,"seat_number":%s,"status":"%s"}',
+                ${showSeats.seat_id}, to_json(${seats.seat_row})::text, ${seats.seat_number},
+                ${effectiveSeatStatus}),
+              ',' order by ${sql.join(seatLayoutOrder, sql`, `)}) as seats,
+            min(${showSeats.locked_until}) filter (
+              where ${showSeats.status} = 'LOCKED' and ${showSeats.locked_until} > now()
+            ) as next_expiry
+          from ${showSeats} join ${seats} on ${seats.seat_id} = ${showSeats.seat_id}
+          where ${showSeats.show_id} = ${showId}`,
+    );
+    if (!row?.seats) await this.requireShow(showId);
+    const body = `{"show_id":${showId},"seats":[${row?.seats ?? ""}]}`;
+    const nextExpiry = row?.next_expiry;
     return {
       body,
       etag: `"${Bun.hash(body).toString(36)}"`,
