@@ -10,6 +10,7 @@ import {
 } from "./support/fixtures";
 import { createTestApp, query, sql, type TestApp, type TestResponse } from "./support/harness";
 import { bookingInvariantViolations } from "./support/invariants";
+import { waitUntil } from "./support/processes";
 import { backends } from "./support/services";
 
 const lockSeats = (app: TestApp, user: TestUser, showId: number, seatIds: number[]) =>
@@ -204,7 +205,7 @@ if (backends.includes("postgres")) {
         sql`select lock_token::text as lock_token from bookings where booking_id = ${held.body.booking_id}`,
       );
       // A cancel that has freed the seat but not committed yet: its Redis lock is already gone.
-      const session = postgres(app.config.DATABASE_URL as string, { max: 1, onnotice: () => {} });
+      const session = postgres(app.config.DATABASE_URL as string, { max: 2, onnotice: () => {} });
       const cancel = await session.reserve();
       try {
         await cancel`begin`;
@@ -214,7 +215,14 @@ if (backends.includes("postgres")) {
         await app.runtime.services.locks.release(show.show_id, [seat], lock_token);
 
         const waiting = lockSeats(app, second as TestUser, show.show_id, [seat]);
-        await Bun.sleep(300);
+        await waitUntil(
+          async () => {
+            const [blocked] = await session`select count(*)::int as count from pg_stat_activity
+              where datname = current_database() and wait_event_type = 'Lock'`;
+            return blocked?.count === 1;
+          },
+          () => "the hold never waited for the seat's row lock",
+        );
         await cancel`commit`;
         const answer = await waiting;
 

@@ -14,15 +14,17 @@ import { type LoadResult, runFlashSale, type ToldHold } from "./support/flash-sa
 import { createTestApp, query, sql, type TestApp } from "./support/harness";
 import { bookingInvariantViolations, toldHoldViolations } from "./support/invariants";
 import {
+  API_SESSIONS,
   type ApiProcess,
   privateRedis,
   type RedisProcess,
   startApi,
   startWorker,
   type TestProcess,
+  WORKER_SESSIONS,
   waitUntil,
 } from "./support/processes";
-import { backends, databaseUrl } from "./support/services";
+import { backends, databaseUrl, redisUrl } from "./support/services";
 
 /**
  * Real API and worker processes on real PostgreSQL and Redis, with faults injected while a
@@ -30,7 +32,8 @@ import { backends, databaseUrl } from "./support/services";
  */
 const LOAD_MS = Number(process.env.FAULT_LOAD_SECONDS ?? 4) * 1000;
 
-const describeWithServices = backends.includes("postgres") ? describe : () => {};
+// Real PostgreSQL and Redis (always in CI), and redis-server on the PATH for the Redis fault.
+const describeWithServices = backends.includes("postgres") && redisUrl ? describe : () => {};
 
 describeWithServices("fault injection", () => {
   const running: { app?: TestApp; processes: TestProcess[]; redis?: RedisProcess } = {
@@ -182,6 +185,11 @@ describeWithServices("fault injection", () => {
       () => "readiness never saw Redis again",
     );
     const probe = await probeHold(server.baseUrl, app, show);
+    // This test's own connection to the restarted Redis reconnects on its own schedule.
+    await waitUntil(
+      async () => (await app.runtime.redis?.ping()) === "PONG",
+      () => "the test's Redis client never reconnected",
+    );
     const locks = await app.runtime.services.locks.snapshot(show.show_id);
     expect(locks.get(probe.seatIds[0] as number)).toBeString();
     await expectConsistentAfterCleanup(app, show, [...result.holds, probe], undecidedHolds(result));
@@ -194,7 +202,7 @@ describeWithServices("fault injection", () => {
     const database = new URL(app.config.DATABASE_URL as string).pathname.slice(1);
     const terminateAll = async () => {
       await admin`select pg_terminate_backend(pid) from pg_stat_activity
-                  where datname = ${database} and pid <> pg_backend_pid()`;
+                  where datname = ${database} and application_name = ${API_SESSIONS}`;
     };
     try {
       const result = await flashSaleWith(
@@ -269,7 +277,8 @@ describeWithServices("fault injection", () => {
       );
       return row?.count ?? 0;
     };
-    const workerEnv = { CLEANUP_CRON: "* * * * * *", CLEANUP_BATCH_SIZE: "5", LOG_LEVEL: "info" };
+    // Small batches: the first worker is still mid-run, many commits in, when it is killed.
+    const workerEnv = { CLEANUP_CRON: "* * * * * *", CLEANUP_BATCH_SIZE: "2", LOG_LEVEL: "info" };
 
     const first = startWorker(app, workerEnv);
     running.processes.push(first);
@@ -280,6 +289,20 @@ describeWithServices("fault injection", () => {
       5,
     );
     await first.stop("SIGKILL");
+    // A COMMIT the worker sent just before dying may still be finishing: count once its
+    // backends are idle or gone.
+    await waitUntil(
+      async () => {
+        const [busy] = await query<{ count: number }>(
+          app,
+          sql`select count(*)::int as count from pg_stat_activity
+              where datname = current_database() and state <> 'idle'
+                and application_name = ${WORKER_SESSIONS}`,
+        );
+        return busy?.count === 0;
+      },
+      () => "the killed worker's transactions never ended",
+    );
     const expiredByFirst = await expiredCount();
     // Killed with work left: some batches committed, the rest never ran.
     expect(expiredByFirst).toBeGreaterThan(0);
@@ -291,6 +314,7 @@ describeWithServices("fault injection", () => {
       second
         .output()
         .split("\n")
+        .slice(0, -1) // the last piece may be a line still being written
         .filter((line) => line.includes('"cleanup: expired lapsed holds"'))
         .reduce((sum, line) => sum + JSON.parse(line).expired, 0);
     await waitUntil(

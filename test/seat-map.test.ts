@@ -66,7 +66,7 @@ describe.each(backends)("cached seat map on %s", (backend) => {
 
   test("the body is compact JSON in layout order, whatever the row names hold", async () => {
     const admin = await createAdmin(app);
-    const rows = ["B", 'Ö"\\', "AA", "A"];
+    const rows = ["B", 'Ö"\\', "AA", "A", "T\tU\u0001"];
     const odd = await createShowFixture(app, admin.token, { rows, perRow: 2 });
     const response = await seatMap(app).then(() =>
       app.request("GET", `/api/v1/shows/${odd.show_id}/seats`),
@@ -77,7 +77,18 @@ describe.each(backends)("cached seat map on %s", (backend) => {
     const layout = response.body.seats.map(
       (seat: { seat_row: string; seat_number: number }) => `${seat.seat_row}${seat.seat_number}`,
     );
-    expect(layout).toEqual(["A1", "A2", "B1", "B2", "AA1", "AA2", 'Ö"\\1', 'Ö"\\2']);
+    expect(layout).toEqual([
+      "A1",
+      "A2",
+      "B1",
+      "B2",
+      "AA1",
+      "AA2",
+      'Ö"\\1',
+      'Ö"\\2',
+      "T\tU\u00011",
+      "T\tU\u00012",
+    ]);
     for (const seat of response.body.seats) {
       expect(Object.keys(seat)).toEqual(["seat_id", "seat_row", "seat_number", "status"]);
       expect(seat.status).toBe("AVAILABLE");

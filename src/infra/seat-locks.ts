@@ -2,8 +2,9 @@ import type Redis from "ioredis";
 
 /**
  * The fast, cross-instance filter in front of PostgreSQL's row locks. A seat's key holds either
- * the token of the hold that owns it (expiring with the hold) or the BOOKED marker (no expiry,
- * removed on cancel), so requests for held or sold seats are refused without a transaction.
+ * the token of the hold that owns it (expiring with the hold) or the BOOKED marker (removed on
+ * cancel, expiring an hour after the show starts), so requests for held or sold seats are
+ * refused without a transaction.
  * PostgreSQL stays the source of truth: these locks can only refuse, never grant, a seat.
  */
 export interface SeatLocks {
@@ -221,8 +222,10 @@ export class RedisSeatLocks implements SeatLocks {
       const replies = (await pipeline.exec()) ?? [];
       keys.forEach((key, index) => {
         const value = replies[2 * index]?.[1] as string | null;
-        const ttlMs = replies[2 * index + 1]?.[1] as number;
+        const pttl = replies[2 * index + 1]?.[1] as number;
         const seat = parseSeatLockKey(key.slice(this.prefix.length));
+        // -1: no expiry (BOOKED markers written by older releases); -2: gone since the SCAN.
+        const ttlMs = pttl === -1 ? Number.POSITIVE_INFINITY : pttl;
         if (value && seat && ttlMs > 0) found.push({ ...seat, value, ttlMs });
       });
     } while (cursor !== "0");

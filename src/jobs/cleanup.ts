@@ -56,7 +56,9 @@ export async function expireLapsedHolds(
 
 /**
  * The scheduled cleanup: expire lapsed holds, drop idempotency keys past 24 hours, then make
- * the Redis seat locks agree with PostgreSQL (after the expiries, so they are not restored).
+ * the Redis seat locks agree with PostgreSQL. The repair runs even when the rest failed (a
+ * stale lock must not outlive a broken expiry), and its own failure (Redis down) is logged
+ * without failing the job.
  */
 export async function runCleanup(deps: CleanupDependencies): Promise<
   CleanupResult & {
@@ -64,9 +66,26 @@ export async function runCleanup(deps: CleanupDependencies): Promise<
     locks: { restored: number; discarded: number };
   }
 > {
-  const result = await expireLapsedHolds(deps);
-  const purgedKeys = await new IdempotencyStore(deps.db).purgeExpired();
-  if (purgedKeys > 0) deps.logger.info("cleanup: purged idempotency keys", { purged: purgedKeys });
-  const locks = await repairSeatLocks(deps);
-  return { ...result, purgedKeys, locks };
+  try {
+    const result = await expireLapsedHolds(deps);
+    const purgedKeys = await new IdempotencyStore(deps.db).purgeExpired();
+    if (purgedKeys > 0)
+      deps.logger.info("cleanup: purged idempotency keys", { purged: purgedKeys });
+    return { ...result, purgedKeys, locks: await repairQuietly(deps) };
+  } catch (error) {
+    await repairQuietly(deps);
+    throw error;
+  }
+}
+
+async function repairQuietly(deps: CleanupDependencies) {
+  try {
+    return await repairSeatLocks(deps);
+  } catch (error) {
+    deps.logger.error("cleanup: could not repair seat locks", {
+      error: String(error),
+      cause: error instanceof Error && error.cause ? String(error.cause) : undefined,
+    });
+    return { restored: 0, discarded: 0 };
+  }
 }

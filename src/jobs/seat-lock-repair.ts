@@ -19,7 +19,9 @@ export interface SeatLockRepairDependencies {
 /**
  * A hold takes its Redis locks a moment before its transaction commits: a lock younger than
  * this that PostgreSQL does not know yet may belong to a hold in flight, so it is left alone.
- * Far above any transaction's life (statement and lock timeouts are seconds).
+ * Far above a hold's usual life (statement and lock timeouts are seconds). A hold slower than
+ * this only loses its Redis lock, which the next run restores: PostgreSQL still decides.
+ * The age is read against this process's HOLD_TTL_SECONDS: API and worker must agree on it.
  */
 const IN_FLIGHT_GRACE_MS = 60_000;
 
@@ -49,7 +51,8 @@ export async function repairSeatLocks(
     if (want?.value === entry.value) return false;
     // The seat's own booking was confirmed: its hold's token gives way to the marker.
     if (entry.value === BOOKED_MARKER || entry.value === want?.bookingToken) return true;
-    return holdTtlMs - entry.ttlMs >= IN_FLIGHT_GRACE_MS;
+    const age = holdTtlMs - entry.ttlMs;
+    return !Number.isFinite(entry.ttlMs) || age >= IN_FLIGHT_GRACE_MS;
   });
   const discarded = await deps.locks.discard(stale);
 

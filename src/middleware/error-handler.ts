@@ -51,7 +51,7 @@ export const errorHandler =
   (logger: Logger): ErrorHandler<AppEnv> =>
   (error, c) => {
     const known = toAppError(error);
-    if (known?.status === 503) {
+    if (isDatabaseUnavailable(error)) {
       // Operators need the driver's reason for an outage the clients only see as "retry".
       logger.warn("dependency unavailable", {
         request_id: c.get("requestId"),

@@ -60,6 +60,11 @@ const HOLD_RESULTS = {
   not_on_sale: "refused",
 } as const;
 
+const seatsChangingTooFast = () =>
+  new AppError(503, "UNAVAILABLE", "These seats are changing too fast; retry shortly", undefined, {
+    "Retry-After": "1",
+  });
+
 /** Deadlocks and serialization failures are safe to retry: the transaction left nothing. */
 const RETRYABLE = new Set(["40P01", "40001"]);
 
@@ -134,8 +139,9 @@ export class BookingService {
   private async holdInDatabase(request: HoldRequest) {
     const outcome = await this.retrying(() => runHoldStatement(this.db, request));
     if (outcome.kind !== "lapsed") return { outcome, reclaimed: [] };
-    // Bookings before seats, the order of the cleanup job and of cancel: never a deadlock.
-    // Ending them locks their seats; the hold statement then locks the rest.
+    // Bookings before seats, the order of the cleanup job and of cancel. Ending them locks
+    // their seats in no set order, so a concurrent hold of the same seats can still deadlock
+    // with this; PostgreSQL breaks it and the retry runs the transaction again.
     return this.inTransaction(async (tx) => {
       const reclaimed = await endBookings(tx, outcome.bookingIds, "EXPIRED");
       // Seats freed while people wait on the show's waitlist are theirs first: the expired
@@ -423,7 +429,12 @@ export class BookingService {
         return await work();
       } catch (error) {
         const retryable = RETRYABLE.has(pgErrorCode(error) ?? "") || isSeatRowsChanged(error);
-        if (attempt >= attempts || !retryable) throw error;
+        if (!retryable) throw error;
+        if (attempt >= attempts) {
+          // Deadlocks already answer 503; seats changing under every attempt does too.
+          if (isSeatRowsChanged(error)) throw seatsChangingTooFast();
+          throw error;
+        }
       }
     }
   }

@@ -32,10 +32,8 @@ const MAX_AGE_MS = 10_000;
  */
 export class SeatMapService {
   private readonly cache = new Map<number, CachedMap>();
-  private readonly building = new Map<
-    number,
-    { version: number; map: Promise<Omit<CachedMap, "version">> }
-  >();
+  /** Builds in flight, by `${show}:${version}`. */
+  private readonly building = new Map<string, Promise<Omit<CachedMap, "version">>>();
 
   constructor(
     private readonly db: Database,
@@ -60,7 +58,9 @@ export class SeatMapService {
       return cached;
     }
     const built = await this.buildShared(showId, version);
-    if (version !== undefined) {
+    // A slow build of an older version never replaces a newer map.
+    const current = this.cache.get(showId);
+    if (version !== undefined && !(current && current.version > version)) {
       this.cache.delete(showId);
       this.cache.set(showId, { ...built, version });
       if (this.cache.size > MAX_CACHED_SHOWS)
@@ -75,13 +75,14 @@ export class SeatMapService {
    * started after reading version v reflects every change up to v, so sharing it is exact.
    */
   private buildShared(showId: number, version: number | undefined) {
+    // Versions unreadable (Redis down): nothing tells a reader which build reflects its own
+    // writes, so each reads for itself.
     if (version === undefined) return this.build(showId);
-    const running = this.building.get(showId);
-    if (running?.version === version) return running.map;
-    const map = this.build(showId).finally(() => {
-      if (this.building.get(showId)?.map === map) this.building.delete(showId);
-    });
-    this.building.set(showId, { version, map });
+    const key = `${showId}:${version}`;
+    const running = this.building.get(key);
+    if (running) return running;
+    const map = this.build(showId).finally(() => this.building.delete(key));
+    this.building.set(key, map);
     return map;
   }
 

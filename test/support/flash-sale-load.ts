@@ -56,7 +56,12 @@ export async function runFlashSale(settings: LoadSettings): Promise<LoadResult> 
     try {
       response = await fetch(`${settings.baseUrl}${path}`, {
         method: "POST",
-        headers: { Authorization: `Bearer ${user.token}`, "Content-Type": "application/json" },
+        headers: {
+          Authorization: `Bearer ${user.token}`,
+          "Content-Type": "application/json",
+          // No idle keep-alive connection for a shutting-down server to close under a request.
+          Connection: "close",
+        },
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });

@@ -10,7 +10,13 @@ export interface TestProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-const randomPort = () => 20_000 + Math.floor(Math.random() * 20_000);
+/** A port nothing listens on right now: the kernel picks it, then we let it go. */
+function freePort(): number {
+  const probe = Bun.serve({ port: 0, fetch: () => new Response() });
+  const port = probe.port as number;
+  probe.stop(true);
+  return port;
+}
 
 function spawnWithOutput(command: string[], env: Record<string, string | undefined>): TestProcess {
   const child = Bun.spawn(command, { env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
@@ -67,15 +73,19 @@ export interface ApiProcess extends TestProcess {
   baseUrl: string;
 }
 
+/** PostgreSQL's application_name of each kind of child, so faults can target its sessions. */
+export const API_SESSIONS = "evently-test-api";
+export const WORKER_SESSIONS = "evently-test-worker";
+
 /** `bun run src/index.ts` on `app`'s database and Redis, answering /health. */
 export async function startApi(
   app: TestApp,
   env: Record<string, string> = {},
 ): Promise<ApiProcess> {
-  const port = randomPort();
+  const port = freePort();
   const api = spawnWithOutput(
     ["bun", "run", "src/index.ts"],
-    eventlyEnv(app, { PORT: String(port), ...env }),
+    eventlyEnv(app, { PORT: String(port), PGAPPNAME: API_SESSIONS, ...env }),
   );
   const baseUrl = `http://127.0.0.1:${port}`;
   await waitUntil(
@@ -87,7 +97,10 @@ export async function startApi(
 
 /** `bun run src/worker.ts` on `app`'s database and Redis. */
 export function startWorker(app: TestApp, env: Record<string, string> = {}): TestProcess {
-  return spawnWithOutput(["bun", "run", "src/worker.ts"], eventlyEnv(app, env));
+  return spawnWithOutput(
+    ["bun", "run", "src/worker.ts"],
+    eventlyEnv(app, { PGAPPNAME: WORKER_SESSIONS, ...env }),
+  );
 }
 
 export interface RedisProcess {
@@ -100,7 +113,7 @@ export interface RedisProcess {
 
 /** A private redis-server of this test, on a port of its own, that it may kill. */
 export function privateRedis(): RedisProcess {
-  const port = randomPort();
+  const port = freePort();
   let server: TestProcess | undefined;
   const ping = async () =>
     (await Bun.spawn(["redis-cli", "-p", String(port), "ping"], {
