@@ -160,6 +160,46 @@ describe.each(seatLockImplementations)("SeatLocks contract: $name", ({ create })
     expect((await locks.snapshot(SHOW)).size).toBe(3);
   });
 
+  test("entries lists every show's live locks with their time left; expired ones are gone", async () => {
+    const locks = create();
+    await locks.acquire(SHOW, [1], "A", LONG);
+    await locks.acquire(SHOW + 1, [7], "B", 80);
+    await locks.markBooked(SHOW, [1], "A", LONG);
+    const listed = (await locks.entries()).sort((a, b) => a.showId - b.showId);
+    expect(listed.map(({ showId, seatId, value }) => ({ showId, seatId, value }))).toEqual([
+      { showId: SHOW, seatId: 1, value: BOOKED_MARKER },
+      { showId: SHOW + 1, seatId: 7, value: "B" },
+    ]);
+    for (const entry of listed) expect(entry.ttlMs).toBeGreaterThan(0);
+    expect(listed[0]?.ttlMs).toBeLessThanOrEqual(LONG);
+
+    await Bun.sleep(180);
+    expect((await locks.entries()).map((entry) => entry.seatId)).toEqual([1]);
+  });
+
+  test("restore sets only free keys; discard deletes only keys still holding the value", async () => {
+    const locks = create();
+    await locks.acquire(SHOW, [1], "A", LONG);
+    const restored = await locks.restore([
+      { showId: SHOW, seatId: 1, value: "X", ttlMs: LONG },
+      { showId: SHOW, seatId: 2, value: BOOKED_MARKER, ttlMs: LONG },
+    ]);
+    expect(restored).toBe(1);
+    expect(await locks.snapshot(SHOW)).toEqual(
+      new Map([
+        [1, "A"],
+        [2, BOOKED_MARKER],
+      ]),
+    );
+
+    const discarded = await locks.discard([
+      { showId: SHOW, seatId: 1, value: "not-A", ttlMs: 0 },
+      { showId: SHOW, seatId: 2, value: BOOKED_MARKER, ttlMs: 0 },
+    ]);
+    expect(discarded).toBe(1);
+    expect(await locks.snapshot(SHOW)).toEqual(new Map([[1, "A"]]));
+  });
+
   test("a hold expires after its TTL and frees the seat for others", async () => {
     const locks = create();
     expect(await locks.acquire(SHOW, [1, 3], "A", 80)).toEqual([]);

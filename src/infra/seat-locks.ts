@@ -287,14 +287,14 @@ export class MemorySeatLocks implements SeatLocks {
     return found;
   }
 
+  /** Also forgets expired entries, as Redis would: the cleanup's repair calls this each run. */
   async entries() {
     const now = Date.now();
     const found: SeatLockEntry[] = [];
     for (const [key, entry] of this.locks) {
       const seat = parseSeatLockKey(key);
-      if (seat && entry.expiresAt > now) {
-        found.push({ ...seat, value: entry.value, ttlMs: entry.expiresAt - now });
-      }
+      if (entry.expiresAt <= now) this.locks.delete(key);
+      else if (seat) found.push({ ...seat, value: entry.value, ttlMs: entry.expiresAt - now });
     }
     return found;
   }
