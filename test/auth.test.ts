@@ -224,6 +224,14 @@ describe.each(backends)("auth on %s", (backend) => {
       expect(response.body.user.user_id).toBe(user.user_id);
     });
 
+    test("a token accepted before stops working the second it expires", async () => {
+      const token = await sign(claims({ exp: now() + 1 }), TEST_JWT_SECRET, "HS256");
+      expect((await me(token)).status).toBe(200);
+      expect((await me(token)).status).toBe(200);
+      await Bun.sleep(2100);
+      expectError(await me(token), 401, "UNAUTHENTICATED");
+    });
+
     test("a tampered token is 401 UNAUTHENTICATED", async () => {
       const [header, payload, signature] = user.token.split(".") as [string, string, string];
       // Swap the payload for one naming another user, keeping the original signature.
