@@ -49,7 +49,8 @@ export async function repairSeatLocks(
   const stale = present.filter((entry) => {
     const want = owedByKey.get(lockKey(entry));
     if (want?.value === entry.value) return false;
-    // The seat's own booking was confirmed: its hold's token gives way to the marker.
+    // Stale whatever their age: a marker on a seat that is not sold, and the hold token of a
+    // seat whose own booking has since been confirmed (the marker replaces it).
     if (entry.value === BOOKED_MARKER || entry.value === want?.bookingToken) return true;
     const age = holdTtlMs - entry.ttlMs;
     return !Number.isFinite(entry.ttlMs) || age >= IN_FLIGHT_GRACE_MS;
