@@ -317,7 +317,7 @@ describeWithServices("fault injection", () => {
     running.processes.push(second);
     const expiredBySecond = () =>
       second
-        .output()
+        .stdout()
         .split("\n")
         .slice(0, -1) // the last piece may be a line still being written
         .filter((line) => line.includes('"cleanup: expired lapsed holds"'))

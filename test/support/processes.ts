@@ -4,8 +4,10 @@ import type { TestApp } from "./harness";
 /** A child process of a test, its output kept for the failure message. */
 export interface TestProcess {
   process: Subprocess<"ignore", "pipe", "pipe">;
-  /** Everything it printed so far (stdout and stderr). */
+  /** Everything it printed so far (stdout, then stderr), for failure messages. */
   output(): string;
+  /** Its standard output so far, alone: the lines an Evently process logs below warn. */
+  stdout(): string;
   /** SIGTERM (or `signal`), then waits for the exit; answers the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -20,16 +22,17 @@ function freePort(): number {
 
 function spawnWithOutput(command: string[], env: Record<string, string | undefined>): TestProcess {
   const child = Bun.spawn(command, { env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  let printed = "";
-  const collect = async (stream: ReadableStream<Uint8Array>) => {
+  const printed = { stdout: "", stderr: "" };
+  const collect = async (name: keyof typeof printed, stream: ReadableStream<Uint8Array>) => {
     const decoder = new TextDecoder();
-    for await (const chunk of stream) printed += decoder.decode(chunk, { stream: true });
+    for await (const chunk of stream) printed[name] += decoder.decode(chunk, { stream: true });
   };
-  void collect(child.stdout);
-  void collect(child.stderr);
+  void collect("stdout", child.stdout);
+  void collect("stderr", child.stderr);
   return {
     process: child,
-    output: () => printed,
+    output: () => `${printed.stdout}${printed.stderr}`,
+    stdout: () => printed.stdout,
     async stop(signal = "SIGTERM") {
       child.kill(signal);
       return child.exited;
