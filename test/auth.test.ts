@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sign } from "hono/jwt";
-import { createAdmin, registerUser } from "./support/fixtures";
+import { createAdmin, registerUser, type TestUser } from "./support/fixtures";
 import { createTestApp, query, sql, TEST_JWT_SECRET, type TestApp } from "./support/harness";
 import { backends } from "./support/services";
 
@@ -282,6 +282,23 @@ describe.each(backends)("auth on %s", (backend) => {
         const token = await sign(claims(overrides), TEST_JWT_SECRET, "HS256");
         expectError(await me(token), 401, "UNAUTHENTICATED");
       }
+    });
+
+    test("many users at once each get their own account; revoked and deleted ones are refused", async () => {
+      const users = await Promise.all(Array.from({ length: 12 }, () => registerUser(app)));
+      const [revoked, deleted] = users as [TestUser, TestUser];
+      const loggedOut = await app.request("POST", "/api/v1/auth/logout", { token: revoked.token });
+      expect(loggedOut.status).toBeLessThan(300);
+      await query(app, sql`delete from users where user_id = ${deleted.user_id}`);
+
+      // One turn of the event loop: their user rows are read together.
+      const answers = await Promise.all(users.map((user) => me(user.token)));
+
+      expect(answers.map((answer) => answer.status)).toEqual([401, 401, ...Array(10).fill(200)]);
+      answers.slice(2).forEach((answer, index) => {
+        expect(answer.body.user.user_id).toBe(users[index + 2]?.user_id);
+        expect(answer.body.user.email).toBe(users[index + 2]?.email);
+      });
     });
 
     test("a token of a deleted user is 401 UNAUTHENTICATED", async () => {
