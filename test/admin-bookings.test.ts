@@ -1,33 +1,20 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { expectError, ok } from "./support/answers";
 import {
   createAdmin,
   createShowFixture,
+  payAndConfirm,
   registerUser,
   type ShowFixture,
   type TestUser,
 } from "./support/fixtures";
-import { createTestApp, query, sql, type TestApp, type TestResponse } from "./support/harness";
+import { createTestApp, query, sql, type TestApp } from "./support/harness";
 import { backends } from "./support/services";
 
 /** Setup builds an app and its bookings through the API: generous on a busy machine. */
 const SETUP_TIMEOUT_MS = 60_000;
 const LIST = "/api/v1/admin/bookings";
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
-/** A success answer; on failure the error body is shown in the diff. */
-// biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON shapes
-function ok(response: TestResponse, status = 200): any {
-  expect({
-    status: response.status,
-    error: response.status === status ? undefined : response.body,
-  }).toEqual({ status, error: undefined });
-  return response.body;
-}
-
-function expectError(response: TestResponse, status: number, code: string) {
-  expect({ status: response.status, code: response.body?.code }).toEqual({ status, code });
-  expect(typeof response.body.message).toBe("string");
-}
 
 interface ListedBooking {
   booking_id: number;
@@ -74,18 +61,7 @@ describe.each(backends)("admin bookings list (%s)", (backend) => {
     const [y0, y1] = showY.seat_ids as [number, number];
 
     const confirmed = await hold(alice, showX.show_id, [x0]);
-    ok(
-      await app.request("POST", "/api/v1/bookings/payments/simulate", {
-        token: alice.token,
-        body: { booking_id: confirmed.booking_id, amount: confirmed.amount },
-      }),
-    );
-    ok(
-      await app.request("POST", `/api/v1/bookings/${confirmed.booking_id}/confirm`, {
-        token: alice.token,
-        body: {},
-      }),
-    );
+    await payAndConfirm(app, alice, confirmed);
     ids.confirmed = confirmed.booking_id;
     ids.held = (await hold(alice, showY.show_id, [y0])).booking_id;
     ids.cancelled = (await hold(bob, showX.show_id, [x1, x2])).booking_id;

@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { expectError, ok } from "./support/answers";
 import {
   createAdmin,
   createShowFixture,
+  payAndConfirm,
   registerUser,
   type ShowFixture,
   type TestUser,
 } from "./support/fixtures";
-import { createTestApp, query, sql, type TestApp, type TestResponse } from "./support/harness";
+import { createTestApp, query, sql, type TestApp } from "./support/harness";
 import { backends } from "./support/services";
 
 /** Setup builds an app and a booking scenario through the API: generous on a busy machine. */
@@ -14,21 +16,6 @@ const SETUP_TIMEOUT_MS = 60_000;
 const ANALYTICS = "/api/v1/admin/analytics";
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-
-/** A success answer; on failure the error body is shown in the diff. */
-// biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON shapes
-function ok(response: TestResponse, status = 200): any {
-  expect({
-    status: response.status,
-    error: response.status === status ? undefined : response.body,
-  }).toEqual({ status, error: undefined });
-  return response.body;
-}
-
-function expectError(response: TestResponse, status: number, code: string) {
-  expect({ status: response.status, code: response.body?.code }).toEqual({ status, code });
-  expect(typeof response.body.message).toBe("string");
-}
 
 const dateOf = (time: number) => new Date(time).toISOString().slice(0, 10);
 
@@ -62,21 +49,13 @@ describe.each(backends)("admin analytics (%s)", (backend) => {
         body: { show_id: showId, seat_ids: seatIds },
       }),
     ) as { booking_id: number; amount: number };
-  const pay = async (user: TestUser, booking: { booking_id: number; amount: number }) =>
-    ok(
-      await app.request("POST", "/api/v1/bookings/payments/simulate", {
-        token: user.token,
-        body: { booking_id: booking.booking_id, amount: booking.amount },
-      }),
-    );
   const confirm = (user: TestUser, bookingId: number) =>
     app.request("POST", `/api/v1/bookings/${bookingId}/confirm`, { token: user.token, body: {} });
   const cancel = (user: TestUser, bookingId: number) =>
     app.request("POST", `/api/v1/bookings/${bookingId}/cancel`, { token: user.token, body: {} });
   const book = async (user: TestUser, showId: number, seatIds: number[]) => {
     const held = await hold(user, showId, seatIds);
-    await pay(user, held);
-    ok(await confirm(user, held.booking_id));
+    await payAndConfirm(app, user, held);
     return held.booking_id;
   };
   /** Makes a hold lapse without the API: its time and its seats' locks ran out a minute ago. */

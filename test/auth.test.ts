@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sign } from "hono/jwt";
+import { expectError } from "./support/answers";
 import { createAdmin, registerUser, type TestUser } from "./support/fixtures";
-import { createTestApp, query, sql, TEST_JWT_SECRET, type TestApp } from "./support/harness";
+import {
+  createTestApp,
+  query,
+  sql,
+  TEST_JWT_SECRET,
+  type TestApp,
+  type TestResponse,
+} from "./support/harness";
 import { backends } from "./support/services";
 
 let counter = 0;
@@ -11,18 +19,6 @@ const uniqueEmail = (prefix = "auth") =>
 const PASSWORD = "password-123";
 const now = () => Math.floor(Date.now() / 1000);
 const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
-
-/** Asserts the contract's error shape with the given status and code. */
-function expectError(
-  // biome-ignore lint/suspicious/noExplicitAny: error bodies are arbitrary JSON
-  response: { status: number; body: any },
-  status: number,
-  code: string,
-): void {
-  expect({ status: response.status, code: response.body?.code }).toEqual({ status, code });
-  expect(typeof response.body.message).toBe("string");
-  expect(response.body.message.length).toBeGreaterThan(0);
-}
 
 describe.each(backends)("auth on %s", (backend) => {
   let app: TestApp;
@@ -444,10 +440,7 @@ describe.each(backends)("auth on %s", (backend) => {
   });
 
   describe("validation", () => {
-    const expectValidation = (
-      response: { status: number; body: { details?: Record<string, unknown> } },
-      ...paths: string[]
-    ) => {
+    const expectValidation = (response: TestResponse, ...paths: string[]) => {
       expectError(response, 400, "VALIDATION_ERROR");
       expect(response.body.details).toBeObject();
       for (const path of paths) {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { expectError, ok } from "./support/answers";
 import {
   createAdmin,
   createShowFixture,
@@ -6,7 +7,7 @@ import {
   type ShowFixture,
   type TestUser,
 } from "./support/fixtures";
-import { createTestApp, query, sql, type TestApp, type TestResponse } from "./support/harness";
+import { createTestApp, query, sql, type TestApp } from "./support/harness";
 import { bookingInvariantViolations } from "./support/invariants";
 import { backends } from "./support/services";
 
@@ -19,22 +20,6 @@ interface SeatRef {
   seat_id: number;
   seat_row: string;
   seat_number: number;
-}
-
-/** An error answer in the contract's one shape, with this status and code. */
-function expectError(response: TestResponse, status: number, code: string) {
-  expect({ status: response.status, code: response.body?.code }).toEqual({ status, code });
-  expect(typeof response.body.message).toBe("string");
-}
-
-/** A success answer; on failure the error body is shown in the diff. */
-// biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON shapes
-function ok(response: TestResponse, status = 200): any {
-  expect({
-    status: response.status,
-    error: response.status === status ? undefined : response.body,
-  }).toEqual({ status, error: undefined });
-  return response.body;
 }
 
 const bySeatId = <T extends { seat_id: number }>(seats: T[]) =>

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createAdmin, createShowFixture, createUsersDirect } from "./support/fixtures";
+import {
+  createAdmin,
+  createShowFixture,
+  createUsersDirect,
+  payAndConfirm,
+  type TestUser,
+} from "./support/fixtures";
 import { createTestApp, type TestApp } from "./support/harness";
 import { backends } from "./support/services";
 
@@ -52,18 +58,7 @@ describe.each(backends)("/metrics on %s", (backend) => {
       body: { show_id: show.show_id, seat_ids: [show.seat_ids[0]] },
     });
     expect(refused.status).toBe(409);
-    await app.request("POST", "/api/v1/bookings/payments/simulate", {
-      token: buyer?.token,
-      body: { booking_id: held.body.booking_id, amount: held.body.amount },
-    });
-    const confirmed = await app.request(
-      "POST",
-      `/api/v1/bookings/${held.body.booking_id}/confirm`,
-      {
-        token: buyer?.token,
-      },
-    );
-    expect(confirmed.status).toBe(200);
+    await payAndConfirm(app, buyer as TestUser, held.body);
     const cancelled = await app.request("POST", `/api/v1/bookings/${held.body.booking_id}/cancel`, {
       token: buyer?.token,
     });

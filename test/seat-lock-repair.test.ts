@@ -2,7 +2,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { BOOKED_MARKER } from "../src/infra/seat-locks";
 import { runCleanup } from "../src/jobs/cleanup";
 import { createLogger } from "../src/lib/logger";
-import { createAdmin, createShowFixture, createUsersDirect } from "./support/fixtures";
+import {
+  createAdmin,
+  createShowFixture,
+  createUsersDirect,
+  payAndConfirm,
+  type TestUser,
+} from "./support/fixtures";
 import { createTestApp, type TestApp } from "./support/harness";
 import { bookingInvariantViolations } from "./support/invariants";
 import { backends } from "./support/services";
@@ -32,17 +38,8 @@ describe.each(backends)("seat lock repair on %s", (backend) => {
       });
     expect((await hold(holder, seatIds.slice(0, 2))).status).toBe(200);
     const bought = await hold(buyer, seatIds.slice(2, 3));
-    const { booking_id, amount } = bought.body;
-    const paid = await app.request("POST", "/api/v1/bookings/payments/simulate", {
-      token: buyer?.token,
-      body: { booking_id, amount },
-    });
-    expect(paid.status).toBe(200);
-    const confirmed = await app.request("POST", `/api/v1/bookings/${booking_id}/confirm`, {
-      token: buyer?.token,
-      body: {},
-    });
-    expect(confirmed.status).toBe(200);
+    expect(bought.status).toBe(200);
+    await payAndConfirm(app, buyer as TestUser, bought.body);
   }
 
   test("locks Redis lost come back with the hold's token or the BOOKED marker", async () => {

@@ -4,6 +4,7 @@ import {
   createAdmin,
   createShowFixture,
   createUsersDirect,
+  payAndConfirm,
   type ShowFixture,
   type TestUser,
 } from "./support/fixtures";
@@ -224,17 +225,7 @@ describe.each(backends)("live seat map stream on %s", (backend) => {
         status: "LOCKED",
       });
 
-      const paid = await app.request("POST", "/api/v1/bookings/payments/simulate", {
-        token: user.token,
-        body: { booking_id: booking.booking_id, amount: booking.amount },
-      });
-      expect(paid.status).toBe(200);
-      const confirmed = await app.request(
-        "POST",
-        `/api/v1/bookings/${booking.booking_id}/confirm`,
-        { token: user.token, body: {} },
-      );
-      expect(confirmed.status).toBe(200);
+      await payAndConfirm(app, user, booking);
       expect(await changeOf(client, seatIds, 1000)).toEqual({
         seat_ids: seatIds,
         status: "BOOKED",

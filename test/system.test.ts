@@ -1,25 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHealthCheck } from "../src/services/health";
+import { expectError } from "./support/answers";
 import { createTestApp, type TestApp } from "./support/harness";
 import { backends, redisUrl } from "./support/services";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const SANE_ID = /^[A-Za-z0-9._-]{1,128}$/;
-
-/** Asserts the contract's error shape with the given status and code. */
-function expectError(
-  // biome-ignore lint/suspicious/noExplicitAny: error bodies are arbitrary JSON
-  response: { status: number; body: any; headers: Headers },
-  status: number,
-  code: string,
-): void {
-  expect({ status: response.status, code: response.body?.code }).toEqual({ status, code });
-  expect(typeof response.body.message).toBe("string");
-  expect(response.body.message.length).toBeGreaterThan(0);
-  expect(response.headers.get("Content-Type")).toContain("application/json");
-  const allowed = ["code", "details", "message"];
-  for (const key of Object.keys(response.body)) expect(allowed).toContain(key);
-}
 
 /** Every route the app has mounted, as OpenAPI "METHOD /path/{param}" keys. */
 function mountedOperations(app: TestApp): string[] {

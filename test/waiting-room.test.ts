@@ -6,6 +6,7 @@ import {
   createAdmin,
   createShowFixture,
   createUsersDirect,
+  payAndConfirm,
   type ShowFixture,
   type TestUser,
 } from "./support/fixtures";
@@ -34,17 +35,6 @@ describe.each(backends)("waiting room on %s", (backend) => {
     });
   const status = (user: TestUser) =>
     app.request("GET", `/api/v1/waiting-room/${show.show_id}`, { token: user.token });
-  const buy = async (user: TestUser, bookingId: number, amount: number) => {
-    const paid = await app.request("POST", "/api/v1/bookings/payments/simulate", {
-      token: user.token,
-      body: { booking_id: bookingId, amount },
-    });
-    expect(paid.status).toBe(200);
-    const confirmed = await app.request("POST", `/api/v1/bookings/${bookingId}/confirm`, {
-      token: user.token,
-    });
-    expect(confirmed.status).toBe(200);
-  };
 
   test("threshold 3: three are admitted, seven queue in arrival order and move up FIFO as buyers confirm", async () => {
     const stranger = users[9] as TestUser;
@@ -83,14 +73,14 @@ describe.each(backends)("waiting room on %s", (backend) => {
     expect(lockedSeats).toHaveLength(3);
 
     // The first buyer confirms: the head of the line (user 4) is admitted, the rest move up.
-    await buy(users[0] as TestUser, admitted[0]?.body.booking_id, admitted[0]?.body.amount);
+    await payAndConfirm(app, users[0] as TestUser, admitted[0]?.body);
     expect((await status(fourth)).body.status).toBe("admitted");
     expect((await status(fifth)).body.position).toBe(1);
     expect((await hold(fourth, 3)).status).toBe(200);
     expect((await hold(fifth, 4)).status).toBe(429);
 
     // Two more sessions end: the next two in line, in order, get in.
-    await buy(users[1] as TestUser, admitted[1]?.body.booking_id, admitted[1]?.body.amount);
+    await payAndConfirm(app, users[1] as TestUser, admitted[1]?.body);
     const cancelled = await app.request(
       "POST",
       `/api/v1/bookings/${admitted[2]?.body.booking_id}/cancel`,

@@ -2,15 +2,17 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { expireLapsedHolds } from "../src/jobs/cleanup";
 import { offerFreedSeats } from "../src/jobs/waitlist";
 import { createLogger } from "../src/lib/logger";
+import { expectError, ok } from "./support/answers";
 import {
   createAdmin,
   createShowFixture,
   createUsersDirect,
+  payAndConfirm,
   registerUser,
   type ShowFixture,
   type TestUser,
 } from "./support/fixtures";
-import { createTestApp, query, sql, type TestApp, type TestResponse } from "./support/harness";
+import { createTestApp, query, sql, type TestApp } from "./support/harness";
 import { bookingInvariantViolations } from "./support/invariants";
 import { backends } from "./support/services";
 
@@ -18,19 +20,6 @@ const SETUP_TIMEOUT_MS = 60_000;
 const FLOW_TIMEOUT_MS = 60_000;
 const OFFER_TTL_SECONDS = 3;
 const silent = createLogger("silent");
-
-function expectError(response: TestResponse, status: number, code: string) {
-  expect({ status: response.status, code: response.body?.code }).toEqual({ status, code });
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON shapes
-function ok(response: TestResponse, status = 200): any {
-  expect({
-    status: response.status,
-    error: response.status === status ? undefined : response.body,
-  }).toEqual({ status, error: undefined });
-  return response.body;
-}
 
 interface OfferRow {
   booking_id: number;
@@ -213,17 +202,7 @@ describe.each(backends)("waitlist (%s)", (backend) => {
 
       // W2 takes its offer: pays and confirms within the offer's lifetime.
       const w2Offer = offers[1] as OfferRow;
-      ok(
-        await app.request("POST", "/api/v1/bookings/payments/simulate", {
-          token: w2.token,
-          body: { booking_id: w2Offer.booking_id, amount: show.price },
-        }),
-      );
-      ok(
-        await app.request("POST", `/api/v1/bookings/${w2Offer.booking_id}/confirm`, {
-          token: w2.token,
-        }),
-      );
+      await payAndConfirm(app, w2, { booking_id: w2Offer.booking_id, amount: show.price });
 
       // W1 lets its offer lapse: the cleanup expires it and s2 goes to W3, not to general sale.
       await Bun.sleep(Math.max(new Date(w1Offer.expires_at).getTime() - Date.now(), 0) + 300);

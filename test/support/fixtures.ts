@@ -34,6 +34,27 @@ export async function createAdmin(app: TestApp): Promise<TestUser> {
   return { token: response.body.token, user_id: admin.user_id, email, password };
 }
 
+/** Pays for a held booking and confirms it, as its owner would; throws unless both are 200. */
+export async function payAndConfirm(
+  app: TestApp,
+  owner: { token: string },
+  booking: { booking_id: number; amount: number },
+): Promise<void> {
+  const steps: [string, unknown][] = [
+    [
+      "/api/v1/bookings/payments/simulate",
+      { booking_id: booking.booking_id, amount: booking.amount },
+    ],
+    [`/api/v1/bookings/${booking.booking_id}/confirm`, {}],
+  ];
+  for (const [path, body] of steps) {
+    const response = await app.request("POST", path, { token: owner.token, body });
+    if (response.status !== 200) {
+      throw new Error(`POST ${path} failed: ${response.status} ${response.text}`);
+    }
+  }
+}
+
 export interface ShowFixture {
   venue_id: number;
   event_id: number;
