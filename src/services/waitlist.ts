@@ -18,15 +18,8 @@ export interface WaitlistEntryView {
   created_at: string;
 }
 
-interface EntryRow {
-  waitlist_entry_id: number;
-  show_id: number;
-  seats_wanted: number;
-  status: WaitlistStatus;
-  position: number | null;
-  booking_id: number | null;
-  created_at: string | Date;
-}
+/** A view as the database answers it: timestamps may come back as Date. */
+type EntryRow = Omit<WaitlistEntryView, "created_at"> & { created_at: string | Date };
 
 export interface NotificationView {
   notification_id: number;
