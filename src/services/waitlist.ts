@@ -1,8 +1,10 @@
 import { sql } from "drizzle-orm";
 import { type Database, execRows, type Queryable } from "../db/client";
+import { shows } from "../db/schema";
 import { reconcileOffers } from "../jobs/waitlist";
 import { AppError, notFound } from "../lib/errors";
 import { iso } from "../lib/time";
+import { availableSeats } from "./catalog";
 
 export type WaitlistStatus = "WAITING" | "OFFERED" | "FULFILLED" | "EXPIRED" | "LEFT";
 
@@ -41,11 +43,8 @@ export class WaitlistService {
     return this.db.transaction(async (tx) => {
       const [show] = await execRows<{ started: boolean; free: number }>(
         tx,
-        sql`select sh.start_time <= now() as started,
-              (select count(*)::int from show_seats ss
-                where ss.show_id = sh.show_id and (ss.status = 'AVAILABLE'
-                  or (ss.status = 'LOCKED' and ss.locked_until <= now()))) as free
-            from shows sh where sh.show_id = ${showId}`,
+        sql`select ${shows.start_time} <= now() as started, ${availableSeats}::int as free
+            from ${shows} where ${shows.show_id} = ${showId}`,
       );
       if (!show) throw notFound("Show");
       await reconcileOffers(tx, showId);
