@@ -647,6 +647,17 @@ describe.each(backends)("admin API on %s", (backend) => {
         fields: ["event_id", "venue_id", "start_time", "end_time", "price"],
       },
       {
+        name: "show in a year PostgreSQL cannot store",
+        method: "POST",
+        path: () => `${ADMIN}/shows`,
+        body: () => ({
+          ...validShow(),
+          start_time: "0000-01-01T00:00:00Z",
+          end_time: "+010000-01-01T00:00:00Z",
+        }),
+        fields: ["start_time", "end_time"],
+      },
+      {
         name: "show update with empty body",
         method: "PUT",
         path: () => `${ADMIN}/shows/${showId}`,
