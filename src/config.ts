@@ -78,6 +78,9 @@ export const configSchema = z
     DB_CONNECT_TIMEOUT_SECONDS: positiveInt(5),
     DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
     DB_LOCK_TIMEOUT_MS: z.coerce.number().int().min(0).default(5_000),
+    DB_PLAN_CACHE_MODE: z
+      .enum(["auto", "force_generic_plan", "force_custom_plan"])
+      .default("force_generic_plan"),
     REDIS_TIMEOUT_MS: positiveInt(500),
     BODY_LIMIT_BYTES: positiveInt(64 * 1024),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),

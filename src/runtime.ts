@@ -66,6 +66,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
       prepare: config.DB_PREPARE,
       statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
       lockTimeoutMs: config.DB_LOCK_TIMEOUT_MS,
+      planCacheMode: config.DB_PLAN_CACHE_MODE,
       connectTimeoutSeconds: config.DB_CONNECT_TIMEOUT_SECONDS,
     }));
   // Production migrates explicitly (bun run db:migrate, the Docker entrypoint); embedded
