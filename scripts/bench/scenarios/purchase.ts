@@ -8,7 +8,7 @@ import { hold, recordHold } from "./holds";
 
 /** S4: 200 users at once each hold one seat of their own, pay the hold's amount, confirm. */
 
-const BUYERS = 200;
+export const BUYERS = 200;
 
 interface StepRecord {
   latencies: number[];
@@ -88,22 +88,33 @@ const stepResult = (step: StepRecord): StepResult => ({
   statuses: step.statuses.toObject(),
 });
 
-export async function purchase(context: ScenarioContext): Promise<PurchaseResult> {
-  const { http, fixture } = context;
-  const showId = await fixture.createShow("S4 purchase");
-  const buyers = fixture.users.slice(0, BUYERS);
+/** Every buyer at once holds its own seat (the buyer's index in `seatIds`), pays, confirms. */
+export async function runPurchases(
+  http: HttpClient,
+  showId: number,
+  buyers: BenchUser[],
+  seatIds: number[],
+): Promise<Purchase> {
   const run: Purchase = {
     held: new Map(),
     confirmed: new Map(),
     steps: { lock: newStep(), pay: newStep(), confirm: newStep() },
     flows: [],
   };
+  await Promise.all(
+    buyers.map((user, index) => buy(http, user, showId, seatIds[index] as number, run)),
+  );
+  return run;
+}
+
+export async function purchase(context: ScenarioContext): Promise<PurchaseResult> {
+  const { http, fixture } = context;
+  const showId = await fixture.createShow("S4 purchase");
+  const buyers = fixture.users.slice(0, BUYERS);
 
   const meter = startMeter();
   const started = performance.now();
-  await Promise.all(
-    buyers.map((user, index) => buy(http, user, showId, fixture.seatIds[index] as number, run)),
-  );
+  const run = await runPurchases(http, showId, buyers, fixture.seatIds);
   const wallMs = performance.now() - started;
   const usage = meter.stop();
 
