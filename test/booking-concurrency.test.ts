@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Redis from "ioredis";
 import postgres from "postgres";
 import { RedisSeatLocks } from "../src/infra/seat-locks";
+import { expectError } from "./support/answers";
 import {
   createAdmin,
   createShowFixture,
@@ -237,4 +238,221 @@ if (backends.includes("postgres")) {
       }
     });
   });
+
+  describe("a payment or confirmation that waited on its booking's row lock", () => {
+    let app: TestApp;
+    beforeAll(async () => {
+      app = await createTestApp("postgres");
+    });
+    afterAll(() => app.close());
+
+    /**
+     * Holds one seat, then runs `request` while another session holds the booking's row lock
+     * and does `meanwhile` in its transaction; commits once the request waits on that lock.
+     */
+    async function waitingOn(
+      meanwhile: (tx: postgres.ReservedSql, bookingId: number, showId: number) => Promise<void>,
+      request: (
+        user: TestUser,
+        booking: { booking_id: number; amount: number },
+      ) => Promise<TestResponse>,
+      paidFirst = false,
+    ) {
+      const admin = await createAdmin(app);
+      const show = await createShowFixture(app, admin.token, { rows: ["A"], perRow: 1 });
+      const [user] = (await createUsersDirect(app, 1)) as [TestUser];
+      const held = await lockSeats(app, user, show.show_id, show.seat_ids);
+      expect(held.status).toBe(200);
+      if (paidFirst) {
+        const paid = await app.request("POST", "/api/v1/bookings/payments/simulate", {
+          token: user.token,
+          body: { booking_id: held.body.booking_id, amount: held.body.amount },
+        });
+        expect(paid.status).toBe(200);
+      }
+      const session = postgres(app.config.DATABASE_URL as string, { max: 2, onnotice: () => {} });
+      const tx = await session.reserve();
+      try {
+        await tx`begin`;
+        await tx`select 1 from bookings where booking_id = ${held.body.booking_id} for update`;
+        await meanwhile(tx, held.body.booking_id, show.show_id);
+        const waiting = request(user, held.body);
+        await waitUntil(
+          async () => {
+            const [blocked] = await session`select count(*)::int as count from pg_stat_activity
+              where datname = current_database() and wait_event_type = 'Lock'`;
+            return blocked?.count === 1;
+          },
+          () => "the request never waited for the booking's row lock",
+        );
+        await tx`commit`;
+        return {
+          answer: await waiting,
+          bookingId: held.body.booking_id as number,
+          showId: show.show_id,
+        };
+      } finally {
+        tx.release();
+        await session.end();
+      }
+    }
+
+    const chargeOf = async (tx: postgres.ReservedSql, bookingId: number) => {
+      await tx`insert into payments (booking_id, amount_cents, status, transaction_id)
+               select booking_id, amount_cents, 'SUCCEEDED', 'txn_other_' || booking_id
+               from bookings where booking_id = ${bookingId}`;
+    };
+    const cancellationOf = async (tx: postgres.ReservedSql, bookingId: number, showId: number) => {
+      await tx`update bookings set status = 'CANCELLED' where booking_id = ${bookingId}`;
+      await tx`update payments set status = 'REFUNDED', refunded_at = now(),
+                 refund_transaction_id = 'rfd_' || booking_id
+               where booking_id = ${bookingId} and status = 'SUCCEEDED'`;
+      const freed = await tx<{ seat_id: number }[]>`update show_seats
+        set status = 'AVAILABLE', booking_id = null, locked_until = null
+        where show_id = ${showId} and booking_id = ${bookingId} returning seat_id`;
+      const [{ lock_token } = { lock_token: "" }] = await tx<{ lock_token: string }[]>`
+        select lock_token::text as lock_token from bookings where booking_id = ${bookingId}`;
+      await app.runtime.services.locks.release(
+        showId,
+        freed.map((seat) => seat.seat_id),
+        lock_token,
+      );
+    };
+    const payFor = (user: TestUser, booking: { booking_id: number; amount: number }) =>
+      app.request("POST", "/api/v1/bookings/payments/simulate", {
+        token: user.token,
+        body: { booking_id: booking.booking_id, amount: booking.amount },
+      });
+    const confirmOf = (user: TestUser, booking: { booking_id: number }) =>
+      app.request("POST", `/api/v1/bookings/${booking.booking_id}/confirm`, {
+        token: user.token,
+        body: {},
+      });
+
+    test("a payment committed meanwhile: 409, and still one charge", async () => {
+      const { answer, bookingId } = await waitingOn(chargeOf, payFor);
+      expectError(answer, 409, "INVALID_STATE");
+      const charges = await query<{ count: number }>(
+        app,
+        sql`select count(*)::int as count from payments where booking_id = ${bookingId}`,
+      );
+      expect(charges[0]?.count).toBe(1);
+    });
+
+    test("a cancellation committed meanwhile: the payment is refused with 409", async () => {
+      const { answer, bookingId, showId } = await waitingOn(cancellationOf, payFor);
+      expectError(answer, 409, "INVALID_STATE");
+      const charges = await query<{ count: number }>(
+        app,
+        sql`select count(*)::int as count from payments where booking_id = ${bookingId}`,
+      );
+      expect(charges[0]?.count).toBe(0);
+      expect(await bookingInvariantViolations(app, showId)).toEqual([]);
+    });
+
+    test("a cancellation committed meanwhile: the confirmation is refused with 409", async () => {
+      const { answer, showId } = await waitingOn(cancellationOf, confirmOf, true);
+      expectError(answer, 409, "INVALID_STATE");
+      expect(await bookingInvariantViolations(app, showId)).toEqual([]);
+    });
+  });
 }
+
+describe.each(backends)("one booking paid, confirmed and cancelled at once on %s", (backend) => {
+  let app: TestApp;
+  let adminToken: string;
+
+  beforeAll(async () => {
+    app = await createTestApp(backend);
+    adminToken = (await createAdmin(app)).token;
+  });
+  afterAll(() => app.close());
+
+  const pay = (user: TestUser, booking: { booking_id: number; amount: number }) =>
+    app.request("POST", "/api/v1/bookings/payments/simulate", {
+      token: user.token,
+      body: { booking_id: booking.booking_id, amount: booking.amount },
+    });
+  const act = (user: TestUser, bookingId: number, action: "confirm" | "cancel") =>
+    app.request("POST", `/api/v1/bookings/${bookingId}/${action}`, { token: user.token, body: {} });
+
+  /** One hold of one seat per user on a fresh show. */
+  async function holds(count: number) {
+    const show = await createShowFixture(app, adminToken, { rows: ["A"], perRow: count });
+    const users = await createUsersDirect(app, count);
+    const bookings = await Promise.all(
+      users.map(async (user, index) => {
+        const held = await lockSeats(app, user, show.show_id, [show.seat_ids[index] as number]);
+        expect(held.status).toBe(200);
+        return { user, booking: held.body as { booking_id: number; amount: number } };
+      }),
+    );
+    return { show, bookings };
+  }
+
+  test("20 simultaneous payments of one hold: one charge, the rest 409", async () => {
+    const { show, bookings } = await holds(1);
+    const [{ user, booking }] = bookings as [(typeof bookings)[number]];
+
+    const answers = await Promise.all(Array.from({ length: 20 }, () => pay(user, booking)));
+
+    expect(statusCounts(answers)).toEqual({ 200: 1, 409: 19 });
+    for (const answer of answers.filter((a) => a.status === 409)) {
+      expect(answer.body.code).toBe("INVALID_STATE");
+    }
+    const charges = await query<{ count: number }>(
+      app,
+      sql`select count(*)::int as count from payments
+          where booking_id = ${booking.booking_id} and status = 'SUCCEEDED'`,
+    );
+    expect(charges[0]?.count).toBe(1);
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+  });
+
+  test("confirm and cancel of the same paid holds at once: one order or the other, never both halves", async () => {
+    const { show, bookings } = await holds(20);
+    for (const { user, booking } of bookings) expect((await pay(user, booking)).status).toBe(200);
+
+    const outcomes = await Promise.all(
+      bookings.map(async ({ user, booking }) => {
+        const [confirm, cancel] = await Promise.all([
+          act(user, booking.booking_id, "confirm"),
+          act(user, booking.booking_id, "cancel"),
+        ]);
+        return `confirm ${confirm.status}, cancel ${cancel.status}`;
+      }),
+    );
+
+    // Confirm first: the confirmed booking is then cancelled with a refund. Cancel first: the
+    // confirm finds a CANCELLED booking.
+    for (const outcome of outcomes) {
+      expect(["confirm 200, cancel 200", "confirm 409, cancel 200"]).toContain(outcome);
+    }
+    const active = await activeBookings(app, show.show_id);
+    expect(active).toEqual([]);
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+  });
+
+  test("pay and cancel of the same holds at once: a payment is refunded or never taken", async () => {
+    const { show, bookings } = await holds(20);
+
+    const outcomes = await Promise.all(
+      bookings.map(async ({ user, booking }) => {
+        const [paid, cancel] = await Promise.all([
+          pay(user, booking),
+          act(user, booking.booking_id, "cancel"),
+        ]);
+        const refunded = cancel.body.refund !== undefined;
+        return `pay ${paid.status}, cancel ${cancel.status}, refund ${refunded}`;
+      }),
+    );
+
+    for (const outcome of outcomes) {
+      expect(["pay 200, cancel 200, refund true", "pay 409, cancel 200, refund false"]).toContain(
+        outcome,
+      );
+    }
+    expect(await activeBookings(app, show.show_id)).toEqual([]);
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+  });
+});

@@ -28,6 +28,24 @@ export async function bookingInvariantViolations(app: TestApp, showId: number): 
   );
   for (const row of seatless) violations.push(`booking ${row.booking_id} has no seats`);
 
+  // Money follows the booking: a CONFIRMED booking is paid exactly once, in full; an ended one
+  // keeps no successful charge (it was refunded); a PENDING one is paid at most once.
+  const unpaid = await query<{ booking_id: number; status: string; charges: number }>(
+    app,
+    sql`select b.booking_id, b.status::text as status, count(p.payment_id)::int as charges
+        from bookings b
+        left join payments p on p.booking_id = b.booking_id and p.status = 'SUCCEEDED'
+        where b.show_id = ${showId}
+        group by b.booking_id, b.status, b.amount_cents
+        having not (
+          (count(p.payment_id) = 0 and b.status <> 'CONFIRMED')
+          or (count(p.payment_id) = 1 and sum(p.amount_cents) = b.amount_cents
+              and b.status in ('PENDING', 'CONFIRMED')))`,
+  );
+  for (const row of unpaid) {
+    violations.push(`booking ${row.booking_id} is ${row.status} with ${row.charges} charges`);
+  }
+
   // show_seats' LOCKED/BOOKED rows must be exactly the seats of active bookings, with the
   // status that matches the booking's (PENDING → LOCKED, CONFIRMED → BOOKED).
   const mismatched = await query<{ seat_id: number; problem: string }>(
