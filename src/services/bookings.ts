@@ -2,13 +2,18 @@ import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
 import type { AuthUser } from "../app-env";
 import { type Database, execRows, type Queryable } from "../db/client";
-import { pgErrorCode } from "../db/errors";
+import { pgErrorCode, UNIQUE_VIOLATION } from "../db/errors";
 import { bookedMarkerTtlMs } from "../infra/seat-locks";
 import { AppError, badRequest, invalidState, notFound } from "../lib/errors";
 import { fromCents, toCents } from "../lib/money";
 import { iso } from "../lib/time";
 import { TtlCache } from "../lib/ttl-cache";
 import { type EndedBooking, endBookings, settleEndedBookings } from "./booking-lifecycle";
+import {
+  type CheckoutState,
+  runConfirmStatement,
+  runPaymentStatement,
+} from "./checkout-statements";
 import {
   type HoldOutcome,
   type HoldRequest,
@@ -23,20 +28,13 @@ export interface BookingSettings {
   holdTtlSeconds: number;
 }
 
+/** A booking as cancel (and the expiry of a lapsed hold) sees it, under its row lock. */
 interface BookingRow {
   booking_id: number;
   user_id: number;
-  show_id: number;
   status: "PENDING" | "CONFIRMED" | "CANCELLED" | "EXPIRED";
-  amount_cents: number;
-  lock_token: string;
   hold_lapsed: boolean;
   show_started: boolean;
-  /** Epoch milliseconds. */
-  show_starts_at: number;
-  /** A SUCCEEDED payment exists. */
-  paid: boolean;
-  seat_count: number;
 }
 
 const seatUnavailable = (failedSeats: number[]) =>
@@ -59,6 +57,8 @@ const HOLD_RESULTS = {
   lapsed: "conflicted",
   not_on_sale: "refused",
 } as const;
+
+const alreadyPaid = () => invalidState("The booking is already paid");
 
 const seatsChangingTooFast = () =>
   new AppError(503, "UNAVAILABLE", "These seats are changing too fast; retry shortly", undefined, {
@@ -177,96 +177,107 @@ export class BookingService {
 
   /** Records a deterministic simulated payment for the caller's PENDING booking. */
   async pay(user: AuthUser, bookingId: number, amount: number, outcome: "success" | "decline") {
-    const result = await this.inTransaction(async (tx) => {
-      const booking = await this.lockBooking(tx, user, bookingId);
-      if (booking.hold_lapsed) return { expired: await this.expire(tx, booking) };
-      if (booking.status === "EXPIRED") throw holdExpired();
-      if (booking.status !== "PENDING") throw invalidState(`The booking is ${booking.status}`);
-      if (toCents(amount) !== booking.amount_cents) {
-        throw badRequest("The amount does not match the booking", {
-          amount: `must be ${fromCents(booking.amount_cents)}`,
-        });
-      }
-      if (booking.paid) throw invalidState("The booking is already paid");
-      const transactionId = `txn_${randomUUID().replaceAll("-", "")}`;
-      const status = outcome === "success" ? "SUCCEEDED" : "DECLINED";
-      await tx.execute(sql`insert into payments (booking_id, amount_cents, status, transaction_id)
-        values (${bookingId}, ${booking.amount_cents}, ${status}, ${transactionId})`);
-      return { transactionId, status, amountCents: booking.amount_cents };
-    });
-    if (result.expired) {
-      await settleEndedBookings(result.expired, this.after);
-      throw holdExpired();
+    const transactionId = `txn_${randomUUID().replaceAll("-", "")}`;
+    const status = outcome === "success" ? "SUCCEEDED" : "DECLINED";
+    const request = {
+      userId: user.user_id,
+      bookingId,
+      amountCents: toCents(amount),
+      status,
+      transactionId,
+    } as const;
+    let booking: Awaited<ReturnType<typeof runPaymentStatement>>;
+    try {
+      booking = await this.retrying(() => runPaymentStatement(this.db, request));
+    } catch (error) {
+      // Another payment of this booking committed while this one waited for the row lock.
+      if (pgErrorCode(error) === UNIQUE_VIOLATION) throw alreadyPaid();
+      throw error;
     }
-    if (result.status === "DECLINED") {
+    if (!booking?.recorded) throw await this.whyNot(user, bookingId, booking, amount);
+    if (status === "DECLINED") {
       throw new AppError(402, "PAYMENT_FAILED", "The payment was declined", {
-        transaction_id: result.transactionId,
+        transaction_id: transactionId,
       });
     }
     return {
-      transaction_id: result.transactionId,
+      transaction_id: transactionId,
       status: "SUCCEEDED" as const,
       booking_id: bookingId,
-      amount: fromCents(result.amountCents),
+      amount: fromCents(booking.amount_cents),
     };
   }
 
   /** Turns a paid, still valid hold into a confirmed booking. */
   async confirm(user: AuthUser, bookingId: number) {
-    const result = await this.inTransaction(async (tx) => {
-      const booking = await this.lockBooking(tx, user, bookingId);
-      if (booking.hold_lapsed) return { expired: await this.expire(tx, booking) };
-      if (booking.status === "EXPIRED") throw holdExpired();
-      if (booking.status !== "PENDING") throw invalidState(`The booking is ${booking.status}`);
-      if (!booking.paid) {
-        throw new AppError(402, "PAYMENT_REQUIRED", "Pay for the booking before confirming it");
-      }
-      const seats = await execRows<SeatRef>(
-        tx,
-        sql`with confirmed as (
-              update bookings set status = 'CONFIRMED', updated_at = now()
-              where booking_id = ${bookingId}
-            )
-            update show_seats ss set status = 'BOOKED', locked_until = null
-            from booking_seats bs
-            where bs.booking_id = ${bookingId} and ss.show_id = ${booking.show_id}
-              and ss.seat_id = bs.seat_id and ss.booking_id = ${bookingId}
-            returning ss.seat_id, bs.seat_row, bs.seat_number`,
-      );
-      if (seats.length !== booking.seat_count) {
-        // Rolls back: a paid booking must never be confirmed without every one of its seats.
-        throw new Error(
-          `booking ${bookingId} holds ${seats.length} of its ${booking.seat_count} seats`,
-        );
-      }
-      return { booking, seats: sortSeats(seats) };
-    });
-    if (result.expired) {
-      await settleEndedBookings(result.expired, this.after);
-      throw holdExpired();
+    const booking = await this.retrying(() =>
+      runConfirmStatement(this.db, user.user_id, bookingId),
+    );
+    if (!booking?.confirmed || !booking.seats) {
+      throw await this.whyNot(user, bookingId, booking);
     }
-    const seatIds = result.seats.map((seat) => seat.seat_id);
+    const seats = sortSeats(booking.seats);
+    const seatIds = seats.map((seat) => seat.seat_id);
     try {
       await this.locks.markBooked(
-        result.booking.show_id,
+        booking.show_id,
         seatIds,
-        result.booking.lock_token,
-        bookedMarkerTtlMs(result.booking.show_starts_at),
+        booking.lock_token,
+        bookedMarkerTtlMs(booking.show_starts_at),
       );
     } catch (error) {
       // The seats are BOOKED in PostgreSQL; a missing marker only costs a transaction later.
       this.logger.warn("could not mark seats booked in Redis", { error: String(error) });
     }
-    await this.after.seatsChanged({ showId: result.booking.show_id, seatIds, status: "BOOKED" });
+    await this.after.seatsChanged({ showId: booking.show_id, seatIds, status: "BOOKED" });
     this.after.metrics.recordTransition("CONFIRMED");
     // The buyer's session is over: their waiting-room place goes to the next in line.
-    await this.waitingRoom.leave(result.booking.show_id, result.booking.user_id);
+    await this.waitingRoom.leave(booking.show_id, user.user_id);
     return {
       message: "Booking confirmed successfully",
       booking_id: bookingId,
       status: "CONFIRMED" as const,
-      confirmed_seats: result.seats,
+      confirmed_seats: seats,
     };
+  }
+
+  /**
+   * Why a payment or confirmation changed nothing, from the state its statement saw. A hold
+   * that ran out is expired here (its seats go back on sale) before the 410.
+   */
+  private async whyNot(
+    user: AuthUser,
+    bookingId: number,
+    booking: CheckoutState | undefined,
+    amount?: number,
+  ): Promise<AppError> {
+    if (!booking) return notFound("Booking");
+    if (booking.hold_lapsed) {
+      await this.expireLapsedHold(user, bookingId);
+      return holdExpired();
+    }
+    if (booking.status === "EXPIRED") return holdExpired();
+    if (booking.status !== "PENDING") return invalidState(`The booking is ${booking.status}`);
+    const paying = amount !== undefined;
+    if (paying && toCents(amount) !== booking.amount_cents) {
+      return badRequest("The amount does not match the booking", {
+        amount: `must be ${fromCents(booking.amount_cents)}`,
+      });
+    }
+    if (paying && booking.paid) return alreadyPaid();
+    if (!paying && !booking.paid) {
+      return new AppError(402, "PAYMENT_REQUIRED", "Pay for the booking before confirming it");
+    }
+    throw new Error(`booking ${bookingId}: nothing explains why it was left as it was`);
+  }
+
+  /** Expires the caller's booking if its hold has run out (the cleanup job may be first). */
+  private async expireLapsedHold(user: AuthUser, bookingId: number): Promise<void> {
+    const expired = await this.inTransaction(async (tx) => {
+      const booking = await this.lockBooking(tx, user, bookingId);
+      return booking.hold_lapsed ? this.expire(tx, booking) : [];
+    });
+    await settleEndedBookings(expired, this.after);
   }
 
   /** Cancels a PENDING or CONFIRMED booking before its show starts; refunds a payment. */
@@ -372,9 +383,10 @@ export class BookingService {
   }
 
   /**
-   * Locks the booking row, then reads its state. Someone else's booking is "not found"; admins
-   * may cancel any booking, but only its owner pays for and confirms it. Whether the hold ran
-   * out is judged by the clock after the lock wait (now() is the transaction's start).
+   * Locks the booking row, then reads its state (a statement of its own, so that it sees what
+   * committed during the lock wait). Someone else's booking is "not found"; admins may cancel
+   * any booking. Whether the hold ran out is judged by the clock after the lock wait (now() is
+   * the transaction's start).
    */
   private async lockBooking(tx: Queryable, user: AuthUser, bookingId: number, adminMayAct = false) {
     const mayActOnAny = adminMayAct && user.role === "admin";
@@ -383,15 +395,9 @@ export class BookingService {
       for update`);
     const [booking] = await execRows<BookingRow>(
       tx,
-      sql`select b.booking_id, b.user_id, b.show_id, b.status, b.amount_cents,
-            b.lock_token::text as lock_token,
+      sql`select b.booking_id, b.user_id, b.status,
             (b.status = 'PENDING' and b.expires_at <= clock_timestamp()) as hold_lapsed,
-            sh.start_time <= clock_timestamp() as show_started,
-            (extract(epoch from sh.start_time) * 1000)::float8 as show_starts_at,
-            exists (select 1 from payments p
-                    where p.booking_id = b.booking_id and p.status = 'SUCCEEDED') as paid,
-            (select count(*)::int from booking_seats bs where bs.booking_id = b.booking_id)
-              as seat_count
+            sh.start_time <= clock_timestamp() as show_started
           from bookings b join shows sh on sh.show_id = b.show_id
           where b.booking_id = ${bookingId}`,
     );
