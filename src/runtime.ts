@@ -119,7 +119,12 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     if (admissionQueue) await enqueueAdmission(admissionQueue, showId);
     else await admitNext(showId);
   };
-  const passwords = new PasswordHasher(config.BCRYPT_COST, config.PASSWORD_WORKERS);
+  const passwords = new PasswordHasher({
+    cost: config.BCRYPT_COST,
+    size: config.PASSWORD_WORKERS,
+    nice: config.PASSWORD_WORKER_NICE,
+    warn: (message) => logger.warn(message),
+  });
   // Read-only handles for queue depths; the worker process consumes these queues.
   const observedQueues = redisClient
     ? [

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
 import { createTestApp, type TestApp } from "./support/harness";
+import { waitUntil } from "./support/processes";
 
 describe("password hashing off the main thread", () => {
   let app: TestApp;
@@ -35,5 +37,36 @@ describe("password hashing off the main thread", () => {
   test("hashes are standard bcrypt at the configured cost", async () => {
     const hash = await app.runtime.services.auth.hashPassword("some-password");
     expect(hash).toMatch(/^\$2[aby]\$10\$/);
+  });
+});
+
+/** Nice values of this process's threads (field 19 of /proc/self/task/<tid>/stat). */
+function threadNiceValues(): number[] {
+  return readdirSync("/proc/self/task").map((tid) => {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+    // The command name may hold spaces: count fields after its closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return Number(fields[16]);
+  });
+}
+
+// Thread priorities are a Linux notion (/proc/thread-self); CI runs on Linux.
+describe.if(process.platform === "linux")("password workers at background priority", () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp("embedded", { PASSWORD_WORKERS: "3", PASSWORD_WORKER_NICE: "7" });
+  });
+  afterAll(() => app.close());
+
+  test("each worker thread, and only they, run with PASSWORD_WORKER_NICE", async () => {
+    await waitUntil(
+      async () => threadNiceValues().filter((nice) => nice === 7).length === 3,
+      () => `nice values of this process's threads: ${threadNiceValues().join(", ")}`,
+    );
+    const mainThread = readFileSync("/proc/thread-self/stat", "utf8");
+    expect(Number(mainThread.slice(mainThread.lastIndexOf(")") + 2).split(" ")[16])).toBe(0);
+    // Hashing still works from the niced threads.
+    const hash = await app.runtime.services.auth.hashPassword("niced-password");
+    expect(hash).toMatch(/^\$2[aby]\$04\$/);
   });
 });

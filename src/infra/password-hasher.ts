@@ -12,22 +12,38 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
+export interface PasswordHasherOptions {
+  /** bcrypt cost of new hashes. */
+  cost: number;
+  /** Worker threads. */
+  size?: number;
+  /**
+   * Nice value of the worker threads (0 = normal priority). Under load the scheduler then
+   * serves requests first and hashes with what is left, so a login storm does not slow a sale,
+   * and logins use every idle core.
+   */
+  nice?: number;
+  /** Told when a worker could not lower its priority (it then hashes at normal priority). */
+  warn?: (message: string) => void;
+}
+
 /**
- * bcrypt (bcryptjs, cost from BCRYPT_COST) on a pool of worker threads: a hash costs tens of
- * milliseconds of CPU, which on the main thread would stall every other request.
+ * bcrypt (bcryptjs) on a pool of worker threads: a hash costs tens of milliseconds of CPU,
+ * which on the main thread would stall every other request.
  */
 export class PasswordHasher {
   private readonly workers: Worker[];
   private readonly pending = new Map<number, Pending>();
   private readonly load: number[];
   private nextId = 1;
+  private closed = false;
+  private readonly cost: number;
 
-  constructor(
-    private readonly cost: number,
-    size = 1,
-  ) {
+  constructor(private readonly options: PasswordHasherOptions) {
+    this.cost = options.cost;
+    const size = options.size ?? 1;
+    this.load = Array.from({ length: size }, () => 0);
     this.workers = Array.from({ length: size }, (_, index) => this.spawn(index));
-    this.load = this.workers.map(() => 0);
   }
 
   private spawn(index: number): Worker {
@@ -45,6 +61,14 @@ export class PasswordHasher {
     };
     // Idle workers must not keep the process alive at shutdown.
     worker.unref();
+    const nice = this.options.nice ?? 0;
+    if (nice > 0) {
+      this.runOn(index, worker, { op: "nice", nice }).catch((error) => {
+        if (!this.closed) {
+          this.options.warn?.(`password worker runs at normal priority: ${error.message}`);
+        }
+      });
+    }
     return worker;
   }
 
@@ -57,14 +81,19 @@ export class PasswordHasher {
   }
 
   close(): void {
+    this.closed = true;
     for (const worker of this.workers) worker.terminate();
     for (const { reject } of this.pending.values()) reject(new Error("password hasher closed"));
     this.pending.clear();
   }
 
   private run(job: JobInput): Promise<string | boolean> {
-    const id = this.nextId++;
     const index = this.load.indexOf(Math.min(...this.load));
+    return this.runOn(index, this.workers[index] as Worker, job);
+  }
+
+  private runOn(index: number, worker: Worker, job: JobInput): Promise<string | boolean> {
+    const id = this.nextId++;
     this.load[index] = (this.load[index] ?? 0) + 1;
     return new Promise<string | boolean>((resolve, reject) => {
       this.pending.set(id, {
@@ -78,7 +107,7 @@ export class PasswordHasher {
           reject(error);
         },
       });
-      this.workers[index]?.postMessage({ ...job, id } as PasswordJob);
+      worker.postMessage({ ...job, id } as PasswordJob);
     });
   }
 
