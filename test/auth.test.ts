@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, spyOn, test } from "bun:test";
 import { sign } from "hono/jwt";
 import { expectError } from "./support/answers";
 import { createAdmin, registerUser, type TestUser } from "./support/fixtures";
@@ -143,6 +143,53 @@ describe.each(backends)("auth on %s", (backend) => {
 
     test("logout without a token is 401", async () => {
       expectError(await app.request("POST", "/api/v1/auth/logout"), 401, "UNAUTHENTICATED");
+    });
+  });
+
+  describe("user reads batched per event-loop turn", () => {
+    /** Statements that read the users table, counted while `work` runs. */
+    async function usersQueriesDuring(work: () => Promise<unknown>): Promise<number> {
+      const session = app.runtime.database.db._.session;
+      const prepare = spyOn(session, "prepareQuery");
+      try {
+        await work();
+        return prepare.mock.calls.filter(([query]) => /\bfrom users\b/.test(query.sql)).length;
+      } finally {
+        prepare.mockRestore();
+      }
+    }
+
+    test("simultaneous logins read their accounts together, each gets its own session", async () => {
+      const accounts = await Promise.all(
+        Array.from({ length: 8 }, () => registerUser(app, { email: uniqueEmail("batch") })),
+      );
+      let answers: TestResponse[] = [];
+      const reads = await usersQueriesDuring(async () => {
+        answers = await Promise.all(
+          [...accounts, { email: uniqueEmail("nobody") }].map((account) =>
+            login({ email: account.email.toUpperCase(), password: PASSWORD }),
+          ),
+        );
+      });
+      expect(reads).toBeLessThan(accounts.length);
+      expect(answers.slice(0, -1).map((answer) => answer.body.user?.email)).toEqual(
+        accounts.map((account) => account.email),
+      );
+      expectError(answers.at(-1) as TestResponse, 401, "INVALID_CREDENTIALS");
+    });
+
+    test("simultaneous authenticated requests read their users together", async () => {
+      const accounts = await Promise.all(
+        Array.from({ length: 8 }, () => registerUser(app, { email: uniqueEmail("batch") })),
+      );
+      let answers: TestResponse[] = [];
+      const reads = await usersQueriesDuring(async () => {
+        answers = await Promise.all(accounts.map((account) => me(account.token)));
+      });
+      expect(reads).toBeLessThan(accounts.length);
+      expect(answers.map((answer) => answer.body.user?.user_id ?? answer.body.user_id)).toEqual(
+        accounts.map((account) => account.user_id),
+      );
     });
   });
 

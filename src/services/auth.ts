@@ -28,7 +28,7 @@ const unauthenticated = (message = "Authentication required") =>
 const invalidCredentials = () =>
   new AppError(401, "INVALID_CREDENTIALS", "Invalid email or password");
 
-const publicUser = (row: typeof users.$inferSelect): AuthUser => ({
+const publicUser = (row: AuthUser): AuthUser => ({
   user_id: row.user_id,
   email: row.email,
   name: row.name,
@@ -48,25 +48,43 @@ interface VerifiedClaims {
 const VERIFIED_TOKENS_KEPT = 10_000;
 
 type UserRow = AuthUser & { token_version: number };
+type AccountRow = UserRow & { password_hash: string };
+
+/**
+ * Lookups made during one event-loop turn, answered by one query for all of them. Nothing is
+ * remembered between turns (cache: false): each request sees the row as of its own turn.
+ */
+function perTurnLookup<K, Row>(read: (keys: K[]) => Promise<Row[]>, keyOf: (row: Row) => K) {
+  return new DataLoader<K, Row | undefined>(
+    async (keys) => {
+      const byKey = new Map((await read([...keys])).map((row) => [keyOf(row), row]));
+      return keys.map((key) => byKey.get(key));
+    },
+    { cache: false, batchScheduleFn: (flush) => setImmediate(flush), maxBatchSize: 500 },
+  );
+}
 
 export class AuthService {
   private readonly verifiedTokens = new Map<string, VerifiedClaims>();
-  /**
-   * Every authenticated request reads its user (so logout and deletion act at once); the
-   * requests of one event-loop turn share one primary-key read for all their users. Nothing is
-   * remembered between turns (cache: false): each request sees the row as of its own turn.
-   */
-  private readonly currentUsers = new DataLoader<number, UserRow | undefined>(
-    async (userIds) => {
-      const rows = await execRows<UserRow>(
+  /** Every authenticated request reads its user, so logout and deletion act at once. */
+  private readonly currentUsers = perTurnLookup(
+    (userIds: number[]) =>
+      execRows<UserRow>(
         this.db,
         sql`select user_id, email, name, role, token_version from users
-            where user_id = any(${intArray([...userIds])})`,
-      );
-      const byId = new Map(rows.map((row) => [row.user_id, row]));
-      return userIds.map((userId) => byId.get(userId));
-    },
-    { cache: false, batchScheduleFn: (flush) => setImmediate(flush), maxBatchSize: 500 },
+            where user_id = any(${intArray(userIds)})`,
+      ),
+    (row) => row.user_id,
+  );
+  /** A login storm's accounts: a few queries instead of one per login. */
+  private readonly accountsByEmail = perTurnLookup(
+    (emails: string[]) =>
+      execRows<AccountRow>(
+        this.db,
+        sql`select user_id, email, name, role, token_version, password_hash from users
+            where email = any(${sql.param(emails)}::text[])`,
+      ),
+    (row) => row.email,
   );
   /** Compared against when the email is unknown, so both failures cost one bcrypt compare. */
   private decoyHash?: Promise<string>;
@@ -97,10 +115,7 @@ export class AuthService {
   }
 
   async login(input: Credentials): Promise<Session> {
-    const [row] = await this.db
-      .select()
-      .from(users)
-      .where(eq(users.email, normaliseEmail(input.email)));
+    const row = await this.accountsByEmail.load(normaliseEmail(input.email));
     this.decoyHash ??= this.passwords.hash("decoy password nobody has");
     const matches = await this.passwords.verify(
       input.password,
@@ -180,7 +195,7 @@ export class AuthService {
     return publicUser(row);
   }
 
-  private async issueSession(row: typeof users.$inferSelect): Promise<Session> {
+  private async issueSession(row: UserRow): Promise<Session> {
     const now = Math.floor(Date.now() / 1000);
     const token = await sign(
       {
