@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, spyOn, test } from "bun:test";
 import { expectError, ok } from "./support/answers";
 import {
   createAdmin,
@@ -722,6 +722,33 @@ describe.each(backends)("bookings on %s", (backend) => {
       });
       // Without the key, a second confirm is a conflict.
       expectError(await client.confirm(user, bookingId, {}), 409, "INVALID_STATE");
+    });
+
+    test("an answer that cannot be stored is still given; a retry meanwhile is refused, not run", async () => {
+      const show = await fixture();
+      const user = await registerUser(app);
+      const key = newKey();
+      const complete = spyOn(app.runtime.services.idempotency, "complete").mockRejectedValueOnce(
+        new Error("the database went away"),
+      );
+      try {
+        const first = await client.hold(
+          user,
+          show.show_id,
+          [show.seat_ids[0] as number],
+          keyHeader(key),
+        );
+        expect(ok(first).status).toBe("PENDING");
+        expect(complete).toHaveBeenCalledTimes(1);
+      } finally {
+        complete.mockRestore();
+      }
+      expectError(
+        await client.hold(user, show.show_id, [show.seat_ids[0] as number], keyHeader(key)),
+        409,
+        "IDEMPOTENCY_KEY_IN_USE",
+      );
+      expect(await bookingCount(app, user.user_id)).toBe(1);
     });
 
     test("a declined payment's 402 is stored: the retry replays it and charges nothing more", async () => {
