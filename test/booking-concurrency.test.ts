@@ -20,6 +20,17 @@ const lockSeats = (app: TestApp, user: TestUser, showId: number, seatIds: number
     body: { show_id: showId, seat_ids: seatIds },
   });
 
+type HeldBooking = { booking_id: number; amount: number };
+
+const pay = (app: TestApp, user: TestUser, booking: HeldBooking) =>
+  app.request("POST", "/api/v1/bookings/payments/simulate", {
+    token: user.token,
+    body: { booking_id: booking.booking_id, amount: booking.amount },
+  });
+
+const act = (app: TestApp, user: TestUser, bookingId: number, action: "confirm" | "cancel") =>
+  app.request("POST", `/api/v1/bookings/${bookingId}/${action}`, { token: user.token, body: {} });
+
 const statusCounts = (responses: TestResponse[]) =>
   responses.reduce<Record<number, number>>((counts, response) => {
     counts[response.status] = (counts[response.status] ?? 0) + 1;
@@ -183,6 +194,89 @@ describe.each(backends)("concurrent holds on %s", (backend) => {
       deadRedis.disconnect();
     }
   });
+
+  describe("one booking paid, confirmed and cancelled at once", () => {
+    /** One hold of one seat per user on a fresh show. */
+    async function holds(count: number) {
+      const show = await createShowFixture(app, adminToken, { rows: ["A"], perRow: count });
+      const users = await createUsersDirect(app, count);
+      const bookings = await Promise.all(
+        users.map(async (user, index) => {
+          const held = await lockSeats(app, user, show.show_id, [show.seat_ids[index] as number]);
+          expect(held.status).toBe(200);
+          return { user, booking: held.body as HeldBooking };
+        }),
+      );
+      return { show, bookings };
+    }
+
+    test("20 simultaneous payments of one hold: one charge, the rest 409", async () => {
+      const { show, bookings } = await holds(1);
+      const [{ user, booking }] = bookings as [(typeof bookings)[number]];
+
+      const answers = await Promise.all(Array.from({ length: 20 }, () => pay(app, user, booking)));
+
+      expect(statusCounts(answers)).toEqual({ 200: 1, 409: 19 });
+      for (const answer of answers.filter((a) => a.status === 409)) {
+        expect(answer.body.code).toBe("INVALID_STATE");
+      }
+      const charges = await query<{ count: number }>(
+        app,
+        sql`select count(*)::int as count from payments
+            where booking_id = ${booking.booking_id} and status = 'SUCCEEDED'`,
+      );
+      expect(charges[0]?.count).toBe(1);
+      expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+    });
+
+    test("confirm and cancel of the same paid holds at once: one order or the other, never both halves", async () => {
+      const { show, bookings } = await holds(20);
+      for (const { user, booking } of bookings)
+        expect((await pay(app, user, booking)).status).toBe(200);
+
+      const outcomes = await Promise.all(
+        bookings.map(async ({ user, booking }) => {
+          const [confirm, cancel] = await Promise.all([
+            act(app, user, booking.booking_id, "confirm"),
+            act(app, user, booking.booking_id, "cancel"),
+          ]);
+          return `confirm ${confirm.status}, cancel ${cancel.status}`;
+        }),
+      );
+
+      // Confirm first: the confirmed booking is then cancelled with a refund. Cancel first: the
+      // confirm finds a CANCELLED booking.
+      for (const outcome of outcomes) {
+        expect(["confirm 200, cancel 200", "confirm 409, cancel 200"]).toContain(outcome);
+      }
+      const active = await activeBookings(app, show.show_id);
+      expect(active).toEqual([]);
+      expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+    });
+
+    test("pay and cancel of the same holds at once: a payment is refunded or never taken", async () => {
+      const { show, bookings } = await holds(20);
+
+      const outcomes = await Promise.all(
+        bookings.map(async ({ user, booking }) => {
+          const [paid, cancel] = await Promise.all([
+            pay(app, user, booking),
+            act(app, user, booking.booking_id, "cancel"),
+          ]);
+          const refunded = cancel.body.refund !== undefined;
+          return `pay ${paid.status}, cancel ${cancel.status}, refund ${refunded}`;
+        }),
+      );
+
+      for (const outcome of outcomes) {
+        expect(["pay 200, cancel 200, refund true", "pay 409, cancel 200, refund false"]).toContain(
+          outcome,
+        );
+      }
+      expect(await activeBookings(app, show.show_id)).toEqual([]);
+      expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+    });
+  });
 });
 
 // Row-lock waits need a second session: real PostgreSQL only.
@@ -252,10 +346,7 @@ if (backends.includes("postgres")) {
      */
     async function waitingOn(
       meanwhile: (tx: postgres.ReservedSql, bookingId: number, showId: number) => Promise<void>,
-      request: (
-        user: TestUser,
-        booking: { booking_id: number; amount: number },
-      ) => Promise<TestResponse>,
+      request: (user: TestUser, booking: HeldBooking) => Promise<TestResponse>,
       paidFirst = false,
     ) {
       const admin = await createAdmin(app);
@@ -263,13 +354,7 @@ if (backends.includes("postgres")) {
       const [user] = (await createUsersDirect(app, 1)) as [TestUser];
       const held = await lockSeats(app, user, show.show_id, show.seat_ids);
       expect(held.status).toBe(200);
-      if (paidFirst) {
-        const paid = await app.request("POST", "/api/v1/bookings/payments/simulate", {
-          token: user.token,
-          body: { booking_id: held.body.booking_id, amount: held.body.amount },
-        });
-        expect(paid.status).toBe(200);
-      }
+      if (paidFirst) expect((await pay(app, user, held.body)).status).toBe(200);
       const session = postgres(app.config.DATABASE_URL as string, { max: 2, onnotice: () => {} });
       const tx = await session.reserve();
       try {
@@ -318,16 +403,9 @@ if (backends.includes("postgres")) {
         lock_token,
       );
     };
-    const payFor = (user: TestUser, booking: { booking_id: number; amount: number }) =>
-      app.request("POST", "/api/v1/bookings/payments/simulate", {
-        token: user.token,
-        body: { booking_id: booking.booking_id, amount: booking.amount },
-      });
-    const confirmOf = (user: TestUser, booking: { booking_id: number }) =>
-      app.request("POST", `/api/v1/bookings/${booking.booking_id}/confirm`, {
-        token: user.token,
-        body: {},
-      });
+    const payFor = (user: TestUser, booking: HeldBooking) => pay(app, user, booking);
+    const confirmOf = (user: TestUser, booking: HeldBooking) =>
+      act(app, user, booking.booking_id, "confirm");
 
     test("a payment committed meanwhile: 409, and still one charge", async () => {
       const { answer, bookingId } = await waitingOn(chargeOf, payFor);
@@ -357,102 +435,3 @@ if (backends.includes("postgres")) {
     });
   });
 }
-
-describe.each(backends)("one booking paid, confirmed and cancelled at once on %s", (backend) => {
-  let app: TestApp;
-  let adminToken: string;
-
-  beforeAll(async () => {
-    app = await createTestApp(backend);
-    adminToken = (await createAdmin(app)).token;
-  });
-  afterAll(() => app.close());
-
-  const pay = (user: TestUser, booking: { booking_id: number; amount: number }) =>
-    app.request("POST", "/api/v1/bookings/payments/simulate", {
-      token: user.token,
-      body: { booking_id: booking.booking_id, amount: booking.amount },
-    });
-  const act = (user: TestUser, bookingId: number, action: "confirm" | "cancel") =>
-    app.request("POST", `/api/v1/bookings/${bookingId}/${action}`, { token: user.token, body: {} });
-
-  /** One hold of one seat per user on a fresh show. */
-  async function holds(count: number) {
-    const show = await createShowFixture(app, adminToken, { rows: ["A"], perRow: count });
-    const users = await createUsersDirect(app, count);
-    const bookings = await Promise.all(
-      users.map(async (user, index) => {
-        const held = await lockSeats(app, user, show.show_id, [show.seat_ids[index] as number]);
-        expect(held.status).toBe(200);
-        return { user, booking: held.body as { booking_id: number; amount: number } };
-      }),
-    );
-    return { show, bookings };
-  }
-
-  test("20 simultaneous payments of one hold: one charge, the rest 409", async () => {
-    const { show, bookings } = await holds(1);
-    const [{ user, booking }] = bookings as [(typeof bookings)[number]];
-
-    const answers = await Promise.all(Array.from({ length: 20 }, () => pay(user, booking)));
-
-    expect(statusCounts(answers)).toEqual({ 200: 1, 409: 19 });
-    for (const answer of answers.filter((a) => a.status === 409)) {
-      expect(answer.body.code).toBe("INVALID_STATE");
-    }
-    const charges = await query<{ count: number }>(
-      app,
-      sql`select count(*)::int as count from payments
-          where booking_id = ${booking.booking_id} and status = 'SUCCEEDED'`,
-    );
-    expect(charges[0]?.count).toBe(1);
-    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
-  });
-
-  test("confirm and cancel of the same paid holds at once: one order or the other, never both halves", async () => {
-    const { show, bookings } = await holds(20);
-    for (const { user, booking } of bookings) expect((await pay(user, booking)).status).toBe(200);
-
-    const outcomes = await Promise.all(
-      bookings.map(async ({ user, booking }) => {
-        const [confirm, cancel] = await Promise.all([
-          act(user, booking.booking_id, "confirm"),
-          act(user, booking.booking_id, "cancel"),
-        ]);
-        return `confirm ${confirm.status}, cancel ${cancel.status}`;
-      }),
-    );
-
-    // Confirm first: the confirmed booking is then cancelled with a refund. Cancel first: the
-    // confirm finds a CANCELLED booking.
-    for (const outcome of outcomes) {
-      expect(["confirm 200, cancel 200", "confirm 409, cancel 200"]).toContain(outcome);
-    }
-    const active = await activeBookings(app, show.show_id);
-    expect(active).toEqual([]);
-    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
-  });
-
-  test("pay and cancel of the same holds at once: a payment is refunded or never taken", async () => {
-    const { show, bookings } = await holds(20);
-
-    const outcomes = await Promise.all(
-      bookings.map(async ({ user, booking }) => {
-        const [paid, cancel] = await Promise.all([
-          pay(user, booking),
-          act(user, booking.booking_id, "cancel"),
-        ]);
-        const refunded = cancel.body.refund !== undefined;
-        return `pay ${paid.status}, cancel ${cancel.status}, refund ${refunded}`;
-      }),
-    );
-
-    for (const outcome of outcomes) {
-      expect(["pay 200, cancel 200, refund true", "pay 409, cancel 200, refund false"]).toContain(
-        outcome,
-      );
-    }
-    expect(await activeBookings(app, show.show_id)).toEqual([]);
-    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
-  });
-});
