@@ -37,10 +37,8 @@ export class PasswordHasher {
   private readonly load: number[];
   private nextId = 1;
   private closed = false;
-  private readonly cost: number;
 
   constructor(private readonly options: PasswordHasherOptions) {
-    this.cost = options.cost;
     const size = options.size ?? 1;
     this.load = Array.from({ length: size }, () => 0);
     this.workers = Array.from({ length: size }, (_, index) => this.spawn(index));
@@ -73,7 +71,7 @@ export class PasswordHasher {
   }
 
   hash(password: string): Promise<string> {
-    return this.run({ op: "hash", password, cost: this.cost }) as Promise<string>;
+    return this.run({ op: "hash", password, cost: this.options.cost }) as Promise<string>;
   }
 
   verify(password: string, hash: string): Promise<boolean> {
