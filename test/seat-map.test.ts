@@ -95,6 +95,32 @@ describe.each(backends)("cached seat map on %s", (backend) => {
     }
   });
 
+  test("seats added to and removed from the venue through another instance reach a cached map", async () => {
+    const admin = await createAdmin(app);
+    const venueShow = await createShowFixture(app, admin.token, { rows: ["B"], perRow: 2 });
+    const path = `/api/v1/shows/${venueShow.show_id}/seats`;
+    const labels = async () =>
+      ((await app.request("GET", path)).body.seats as { seat_row: string; seat_number: number }[])
+        .map((seat) => `${seat.seat_row}${seat.seat_number}`)
+        .join(" ");
+    expect(await labels()).toBe("B1 B2");
+
+    const seatsPath = `/api/v1/admin/venues/${venueShow.venue_id}/seats`;
+    const added = await other.request("POST", seatsPath, {
+      token: admin.token,
+      body: { rows: [{ seat_row: "A", count: 2 }] },
+    });
+    expect(added.status).toBe(201);
+    expect(await labels()).toBe("A1 A2 B1 B2");
+
+    const removed = await other.request("DELETE", seatsPath, {
+      token: admin.token,
+      body: { seat_ids: [venueShow.seat_ids[0]] },
+    });
+    expect(removed.status).toBe(200);
+    expect(await labels()).toBe("A1 A2 B2");
+  });
+
   test("readers who find the map out of date together share one build", async () => {
     const service = app.runtime.services.seatMap as unknown as {
       build(showId: number): Promise<unknown>;

@@ -1,10 +1,11 @@
 import { eq, sql } from "drizzle-orm";
 import { type Database, execRows } from "../db/client";
-import { seats, showSeats, shows } from "../db/schema";
+import { showSeats, shows } from "../db/schema";
 import type { SeatMapVersions } from "../infra/seat-map-versions";
 import { notFound } from "../lib/errors";
 import type { Logger } from "../lib/logger";
-import { effectiveSeatStatus, seatLayoutOrder } from "./catalog";
+import { effectiveSeatStatus } from "./catalog";
+import { SeatLayout } from "./seat-layout";
 
 export interface SerializedSeatMap {
   /** The JSON body `{show_id, seats:[…]}`, serialised once and served as is. */
@@ -21,17 +22,49 @@ interface CachedMap extends SerializedSeatMap {
   validUntil: number;
 }
 
+interface StatusRow {
+  seat_ids: string | null;
+  statuses: string | null;
+  next_expiry: string | Date | null;
+}
+
 const MAX_CACHED_SHOWS = 200;
 /** Even without a change signal a map is rebuilt this often (a lost version bump heals). */
 const MAX_AGE_MS = 10_000;
+/** A layout that changes again between each read and the next gives up after this many. */
+const MAX_LAYOUT_READS = 3;
+
+/** Keeps at most MAX_CACHED_SHOWS entries, forgetting the least recently remembered. */
+function remember<V>(cache: Map<number, V>, showId: number, value: V): void {
+  cache.delete(showId);
+  cache.set(showId, value);
+  if (cache.size > MAX_CACHED_SHOWS) cache.delete(cache.keys().next().value as number);
+}
+
+function serialize(
+  showId: number,
+  seatObjects: string,
+  nextExpiry: string | Date | null,
+): Omit<CachedMap, "version"> {
+  const body = `{"show_id":${showId},"seats":[${seatObjects}]}`;
+  return {
+    body,
+    etag: `"${Bun.hash(body).toString(36)}"`,
+    validUntil: Math.min(
+      nextExpiry ? new Date(nextExpiry).getTime() : Number.POSITIVE_INFINITY,
+      Date.now() + MAX_AGE_MS,
+    ),
+  };
+}
 
 /**
  * Seat maps are the hottest read of a sale (every client polls a 5,000-seat map), so each is
- * built with one query, serialised once and cached until a seat of the show changes (see
- * SeatMapVersions) or a hold in it runs out.
+ * built from one query of its seats' statuses and the show's cached layout, serialised once
+ * and cached until a seat of the show changes (see SeatMapVersions) or a hold in it runs out.
  */
 export class SeatMapService {
   private readonly cache = new Map<number, CachedMap>();
+  private readonly layouts = new Map<number, SeatLayout>();
   /** Builds in flight, by `${show}:${version}`. */
   private readonly building = new Map<string, Promise<Omit<CachedMap, "version">>>();
 
@@ -61,10 +94,7 @@ export class SeatMapService {
     // A slow build of an older version never replaces a newer map.
     const current = this.cache.get(showId);
     if (version !== undefined && !(current && current.version > version)) {
-      this.cache.delete(showId);
-      this.cache.set(showId, { ...built, version });
-      if (this.cache.size > MAX_CACHED_SHOWS)
-        this.cache.delete(this.cache.keys().next().value as number);
+      remember(this.cache, showId, { ...built, version });
     }
     return built;
   }
@@ -100,36 +130,43 @@ export class SeatMapService {
   }
 
   /**
-   * PostgreSQL writes the seats' JSON itself (one row, not 5,000 to parse, map and stringify):
-   * during a sale the map changes with every hold, and its rebuilds were most of the API's CPU.
-   * The text is what JSON.stringify would write for the same rows.
+   * One query reads every seat's status letter in seat id order; the layout, cached per show,
+   * turns them into the JSON body. If the show's seats are no longer those of the cached
+   * layout, the layout is read again (and the statuses too, should it have changed in between).
    */
   private async build(showId: number): Promise<Omit<CachedMap, "version">> {
-    const [row] = await execRows<{ seats: string | null; next_expiry: string | Date | null }>(
-      this.db,
-      sql`select
-            string_agg(
-              format('{"seat_id":%s,"seat_row":%s,"seat_number":%s,"status":"%s"}',
-                ${showSeats.seat_id}, to_json(${seats.seat_row})::text, ${seats.seat_number},
-                ${effectiveSeatStatus}),
-              ',' order by ${sql.join(seatLayoutOrder, sql`, `)}) as seats,
-            min(${showSeats.locked_until}) filter (
-              where ${showSeats.status} = 'LOCKED' and ${showSeats.locked_until} > now()
-            ) as next_expiry
-          from ${showSeats} join ${seats} on ${seats.seat_id} = ${showSeats.seat_id}
-          where ${showSeats.show_id} = ${showId}`,
-    );
-    if (!row?.seats) await this.requireShow(showId);
-    const body = `{"show_id":${showId},"seats":[${row?.seats ?? ""}]}`;
-    const nextExpiry = row?.next_expiry;
-    return {
-      body,
-      etag: `"${Bun.hash(body).toString(36)}"`,
-      validUntil: Math.min(
-        nextExpiry ? new Date(nextExpiry).getTime() : Number.POSITIVE_INFINITY,
-        Date.now() + MAX_AGE_MS,
-      ),
-    };
+    for (let attempt = 1; ; attempt++) {
+      const [row] = await execRows<StatusRow>(
+        this.db,
+        sql`select
+              array_agg(${showSeats.seat_id} order by ${showSeats.seat_id})::text as seat_ids,
+              string_agg(left(${effectiveSeatStatus}, 1), '' order by ${showSeats.seat_id})
+                as statuses,
+              min(${showSeats.locked_until}) filter (
+                where ${showSeats.status} = 'LOCKED' and ${showSeats.locked_until} > now()
+              ) as next_expiry
+            from ${showSeats}
+            where ${showSeats.show_id} = ${showId}`,
+      );
+      if (!row?.seat_ids || row.statuses === null) {
+        await this.requireShow(showId);
+        return serialize(showId, "", null);
+      }
+      const layout = await this.layoutOf(showId, row.seat_ids);
+      if (layout) return serialize(showId, layout.render(row.statuses), row.next_expiry);
+      if (attempt === MAX_LAYOUT_READS) {
+        throw new Error(`the seat layout of show ${showId} kept changing while its map was built`);
+      }
+    }
+  }
+
+  /** The show's layout if its seats are exactly `seatIds`; undefined if they have changed. */
+  private async layoutOf(showId: number, seatIds: string): Promise<SeatLayout | undefined> {
+    const cached = this.layouts.get(showId);
+    if (cached?.seatIds === seatIds) return cached;
+    const layout = await SeatLayout.read(this.db, showId);
+    remember(this.layouts, showId, layout);
+    return layout.seatIds === seatIds ? layout : undefined;
   }
 
   private async requireShow(showId: number) {

@@ -1,0 +1,64 @@
+import { eq } from "drizzle-orm";
+import type { Database } from "../db/client";
+import { seats, showSeats } from "../db/schema";
+import { type SeatView, seatLayoutOrder } from "./catalog";
+
+/** The one-letter seat statuses a seat map rebuild reads (the first letter of each status). */
+const STATUS_BY_LETTER: Record<string, SeatView["status"]> = {
+  A: "AVAILABLE",
+  L: "LOCKED",
+  B: "BOOKED",
+};
+
+/**
+ * A show's seats in drawing order, serialised up to their status: the part of its seat map
+ * that only a change of the venue's layout alters. During a sale the map is rebuilt many times
+ * a second; with the layout kept, a rebuild reads one status letter per seat instead of
+ * joining, sorting and formatting 5,000 rows in PostgreSQL.
+ */
+export class SeatLayout {
+  private constructor(
+    /** The seat ids in ascending order, written as PostgreSQL writes an int[]: `{1,2,3}`. */
+    readonly seatIds: string,
+    /** Per seat in drawing order: `{"seat_id":1,"seat_row":"A","seat_number":1,"status":"`. */
+    private readonly heads: string[],
+    /** Per seat in drawing order: its index in seat id order. */
+    private readonly ranks: Int32Array,
+  ) {}
+
+  static async read(db: Database, showId: number): Promise<SeatLayout> {
+    const rows = await db
+      .select({
+        seat_id: showSeats.seat_id,
+        seat_row: seats.seat_row,
+        seat_number: seats.seat_number,
+      })
+      .from(showSeats)
+      .innerJoin(seats, eq(seats.seat_id, showSeats.seat_id))
+      .where(eq(showSeats.show_id, showId))
+      .orderBy(...seatLayoutOrder);
+    const ascending = rows.map((row) => row.seat_id).sort((a, b) => a - b);
+    const rankOf = new Map(ascending.map((seatId, index) => [seatId, index]));
+    return new SeatLayout(
+      `{${ascending.join(",")}}`,
+      rows.map(
+        (row) =>
+          `{"seat_id":${row.seat_id},"seat_row":${JSON.stringify(row.seat_row)},` +
+          `"seat_number":${row.seat_number},"status":"`,
+      ),
+      Int32Array.from(rows, (row) => rankOf.get(row.seat_id) as number),
+    );
+  }
+
+  /**
+   * The seats' JSON objects, comma-separated in drawing order, from one status letter per seat
+   * in seat id order (the statuses of exactly the seats in `seatIds`).
+   */
+  render(statuses: string): string {
+    const objects = this.heads.map(
+      (head, index) =>
+        `${head}${STATUS_BY_LETTER[statuses[this.ranks[index] as number] as string]}"}`,
+    );
+    return objects.join(",");
+  }
+}
