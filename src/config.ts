@@ -42,9 +42,9 @@ export const configSchema = z
       .int()
       .min(1)
       .max(64)
-      // Every core: the workers run niced (PASSWORD_WORKER_NICE), so requests come first.
+      // Every core: the workers only use idle CPU (PASSWORD_WORKER_PRIORITY), so requests come first.
       .default(navigator.hardwareConcurrency),
-    PASSWORD_WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
+    PASSWORD_WORKER_PRIORITY: z.enum(["idle", "normal"]).default("idle"),
     HOLD_TTL_SECONDS: positiveInt(600),
     /** How long a waitlist offer (a PENDING hold made for the next in line) lasts. */
     WAITLIST_OFFER_TTL_SECONDS: positiveInt(300),

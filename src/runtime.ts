@@ -122,7 +122,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
   const passwords = new PasswordHasher({
     cost: config.BCRYPT_COST,
     size: config.PASSWORD_WORKERS,
-    nice: config.PASSWORD_WORKER_NICE,
+    priority: config.PASSWORD_WORKER_PRIORITY,
     warn: (message) => logger.warn(message),
   });
   // Read-only handles for queue depths; the worker process consumes these queues.

@@ -18,11 +18,10 @@ export interface PasswordHasherOptions {
   /** Worker threads. */
   size?: number;
   /**
-   * Nice value of the worker threads (0 = normal priority). Under load the scheduler then
-   * serves requests first and hashes with what is left, so a login storm does not slow a sale,
-   * and logins use every idle core.
+   * "idle": the worker threads hash only with CPU nothing else wants (SCHED_IDLE), so a login
+   * storm does not slow a sale, and logins still use every idle core. Default "normal".
    */
-  nice?: number;
+  priority?: "idle" | "normal";
   /** Told when a worker could not lower its priority (it then hashes at normal priority). */
   warn?: (message: string) => void;
 }
@@ -59,9 +58,8 @@ export class PasswordHasher {
     };
     // Idle workers must not keep the process alive at shutdown.
     worker.unref();
-    const nice = this.options.nice ?? 0;
-    if (nice > 0) {
-      this.runOn(index, worker, { op: "nice", nice }).catch((error) => {
+    if (this.options.priority === "idle") {
+      this.runOn(index, worker, { op: "idle" }).catch((error) => {
         if (!this.closed) {
           this.options.warn?.(`password worker runs at normal priority: ${error.message}`);
         }
