@@ -75,6 +75,8 @@ export const configSchema = z
     TRUST_PROXY: flag(false),
     DB_POOL_MAX: positiveInt(20),
     DB_PREPARE: flag(true),
+    /** 0: a pooled connection stays open however long it idles (postgres.js idle_timeout). */
+    DB_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(0).default(0),
     /** Upper bound of opening a connection (postgres.js connect_timeout). */
     DB_CONNECT_TIMEOUT_SECONDS: positiveInt(5),
     DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),

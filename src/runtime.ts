@@ -68,6 +68,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
       lockTimeoutMs: config.DB_LOCK_TIMEOUT_MS,
       planCacheMode: config.DB_PLAN_CACHE_MODE,
       connectTimeoutSeconds: config.DB_CONNECT_TIMEOUT_SECONDS,
+      idleTimeoutSeconds: config.DB_IDLE_TIMEOUT_SECONDS,
     }));
   // Production migrates explicitly (bun run db:migrate, the Docker entrypoint); embedded
   // mode has no operator to do it.

@@ -40,4 +40,29 @@ describeOnPostgres("PostgreSQL pool sessions", () => {
       lock_timeout: "567ms",
     });
   });
+
+  test("pooled connections stay open while idle unless DB_IDLE_TIMEOUT_SECONDS says otherwise", async () => {
+    const observer = await openDatabase({ url: databaseUrl, poolMax: 1 });
+    const kept = await openDatabase({ url: databaseUrl, poolMax: 1 });
+    const closing = await openDatabase({ url: databaseUrl, poolMax: 1, idleTimeoutSeconds: 1 });
+    const backendOf = async (handle: typeof kept) =>
+      (await execRows<{ pid: number }>(handle.db, sql`select pg_backend_pid() as pid`))[0]?.pid;
+    const isOpen = async (pid: number | undefined) =>
+      (
+        await execRows<{ open: boolean }>(
+          observer.db,
+          sql`select exists (select 1 from pg_stat_activity where pid = ${pid}) as open`,
+        )
+      )[0]?.open;
+    try {
+      const [keptPid, closingPid] = await Promise.all([backendOf(kept), backendOf(closing)]);
+      expect(await isOpen(keptPid)).toBe(true);
+      expect(await isOpen(closingPid)).toBe(true);
+      await Bun.sleep(2_500);
+      expect(await isOpen(keptPid)).toBe(true);
+      expect(await isOpen(closingPid)).toBe(false);
+    } finally {
+      await Promise.all([observer.close(), kept.close(), closing.close()]);
+    }
+  });
 });

@@ -44,6 +44,13 @@ export interface DatabaseOptions {
    * (porsager/postgres#1193).
    */
   connectTimeoutSeconds?: number;
+  /**
+   * Closes a pooled connection after this long unused; 0 (the default) never does. A sale
+   * after a quiet spell should not first open the pool again: a new backend starts with cold
+   * caches and prepares every statement anew (S4 after 45 idle seconds: 503 purchases/s with
+   * 30 s, 740–777 with connections kept).
+   */
+  idleTimeoutSeconds?: number;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
@@ -53,7 +60,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       prepare: options.prepare ?? true,
       onnotice: () => {},
       connect_timeout: options.connectTimeoutSeconds ?? 5,
-      idle_timeout: 30,
+      idle_timeout: options.idleTimeoutSeconds ?? 0,
       // Sent as startup parameters: no request waits on a lock or a query without bound.
       connection: {
         statement_timeout: options.statementTimeoutMs ?? 0,
