@@ -1,3 +1,5 @@
+import type { SQL } from "drizzle-orm";
+import { PgDialect } from "drizzle-orm/pg-core";
 import postgres from "postgres";
 
 /** Opens a small postgres.js client (the bench only runs a few setup and check queries). */
@@ -5,6 +7,14 @@ export function connectPostgres(url: string) {
   return postgres(url, { max: 2, onnotice: () => {}, connect_timeout: 10 });
 }
 export type Sql = ReturnType<typeof connectPostgres>;
+
+const dialect = new PgDialect();
+
+/** Runs a statement written with drizzle's `sql` (as the app's queries are) on a bench client. */
+export async function rowsOf<T>(client: Sql, statement: SQL<T>): Promise<T[]> {
+  const query = dialect.sqlToQuery(statement);
+  return (await client.unsafe(query.sql, query.params as never[])) as unknown as T[];
+}
 
 const SAFE_NAME = /^[a-z_][a-z0-9_]*$/;
 

@@ -1,6 +1,7 @@
 import type Redis from "ioredis";
+import { doubleSoldSeats, heldSeats, seatRowsOutOfStep } from "../../src/db/booking-invariants";
 import { BOOKED_MARKER, seatLockKey } from "../../src/infra/seat-locks";
-import { connectPostgres, type Sql } from "./databases";
+import { connectPostgres, rowsOf, type Sql } from "./databases";
 import { connectRedis } from "./redis";
 import type { Target } from "./server";
 
@@ -26,7 +27,7 @@ const SHOWN_VIOLATIONS = 20;
 
 /**
  * The booking engine's promises after a scenario, checked in SQL and against the Redis seat
- * locks (mirrors test/support/invariants.ts, plus a comparison with what clients were told):
+ * locks (src/db/booking-invariants.ts, as the tests check them, plus what clients were told):
  * no seat in two active bookings; active bookings' seats are exactly the seats clients were
  * told they got; show_seats' LOCKED/BOOKED rows are exactly those seats; a LOCKED seat's key
  * holds its booking's lock_token, a BOOKED seat's key the BOOKED marker, a free seat no key.
@@ -71,33 +72,12 @@ export class OversellCheck {
   }
 
   private async doubleSold(sql: Sql, showId: number): Promise<string[]> {
-    const rows = await sql<{ seat_id: number; bookings: number }[]>`
-      select bs.seat_id, count(*)::int as bookings
-      from booking_seats bs join bookings b on b.booking_id = bs.booking_id
-      where b.show_id = ${showId} and b.status in ('PENDING', 'CONFIRMED')
-      group by bs.seat_id having count(*) > 1`;
+    const rows = await rowsOf(sql, doubleSoldSeats(showId));
     return rows.map((row) => `seat ${row.seat_id} is in ${row.bookings} active bookings`);
   }
 
-  /** show_seats' LOCKED/BOOKED rows must be the active bookings' seats, status matching. */
   private async seatRowsDisagree(sql: Sql, showId: number): Promise<string[]> {
-    const rows = await sql<{ seat_id: number; problem: string }[]>`
-      with held as (
-        select seat_id, booking_id, status::text as status from show_seats
-        where show_id = ${showId} and status <> 'AVAILABLE'
-      ), owed as (
-        select bs.seat_id, b.booking_id,
-          case b.status when 'PENDING' then 'LOCKED' else 'BOOKED' end as status
-        from booking_seats bs join bookings b on b.booking_id = bs.booking_id
-        where b.show_id = ${showId} and b.status in ('PENDING', 'CONFIRMED')
-      )
-      select coalesce(held.seat_id, owed.seat_id) as seat_id,
-        case when owed.seat_id is null then 'held in show_seats without an active booking'
-             when held.seat_id is null then 'in an active booking but AVAILABLE in show_seats'
-             else 'held in show_seats by the wrong booking or status' end as problem
-      from held full join owed on held.seat_id = owed.seat_id
-      where held.seat_id is null or owed.seat_id is null
-        or held.booking_id <> owed.booking_id or held.status <> owed.status`;
+    const rows = await rowsOf(sql, seatRowsOutOfStep(showId));
     return rows.map((row) => `seat ${row.seat_id}: ${row.problem}`);
   }
 
@@ -126,10 +106,7 @@ export class OversellCheck {
   }
 
   private async locksDisagree(sql: Sql, showId: number, venueSeatIds: number[]): Promise<string[]> {
-    const rows = await sql<{ seat_id: number; status: string; lock_token: string }[]>`
-      select ss.seat_id, ss.status::text as status, b.lock_token::text as lock_token
-      from show_seats ss join bookings b on b.booking_id = ss.booking_id
-      where ss.show_id = ${showId} and ss.status <> 'AVAILABLE'`;
+    const rows = await rowsOf(sql, heldSeats(showId));
     const expected = new Map(
       rows.map((row) => [row.seat_id, row.status === "BOOKED" ? BOOKED_MARKER : row.lock_token]),
     );

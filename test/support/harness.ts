@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import postgres from "postgres";
 import { type Config, loadConfig } from "../../src/config";
 import { type DatabaseHandle, openDatabase } from "../../src/db/client";
@@ -155,7 +155,7 @@ export async function createTestApp(
 /** Runs a raw SQL query on the test's database and returns its rows. */
 export async function query<T = Record<string, unknown>>(
   app: TestApp,
-  statement: ReturnType<typeof sql>,
+  statement: SQL<T> | SQL,
 ): Promise<T[]> {
   const result = await app.runtime.database.db.execute(statement);
   return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];

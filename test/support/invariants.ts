@@ -1,3 +1,4 @@
+import { doubleSoldSeats, heldSeats, seatRowsOutOfStep } from "../../src/db/booking-invariants";
 import { BOOKED_MARKER } from "../../src/infra/seat-locks";
 import type { ToldHold } from "./flash-sale-load";
 import { query, sql, type TestApp } from "./harness";
@@ -9,14 +10,7 @@ import { query, sql, type TestApp } from "./harness";
 export async function bookingInvariantViolations(app: TestApp, showId: number): Promise<string[]> {
   const violations: string[] = [];
 
-  const doubleSold = await query<{ seat_id: number; bookings: number }>(
-    app,
-    sql`select bs.seat_id, count(*)::int as bookings
-        from booking_seats bs join bookings b on b.booking_id = bs.booking_id
-        where b.show_id = ${showId} and b.status in ('PENDING', 'CONFIRMED')
-        group by bs.seat_id having count(*) > 1`,
-  );
-  for (const row of doubleSold) {
+  for (const row of await query(app, doubleSoldSeats(showId))) {
     violations.push(`seat ${row.seat_id} is in ${row.bookings} active bookings`);
   }
 
@@ -46,35 +40,11 @@ export async function bookingInvariantViolations(app: TestApp, showId: number): 
     violations.push(`booking ${row.booking_id} is ${row.status} with ${row.charges} charges`);
   }
 
-  // show_seats' LOCKED/BOOKED rows must be exactly the seats of active bookings, with the
-  // status that matches the booking's (PENDING → LOCKED, CONFIRMED → BOOKED).
-  const mismatched = await query<{ seat_id: number; problem: string }>(
-    app,
-    sql`with held as (
-          select seat_id, booking_id, status::text as status from show_seats
-          where show_id = ${showId} and status <> 'AVAILABLE'
-        ), owed as (
-          select bs.seat_id, b.booking_id,
-            case b.status when 'PENDING' then 'LOCKED' else 'BOOKED' end as status
-          from booking_seats bs join bookings b on b.booking_id = bs.booking_id
-          where b.show_id = ${showId} and b.status in ('PENDING', 'CONFIRMED')
-        )
-        select coalesce(held.seat_id, owed.seat_id) as seat_id,
-          case when owed.seat_id is null then 'held without an active booking'
-               when held.seat_id is null then 'booked but AVAILABLE in show_seats'
-               else 'held by the wrong booking or status' end as problem
-        from held full join owed on held.seat_id = owed.seat_id
-        where held.seat_id is null or owed.seat_id is null
-          or held.booking_id <> owed.booking_id or held.status <> owed.status`,
-  );
-  for (const row of mismatched) violations.push(`seat ${row.seat_id}: ${row.problem}`);
+  for (const row of await query(app, seatRowsOutOfStep(showId))) {
+    violations.push(`seat ${row.seat_id}: ${row.problem}`);
+  }
 
-  const expected = await query<{ seat_id: number; status: string; lock_token: string }>(
-    app,
-    sql`select ss.seat_id, ss.status::text as status, b.lock_token::text as lock_token
-        from show_seats ss join bookings b on b.booking_id = ss.booking_id
-        where ss.show_id = ${showId} and ss.status <> 'AVAILABLE'`,
-  );
+  const expected = await query(app, heldSeats(showId));
   const locks = await app.runtime.services.locks.snapshot(showId);
   for (const seat of expected) {
     const want = seat.status === "BOOKED" ? BOOKED_MARKER : seat.lock_token;

@@ -1,0 +1,48 @@
+import { type SQL, sql } from "drizzle-orm";
+
+/**
+ * Queries that look for broken promises of the booking engine in one show: each returns the
+ * offending rows, none while the promise holds. The test suites run them after every race,
+ * the benchmark after every scenario that sells seats.
+ */
+
+/** Seats in more than one active (PENDING or CONFIRMED) booking: seats sold twice. */
+export const doubleSoldSeats = (showId: number): SQL<{ seat_id: number; bookings: number }> =>
+  sql`select bs.seat_id, count(*)::int as bookings
+      from booking_seats bs join bookings b on b.booking_id = bs.booking_id
+      where b.show_id = ${showId} and b.status in ('PENDING', 'CONFIRMED')
+      group by bs.seat_id having count(*) > 1`;
+
+/**
+ * show_seats' LOCKED/BOOKED rows must be exactly the seats of active bookings, with the status
+ * that matches the booking's (PENDING → LOCKED, CONFIRMED → BOOKED): the rows where they differ.
+ */
+export const seatRowsOutOfStep = (showId: number): SQL<{ seat_id: number; problem: string }> =>
+  sql`with held as (
+        select seat_id, booking_id, status::text as status from show_seats
+        where show_id = ${showId} and status <> 'AVAILABLE'
+      ), owed as (
+        select bs.seat_id, b.booking_id,
+          case b.status when 'PENDING' then 'LOCKED' else 'BOOKED' end as status
+        from booking_seats bs join bookings b on b.booking_id = bs.booking_id
+        where b.show_id = ${showId} and b.status in ('PENDING', 'CONFIRMED')
+      )
+      select coalesce(held.seat_id, owed.seat_id) as seat_id,
+        case when owed.seat_id is null then 'held in show_seats without an active booking'
+             when held.seat_id is null then 'in an active booking but AVAILABLE in show_seats'
+             else 'held in show_seats by the wrong booking or status' end as problem
+      from held full join owed on held.seat_id = owed.seat_id
+      where held.seat_id is null or owed.seat_id is null
+        or held.booking_id <> owed.booking_id or held.status <> owed.status`;
+
+/**
+ * The seats that must have a seat lock, with what decides its value: a LOCKED seat's lock
+ * holds its booking's lock_token, a BOOKED seat's the BOOKED marker. Every other seat of the
+ * show must have none.
+ */
+export const heldSeats = (
+  showId: number,
+): SQL<{ seat_id: number; status: "LOCKED" | "BOOKED"; lock_token: string }> =>
+  sql`select ss.seat_id, ss.status::text as status, b.lock_token::text as lock_token
+      from show_seats ss join bookings b on b.booking_id = ss.booking_id
+      where ss.show_id = ${showId} and ss.status <> 'AVAILABLE'`;
