@@ -44,7 +44,6 @@ import { describeOptions, readOptions } from "./bench/options";
 import { OversellCheck } from "./bench/oversell";
 import { REPO_ROOT } from "./bench/processes";
 import { helloWorldReference, pgbenchReference } from "./bench/references";
-import { hasEnoughFetchConcurrency, relaunchWithFetchConcurrency } from "./bench/relaunch";
 import { type BenchResults, printReport, startRecord, writeResults } from "./bench/report";
 import { logLineCounts, phase } from "./bench/run-steps";
 import type { ScenarioContext } from "./bench/scenarios/context";
@@ -61,10 +60,6 @@ import { setUpFixture } from "./bench/setup";
 const WATCHDOG_MS = 30 * 60 * 1000;
 /** An error's message is cut here in the report (a failed query may quote all its data). */
 const MAX_ERROR_CHARS = 2000;
-
-if (!hasEnoughFetchConcurrency()) {
-  process.exit(await relaunchWithFetchConcurrency(import.meta.path));
-}
 
 const options = readOptions(process.env);
 const resultsDir = `${REPO_ROOT}/bench-results`;

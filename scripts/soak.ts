@@ -47,7 +47,6 @@ import { HttpClient } from "./bench/http";
 import { startMeter } from "./bench/meter";
 import { OversellCheck } from "./bench/oversell";
 import { freePort, REPO_ROOT } from "./bench/processes";
-import { hasEnoughFetchConcurrency, relaunchWithFetchConcurrency } from "./bench/relaunch";
 import { startRecord, writeResults } from "./bench/report";
 import { logLineCounts, phase } from "./bench/run-steps";
 import { startLocalTarget } from "./bench/server";
@@ -76,10 +75,6 @@ import { workerExpirations } from "./soak/worker-metrics";
 const MAX_ERROR_CHARS = 2000;
 /** Setup, drain and checks take a few minutes at most; this only catches a hang. */
 const WATCHDOG_SPARE_MS = 15 * 60 * 1000;
-
-if (!hasEnoughFetchConcurrency()) {
-  process.exit(await relaunchWithFetchConcurrency(import.meta.path));
-}
 
 const options = readSoakOptions(process.env);
 const runName = `soak_${options.runId}`;

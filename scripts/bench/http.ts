@@ -1,7 +1,10 @@
+import { Connection, ConnectionError, type RawResponse } from "./http1";
+
 /**
- * The load generator's HTTP client: Bun's fetch (keep-alive connection pool), requests spread
- * round-robin over the target's base URLs, every request timed with performance.now() from
- * before fetch() until its body has been read.
+ * The load generator's HTTP client: a pool of keep-alive HTTP/1.1 connections per base URL
+ * (./http1.ts; a connection per request in flight, so 1,000 simultaneous logins are 1,000
+ * simultaneous requests), requests spread round-robin over the target's base URLs, every
+ * request timed with performance.now() from before it is sent until its body has arrived.
  */
 
 export interface Reply {
@@ -11,7 +14,7 @@ export interface Reply {
   /** performance.now() when the request was sent. */
   startedAt: number;
   ms: number;
-  /** Body bytes as received (after any content decoding). */
+  /** Body bytes received (the client asks for no compression). */
   bytes: number;
   /** The parsed JSON body when `read` was "json" and the body was JSON. */
   body?: unknown;
@@ -38,6 +41,7 @@ export const outcomeOf = (reply: Reply) => reply.failure ?? String(reply.status)
 
 export class HttpClient {
   private turn = 0;
+  private readonly idle = new Map<string, Connection[]>();
 
   constructor(readonly baseUrls: string[]) {
     if (baseUrls.length === 0) throw new Error("HttpClient needs at least one base URL");
@@ -50,29 +54,22 @@ export class HttpClient {
   }
 
   async send(request: Request): Promise<Reply> {
-    const headers: Record<string, string> = { ...request.headers };
-    if (request.token) headers.Authorization = `Bearer ${request.token}`;
-    if (request.json !== undefined) headers["Content-Type"] = "application/json";
-    const url = this.nextBaseUrl() + request.path;
+    const baseUrl = this.nextBaseUrl();
+    const bytes = encodeRequest(baseUrl, request);
+    const timeoutMs = request.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const startedAt = performance.now();
     try {
-      const response = await fetch(url, {
-        method: methodOf(request),
-        headers,
-        body: request.json === undefined ? undefined : JSON.stringify(request.json),
-        signal: AbortSignal.timeout(request.timeoutMs ?? DEFAULT_TIMEOUT_MS),
-      });
-      const raw = new Uint8Array(await response.arrayBuffer());
+      const response = await this.exchange(baseUrl, bytes, timeoutMs, request.read === "json");
       const ms = performance.now() - startedAt;
       return {
         status: response.status,
         startedAt,
         ms,
-        bytes: raw.byteLength,
-        body: request.read === "json" ? parseJson(raw) : undefined,
+        bytes: response.bytes,
+        body: response.body && parseJson(response.body),
       };
     } catch (error) {
-      const timedOut = error instanceof DOMException && error.name === "TimeoutError";
+      const timedOut = error instanceof Error && error.name === "TimeoutError";
       return {
         status: 0,
         failure: timedOut ? "timeout" : "network error",
@@ -81,6 +78,30 @@ export class HttpClient {
         bytes: 0,
       };
     }
+  }
+
+  /**
+   * One request on an idle connection, or a new one. A reused connection the server closed
+   * while it idled fails before any answer; the request then goes once more on a new one.
+   */
+  private async exchange(baseUrl: string, bytes: Uint8Array, timeoutMs: number, keepBody: boolean) {
+    const pool = this.idle.get(baseUrl) ?? [];
+    this.idle.set(baseUrl, pool);
+    let reused = pool.pop();
+    while (reused?.closed) reused = pool.pop();
+    let response: RawResponse;
+    let connection = reused ?? (await openConnection(baseUrl));
+    try {
+      response = await connection.send(bytes, timeoutMs, keepBody);
+    } catch (error) {
+      if (!reused || !(error instanceof ConnectionError) || error.name === "TimeoutError") {
+        throw error;
+      }
+      connection = await openConnection(baseUrl);
+      response = await connection.send(bytes, timeoutMs, keepBody);
+    }
+    if (!connection.closed) pool.push(connection);
+    return response;
   }
 
   /** Like send(), but any status other than `expected` is an error (for setup calls). */
@@ -94,6 +115,22 @@ export class HttpClient {
     }
     return reply.body as T;
   }
+}
+
+function openConnection(baseUrl: string): Promise<Connection> {
+  const url = new URL(baseUrl);
+  return Connection.open(url.hostname, Number(url.port || 80));
+}
+
+function encodeRequest(baseUrl: string, request: Request): Uint8Array {
+  const body = request.json === undefined ? "" : JSON.stringify(request.json);
+  let head = `${methodOf(request)} ${request.path} HTTP/1.1\r\nHost: ${new URL(baseUrl).host}\r\n`;
+  if (request.token) head += `Authorization: Bearer ${request.token}\r\n`;
+  if (request.json !== undefined) head += "Content-Type: application/json\r\n";
+  for (const [name, value] of Object.entries(request.headers ?? {}))
+    head += `${name}: ${value}\r\n`;
+  head += `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+  return Buffer.from(head + body);
 }
 
 function parseJson(raw: Uint8Array): unknown {
