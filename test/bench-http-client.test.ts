@@ -109,3 +109,55 @@ describe("the bench's HTTP client", () => {
     expect(reply).toMatchObject({ status: 0, failure: "network error" });
   });
 });
+
+describe("the bench's HTTP client on a connection the server drops", () => {
+  let opened = 0;
+  let requests = 0;
+  let dropNext = false;
+  const server = Bun.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      open() {
+        opened++;
+      },
+      // The client's requests are small: each read is one whole request.
+      data(socket) {
+        requests++;
+        if (dropNext) {
+          dropNext = false;
+          socket.terminate();
+          return;
+        }
+        socket.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+      },
+    },
+  });
+  afterAll(() => server.stop(true));
+  const client = () => new HttpClient([`http://127.0.0.1:${server.port}`]);
+
+  test("one connection carries requests sent one after the other", async () => {
+    const http = client();
+    const before = opened;
+    for (let index = 0; index < 20; index++) {
+      expect((await http.send({ path: "/" })).status).toBe(200);
+    }
+    expect(opened - before).toBe(1);
+  });
+
+  test("a dropped GET goes once more on a new connection; a dropped POST is never sent twice", async () => {
+    const http = client();
+    expect((await http.send({ path: "/" })).status).toBe(200);
+
+    let before = requests;
+    dropNext = true;
+    expect((await http.send({ path: "/" })).status).toBe(200);
+    expect(requests - before).toBe(2);
+
+    before = requests;
+    dropNext = true;
+    const post = await http.send({ path: "/bookings/lock", json: { seat_ids: [1] } });
+    expect(post).toMatchObject({ status: 0, failure: "network error" });
+    expect(requests - before).toBe(1);
+  });
+});

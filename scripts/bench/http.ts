@@ -39,27 +39,50 @@ const methodOf = (request: Request) =>
 /** A status or failure, as counted in the results ("200", "409", "timeout"…). */
 export const outcomeOf = (reply: Reply) => reply.failure ?? String(reply.status);
 
+/** A base URL, parsed once: plain HTTP to a host and port, no path. */
+interface Target {
+  origin: string;
+  /** The Host header: host and port. */
+  host: string;
+  hostname: string;
+  port: number;
+}
+
+function targetOf(baseUrl: string): Target {
+  const url = new URL(baseUrl);
+  if (url.protocol !== "http:" || (url.pathname !== "/" && url.pathname !== "")) {
+    throw new Error(`the bench's client speaks plain HTTP to a host, not ${baseUrl}`);
+  }
+  return {
+    origin: url.origin,
+    host: url.host,
+    hostname: url.hostname,
+    port: Number(url.port || 80),
+  };
+}
+
 export class HttpClient {
   private turn = 0;
+  private readonly targets: Target[];
   private readonly idle = new Map<string, Connection[]>();
 
   constructor(readonly baseUrls: string[]) {
     if (baseUrls.length === 0) throw new Error("HttpClient needs at least one base URL");
+    this.targets = baseUrls.map(targetOf);
   }
 
-  private nextBaseUrl(): string {
-    const url = this.baseUrls[this.turn % this.baseUrls.length] as string;
+  private nextTarget(): Target {
+    const target = this.targets[this.turn % this.targets.length] as Target;
     this.turn += 1;
-    return url;
+    return target;
   }
 
   async send(request: Request): Promise<Reply> {
-    const baseUrl = this.nextBaseUrl();
-    const bytes = encodeRequest(baseUrl, request);
-    const timeoutMs = request.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const target = this.nextTarget();
+    const bytes = encodeRequest(target, request);
     const startedAt = performance.now();
     try {
-      const response = await this.exchange(baseUrl, bytes, timeoutMs, request.read === "json");
+      const response = await this.exchange(request, target, bytes, request.read === "json");
       const ms = performance.now() - startedAt;
       return {
         status: response.status,
@@ -81,23 +104,28 @@ export class HttpClient {
   }
 
   /**
-   * One request on an idle connection, or a new one. A reused connection the server closed
-   * while it idled fails before any answer; the request then goes once more on a new one.
+   * One request on an idle connection, or a new one. A GET on a reused connection that the
+   * server closed while it idled goes once more on a new one; any other request is not sent
+   * twice (the server may have acted on it before the connection went).
    */
-  private async exchange(baseUrl: string, bytes: Uint8Array, timeoutMs: number, keepBody: boolean) {
-    const pool = this.idle.get(baseUrl) ?? [];
-    this.idle.set(baseUrl, pool);
+  private async exchange(request: Request, target: Target, bytes: Uint8Array, keepBody: boolean) {
+    const timeoutMs = request.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const pool = this.idle.get(target.origin) ?? [];
+    this.idle.set(target.origin, pool);
     let reused = pool.pop();
     while (reused?.closed) reused = pool.pop();
     let response: RawResponse;
-    let connection = reused ?? (await openConnection(baseUrl));
+    let connection = reused ?? (await openConnection(target, timeoutMs));
     try {
       response = await connection.send(bytes, timeoutMs, keepBody);
     } catch (error) {
-      if (!reused || !(error instanceof ConnectionError) || error.name === "TimeoutError") {
-        throw error;
-      }
-      connection = await openConnection(baseUrl);
+      const retryable =
+        reused &&
+        methodOf(request) === "GET" &&
+        error instanceof ConnectionError &&
+        error.name !== "TimeoutError";
+      if (!retryable) throw error;
+      connection = await openConnection(target, timeoutMs);
       response = await connection.send(bytes, timeoutMs, keepBody);
     }
     if (!connection.closed) pool.push(connection);
@@ -117,14 +145,13 @@ export class HttpClient {
   }
 }
 
-function openConnection(baseUrl: string): Promise<Connection> {
-  const url = new URL(baseUrl);
-  return Connection.open(url.hostname, Number(url.port || 80));
+function openConnection(target: Target, timeoutMs: number): Promise<Connection> {
+  return Connection.open(target.hostname, target.port, timeoutMs);
 }
 
-function encodeRequest(baseUrl: string, request: Request): Uint8Array {
+function encodeRequest(target: Target, request: Request): Uint8Array {
   const body = request.json === undefined ? "" : JSON.stringify(request.json);
-  let head = `${methodOf(request)} ${request.path} HTTP/1.1\r\nHost: ${new URL(baseUrl).host}\r\n`;
+  let head = `${methodOf(request)} ${request.path} HTTP/1.1\r\nHost: ${target.host}\r\n`;
   if (request.token) head += `Authorization: Bearer ${request.token}\r\n`;
   if (request.json !== undefined) head += "Content-Type: application/json\r\n";
   for (const [name, value] of Object.entries(request.headers ?? {}))

@@ -17,6 +17,12 @@ export interface RawResponse {
 
 export class ConnectionError extends Error {}
 
+function timeoutError(): ConnectionError {
+  const error = new ConnectionError("timeout");
+  error.name = "TimeoutError";
+  return error;
+}
+
 const CRLF_CRLF = Buffer.from("\r\n\r\n");
 
 interface InFlight {
@@ -85,6 +91,7 @@ function decodeChunked(
     const lineEnd = buffer.indexOf("\r\n", offset);
     if (lineEnd < 0) return undefined;
     const size = Number.parseInt(buffer.toString("latin1", offset, lineEnd), 16);
+    if (Number.isNaN(size)) throw new ConnectionError("malformed chunked body");
     const dataStart = lineEnd + 2;
     if (size === 0) {
       // No trailers are sent to this client: the last chunk is followed by one empty line.
@@ -108,9 +115,10 @@ export class Connection {
 
   private constructor(private socket?: Socket<Connection>) {}
 
-  static async open(hostname: string, port: number): Promise<Connection> {
+  /** Connects, or fails with a timeout after `timeoutMs` (a late connection is closed). */
+  static async open(hostname: string, port: number, timeoutMs: number): Promise<Connection> {
     const connection = new Connection();
-    connection.socket = await Bun.connect<Connection>({
+    const connecting = Bun.connect<Connection>({
       hostname,
       port,
       data: connection,
@@ -121,6 +129,23 @@ export class Connection {
         error: (socket, error) => socket.data.fail(new ConnectionError(error.message)),
       },
     });
+    let timer: Timer | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(timeoutError()), timeoutMs);
+    });
+    try {
+      connection.socket = await Promise.race([connecting, deadline]);
+    } catch (error) {
+      // The request has failed with the timeout: a connection that opens later is closed, and
+      // a connect that fails later has nobody left to tell.
+      connecting.then(
+        (socket) => socket.terminate(),
+        () => undefined,
+      );
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
     return connection;
   }
 
@@ -133,11 +158,7 @@ export class Connection {
       return Promise.reject(new ConnectionError("connection not available"));
     }
     return new Promise<RawResponse>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const error = new ConnectionError("timeout");
-        error.name = "TimeoutError";
-        this.fail(error);
-      }, timeoutMs);
+      const timer = setTimeout(() => this.fail(timeoutError()), timeoutMs);
       this.inFlight = { resolve, reject, timer, keepBody };
       this.unsent = request;
       this.flush();
@@ -152,6 +173,10 @@ export class Connection {
   private flush(): void {
     if (!this.unsent || !this.socket) return;
     const written = this.socket.write(this.unsent);
+    if (written < 0) {
+      this.fail(new ConnectionError("write on a closed socket"));
+      return;
+    }
     this.unsent = written < this.unsent.length ? this.unsent.subarray(written) : undefined;
   }
 
@@ -167,7 +192,13 @@ export class Connection {
     if (!head) return;
     if (head.chunked) {
       this.incoming = { head, filled: 0 };
-      const decoded = decodeChunked(buffer, head.bodyStart);
+      let decoded: ReturnType<typeof decodeChunked>;
+      try {
+        decoded = decodeChunked(buffer, head.bodyStart);
+      } catch (error) {
+        this.fail(error as ConnectionError);
+        return;
+      }
       if (decoded) this.finish(head, decoded.body.length, decoded.body);
       return;
     }
@@ -192,7 +223,11 @@ export class Connection {
     this.inFlight = undefined;
     this.incoming = undefined;
     this.pending = undefined;
-    if (!head.keepAlive) this.close();
+    // An answer that came before the whole request was written leaves the stream unusable.
+    if (!head.keepAlive || this.unsent) {
+      this.unsent = undefined;
+      this.close();
+    }
     inFlight.resolve({
       status: head.status,
       bytes,
