@@ -3,7 +3,8 @@ import { type SQL, sql } from "drizzle-orm";
 /**
  * Queries that look for broken promises of the booking engine in one show: each returns the
  * offending rows, none while the promise holds. The test suites run them after every race,
- * the benchmark after every scenario that sells seats.
+ * the benchmark after every scenario that sells seats. Each is typed `SQL<Row>` by the row it
+ * returns, which the callers' helpers read back.
  */
 
 /** Seats in more than one active (PENDING or CONFIRMED) booking: seats sold twice. */

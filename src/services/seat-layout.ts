@@ -1,20 +1,25 @@
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { seats, showSeats } from "../db/schema";
-import { type SeatView, seatLayoutOrder } from "./catalog";
+import { effectiveSeatStatus, type SeatView, seatLayoutOrder } from "./catalog";
 
-/** The one-letter seat statuses a seat map rebuild reads (the first letter of each status). */
+/** A seat map rebuild reads each seat's status as one letter. */
 const STATUS_BY_LETTER: Record<string, SeatView["status"]> = {
   A: "AVAILABLE",
   L: "LOCKED",
   B: "BOOKED",
 };
 
+/** The letter of a show_seats row's effective status; `?` for a status this code does not know. */
+export const seatStatusLetter = sql<string>`case ${effectiveSeatStatus}
+  when 'AVAILABLE' then 'A' when 'LOCKED' then 'L' when 'BOOKED' then 'B' else '?' end`;
+
 /**
  * A show's seats in drawing order, serialised up to their status: the part of its seat map
  * that only a change of the venue's layout alters. During a sale the map is rebuilt many times
  * a second; with the layout kept, a rebuild reads one status letter per seat instead of
- * joining, sorting and formatting 5,000 rows in PostgreSQL.
+ * joining, sorting and formatting 5,000 rows in PostgreSQL. A layout is known by its seat ids
+ * alone: seats are added and removed, never renamed (no route changes a seat's row or number).
  */
 export class SeatLayout {
   private constructor(
@@ -55,10 +60,12 @@ export class SeatLayout {
    * in seat id order (the statuses of exactly the seats in `seatIds`).
    */
   render(statuses: string): string {
-    const objects = this.heads.map(
-      (head, index) =>
-        `${head}${STATUS_BY_LETTER[statuses[this.ranks[index] as number] as string]}"}`,
-    );
+    const objects = this.heads.map((head, index) => {
+      const letter = statuses[this.ranks[index] as number] as string;
+      const status = STATUS_BY_LETTER[letter];
+      if (!status) throw new Error(`seat map: unknown seat status letter ${letter}`);
+      return `${head}${status}"}`;
+    });
     return objects.join(",");
   }
 }

@@ -4,8 +4,7 @@ import { showSeats, shows } from "../db/schema";
 import type { SeatMapVersions } from "../infra/seat-map-versions";
 import { notFound } from "../lib/errors";
 import type { Logger } from "../lib/logger";
-import { effectiveSeatStatus } from "./catalog";
-import { SeatLayout } from "./seat-layout";
+import { SeatLayout, seatStatusLetter } from "./seat-layout";
 
 export interface SerializedSeatMap {
   /** The JSON body `{show_id, seats:[…]}`, serialised once and served as is. */
@@ -140,8 +139,7 @@ export class SeatMapService {
         this.db,
         sql`select
               array_agg(${showSeats.seat_id} order by ${showSeats.seat_id})::text as seat_ids,
-              string_agg(left(${effectiveSeatStatus}, 1), '' order by ${showSeats.seat_id})
-                as statuses,
+              string_agg(${seatStatusLetter}, '' order by ${showSeats.seat_id}) as statuses,
               min(${showSeats.locked_until}) filter (
                 where ${showSeats.status} = 'LOCKED' and ${showSeats.locked_until} > now()
               ) as next_expiry
