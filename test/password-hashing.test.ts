@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createTestApp, type TestApp } from "./support/harness";
 import { waitUntil } from "./support/processes";
 
@@ -74,5 +76,33 @@ describe.if(process.platform === "linux")("password workers at idle priority", (
     // Hashing still works from the idle threads.
     const hash = await app.runtime.services.auth.hashPassword("idle-password");
     expect(hash).toMatch(/^\$2[aby]\$04\$/);
+  });
+
+  test("the GC's shared helper threads stay at normal priority in a fresh process", async () => {
+    // Run where no collection has happened yet, so the helpers are made after the workers.
+    const script = `
+      import { readdirSync, readFileSync } from "node:fs";
+      import { PasswordHasher } from ${JSON.stringify(`${import.meta.dir}/../src/infra/password-hasher.ts`)};
+      const hasher = new PasswordHasher({ cost: 4, size: 2, priority: "idle" });
+      await Promise.all(Array.from({ length: 200 }, (_, i) => hasher.hash("pw" + i)));
+      Bun.gc(true);
+      const threads = readdirSync("/proc/self/task").map((tid) => {
+        const stat = readFileSync("/proc/self/task/" + tid + "/stat", "utf8");
+        const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+        return { name, policy: Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[38]) };
+      });
+      console.log(JSON.stringify(threads));
+      process.exit(0);`;
+    const file = join(tmpdir(), `evently-idle-threads-${process.pid}.ts`);
+    await Bun.write(file, script);
+    const child = Bun.spawn([process.execPath, file], { stdout: "pipe", stderr: "inherit" });
+    const threads: { name: string; policy: number }[] = JSON.parse(
+      await new Response(child.stdout).text(),
+    );
+    expect(await child.exited).toBe(0);
+    rmSync(file);
+    const idle = threads.filter((thread) => thread.policy === SCHED_IDLE).map((t) => t.name);
+    expect(idle).toEqual(["Worker", "Worker"]);
+    expect(threads.some((thread) => thread.name === "HeapHelper")).toBe(true);
   });
 });

@@ -39,6 +39,13 @@ export class PasswordHasher {
 
   constructor(private readonly options: PasswordHasherOptions) {
     const size = options.size ?? 1;
+    if (options.priority === "idle") {
+      // A thread inherits the policy of the thread that creates it. JSC's GC helper threads
+      // serve every heap of the process and are made on first use: a collection here makes
+      // them now, at normal priority, never from an idle worker (the main thread's collections
+      // would then wait on threads that only run when nothing else wants the CPU).
+      Bun.gc(true);
+    }
     this.load = Array.from({ length: size }, () => 0);
     this.workers = Array.from({ length: size }, (_, index) => this.spawn(index));
   }
