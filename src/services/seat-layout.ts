@@ -10,9 +10,15 @@ const STATUS_BY_LETTER: Record<string, SeatView["status"]> = {
   B: "BOOKED",
 };
 
-/** The letter of a show_seats row's effective status; `?` for a status this code does not know. */
-export const seatStatusLetter = sql<string>`case ${effectiveSeatStatus}
-  when 'AVAILABLE' then 'A' when 'LOCKED' then 'L' when 'BOOKED' then 'B' else '?' end`;
+/**
+ * The letter of a show_seats row's effective status, from the table above (constants, so
+ * written into the statement as they are); `?` for a status this code does not know.
+ */
+export const seatStatusLetter = sql<string>`case ${effectiveSeatStatus} ${sql.raw(
+  Object.entries(STATUS_BY_LETTER)
+    .map(([letter, status]) => `when '${status}' then '${letter}'`)
+    .join(" "),
+)} else '?' end`;
 
 /**
  * A show's seats in drawing order, serialised up to their status: the part of its seat map
