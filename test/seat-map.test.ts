@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, spyOn, test } from "bun:test";
+import { SeatLayout } from "../src/services/seat-layout";
 import {
   createAdmin,
   createShowFixture,
@@ -119,6 +120,26 @@ describe.each(backends)("cached seat map on %s", (backend) => {
     });
     expect(removed.status).toBe(200);
     expect(await labels()).toBe("A1 A2 B2");
+  });
+
+  test("a layout that keeps changing while the map is built is a 503 to retry, not a 500", async () => {
+    const admin = await createAdmin(app);
+    const churning = await createShowFixture(app, admin.token, { rows: ["A"], perRow: 2 });
+    const read = SeatLayout.read;
+    // Every layout read finds other seats than the status read before it.
+    const spy = spyOn(SeatLayout, "read").mockImplementation(async (db, showId) =>
+      Object.defineProperty(await read(db, showId), "seatIds", { value: "{0}" }),
+    );
+    try {
+      const response = await app.request("GET", `/api/v1/shows/${churning.show_id}/seats`);
+      expect(response.status).toBe(503);
+      expect(response.body.code).toBe("UNAVAILABLE");
+      expect(response.headers.get("Retry-After")).toBe("1");
+      expect(spy).toHaveBeenCalledTimes(3);
+    } finally {
+      spy.mockRestore();
+    }
+    expect((await app.request("GET", `/api/v1/shows/${churning.show_id}/seats`)).status).toBe(200);
   });
 
   test("readers who find the map out of date together share one build", async () => {

@@ -60,7 +60,7 @@ const seatMap = createRoute({
   tags: ["Catalogue"],
   summary: "The show's seat map",
   description:
-    "Every seat of the venue with its status for this show. A seat whose hold has expired shows as `AVAILABLE` even before the cleanup job runs. Carries an `ETag`; send it back in `If-None-Match` to get `304 Not Modified` while the map is unchanged.",
+    "Every seat of the venue with its status for this show. A seat whose hold has expired shows as `AVAILABLE` even before the cleanup job runs. Carries an `ETag`; send it back in `If-None-Match` to get `304 Not Modified` while the map is unchanged. 503 `UNAVAILABLE` (with `Retry-After`) while the database is down, or while an admin is changing the venue's seat layout faster than the map can be read.",
   request: { params: showIdParams },
   responses: {
     200: jsonResponse(
@@ -78,7 +78,7 @@ const seatMap = createRoute({
       "The seat map",
     ),
     304: { description: "Unchanged since the ETag sent in If-None-Match" },
-    ...errorResponses(400, 404),
+    ...errorResponses(400, 404, 503),
   },
 });
 

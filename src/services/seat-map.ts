@@ -2,7 +2,7 @@ import { eq, sql } from "drizzle-orm";
 import { type Database, execRows } from "../db/client";
 import { showSeats, shows } from "../db/schema";
 import type { SeatMapVersions } from "../infra/seat-map-versions";
-import { notFound } from "../lib/errors";
+import { AppError, notFound } from "../lib/errors";
 import type { Logger } from "../lib/logger";
 import { SeatLayout, seatStatusLetter } from "./seat-layout";
 
@@ -153,7 +153,14 @@ export class SeatMapService {
       const layout = await this.layoutOf(showId, row.seat_ids);
       if (layout) return serialize(showId, layout.render(row.statuses), row.next_expiry);
       if (attempt === MAX_LAYOUT_READS) {
-        throw new Error(`the seat layout of show ${showId} kept changing while its map was built`);
+        // Admins are changing the layout right now: a moment later the map can be built.
+        throw new AppError(
+          503,
+          "UNAVAILABLE",
+          "The show's seat layout is being changed; retry shortly",
+          undefined,
+          { "Retry-After": "1" },
+        );
       }
     }
   }
