@@ -75,11 +75,25 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
   if (database.driver === "pglite") await runMigrations(database);
 
   let redis: Redis | undefined;
+  let queueRedis: Redis | undefined;
   if (config.REDIS_URL) {
-    redis = connectRedis({ url: config.REDIS_URL, commandTimeoutMs: config.REDIS_TIMEOUT_MS });
-    // ioredis reconnects by itself; without a listener its errors would be printed unformatted.
-    redis.on("error", (error) => logger.warn("redis connection error", { error: String(error) }));
-    await waitForRedis(redis, 5000);
+    const connect = async () => {
+      const client = connectRedis({
+        url: config.REDIS_URL as string,
+        commandTimeoutMs: config.REDIS_TIMEOUT_MS,
+      });
+      // ioredis reconnects by itself; without a listener its errors would be printed unformatted.
+      client.on("error", (error) =>
+        logger.warn("redis connection error", { error: String(error) }),
+      );
+      await waitForRedis(client, 5000);
+      return client;
+    };
+    redis = await connect();
+    // BullMQ defines its ~60 Lua scripts on the connection it is given, and ioredis copies
+    // every defined script onto each auto-pipeline it builds: on the hot path's client that
+    // cost every seat lock command a measurable share of the API's CPU.
+    queueRedis = await connect();
   } else if (!config.embedded) {
     logger.warn(
       "REDIS_URL is not set: locks and limits are per process; run one API instance only",
@@ -110,8 +124,8 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     ? new RedisWaitingRoomStore(redisClient, roomSettings, config.REDIS_KEY_PREFIX)
     : new MemoryWaitingRoomStore(roomSettings);
   // With Redis a worker admits the next in line (waiting-room-queue); embedded, this process.
-  const admissionQueue = redisClient
-    ? new Queue(WAITING_ROOM_QUEUE, { connection: redisClient, prefix: bullPrefix(config) })
+  const admissionQueue = queueRedis
+    ? new Queue(WAITING_ROOM_QUEUE, { connection: queueRedis, prefix: bullPrefix(config) })
     : undefined;
   const admitNext = async (showId: number) => {
     metrics.recordAdmissions((await waitingRoomStore.admitNext(showId, Date.now())).length);
@@ -127,13 +141,13 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     warn: (message) => logger.warn(message),
   });
   // Read-only handles for queue depths; the worker process consumes these queues.
-  const observedQueues = redisClient
+  const observedQueues = queueRedis
     ? [
-        new Queue(CLEANUP_QUEUE, { connection: redisClient, prefix: bullPrefix(config) }),
+        new Queue(CLEANUP_QUEUE, { connection: queueRedis, prefix: bullPrefix(config) }),
         admissionQueue as Queue,
       ]
     : [];
-  // They share `redis`, whose errors are logged above; BullMQ re-emits each one per queue.
+  // They share `queueRedis`, whose errors are logged above; BullMQ re-emits each one per queue.
   for (const queue of observedQueues) {
     queue.on("error", (error) => logger.debug("queue connection error", { error: String(error) }));
   }
@@ -200,6 +214,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
       passwords.close();
       await Promise.all(observedQueues.map((queue) => queue.close()));
       redis?.disconnect();
+      queueRedis?.disconnect();
       if (!options.keepDatabaseOpen) await database.close();
     },
   };

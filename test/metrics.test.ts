@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type Redis from "ioredis";
 import {
   createAdmin,
   createShowFixture,
@@ -7,7 +8,7 @@ import {
   type TestUser,
 } from "./support/fixtures";
 import { createTestApp, type TestApp } from "./support/harness";
-import { backends } from "./support/services";
+import { backends, redisUrl } from "./support/services";
 
 /** The value of one series in Prometheus text format, or 0 when absent. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {
@@ -96,6 +97,29 @@ describe.each(backends)("/metrics on %s", (backend) => {
       expect((await limited.request("GET", "/api/v1/shows")).status).toBe(200);
     } finally {
       await limited.close();
+    }
+  });
+});
+
+// Real Redis: the postgres backend runs with REDIS_URL whenever it is set (CI requires it).
+const withRedis = backends.filter((backend) => backend === "postgres" && redisUrl);
+
+describe.each(withRedis)("Redis clients of the API on %s", (backend) => {
+  test("queue depths read through BullMQ; its scripts stay off the seat locks' client", async () => {
+    const app = await createTestApp(backend);
+    try {
+      const metrics = await app.request("GET", "/metrics");
+      expect(metrics.status).toBe(200);
+      for (const queue of ["cleanup-queue", "waiting-room-queue"]) {
+        expect(metrics.text).toContain(`evently_queue_jobs{queue="${queue}"} 0`);
+      }
+      // Reading the depths made BullMQ define its scripts on the connection it was given.
+      const defined = Object.keys((app.runtime.redis as Redis).scriptsSet);
+      expect(defined).toContain("seatLockAcquire");
+      const foreign = defined.filter((name) => !/^(seatLock|waitingRoom|rateLimit)/.test(name));
+      expect(foreign).toEqual([]);
+    } finally {
+      await app.close();
     }
   });
 });
