@@ -122,13 +122,32 @@ describe.each(backends)("cached seat map on %s", (backend) => {
     expect(await labels()).toBe("A1 A2 B2");
   });
 
+  test("a show moved through another instance to a venue of as many seats shows its new seats", async () => {
+    const admin = await createAdmin(app);
+    const moving = await createShowFixture(app, admin.token, { rows: ["C"], perRow: 2 });
+    const target = await createShowFixture(app, admin.token, { rows: ["D"], perRow: 2 });
+    const path = `/api/v1/shows/${moving.show_id}/seats`;
+    const seatsOf = async () =>
+      ((await app.request("GET", path)).body.seats as { seat_id: number; seat_row: string }[]).map(
+        (seat) => `${seat.seat_row}:${seat.seat_id}`,
+      );
+    expect(await seatsOf()).toEqual(moving.seat_ids.map((id) => `C:${id}`));
+
+    const moved = await other.request("PUT", `/api/v1/admin/shows/${moving.show_id}`, {
+      token: admin.token,
+      body: { venue_id: target.venue_id },
+    });
+    expect(moved.status).toBe(200);
+    expect(await seatsOf()).toEqual(target.seat_ids.map((id) => `D:${id}`));
+  });
+
   test("a layout that keeps changing while the map is built is a 503 to retry, not a 500", async () => {
     const admin = await createAdmin(app);
     const churning = await createShowFixture(app, admin.token, { rows: ["A"], perRow: 2 });
     const read = SeatLayout.read;
     // Every layout read finds other seats than the status read before it.
     const spy = spyOn(SeatLayout, "read").mockImplementation(async (db, showId) =>
-      Object.defineProperty(await read(db, showId), "seatIds", { value: "{0}" }),
+      Object.defineProperty(await read(db, showId), "fingerprint", { value: "1/0/0" }),
     );
     try {
       const response = await app.request("GET", `/api/v1/shows/${churning.show_id}/seats`);

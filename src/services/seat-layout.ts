@@ -21,6 +21,24 @@ export const seatStatusLetter = sql<string>`case ${effectiveSeatStatus} ${sql.ra
 )} else '?' end`;
 
 /**
+ * The set of a show's seat ids, told apart by `count/max/sum`, or null for a show without
+ * seats. Seat ids come from an identity column and are never reused, and each seat belongs to
+ * one venue: a seat added to the layout raises the maximum, a seat removed without another
+ * added lowers the count, a show moved to another venue gets another maximum. So two
+ * different sets of one show never share a fingerprint; the sum is a second check.
+ * PostgreSQL computes it without sorting or shipping the ids (an ordered `array_agg` of them
+ * was half of a rebuild's cost).
+ */
+export const seatSetFingerprint = sql<string | null>`(count(*) || '/' || max(${showSeats.seat_id})
+  || '/' || sum(${showSeats.seat_id}))`;
+
+/** seatSetFingerprint of ids in ascending order. */
+const fingerprintOf = (ascending: number[]) =>
+  ascending.length === 0
+    ? null
+    : `${ascending.length}/${ascending.at(-1)}/${ascending.reduce((sum, id) => sum + id, 0)}`;
+
+/**
  * A show's seats in drawing order, serialised up to their status: the part of its seat map
  * that only a change of the venue's layout alters. During a sale the map is rebuilt many times
  * a second; with the layout kept, a rebuild reads one status letter per seat instead of
@@ -29,8 +47,8 @@ export const seatStatusLetter = sql<string>`case ${effectiveSeatStatus} ${sql.ra
  */
 export class SeatLayout {
   private constructor(
-    /** The seat ids in ascending order, written as PostgreSQL writes an int[]: `{1,2,3}`. */
-    readonly seatIds: string,
+    /** The fingerprint of its seat ids (seatSetFingerprint). */
+    readonly fingerprint: string | null,
     /** Per seat in drawing order: `{"seat_id":1,"seat_row":"A","seat_number":1,"status":"`. */
     private readonly heads: string[],
     /** Per seat in drawing order: its index in seat id order. */
@@ -51,7 +69,7 @@ export class SeatLayout {
     const ascending = rows.map((row) => row.seat_id).sort((a, b) => a - b);
     const rankOf = new Map(ascending.map((seatId, index) => [seatId, index]));
     return new SeatLayout(
-      `{${ascending.join(",")}}`,
+      fingerprintOf(ascending),
       rows.map(
         (row) =>
           `{"seat_id":${row.seat_id},"seat_row":${JSON.stringify(row.seat_row)},` +
@@ -63,7 +81,7 @@ export class SeatLayout {
 
   /**
    * The seats' JSON objects, comma-separated in drawing order, from one status letter per seat
-   * in seat id order (the statuses of exactly the seats in `seatIds`).
+   * in seat id order (the statuses of exactly the seats of this layout).
    */
   render(statuses: string): string {
     const objects = this.heads.map((head, index) => {

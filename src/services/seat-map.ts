@@ -4,7 +4,7 @@ import { showSeats, shows } from "../db/schema";
 import type { SeatMapVersions } from "../infra/seat-map-versions";
 import { AppError, notFound } from "../lib/errors";
 import type { Logger } from "../lib/logger";
-import { SeatLayout, seatStatusLetter } from "./seat-layout";
+import { SeatLayout, seatSetFingerprint, seatStatusLetter } from "./seat-layout";
 
 export interface SerializedSeatMap {
   /** The JSON body `{show_id, seats:[…]}`, serialised once and served as is. */
@@ -22,7 +22,7 @@ interface CachedMap extends SerializedSeatMap {
 }
 
 interface StatusRow {
-  seat_ids: string | null;
+  fingerprint: string | null;
   statuses: string | null;
   next_expiry: string | Date | null;
 }
@@ -131,14 +131,15 @@ export class SeatMapService {
   /**
    * One query reads every seat's status letter in seat id order; the layout, cached per show,
    * turns them into the JSON body. If the show's seats are no longer those of the cached
-   * layout, the layout is read again (and the statuses too, should it have changed in between).
+   * layout (their fingerprints differ), the layout is read again (and the statuses too, should
+   * it have changed in between).
    */
   private async build(showId: number): Promise<Omit<CachedMap, "version">> {
     for (let attempt = 1; ; attempt++) {
       const [row] = await execRows<StatusRow>(
         this.db,
         sql`select
-              array_agg(${showSeats.seat_id} order by ${showSeats.seat_id})::text as seat_ids,
+              ${seatSetFingerprint} as fingerprint,
               string_agg(${seatStatusLetter}, '' order by ${showSeats.seat_id}) as statuses,
               min(${showSeats.locked_until}) filter (
                 where ${showSeats.status} = 'LOCKED' and ${showSeats.locked_until} > now()
@@ -146,11 +147,11 @@ export class SeatMapService {
             from ${showSeats}
             where ${showSeats.show_id} = ${showId}`,
       );
-      if (!row?.seat_ids || row.statuses === null) {
+      if (!row?.fingerprint || row.statuses === null) {
         await this.requireShow(showId);
         return serialize(showId, "", null);
       }
-      const layout = await this.layoutOf(showId, row.seat_ids);
+      const layout = await this.layoutOf(showId, row.fingerprint);
       if (layout) return serialize(showId, layout.render(row.statuses), row.next_expiry);
       if (attempt === MAX_LAYOUT_READS) {
         // Admins are changing the layout right now: a moment later the map can be built.
@@ -165,13 +166,13 @@ export class SeatMapService {
     }
   }
 
-  /** The show's layout if its seats are exactly `seatIds`; undefined if they have changed. */
-  private async layoutOf(showId: number, seatIds: string): Promise<SeatLayout | undefined> {
+  /** The show's layout if its seats have `fingerprint`; undefined if they have changed. */
+  private async layoutOf(showId: number, fingerprint: string): Promise<SeatLayout | undefined> {
     const cached = this.layouts.get(showId);
-    if (cached?.seatIds === seatIds) return cached;
+    if (cached?.fingerprint === fingerprint) return cached;
     const layout = await SeatLayout.read(this.db, showId);
     remember(this.layouts, showId, layout);
-    return layout.seatIds === seatIds ? layout : undefined;
+    return layout.fingerprint === fingerprint ? layout : undefined;
   }
 
   private async requireShow(showId: number) {
