@@ -130,6 +130,14 @@ function flashSaleRows(
     ],
     [
       section,
+      "first 90% of the seats held",
+      result.bulk === null
+        ? "never"
+        : `${number(result.bulk.seconds, 2)} s (${number(result.bulk.holds_per_s, 1)} holds/s)`,
+      "",
+    ],
+    [
+      section,
       "seat-map reads (n, p50 / p99 / max)",
       `${number(result.seat_map_reads.count)}, ${latency(result.seat_map_reads)}` +
         (Object.keys(result.seat_map_reads.failures).length > 0

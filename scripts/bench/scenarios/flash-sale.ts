@@ -20,6 +20,10 @@ const SEATS_PER_HOLD = 2;
 const TIME_LIMIT_MS = 30_000;
 /** A virtual user re-reads the seat map after this many hold requests. */
 const REFRESH_EVERY = 50;
+/** The share of the seats on sale that ends the bulk of a sale; the rest is its tail. */
+const BULK_SHARE = 0.9;
+/** The width of a bin of the sale's timeline. */
+const TIMELINE_BIN_MS = 250;
 
 export interface LockSample {
   startedAt: number;
@@ -40,6 +44,10 @@ export interface FlashSaleRun {
   told: Map<number, number>;
   /** performance.now() of the last successful hold. */
   lastHoldAt?: number;
+  /** Milliseconds from the start to each successful hold, with the seats it took, in order. */
+  wins: { atMs: number; seats: number }[];
+  /** Seats AVAILABLE when the sale opened. */
+  seatsOnSale: number;
   /** Every virtual user saw fewer than 2 free seats in a fresh seat map. */
   soldOut: boolean;
   seatMapMs: number[];
@@ -58,6 +66,13 @@ export interface FlashSaleResult {
   seats_held: number;
   /** Over the time to sell out, or the whole run when not sold out. */
   holds_per_s: number;
+  /**
+   * The bulk of the sale, until 90% of the seats were held; null if it never got there. The
+   * tail after it is bounded by how fast clients with stale views find the last free seats.
+   */
+  bulk: { seats_held_share: number; seconds: number; holds_per_s: number } | null;
+  /** Successful holds in each 250 ms of the sale. */
+  holds_per_quarter_second: number[];
   lock_requests: number;
   lock_requests_per_s: number;
   conflict_percent: number;
@@ -93,6 +108,8 @@ export async function runFlashSale(
     statuses: new Counter(),
     holds: 0,
     told: new Map(),
+    wins: [],
+    seatsOnSale: settings.initialFree.length,
     soldOut: false,
     seatMapMs: [],
     seatMapFailures: new Counter(),
@@ -131,6 +148,7 @@ export async function runFlashSale(
       if (answer) {
         run.holds += 1;
         run.lastHoldAt = performance.now();
+        run.wins.push({ atMs: run.lastHoldAt - run.startedAt, seats: answer.locked_seats.length });
         for (const seat of answer.locked_seats) view.remove(seat.seat_id);
       } else if (reply.status === 409) {
         for (const seatId of failedSeats(reply) ?? seatIds) view.remove(seatId);
@@ -163,6 +181,8 @@ export function summarizeFlashSale(
     holds: run.holds,
     seats_held: run.told.size,
     holds_per_s: perSecond(run.holds, (sellOutMs ?? wallMs) / 1000),
+    bulk: bulkOf(run),
+    holds_per_quarter_second: timelineOf(run),
     lock_requests: lockRequests,
     lock_requests_per_s: perSecond(lockRequests, wallMs / 1000),
     conflict_percent: percentOf(run.statuses.get("409"), lockRequests),
@@ -175,6 +195,31 @@ export function summarizeFlashSale(
     load_generator: loadGenerator,
     oversell,
   };
+}
+
+function bulkOf(run: FlashSaleRun): FlashSaleResult["bulk"] {
+  let seats = 0;
+  for (const [index, win] of run.wins.entries()) {
+    seats += win.seats;
+    if (seats >= BULK_SHARE * run.seatsOnSale) {
+      return {
+        seats_held_share: BULK_SHARE,
+        seconds: seconds(win.atMs),
+        holds_per_s: perSecond(index + 1, win.atMs / 1000),
+      };
+    }
+  }
+  return null;
+}
+
+function timelineOf(run: FlashSaleRun): number[] {
+  const bins: number[] = [];
+  for (const win of run.wins) {
+    const bin = Math.floor(win.atMs / TIMELINE_BIN_MS);
+    while (bins.length <= bin) bins.push(0);
+    bins[bin] = (bins[bin] as number) + 1;
+  }
+  return bins;
 }
 
 /** A fresh show, its opening seat map, the sale. */
