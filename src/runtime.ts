@@ -77,23 +77,32 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
   let redis: Redis | undefined;
   let queueRedis: Redis | undefined;
   if (config.REDIS_URL) {
-    const connect = async () => {
+    const connect = async (purpose: string) => {
       const client = connectRedis({
         url: config.REDIS_URL as string,
         commandTimeoutMs: config.REDIS_TIMEOUT_MS,
       });
       // ioredis reconnects by itself; without a listener its errors would be printed unformatted.
       client.on("error", (error) =>
-        logger.warn("redis connection error", { error: String(error) }),
+        logger.warn("redis connection error", { client: purpose, error: String(error) }),
       );
-      await waitForRedis(client, 5000);
+      try {
+        await waitForRedis(client, 5000);
+      } catch (error) {
+        client.disconnect();
+        throw error;
+      }
       return client;
     };
-    redis = await connect();
+    const main = await connect("main");
+    redis = main;
     // BullMQ defines its ~60 Lua scripts on the connection it is given, and ioredis copies
     // every defined script onto each auto-pipeline it builds: on the hot path's client that
     // cost every seat lock command a measurable share of the API's CPU.
-    queueRedis = await connect();
+    queueRedis = await connect("queues").catch((error) => {
+      main.disconnect();
+      throw error;
+    });
   } else if (!config.embedded) {
     logger.warn(
       "REDIS_URL is not set: locks and limits are per process; run one API instance only",
