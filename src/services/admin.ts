@@ -329,7 +329,9 @@ export class AdminService {
 
   private async requireVenue(db: Queryable, venueId: number, lock = false) {
     const query = db.select().from(venues).where(eq(venues.venue_id, venueId));
-    // Locking the venue serialises layout changes with show creation, so no seat is missed.
+    // Locking the venue serialises layout changes with show creation, so no seat is missed,
+    // and commits a venue's new seat ids in increasing order (the seat map's layout
+    // fingerprint, seatSetFingerprint, relies on it).
     const [row] = lock ? await query.for("update") : await query;
     if (!row) throw notFound("Venue");
     return row;

@@ -22,12 +22,13 @@ export const seatStatusLetter = sql<string>`case ${effectiveSeatStatus} ${sql.ra
 
 /**
  * The set of a show's seat ids, told apart by `count/max/sum`, or null for a show without
- * seats. Seat ids come from an identity column and are never reused, and each seat belongs to
- * one venue: a seat added to the layout raises the maximum, a seat removed without another
- * added lowers the count, a show moved to another venue gets another maximum. So two
- * different sets of one show never share a fingerprint; the sum is a second check.
+ * seats. A show's seats are all the seats of one venue, so the largest id names the venue.
+ * Seat ids come from an identity column, are never reused, and are committed in increasing
+ * order per venue (adding seats locks the venue row, AdminService.requireVenue): every seat
+ * the venue gains later has a larger id. So a later set with the same largest id is a subset
+ * of the earlier one, and with the same count it is the same set; the sum is a second check.
  * PostgreSQL computes it without sorting or shipping the ids (an ordered `array_agg` of them
- * was half of a rebuild's cost).
+ * was a third of a rebuild's cost).
  */
 export const seatSetFingerprint = sql<string | null>`(count(*) || '/' || max(${showSeats.seat_id})
   || '/' || sum(${showSeats.seat_id}))`;
