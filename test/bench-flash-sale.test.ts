@@ -5,7 +5,7 @@ import { Counter } from "../scripts/bench/stats";
 const usage = { wall_s: 1, cpu_s: 0.5, percent_of_one_core: 50 };
 const oversell = { checked: true, oversold_seats: 0, violation_count: 0, violations: [] };
 
-/** A sold-out sale of 10 seats whose 2-seat holds succeeded at the given milliseconds. */
+/** A sold-out sale of 2-seat holds that succeeded at the given milliseconds (10 seats on sale). */
 function saleWithWinsAt(winsAtMs: number[]): FlashSaleRun {
   const lastMs = winsAtMs.at(-1) ?? 0;
   return {
@@ -34,16 +34,16 @@ describe("the flash sale's summary", () => {
     expect(result.time_to_sell_out_s).toBe(2.4);
     expect(result.holds_per_s).toBeCloseTo(5 / 2.4, 1);
     // 90% of 10 seats is 9: reached only by the fifth hold.
-    expect(result.bulk).toEqual({ seats_held_share: 0.9, seconds: 2.4, holds_per_s: 2.1 });
+    expect(result.bulk).toEqual({ seconds: 2.4, holds_per_s: 2.1 });
   });
 
-  test("reports the bulk as soon as the holds reach 90% of the seats", () => {
-    const run = saleWithWinsAt([100, 200, 300, 400, 500, 3_000]);
-    run.seatsOnSale = 11;
-    // 90% of 11 seats is 9.9: the fifth hold (10 seats) reaches it at 0.5 s.
+  test("reports the bulk as soon as the seats held reach 90%, counting each hold's seats", () => {
+    const run = saleWithWinsAt([100, 200, 300, 400, 3_000]);
+    run.seatsOnSale = 20;
+    // 1 + 3 + 5 + 9 seats: 18 of 20 (90%) are held by the fourth hold, at 0.4 s.
+    run.wins = run.wins.map((win, index) => ({ ...win, seats: [1, 3, 5, 9, 2][index] as number }));
     expect(summarizeFlashSale(run, usage, oversell).bulk).toEqual({
-      seats_held_share: 0.9,
-      seconds: 0.5,
+      seconds: 0.4,
       holds_per_s: 10,
     });
   });

@@ -70,7 +70,7 @@ export interface FlashSaleResult {
    * The bulk of the sale, until 90% of the seats were held; null if it never got there. The
    * tail after it is bounded by how fast clients with stale views find the last free seats.
    */
-  bulk: { seats_held_share: number; seconds: number; holds_per_s: number } | null;
+  bulk: { seconds: number; holds_per_s: number } | null;
   /** Successful holds in each 250 ms of the sale. */
   holds_per_quarter_second: number[];
   lock_requests: number;
@@ -203,7 +203,6 @@ function bulkOf(run: FlashSaleRun): FlashSaleResult["bulk"] {
     seats += win.seats;
     if (seats >= BULK_SHARE * run.seatsOnSale) {
       return {
-        seats_held_share: BULK_SHARE,
         seconds: seconds(win.atMs),
         holds_per_s: perSecond(index + 1, win.atMs / 1000),
       };
