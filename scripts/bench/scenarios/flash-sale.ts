@@ -39,11 +39,8 @@ export interface FlashSaleRun {
   endedAt: number;
   samples: LockSample[];
   statuses: Counter;
-  holds: number;
   /** Seat → booking, from every 200 answer. */
   told: Map<number, number>;
-  /** performance.now() of the last successful hold. */
-  lastHoldAt?: number;
   /** Milliseconds from the start to each successful hold, with the seats it took, in order. */
   wins: { atMs: number; seats: number }[];
   /** Seats AVAILABLE when the sale opened. */
@@ -106,7 +103,6 @@ export async function runFlashSale(
     endedAt: 0,
     samples: [],
     statuses: new Counter(),
-    holds: 0,
     told: new Map(),
     wins: [],
     seatsOnSale: settings.initialFree.length,
@@ -146,9 +142,10 @@ export async function runFlashSale(
       run.statuses.add(outcomeOf(reply));
       const answer = recordHold(reply, run.told);
       if (answer) {
-        run.holds += 1;
-        run.lastHoldAt = performance.now();
-        run.wins.push({ atMs: run.lastHoldAt - run.startedAt, seats: answer.locked_seats.length });
+        run.wins.push({
+          atMs: performance.now() - run.startedAt,
+          seats: answer.locked_seats.length,
+        });
         for (const seat of answer.locked_seats) view.remove(seat.seat_id);
       } else if (reply.status === 409) {
         for (const seatId of failedSeats(reply) ?? seatIds) view.remove(seatId);
@@ -168,8 +165,7 @@ export function summarizeFlashSale(
   oversell: OversellReport,
 ): FlashSaleResult {
   const wallMs = run.endedAt - run.startedAt;
-  const sellOutMs =
-    run.soldOut && run.lastHoldAt !== undefined ? run.lastHoldAt - run.startedAt : undefined;
+  const sellOutMs = run.soldOut ? run.wins.at(-1)?.atMs : undefined;
   const lockRequests = run.samples.length;
   return {
     show_id: run.showId,
@@ -178,9 +174,9 @@ export function summarizeFlashSale(
     wall_s: seconds(wallMs),
     sold_out: run.soldOut,
     time_to_sell_out_s: sellOutMs === undefined ? null : seconds(sellOutMs),
-    holds: run.holds,
+    holds: run.wins.length,
     seats_held: run.told.size,
-    holds_per_s: perSecond(run.holds, (sellOutMs ?? wallMs) / 1000),
+    holds_per_s: perSecond(run.wins.length, (sellOutMs ?? wallMs) / 1000),
     bulk: bulkOf(run),
     holds_per_quarter_second: timelineOf(run),
     lock_requests: lockRequests,
