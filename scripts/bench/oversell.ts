@@ -1,5 +1,11 @@
 import type Redis from "ioredis";
-import { doubleSoldSeats, heldSeats, seatRowsOutOfStep } from "../../src/db/booking-invariants";
+import {
+  doubleSoldSeats,
+  doubleSoldSentence,
+  heldSeats,
+  outOfStepSentence,
+  seatRowsOutOfStep,
+} from "../../src/db/booking-invariants";
 import { BOOKED_MARKER, seatLockKey } from "../../src/infra/seat-locks";
 import { connectPostgres, rowsOf, type Sql } from "./databases";
 import { connectRedis } from "./redis";
@@ -72,13 +78,11 @@ export class OversellCheck {
   }
 
   private async doubleSold(sql: Sql, showId: number): Promise<string[]> {
-    const rows = await rowsOf(sql, doubleSoldSeats(showId));
-    return rows.map((row) => `seat ${row.seat_id} is in ${row.bookings} active bookings`);
+    return (await rowsOf(sql, doubleSoldSeats(showId))).map(doubleSoldSentence);
   }
 
   private async seatRowsDisagree(sql: Sql, showId: number): Promise<string[]> {
-    const rows = await rowsOf(sql, seatRowsOutOfStep(showId));
-    return rows.map((row) => `seat ${row.seat_id}: ${row.problem}`);
+    return (await rowsOf(sql, seatRowsOutOfStep(showId))).map(outOfStepSentence);
   }
 
   private async clientsWereToldOtherwise(

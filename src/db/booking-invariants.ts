@@ -7,8 +7,18 @@ import { type SQL, sql } from "drizzle-orm";
  * returns, which the callers' helpers read back.
  */
 
+interface DoubleSoldSeat {
+  seat_id: number;
+  bookings: number;
+}
+
+interface SeatOutOfStep {
+  seat_id: number;
+  problem: string;
+}
+
 /** Seats in more than one active (PENDING or CONFIRMED) booking: seats sold twice. */
-export const doubleSoldSeats = (showId: number): SQL<{ seat_id: number; bookings: number }> =>
+export const doubleSoldSeats = (showId: number): SQL<DoubleSoldSeat> =>
   sql`select bs.seat_id, count(*)::int as bookings
       from booking_seats bs join bookings b on b.booking_id = bs.booking_id
       where b.show_id = ${showId} and b.status in ('PENDING', 'CONFIRMED')
@@ -18,7 +28,7 @@ export const doubleSoldSeats = (showId: number): SQL<{ seat_id: number; bookings
  * show_seats' LOCKED/BOOKED rows must be exactly the seats of active bookings, with the status
  * that matches the booking's (PENDING → LOCKED, CONFIRMED → BOOKED): the rows where they differ.
  */
-export const seatRowsOutOfStep = (showId: number): SQL<{ seat_id: number; problem: string }> =>
+export const seatRowsOutOfStep = (showId: number): SQL<SeatOutOfStep> =>
   sql`with held as (
         select seat_id, booking_id, status::text as status from show_seats
         where show_id = ${showId} and status <> 'AVAILABLE'
@@ -35,6 +45,13 @@ export const seatRowsOutOfStep = (showId: number): SQL<{ seat_id: number; proble
       from held full join owed on held.seat_id = owed.seat_id
       where held.seat_id is null or owed.seat_id is null
         or held.booking_id <> owed.booking_id or held.status <> owed.status`;
+
+/** A row of doubleSoldSeats, as the checkers report it. */
+export const doubleSoldSentence = (row: DoubleSoldSeat) =>
+  `seat ${row.seat_id} is in ${row.bookings} active bookings`;
+
+/** A row of seatRowsOutOfStep, as the checkers report it. */
+export const outOfStepSentence = (row: SeatOutOfStep) => `seat ${row.seat_id}: ${row.problem}`;
 
 /**
  * The seats that must have a seat lock, with what decides its value: a LOCKED seat's lock

@@ -1,4 +1,10 @@
-import { doubleSoldSeats, heldSeats, seatRowsOutOfStep } from "../../src/db/booking-invariants";
+import {
+  doubleSoldSeats,
+  doubleSoldSentence,
+  heldSeats,
+  outOfStepSentence,
+  seatRowsOutOfStep,
+} from "../../src/db/booking-invariants";
 import { BOOKED_MARKER } from "../../src/infra/seat-locks";
 import type { ToldHold } from "./flash-sale-load";
 import { query, sql, type TestApp } from "./harness";
@@ -10,9 +16,7 @@ import { query, sql, type TestApp } from "./harness";
 export async function bookingInvariantViolations(app: TestApp, showId: number): Promise<string[]> {
   const violations: string[] = [];
 
-  for (const row of await query(app, doubleSoldSeats(showId))) {
-    violations.push(`seat ${row.seat_id} is in ${row.bookings} active bookings`);
-  }
+  violations.push(...(await query(app, doubleSoldSeats(showId))).map(doubleSoldSentence));
 
   const seatless = await query<{ booking_id: number }>(
     app,
@@ -40,9 +44,7 @@ export async function bookingInvariantViolations(app: TestApp, showId: number): 
     violations.push(`booking ${row.booking_id} is ${row.status} with ${row.charges} charges`);
   }
 
-  for (const row of await query(app, seatRowsOutOfStep(showId))) {
-    violations.push(`seat ${row.seat_id}: ${row.problem}`);
-  }
+  violations.push(...(await query(app, seatRowsOutOfStep(showId))).map(outOfStepSentence));
 
   const expected = await query(app, heldSeats(showId));
   const locks = await app.runtime.services.locks.snapshot(showId);
