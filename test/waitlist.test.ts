@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { expireLapsedHolds } from "../src/jobs/cleanup";
-import { offerFreedSeats } from "../src/jobs/waitlist";
 import { createLogger } from "../src/lib/logger";
+import { endBookings, settleEndedBookings } from "../src/services/booking-lifecycle";
 import { expectError, ok } from "./support/answers";
 import {
   createAdmin,
@@ -42,11 +42,7 @@ describe.each(backends)("waitlist (%s)", (backend) => {
   }, SETUP_TIMEOUT_MS);
   afterAll(() => app.close());
 
-  const deps = () => ({
-    ...app.runtime.services.cleanup,
-    logger: silent,
-    offerTtlSeconds: app.config.WAITLIST_OFFER_TTL_SECONDS,
-  });
+  const deps = () => ({ ...app.runtime.services.cleanup, logger: silent });
 
   const join = (user: TestUser | undefined, showId: number, body: unknown) =>
     app.request("POST", `/api/v1/shows/${showId}/waitlist`, { token: user?.token, body });
@@ -275,49 +271,74 @@ describe.each(backends)("waitlist (%s)", (backend) => {
     ]);
   });
 
-  test("once per release: concurrent offer runs offer one freed seat exactly once", async () => {
-    const { show, bookings } = await soldOutShow(3);
-    const [s1] = show.seat_ids as [number];
-    const w1 = await registerUser(app);
-    const w2 = await registerUser(app);
-    ok(await join(w1, show.show_id, { seats_wanted: 1 }), 201);
-    ok(await join(w2, show.show_id, { seats_wanted: 1 }), 201);
-    // Free s1 behind the app's back, so that no offer runs yet.
-    const freed = bookings.get(s1) as number;
-    const [{ lock_token } = { lock_token: "" }] = await query<{ lock_token: string }>(
-      app,
-      sql`select lock_token::text as lock_token from bookings where booking_id = ${freed}`,
-    );
-    await app.runtime.services.locks.release(show.show_id, [s1], lock_token);
-    await query(app, sql`update bookings set status = 'CANCELLED' where booking_id = ${freed}`);
-    await query(
-      app,
-      sql`update show_seats set status = 'AVAILABLE', booking_id = null, locked_until = null
-          where show_id = ${show.show_id} and seat_id = ${s1}`,
-    );
+  test("a cancelled seat is the waitlist's at the commit: no general hold gets in first", async () => {
+    const { show, bookings } = await soldOutShow(2);
+    const [waiter, passerBy] = (await createUsersDirect(app, 2)) as [TestUser, TestUser];
+    ok(await join(waiter, show.show_id, { seats_wanted: 1 }), 201);
+    const seatId = show.seat_ids[0] as number;
+    const cleanup = deps();
 
-    const runs = await Promise.all([
-      offerFreedSeats(deps(), show.show_id),
-      offerFreedSeats(deps(), show.show_id),
-      offerFreedSeats(deps(), show.show_id),
+    // The cancel's transaction commits; nothing after the commit has run yet.
+    const endings = await cleanup.db.transaction((tx) =>
+      endBookings(tx, [bookings.get(seatId) as number], "CANCELLED", {
+        waitlistOfferTtlSeconds: OFFER_TTL_SECONDS,
+      }),
+    );
+    // Even with the cancelled booking's Redis lock gone, the seat is not on general sale.
+    const [ended] = endings.ended;
+    await cleanup.locks.release(show.show_id, [seatId], ended?.lock_token as string);
+    const refused = await hold(passerBy, show.show_id, [seatId]);
+    expectError(refused, 409, "SEAT_UNAVAILABLE");
+    expect(refused.body.details.failed_seats).toEqual([seatId]);
+    expect(await entryStatus(show, waiter)).toBe("OFFERED");
+
+    await settleEndedBookings(endings, cleanup);
+    const offers = await offersOf(show, [waiter, passerBy]);
+    expect(offers.map((offer) => [offer.user_id, offer.status, offer.seat_ids])).toEqual([
+      [waiter.user_id, "PENDING", [seatId]],
     ]);
-    expect(runs.flat().map(({ user_id, seat_ids }) => ({ user_id, seat_ids }))).toEqual([
-      { user_id: w1.user_id, seat_ids: [s1] },
-    ]);
-    const [counts] = await query<{ offers: number; notes: number; offered: number }>(
+    // Settling locked the offered seat in Redis under the offer's booking.
+    const locks = await cleanup.locks.snapshot(show.show_id);
+    const [offer] = await query<{ lock_token: string }>(
+      app,
+      sql`select lock_token::text as lock_token from bookings
+          where booking_id = ${offers[0]?.booking_id as number}`,
+    );
+    expect(locks.get(seatId)).toBe(offer?.lock_token as string);
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+  });
+
+  test("concurrent cancels: every freed seat goes to the line once, FIFO", async () => {
+    const { show, buyer, bookings } = await soldOutShow(4);
+    const waiters = (await createUsersDirect(app, 4)) as TestUser[];
+    for (const waiter of waiters) {
+      ok(await join(waiter, show.show_id, { seats_wanted: 1 }), 201);
+    }
+    const freed = show.seat_ids.slice(0, 3);
+    const cancels = await Promise.all(
+      freed.map((seatId) => cancel(buyer, bookings.get(seatId) as number)),
+    );
+    for (const answer of cancels) ok(answer);
+
+    const offers = await offersOf(show, waiters);
+    // The first three in line got one seat each; together, exactly the freed seats.
+    expect(offers.map((offer) => offer.user_id).sort()).toEqual(
+      waiters
+        .slice(0, 3)
+        .map((waiter) => waiter.user_id)
+        .sort(),
+    );
+    expect(offers.flatMap((offer) => offer.seat_ids).sort()).toEqual([...freed].sort());
+    const [counts] = await query<{ notes: number; offered: number }>(
       app,
       sql`select
-            (select count(*)::int from bookings
-              where show_id = ${show.show_id} and user_id in (${w1.user_id}, ${w2.user_id})) as offers,
             (select count(*)::int from notifications
-              where user_id in (${w1.user_id}, ${w2.user_id})) as notes,
+              where user_id = any(${sql.param(waiters.map((w) => w.user_id))}::int[])) as notes,
             (select count(*)::int from waitlist_entries
               where show_id = ${show.show_id} and status = 'OFFERED') as offered`,
     );
-    expect(counts).toEqual({ offers: 1, notes: 1, offered: 1 });
-    expect(await entryStatus(show, w2)).toBe("WAITING");
-    // A later run finds nothing left to offer.
-    expect(await offerFreedSeats(deps(), show.show_id)).toEqual([]);
+    expect(counts).toEqual({ notes: 3, offered: 3 });
+    expect(await entryStatus(show, waiters[3] as TestUser)).toBe("WAITING");
     expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
   });
 

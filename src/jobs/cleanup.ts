@@ -11,6 +11,8 @@ export interface CleanupDependencies extends AfterCommit {
   holdTtlSeconds: number;
   /** CLEANUP_BATCH_SIZE: bookings expired per transaction. */
   batchSize: number;
+  /** WAITLIST_OFFER_TTL_SECONDS: expired holds' seats go to the waitlist first. */
+  waitlistOfferTtlSeconds: number;
 }
 
 export interface CleanupResult {
@@ -30,7 +32,7 @@ export async function expireLapsedHolds(
   let expired = 0;
   let batches = 0;
   for (;;) {
-    const ended = await deps.db.transaction(async (tx) => {
+    const endings = await deps.db.transaction(async (tx) => {
       const due = await execRows<{ booking_id: number }>(
         tx,
         sql`select booking_id from bookings
@@ -42,13 +44,14 @@ export async function expireLapsedHolds(
         tx,
         due.map((row) => row.booking_id),
         "EXPIRED",
+        { waitlistOfferTtlSeconds: deps.waitlistOfferTtlSeconds },
       );
     });
-    if (ended.length === 0) break;
+    if (endings.ended.length === 0) break;
     batches++;
-    expired += ended.length;
-    await settleEndedBookings(ended, deps);
-    if (ended.length < batchSize) break;
+    expired += endings.ended.length;
+    await settleEndedBookings(endings, deps);
+    if (endings.ended.length < batchSize) break;
   }
   deps.logger.info("cleanup: expired lapsed holds", { expired, batches });
   return { expired, batches };

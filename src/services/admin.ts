@@ -319,6 +319,7 @@ export class AdminService {
       if (active.length > 0 && !force) {
         throw conflict("The show has active bookings; repeat with ?force=true to cancel them");
       }
+      // No waitlist offers: the show and its waitlist go with it.
       const ended = await endBookings(tx, active, "CANCELLED");
       await tx.delete(shows).where(eq(shows.show_id, showId));
       return ended;

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { execRows, intArray, type Queryable } from "../db/client";
 import type { AfterCommit } from "./seat-changes";
+import { offerToWaitlists, settleOffers, type WaitlistOffer } from "./waitlist-offers";
 
 export interface EndedBooking {
   booking_id: number;
@@ -12,16 +13,49 @@ export interface EndedBooking {
   refund: { amount_cents: number; transaction_id: string } | null;
 }
 
+/** What a transaction that ended bookings leaves to settle after its commit. */
+export interface Endings {
+  ended: EndedBooking[];
+  /** Waitlist offers the freed seats went to, in the same transaction. */
+  offers: WaitlistOffer[];
+}
+
+export const NOTHING_ENDED: Endings = { ended: [], offers: [] };
+
+export interface EndOptions {
+  /**
+   * Offer the freed seats to their shows' waitlists before the transaction commits, as holds
+   * lasting this long (WAITLIST_OFFER_TTL_SECONDS). Left out only when the show itself goes.
+   */
+  waitlistOfferTtlSeconds?: number;
+}
+
 /**
  * Moves active bookings to EXPIRED or CANCELLED: frees their seats and refunds any successful
  * charge, so money and seats never part ways. Only PENDING bookings can expire. Run inside the
- * caller's transaction; returns what Redis must forget afterwards.
+ * caller's transaction; returns what Redis must forget afterwards. Seats of a show with a
+ * waitlist go to the line in the same transaction (EndOptions): between the commit and a later
+ * offer, a general hold could take them.
  *
  * The bookings are locked by a statement of their own first: under READ COMMITTED a statement
  * that waited for a lock still reads other tables as of its start, so the refund would miss a
  * payment committed while we waited. The second statement starts after the wait.
  */
 export async function endBookings(
+  tx: Queryable,
+  bookingIds: number[],
+  to: "EXPIRED" | "CANCELLED",
+  options: EndOptions = {},
+): Promise<Endings> {
+  const ended = await endAndFree(tx, bookingIds, to);
+  const freedShows = [...new Set(ended.filter((b) => b.seat_ids.length > 0).map((b) => b.show_id))];
+  if (options.waitlistOfferTtlSeconds === undefined || freedShows.length === 0) {
+    return { ended, offers: [] };
+  }
+  return { ended, offers: await offerToWaitlists(tx, freedShows, options.waitlistOfferTtlSeconds) };
+}
+
+async function endAndFree(
   tx: Queryable,
   bookingIds: number[],
   to: "EXPIRED" | "CANCELLED",
@@ -70,15 +104,16 @@ export async function endBookings(
 
 /**
  * After the transaction commits: drop the Redis locks of ended bookings and announce their
- * seats as free. A Redis failure here only delays a seat's return to sale in the fast filter
- * (PostgreSQL already freed it), so it is logged rather than failing the request.
+ * seats as free, then lock and announce the seats offered to waitlists. A Redis failure here
+ * only delays a seat's return to sale in the fast filter (PostgreSQL already freed it), so it
+ * is logged rather than failing the request.
  */
-export async function settleEndedBookings(
-  ended: EndedBooking[],
-  after: AfterCommit,
-): Promise<void> {
+export async function settleEndedBookings(endings: Endings, after: AfterCommit): Promise<void> {
+  const offered = new Set(
+    endings.offers.flatMap((offer) => offer.seat_ids.map((seatId) => `${offer.show_id}:${seatId}`)),
+  );
   await Promise.all(
-    ended.map(async (booking) => {
+    endings.ended.map(async (booking) => {
       after.metrics.recordTransition(booking.status);
       try {
         if (booking.previous_status === "CONFIRMED") {
@@ -92,14 +127,14 @@ export async function settleEndedBookings(
           error: String(error),
         });
       }
-      await after.seatsChanged({
-        showId: booking.show_id,
-        seatIds: booking.seat_ids,
-        status: "AVAILABLE",
-      });
+      // Seats that went straight to an offer were never free: settleOffers announces them.
+      const freed = booking.seat_ids.filter(
+        (seatId) => !offered.has(`${booking.show_id}:${seatId}`),
+      );
+      if (freed.length > 0) {
+        await after.seatsChanged({ showId: booking.show_id, seatIds: freed, status: "AVAILABLE" });
+      }
     }),
   );
-  // The freed seats go to the waitlists first (only shows someone waits for are offered).
-  const freedShows = [...new Set(ended.filter((b) => b.seat_ids.length > 0).map((b) => b.show_id))];
-  if (freedShows.length > 0 && after.seatsFreed) await after.seatsFreed(freedShows);
+  await settleOffers(endings.offers, after);
 }

@@ -8,7 +8,13 @@ import { AppError, badRequest, invalidState, notFound } from "../lib/errors";
 import { fromCents, toCents } from "../lib/money";
 import { iso } from "../lib/time";
 import { TtlCache } from "../lib/ttl-cache";
-import { type EndedBooking, endBookings, settleEndedBookings } from "./booking-lifecycle";
+import {
+  type EndedBooking,
+  type Endings,
+  endBookings,
+  NOTHING_ENDED,
+  settleEndedBookings,
+} from "./booking-lifecycle";
 import {
   type CheckoutState,
   runConfirmStatement,
@@ -26,6 +32,8 @@ import type { WaitingRoom } from "./waiting-room";
 
 export interface BookingSettings {
   holdTtlSeconds: number;
+  /** Seats freed while people wait for the show are offered to them as holds this long. */
+  waitlistOfferTtlSeconds: number;
 }
 
 /** A booking as cancel (and the expiry of a lapsed hold) sees it, under its row lock. */
@@ -101,7 +109,7 @@ export class BookingService {
       throw error;
     });
     const request = { userId, showId, seatIds, token, ttlSeconds: this.settings.holdTtlSeconds };
-    let held: { outcome: HoldOutcome; reclaimed: EndedBooking[] };
+    let held: { outcome: HoldOutcome; reclaimed: Endings };
     try {
       held = await this.holdInDatabase(request);
     } catch (error) {
@@ -110,8 +118,8 @@ export class BookingService {
       throw error;
     }
     const { outcome, reclaimed } = held;
-    // Our locks go before a reclaimed booking is settled: its seats may be offered to the
-    // waitlist right then, and the offer takes their Redis locks.
+    // Our locks go before a reclaimed booking is settled: its seats may have gone to the
+    // waitlist, and settling the offer takes their Redis locks.
     if (outcome.kind !== "held") await this.releaseQuietly(showId, seatIds, token);
     await settleEndedBookings(reclaimed, this.after);
     if (outcome.kind !== "held") {
@@ -134,27 +142,17 @@ export class BookingService {
   /**
    * Usually one statement. Only when some requested seats are still LOCKED by holds that ran
    * out does it take a transaction: expire those bookings (every seat of them, refunding any
-   * payment), then run the same statement again.
+   * payment; seats people wait for go to the show's waitlist), then run the same statement
+   * again, which refuses the seats the waitlist took like any other held seat.
    */
   private async holdInDatabase(request: HoldRequest) {
     const outcome = await this.retrying(() => runHoldStatement(this.db, request));
-    if (outcome.kind !== "lapsed") return { outcome, reclaimed: [] };
+    if (outcome.kind !== "lapsed") return { outcome, reclaimed: NOTHING_ENDED };
     // Bookings before seats, the order of the cleanup job and of cancel. Ending them locks
     // their seats in no set order, so a concurrent hold of the same seats can still deadlock
     // with this; PostgreSQL breaks it and the retry runs the transaction again.
     return this.inTransaction(async (tx) => {
-      const reclaimed = await endBookings(tx, outcome.bookingIds, "EXPIRED");
-      // Seats freed while people wait on the show's waitlist are theirs first: the expired
-      // booking ends here, and the offer to the first in line follows the commit.
-      const [waitlist] = await execRows<{ waiting: boolean }>(
-        tx,
-        sql`select exists (select 1 from waitlist_entries
-              where show_id = ${request.showId} and status = 'WAITING') as waiting`,
-      );
-      if (waitlist?.waiting) {
-        const reserved: HoldOutcome = { kind: "taken", seatIds: outcome.seatIds };
-        return { outcome: reserved, reclaimed };
-      }
+      const reclaimed = await this.end(tx, outcome.bookingIds, "EXPIRED");
       return { outcome: await runHoldStatement(tx, request), reclaimed };
     });
   }
@@ -275,7 +273,7 @@ export class BookingService {
   private async expireLapsedHold(user: AuthUser, bookingId: number): Promise<void> {
     const expired = await this.inTransaction(async (tx) => {
       const booking = await this.lockBooking(tx, user, bookingId);
-      return booking.hold_lapsed ? this.expire(tx, booking) : [];
+      return booking.hold_lapsed ? this.expire(tx, booking) : NOTHING_ENDED;
     });
     await settleEndedBookings(expired, this.after);
   }
@@ -300,16 +298,17 @@ export class BookingService {
         sql`select seat_id, seat_row, seat_number from booking_seats
             where booking_id = ${bookingId} order by seat_id`,
       );
-      const [ended] = await endBookings(tx, [bookingId], "CANCELLED");
-      return { ended: ended as EndedBooking, seats, booking };
+      const endings = await this.end(tx, [bookingId], "CANCELLED");
+      return { endings, seats, booking };
     });
     if (result.expired) {
       await settleEndedBookings(result.expired, this.after);
       throw invalidState("The hold had already expired; nothing is left to cancel");
     }
-    await settleEndedBookings([result.ended], this.after);
-    await this.waitingRoom.leave(result.ended.show_id, result.booking.user_id);
-    const refund = result.ended.refund;
+    await settleEndedBookings(result.endings, this.after);
+    const ended = result.endings.ended[0] as EndedBooking;
+    await this.waitingRoom.leave(ended.show_id, result.booking.user_id);
+    const refund = ended.refund;
     return {
       booking_id: bookingId,
       status: "CANCELLED" as const,
@@ -409,7 +408,14 @@ export class BookingService {
 
   /** Expires a booking whose hold ran out; the caller commits, then answers 410. */
   private expire(tx: Queryable, booking: BookingRow) {
-    return endBookings(tx, [booking.booking_id], "EXPIRED");
+    return this.end(tx, [booking.booking_id], "EXPIRED");
+  }
+
+  /** Ends bookings; seats the show's waitlist wants go to it before the commit. */
+  private end(tx: Queryable, bookingIds: number[], to: "EXPIRED" | "CANCELLED") {
+    return endBookings(tx, bookingIds, to, {
+      waitlistOfferTtlSeconds: this.settings.waitlistOfferTtlSeconds,
+    });
   }
 
   private async releaseQuietly(showId: number, seatIds: number[], token: string) {

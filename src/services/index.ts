@@ -9,7 +9,6 @@ import type { SeatLocks } from "../infra/seat-locks";
 import type { SeatMapVersions } from "../infra/seat-map-versions";
 import type { WaitingRoomStore } from "../infra/waiting-room-store";
 import type { CleanupDependencies } from "../jobs/cleanup";
-import { offerToWaitlists } from "../jobs/waitlist";
 import type { Logger } from "../lib/logger";
 import { AdminService } from "./admin";
 import { AnalyticsService } from "./analytics";
@@ -91,14 +90,6 @@ export function createServices(deps: ServiceDependencies): Services {
       await deps.seatEvents.publish(change);
     },
     metrics: deps.metrics,
-    // Freed seats are offered to the shows' waitlists right after the commit that freed them,
-    // in whichever process ended the bookings (API or worker); an advisory lock per show
-    // makes concurrent offers safe.
-    seatsFreed: (showIds) =>
-      offerToWaitlists(
-        { ...after, db: deps.db, offerTtlSeconds: config.WAITLIST_OFFER_TTL_SECONDS },
-        showIds,
-      ),
   };
   return {
     config,
@@ -111,6 +102,7 @@ export function createServices(deps: ServiceDependencies): Services {
     admin: new AdminService(deps.db, after),
     bookings: new BookingService(deps.db, after, waitingRoom, {
       holdTtlSeconds: config.HOLD_TTL_SECONDS,
+      waitlistOfferTtlSeconds: config.WAITLIST_OFFER_TTL_SECONDS,
     }),
     seatMap,
     seatStreams: new SeatStreams(deps.seatEvents, seatMap, deps.db, deps.logger, {
@@ -123,6 +115,7 @@ export function createServices(deps: ServiceDependencies): Services {
       db: deps.db,
       holdTtlSeconds: config.HOLD_TTL_SECONDS,
       batchSize: config.CLEANUP_BATCH_SIZE,
+      waitlistOfferTtlSeconds: config.WAITLIST_OFFER_TTL_SECONDS,
     },
     metrics: deps.metrics,
     bookingViews: new BookingViews(deps.db),

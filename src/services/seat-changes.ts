@@ -21,9 +21,4 @@ export interface AfterCommit {
   seatsChanged: SeatChangeListener;
   logger: Logger;
   metrics: Metrics;
-  /**
-   * Seats of these shows went back to AVAILABLE (cancel or expiry): offers them to the shows'
-   * waitlists. Must not throw.
-   */
-  seatsFreed?: (showIds: number[]) => Promise<void>;
 }

@@ -1,10 +1,10 @@
 import { sql } from "drizzle-orm";
 import { type Database, execRows, type Queryable } from "../db/client";
 import { shows } from "../db/schema";
-import { reconcileOffers } from "../jobs/waitlist";
 import { AppError, notFound } from "../lib/errors";
 import { iso } from "../lib/time";
 import { availableSeats } from "./catalog";
+import { reconcileOffers } from "./waitlist-offers";
 
 export type WaitlistStatus = "WAITING" | "OFFERED" | "FULFILLED" | "EXPIRED" | "LEFT";
 

@@ -1,0 +1,157 @@
+import { randomUUID } from "node:crypto";
+import { sql } from "drizzle-orm";
+import { execRows, intArray, type Queryable } from "../db/client";
+import { iso } from "../lib/time";
+import { runHoldStatement } from "./hold-statement";
+import type { AfterCommit } from "./seat-changes";
+
+export interface WaitlistOffer {
+  waitlist_entry_id: number;
+  user_id: number;
+  show_id: number;
+  booking_id: number;
+  seat_ids: number[];
+  expires_at: string;
+  lock_token: string;
+}
+
+/** First key of the per-show advisory lock ("WAIT"); the second is the show id. */
+const WAITLIST_LOCK_SPACE = 0x57414954;
+
+/**
+ * Settles OFFERED entries whose booking has ended: confirmed → FULFILLED, cancelled or
+ * expired → EXPIRED (the seats went back to the show and the next in line gets them).
+ */
+export async function reconcileOffers(db: Queryable, showId: number): Promise<void> {
+  await db.execute(sql`update waitlist_entries w
+    set status = case when b.status = 'CONFIRMED' then 'FULFILLED'::waitlist_status
+                      else 'EXPIRED'::waitlist_status end,
+      updated_at = now()
+    from bookings b
+    where w.show_id = ${showId} and w.status = 'OFFERED' and b.booking_id = w.booking_id
+      and b.status <> 'PENDING'`);
+}
+
+/**
+ * Offers the free seats of every show among `showIds` that has an active waitlist (WAITING
+ * entries, or OFFERED ones whose booking may just have ended), in the caller's transaction:
+ * the one that freed the seats, so that no general hold can take a freed seat before the line
+ * gets it. Shows are taken in id order, each under its advisory lock.
+ */
+export async function offerToWaitlists(
+  tx: Queryable,
+  showIds: number[],
+  ttlSeconds: number,
+): Promise<WaitlistOffer[]> {
+  const waited = await execRows<{ show_id: number }>(
+    tx,
+    sql`select distinct show_id from waitlist_entries
+        where show_id = any(${intArray(showIds)}) and status in ('WAITING', 'OFFERED')
+        order by show_id`,
+  );
+  const offers: WaitlistOffer[] = [];
+  for (const { show_id } of waited) offers.push(...(await offerFreeSeats(tx, show_id, ttlSeconds)));
+  return offers;
+}
+
+/**
+ * FIFO: while the first WAITING entry can be served (enough AVAILABLE seats), holds that many
+ * seats (lowest ids) for its user with the hold statement, marks the entry OFFERED and writes a
+ * WAITLIST_OFFER notification. Strict FIFO: when the head of the line wants more seats than
+ * are free, nobody behind it is served.
+ *
+ * The per-show advisory lock, held until the caller commits, serialises the transactions that
+ * offer one show's seats: a later one sees the seats an earlier one offered as LOCKED. Seats
+ * freed by a transaction still open elsewhere are skipped (SKIP LOCKED): that transaction
+ * offers them itself before it commits.
+ */
+async function offerFreeSeats(
+  tx: Queryable,
+  showId: number,
+  ttlSeconds: number,
+): Promise<WaitlistOffer[]> {
+  await tx.execute(sql`select pg_advisory_xact_lock(${WAITLIST_LOCK_SPACE}, ${showId})`);
+  await reconcileOffers(tx, showId);
+  const made: WaitlistOffer[] = [];
+  for (;;) {
+    const [entry] = await execRows<{
+      waitlist_entry_id: number;
+      user_id: number;
+      seats_wanted: number;
+    }>(
+      tx,
+      sql`select waitlist_entry_id, user_id, seats_wanted from waitlist_entries
+          where show_id = ${showId} and status = 'WAITING'
+          order by created_at, waitlist_entry_id limit 1
+          for update`,
+    );
+    if (!entry) break;
+    const free = await execRows<{ seat_id: number }>(
+      tx,
+      sql`select seat_id from show_seats
+          where show_id = ${showId} and status = 'AVAILABLE'
+          order by seat_id limit ${entry.seats_wanted}
+          for update skip locked`,
+    );
+    if (free.length < entry.seats_wanted) break;
+    const token = randomUUID();
+    const seatIds = free.map((row) => row.seat_id);
+    const outcome = await runHoldStatement(tx, {
+      userId: entry.user_id,
+      showId,
+      seatIds,
+      token,
+      ttlSeconds,
+    });
+    // Not on sale any more (the show started or is gone): nothing can be offered.
+    if (outcome.kind !== "held") break;
+    const { booking } = outcome;
+    const expiresAt = iso(booking.expires_at);
+    await tx.execute(sql`update waitlist_entries
+      set status = 'OFFERED', booking_id = ${booking.booking_id}, updated_at = now()
+      where waitlist_entry_id = ${entry.waitlist_entry_id}`);
+    const payload = {
+      booking_id: booking.booking_id,
+      show_id: showId,
+      seat_ids: seatIds,
+      expires_at: expiresAt,
+    };
+    await tx.execute(sql`insert into notifications (user_id, kind, payload)
+      values (${entry.user_id}, 'WAITLIST_OFFER', ${JSON.stringify(payload)}::jsonb)`);
+    made.push({
+      waitlist_entry_id: entry.waitlist_entry_id,
+      user_id: entry.user_id,
+      show_id: showId,
+      booking_id: booking.booking_id,
+      seat_ids: seatIds,
+      expires_at: expiresAt,
+      lock_token: token,
+    });
+  }
+  return made;
+}
+
+/**
+ * After the offers committed: locks their seats in Redis with their bookings' tokens (best
+ * effort) and announces them LOCKED. Run after the ended bookings' own locks were dropped.
+ */
+export async function settleOffers(offers: WaitlistOffer[], after: AfterCommit): Promise<void> {
+  for (const offer of offers) {
+    const ttlMs = Math.max(Date.parse(offer.expires_at) - Date.now(), 1);
+    try {
+      await after.locks.acquire(offer.show_id, offer.seat_ids, offer.lock_token, ttlMs);
+    } catch (error) {
+      // PostgreSQL holds the seats; a missing Redis lock only costs a refused transaction.
+      after.logger.warn("could not lock offered seats in Redis", {
+        booking_id: offer.booking_id,
+        error: String(error),
+      });
+    }
+    await after.seatsChanged({ showId: offer.show_id, seatIds: offer.seat_ids, status: "LOCKED" });
+  }
+  if (offers.length > 0) {
+    after.logger.info("waitlist: offered freed seats", {
+      offers: offers.map((offer) => offer.booking_id),
+    });
+  }
+}
