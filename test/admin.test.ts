@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { ok } from "./support/answers";
 import {
   createAdmin,
   createShowFixture,
@@ -1164,7 +1165,7 @@ describe.each(backends)("admin API on %s", (backend) => {
       expect(gone.body.code).toBe("NOT_FOUND");
     });
 
-    test("deleting an event removes its shows; refused while they have active bookings", async () => {
+    test("deleting an event with booking history retires it and its shows; refused while bookings are active", async () => {
       const fixture = await createShowFixture(app, admin.token);
       const bookingId = await insertBooking(app, user.user_id, fixture.show_id, [
         fixture.seat_ids[0] as number,
@@ -1186,9 +1187,30 @@ describe.each(backends)("admin API on %s", (backend) => {
       );
       const deleted = await adminRequest("DELETE", `${ADMIN}/events/${fixture.event_id}`);
       expect(deleted.status).toBe(204);
+      // Out of the catalog and of the admin routes...
+      expect((await app.request("GET", `/api/v1/events/${fixture.event_id}`)).status).toBe(404);
+      expect((await app.request("GET", `/api/v1/shows/${fixture.show_id}`)).status).toBe(404);
+      const listed = ok(await app.request("GET", "/api/v1/events?limit=100"));
+      expect(listed.events.map((event: { event_id: number }) => event.event_id)).not.toContain(
+        fixture.event_id,
+      );
       expect(
-        await count(app, sql`select count(*) as n from shows where event_id = ${fixture.event_id}`),
-      ).toBe(0);
+        (await adminRequest("PUT", `${ADMIN}/events/${fixture.event_id}`, { title: "Back" }))
+          .status,
+      ).toBe(404);
+      expect((await adminRequest("DELETE", `${ADMIN}/events/${fixture.event_id}`)).status).toBe(
+        404,
+      );
+      // ...but the event, its show and the booking stay, for the booking's history.
+      const [kept] = await query<{ event_deleted: boolean; show_deleted: boolean; status: string }>(
+        app,
+        sql`select e.deleted_at is not null as event_deleted,
+              sh.deleted_at is not null as show_deleted, b.status::text as status
+            from bookings b join shows sh on sh.show_id = b.show_id
+            join events e on e.event_id = sh.event_id
+            where b.booking_id = ${bookingId}`,
+      );
+      expect(kept).toEqual({ event_deleted: true, show_deleted: true, status: "CANCELLED" });
       expect(
         await count(
           app,
@@ -1199,6 +1221,21 @@ describe.each(backends)("admin API on %s", (backend) => {
       expect(
         await count(app, sql`select count(*) as n from seats where venue_id = ${fixture.venue_id}`),
       ).toBe(10);
+    });
+
+    test("an event whose shows never had a booking is deleted outright", async () => {
+      const fixture = await createShowFixture(app, admin.token);
+      const deleted = await adminRequest("DELETE", `${ADMIN}/events/${fixture.event_id}`);
+      expect(deleted.status).toBe(204);
+      expect(
+        await count(
+          app,
+          sql`select count(*) as n from events where event_id = ${fixture.event_id}`,
+        ),
+      ).toBe(0);
+      expect(
+        await count(app, sql`select count(*) as n from shows where show_id = ${fixture.show_id}`),
+      ).toBe(0);
     });
   });
 
@@ -1373,11 +1410,22 @@ describe.each(backends)("admin API on %s", (backend) => {
       expect(venueDeleted.status).toBe(204);
     });
 
-    test("delete with an active booking → 409; ?force=true → 204 and no active booking is left", async () => {
+    test("delete with an active booking → 409; ?force=true → 204, cancelled and refunded, history kept", async () => {
       const fixture = await createShowFixture(app, admin.token);
       const [first, second] = fixture.seat_ids as [number, number];
       const pending = await insertBooking(app, user.user_id, fixture.show_id, [first], "PENDING");
-      await insertBooking(app, user.user_id, fixture.show_id, [second], "CONFIRMED");
+      const confirmed = await insertBooking(
+        app,
+        user.user_id,
+        fixture.show_id,
+        [second],
+        "CONFIRMED",
+      );
+      await query(
+        app,
+        sql`insert into payments (booking_id, amount_cents, status, transaction_id)
+            values (${confirmed}, 1000, 'SUCCEEDED', ${`txn_forced_${confirmed}`})`,
+      );
 
       for (const suffix of ["", "?force=false"]) {
         const before = await snapshot(app);
@@ -1395,23 +1443,52 @@ describe.each(backends)("admin API on %s", (backend) => {
       const forced = await adminRequest("DELETE", `${ADMIN}/shows/${fixture.show_id}?force=true`);
       expect(forced.status).toBe(204);
       expect(
-        await count(app, sql`select count(*) as n from shows where show_id = ${fixture.show_id}`),
-      ).toBe(0);
-      expect(
         await count(
           app,
           sql`select count(*) as n from show_seats where show_id = ${fixture.show_id}`,
         ),
       ).toBe(0);
+      // The bookings and the refunded payment stay, and the buyer still sees them.
+      const kept = await query<{ booking_id: number; status: string; payment: string | null }>(
+        app,
+        sql`select b.booking_id, b.status::text as status, p.status::text as payment
+            from bookings b left join payments p on p.booking_id = b.booking_id
+            where b.show_id = ${fixture.show_id} order by b.booking_id`,
+      );
+      expect(kept).toEqual([
+        { booking_id: pending, status: "CANCELLED", payment: null },
+        { booking_id: confirmed, status: "CANCELLED", payment: "REFUNDED" },
+      ]);
+      const history = ok(
+        await app.request("GET", "/api/v1/user/bookings?limit=100", { token: user.token }),
+      );
+      const ofShow = history.bookings.filter(
+        (booking: { show: { show_id: number } }) => booking.show.show_id === fixture.show_id,
+      );
+      expect(ofShow.map((booking: { status: string }) => booking.status)).toEqual([
+        "CANCELLED",
+        "CANCELLED",
+      ]);
+      // The show itself is gone for everyone else.
+      expect((await app.request("GET", `/api/v1/shows/${fixture.show_id}`)).status).toBe(404);
+      expect((await app.request("GET", `/api/v1/shows/${fixture.show_id}/seats`)).status).toBe(404);
+      const hold = await app.request("POST", "/api/v1/bookings/lock", {
+        token: user.token,
+        body: { show_id: fixture.show_id, seat_ids: [first] },
+      });
+      expect(hold.status).toBe(404);
+      const search = ok(await app.request("GET", "/api/v1/shows/search?limit=100"));
+      expect(search.shows.map((show: { show_id: number }) => show.show_id)).not.toContain(
+        fixture.show_id,
+      );
       expect(
-        await count(
-          app,
-          sql`select count(*) as n from bookings
-              where show_id = ${fixture.show_id} and status in ('PENDING', 'CONFIRMED')`,
-        ),
-      ).toBe(0);
-      const publicView = await app.request("GET", `/api/v1/shows/${fixture.show_id}`);
-      expect(publicView.status).toBe(404);
+        (await adminRequest("PUT", `${ADMIN}/shows/${fixture.show_id}`, { price: 1 })).status,
+      ).toBe(404);
+      expect((await adminRequest("DELETE", `${ADMIN}/shows/${fixture.show_id}`)).status).toBe(404);
+      // Its venue cannot go: the past show still points at it.
+      const venue = await adminRequest("DELETE", `${ADMIN}/venues/${fixture.venue_id}`);
+      expect(venue.status).toBe(409);
+      expect(venue.body.message).toContain("booking history");
     });
 
     test("?force=true on a show without bookings also deletes it", async () => {

@@ -342,6 +342,27 @@ describe.each(backends)("waitlist (%s)", (backend) => {
     expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
   });
 
+  test("deleting a show with ?force=true closes its waitlist and offers nothing", async () => {
+    const { show, bookings } = await soldOutShow(2);
+    const [waiter] = (await createUsersDirect(app, 1)) as [TestUser];
+    ok(await join(waiter, show.show_id, { seats_wanted: 1 }), 201);
+    const deleted = await app.request("DELETE", `/api/v1/admin/shows/${show.show_id}?force=true`, {
+      token: adminToken,
+    });
+    expect(deleted.status).toBe(204);
+    expect(await entryStatus(show, waiter)).toBe("EXPIRED");
+    expect(await offersOf(show, [waiter])).toEqual([]);
+    expect(ok(await notifications(waiter)).notifications).toEqual([]);
+    const ended = await query<{ status: string }>(
+      app,
+      sql`select status::text as status from bookings
+          where booking_id = any(${sql.param([...bookings.values()])}::int[])`,
+    );
+    expect(ended.map((row) => row.status)).toEqual(["CANCELLED", "CANCELLED"]);
+    // Once deleted, the show's waitlist cannot be joined again.
+    expect((await join(waiter, show.show_id, { seats_wanted: 1 })).status).toBe(404);
+  });
+
   test("GET /user/notifications lists only the caller's, newest first", async () => {
     const first = await soldOutShow(1);
     const second = await soldOutShow(1);

@@ -79,6 +79,8 @@ export const events = pgTable("events", {
   title: varchar({ length: 200 }).notNull(),
   description: text(),
   created_at: createdAt(),
+  /** Set when an event with booking history is deleted: gone from the catalog, kept for history. */
+  deleted_at: timestamp({ withTimezone: true }),
 });
 
 export const shows = pgTable(
@@ -98,6 +100,11 @@ export const shows = pgTable(
     /** Holds are refused (or pre-queued by the waiting room) before this; null = on sale now. */
     sales_open_at: timestamp({ withTimezone: true }),
     created_at: createdAt(),
+    /**
+     * Set when a show with booking history is deleted: it leaves the catalog and takes no holds,
+     * but its bookings, payments and refunds stay (a show without bookings is deleted outright).
+     */
+    deleted_at: timestamp({ withTimezone: true }),
   },
   (table) => [
     // "Upcoming shows, soonest first" and the from/to search are range scans on start_time.
@@ -116,9 +123,10 @@ export const bookings = pgTable(
     user_id: integer()
       .notNull()
       .references(() => users.user_id, { onDelete: "cascade" }),
+    // Restrict: deleting a show (or its event) never deletes bookings and their payments.
     show_id: integer()
       .notNull()
-      .references(() => shows.show_id, { onDelete: "cascade" }),
+      .references(() => shows.show_id, { onDelete: "restrict" }),
     status: bookingStatus().notNull().default("PENDING"),
     amount_cents: integer().notNull(),
     expires_at: timestamp({ withTimezone: true }).notNull(),

@@ -1,7 +1,7 @@
-import { and, eq, inArray, type SQLWrapper, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, type SQLWrapper, sql } from "drizzle-orm";
 import type { Database, Queryable } from "../db/client";
 import { pgErrorCode, UNIQUE_VIOLATION } from "../db/errors";
-import { bookings, events, seats, showSeats, shows, venues } from "../db/schema";
+import { bookings, events, seats, showSeats, shows, venues, waitlistEntries } from "../db/schema";
 import { AppError, badRequest, conflict, notFound } from "../lib/errors";
 import { toCents } from "../lib/money";
 import { iso } from "../lib/time";
@@ -97,11 +97,13 @@ export class AdminService {
   async deleteVenue(venueId: number) {
     await this.requireVenue(this.db, venueId);
     const [show] = await this.db
-      .select({ show_id: shows.show_id })
+      .select({ deleted_at: shows.deleted_at })
       .from(shows)
       .where(eq(shows.venue_id, venueId))
+      .orderBy(sql`${shows.deleted_at} desc nulls first`)
       .limit(1);
-    if (show) throw conflict("The venue has shows; delete them first");
+    if (show?.deleted_at === null) throw conflict("The venue has shows; delete them first");
+    if (show) throw conflict("The venue's past shows are kept for their booking history");
     await this.db.delete(venues).where(eq(venues.venue_id, venueId));
   }
 
@@ -136,7 +138,7 @@ export class AdminService {
         await tx.execute(sql`insert into ${showSeats} (show_id, seat_id)
           select ${shows.show_id}, ${seats.seat_id} from ${shows} join ${seats}
             on ${seats.venue_id} = ${shows.venue_id}
-          where ${shows.venue_id} = ${venueId}
+          where ${shows.venue_id} = ${venueId} and ${shows.deleted_at} is null
             and ${inArray(
               seats.seat_id,
               created.map((seat) => seat.seat_id),
@@ -193,7 +195,7 @@ export class AdminService {
     const venueShows = await this.db
       .select({ show_id: shows.show_id })
       .from(shows)
-      .where(eq(shows.venue_id, venueId));
+      .where(and(eq(shows.venue_id, venueId), isNull(shows.deleted_at)));
     await Promise.all(
       venueShows.map((show) =>
         this.after.seatsChanged({ showId: show.show_id, layoutChanged: true }),
@@ -213,27 +215,50 @@ export class AdminService {
     const [row] = await this.db
       .update(events)
       .set(input)
-      .where(eq(events.event_id, eventId))
+      .where(and(eq(events.event_id, eventId), isNull(events.deleted_at)))
       .returning();
     if (!row) throw notFound("Event");
     return eventView(row);
   }
 
+  /**
+   * Deletes an event unless one of its shows has active bookings. Its shows go as deleteShow
+   * removes them; an event left with past shows kept for their history is kept with them, out
+   * of the catalog.
+   */
   async deleteEvent(eventId: number) {
-    await this.db.transaction(async (tx) => {
-      const eventShows = tx
-        .select({ show_id: shows.show_id })
-        .from(shows)
-        .where(eq(shows.event_id, eventId));
-      if ((await activeBookingsOf(tx, eventShows)).length > 0) {
+    const removed = await this.db.transaction(async (tx) => {
+      const [event] = await tx
+        .select({ event_id: events.event_id })
+        .from(events)
+        .where(and(eq(events.event_id, eventId), isNull(events.deleted_at)))
+        .for("update");
+      if (!event) throw notFound("Event");
+      const liveShows = (
+        await tx
+          .select({ show_id: shows.show_id })
+          .from(shows)
+          .where(and(eq(shows.event_id, eventId), isNull(shows.deleted_at)))
+      ).map((show) => show.show_id);
+      if ((await activeBookingsOf(tx, liveShows)).length > 0) {
         throw conflict("The event has shows with active bookings; delete those shows first");
       }
-      const deleted = await tx
-        .delete(events)
-        .where(eq(events.event_id, eventId))
-        .returning({ event_id: events.event_id });
-      if (deleted.length === 0) throw notFound("Event");
+      await removeShows(tx, liveShows);
+      const [kept] = await tx
+        .select({ show_id: shows.show_id })
+        .from(shows)
+        .where(eq(shows.event_id, eventId))
+        .limit(1);
+      if (kept) {
+        await tx.update(events).set({ deleted_at: sql`now()` }).where(eq(events.event_id, eventId));
+      } else {
+        await tx.delete(events).where(eq(events.event_id, eventId));
+      }
+      return liveShows;
     });
+    await Promise.all(
+      removed.map((showId) => this.after.seatsChanged({ showId, layoutChanged: true })),
+    );
   }
 
   // ---- shows --------------------------------------------------------------------------------
@@ -267,7 +292,7 @@ export class AdminService {
       const [current] = await tx
         .select()
         .from(shows)
-        .where(eq(shows.show_id, showId))
+        .where(and(eq(shows.show_id, showId), isNull(shows.deleted_at)))
         .for("update");
       if (!current) throw notFound("Show");
       assertTimeOrder(
@@ -306,13 +331,16 @@ export class AdminService {
     return findShow(this.db, showId);
   }
 
-  /** Deletes a show; with active bookings only when forced, which cancels and refunds them first. */
+  /**
+   * Deletes a show (see removeShows); with active bookings only when forced, which cancels and
+   * refunds them first.
+   */
   async deleteShow(showId: number, force: boolean) {
     const cancelled = await this.db.transaction(async (tx) => {
       const [show] = await tx
         .select({ show_id: shows.show_id })
         .from(shows)
-        .where(eq(shows.show_id, showId))
+        .where(and(eq(shows.show_id, showId), isNull(shows.deleted_at)))
         .for("update");
       if (!show) throw notFound("Show");
       const active = await activeBookingsOf(tx, [showId]);
@@ -321,7 +349,7 @@ export class AdminService {
       }
       // No waitlist offers: the show and its waitlist go with it.
       const ended = await endBookings(tx, active, "CANCELLED");
-      await tx.delete(shows).where(eq(shows.show_id, showId));
+      await removeShows(tx, [showId]);
       return ended;
     });
     await settleEndedBookings(cancelled, this.after);
@@ -339,7 +367,10 @@ export class AdminService {
   }
 
   private async requireEvent(db: Queryable, eventId: number) {
-    const [row] = await db.select().from(events).where(eq(events.event_id, eventId));
+    const [row] = await db
+      .select()
+      .from(events)
+      .where(and(eq(events.event_id, eventId), isNull(events.deleted_at)));
     if (!row) throw notFound("Event");
     return row;
   }
@@ -376,6 +407,35 @@ async function activeBookingsOf(tx: Queryable, showIds: number[] | SQLWrapper): 
       and(inArray(bookings.show_id, showIds), inArray(bookings.status, ACTIVE_BOOKING_STATUSES)),
     );
   return active.map((row) => row.booking_id);
+}
+
+/**
+ * Takes shows out of the catalog for good, once their active bookings have ended (under the
+ * locks activeBookingsOf took). A show with bookings keeps its row, marked deleted, and with it
+ * its bookings, payments and refunds (the foreign key from bookings refuses to cascade); its
+ * seat rows go and its waitlist closes. A show that never had a booking is deleted outright.
+ */
+async function removeShows(tx: Queryable, showIds: number[]): Promise<void> {
+  if (showIds.length === 0) return;
+  const withHistory = await tx
+    .selectDistinct({ show_id: bookings.show_id })
+    .from(bookings)
+    .where(inArray(bookings.show_id, showIds));
+  const kept = withHistory.map((row) => row.show_id);
+  const unsold = showIds.filter((showId) => !kept.includes(showId));
+  if (unsold.length > 0) await tx.delete(shows).where(inArray(shows.show_id, unsold));
+  if (kept.length === 0) return;
+  await tx.delete(showSeats).where(inArray(showSeats.show_id, kept));
+  await tx
+    .update(waitlistEntries)
+    .set({ status: "EXPIRED", updated_at: sql`now()` })
+    .where(
+      and(
+        inArray(waitlistEntries.show_id, kept),
+        inArray(waitlistEntries.status, ["WAITING", "OFFERED"]),
+      ),
+    );
+  await tx.update(shows).set({ deleted_at: sql`now()` }).where(inArray(shows.show_id, kept));
 }
 
 function insertShowSeats(db: Queryable, showId: number, venueId: number) {

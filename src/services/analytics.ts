@@ -150,7 +150,7 @@ function reportStatement({ from, to }: AnalyticsRange) {
         count(*) filter (where ss.status = 'LOCKED' and ss.locked_until > now())::int as held
       from shows s
       left join show_seats ss on ss.show_id = s.show_id
-      where s.end_time > ${lo} or s.show_id in (select show_id from ranged)
+      where s.deleted_at is null and (s.end_time > ${lo} or s.show_id in (select show_id from ranged))
       group by s.show_id, s.event_id, s.start_time
     )
     select

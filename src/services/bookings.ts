@@ -359,7 +359,11 @@ export class BookingService {
     const [show] = await execRows<{
       start_time: Date | string;
       sales_open_at: Date | string | null;
-    }>(db, sql`select start_time, sales_open_at from shows where show_id = ${showId}`);
+    }>(
+      db,
+      sql`select start_time, sales_open_at from shows
+          where show_id = ${showId} and deleted_at is null`,
+    );
     if (!show) return undefined;
     return {
       startsAt: new Date(show.start_time).getTime(),

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, gte, ilike, lte, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, gte, ilike, isNull, lte, type SQL, sql } from "drizzle-orm";
 import type { Database, Queryable } from "../db/client";
 import { events, seats, showSeats, shows, venues } from "../db/schema";
 import { notFound } from "../lib/errors";
@@ -63,7 +63,10 @@ export const seatLayoutOrder = [
 /** `%` and `_` typed by a user match themselves, not "anything". */
 export const escapeLike = (term: string) => term.replace(/[\\%_]/g, (char) => `\\${char}`);
 
-const upcoming = () => gt(shows.start_time, sql`now()`);
+/** Deleted shows and events (kept for their booking history) are not in the catalog. */
+const liveShow = () => isNull(shows.deleted_at);
+const liveEvent = () => isNull(events.deleted_at);
+const upcoming = () => sql`${shows.start_time} > now() and ${liveShow()}`;
 
 function showRows(db: Queryable) {
   return db
@@ -102,7 +105,7 @@ export const toShowView = (row: ShowRow): ShowView => ({
 });
 
 export async function findShow(db: Queryable, showId: number): Promise<ShowView> {
-  const [row] = await showRows(db).where(eq(shows.show_id, showId));
+  const [row] = await showRows(db).where(and(eq(shows.show_id, showId), liveShow()));
   if (!row) throw notFound("Show");
   return toShowView(row);
 }
@@ -141,10 +144,14 @@ export class CatalogService {
       this.db
         .select()
         .from(events)
+        .where(liveEvent())
         .orderBy(asc(events.event_id))
         .limit(page.limit)
         .offset((page.page - 1) * page.limit),
-      this.db.select({ total: sql<number>`count(*)`.mapWith(Number) }).from(events),
+      this.db
+        .select({ total: sql<number>`count(*)`.mapWith(Number) })
+        .from(events)
+        .where(liveEvent()),
     ]);
     const upcomingShows = await this.upcomingShowsOf(rows.map((row) => row.event_id));
     return {
@@ -158,7 +165,10 @@ export class CatalogService {
   }
 
   async getEvent(eventId: number) {
-    const [row] = await this.db.select().from(events).where(eq(events.event_id, eventId));
+    const [row] = await this.db
+      .select()
+      .from(events)
+      .where(and(eq(events.event_id, eventId), liveEvent()));
     if (!row) throw notFound("Event");
     return { ...this.eventView(row), shows: await this.upcomingShowsOf([eventId]) };
   }

@@ -49,11 +49,11 @@ interface StatementRow {
  * The whole hold as one statement, hence one round trip and its own transaction:
  * lock the requested show_seats rows in seat_id order (no deadlocks between overlapping
  * holds), and only if every one of them is AVAILABLE insert the booking (priced from the show
- * row, refused before sales open and once the show has started), copy its seats for the history and mark them
- * LOCKED (guarded by status = 'AVAILABLE'). Otherwise it changes nothing and reports what it
- * found. If the seat update ever touched fewer rows than requested, the statement fails on the
- * guard's cast and rolls back as a whole (the cast depends on a column, so it is evaluated
- * only then, never folded at planning time).
+ * row, refused before sales open, once the show has started or been deleted), copy its seats
+ * for the history and mark them LOCKED (guarded by status = 'AVAILABLE'). Otherwise it changes
+ * nothing and reports what it found. If the seat update ever touched fewer rows than
+ * requested, the statement fails on the guard's cast and rolls back as a whole (the cast
+ * depends on a column, so it is evaluated only then, never folded at planning time).
  *
  * That happens when a seat was freed by a transaction that committed while this statement
  * waited for its row lock: the locking read sees the freed row, but the update, run with the
@@ -87,7 +87,7 @@ function holdStatement(request: HoldRequest): SQL {
       select ${userId}, sh.show_id, 'PENDING', sh.price_cents * ${seatIds.length},
         now() + make_interval(secs => ${ttlSeconds}), ${token}
       from shows sh, free
-      where sh.show_id = ${showId} and sh.start_time > now()
+      where sh.show_id = ${showId} and sh.start_time > now() and sh.deleted_at is null
         and (sh.sales_open_at is null or sh.sales_open_at <= now())
         and free.seats = ${seatIds.length}
       returning booking_id, amount_cents, expires_at

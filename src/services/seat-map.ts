@@ -1,4 +1,4 @@
-import { eq, sql } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import { type Database, execRows } from "../db/client";
 import { showSeats, shows } from "../db/schema";
 import type { SeatMapVersions } from "../infra/seat-map-versions";
@@ -179,7 +179,7 @@ export class SeatMapService {
     const [show] = await this.db
       .select({ show_id: shows.show_id })
       .from(shows)
-      .where(eq(shows.show_id, showId));
+      .where(and(eq(shows.show_id, showId), isNull(shows.deleted_at)));
     if (!show) throw notFound("Show");
   }
 }

@@ -44,7 +44,7 @@ export class WaitlistService {
       const [show] = await execRows<{ started: boolean; free: number }>(
         tx,
         sql`select ${shows.start_time} <= now() as started, ${availableSeats}::int as free
-            from ${shows} where ${shows.show_id} = ${showId}`,
+            from ${shows} where ${shows.show_id} = ${showId} and ${shows.deleted_at} is null`,
       );
       if (!show) throw notFound("Show");
       await reconcileOffers(tx, showId);

@@ -45,7 +45,8 @@ const deleteEvent = adminRoute({
   method: "delete",
   path: "/{event_id}",
   summary: "Delete an event and its shows",
-  description: "Refused with 409 while one of its shows has PENDING or CONFIRMED bookings.",
+  description:
+    "Refused with 409 while one of its shows has PENDING or CONFIRMED bookings. Its shows go as `DELETE /admin/shows/{show_id}` removes them; an event whose shows had bookings leaves the catalog (404 from then on) but stays, with those shows, for its bookings' history.",
   request: { params: eventParams },
   responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 403, 404, 409) },
 });

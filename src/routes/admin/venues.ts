@@ -103,6 +103,8 @@ const deleteVenue = adminRoute({
   method: "delete",
   path: "/{venue_id}",
   summary: "Delete a venue without shows",
+  description:
+    "409 while the venue has shows, including deleted shows kept for their booking history (such a venue stays).",
   request: { params: venueParams },
   responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 403, 404, 409) },
 });
