@@ -281,6 +281,40 @@ describe.each(backends)("concurrent holds on %s", (backend) => {
 
 // Row-lock waits need a second session: real PostgreSQL only.
 if (backends.includes("postgres")) {
+  /**
+   * A cancel of the booking `held` answered that has freed `seat` and not committed yet, on a
+   * session of its own; the caller commits it (`cancel\`commit\``) and then calls end().
+   */
+  const uncommittedCancel = async (
+    app: TestApp,
+    held: TestResponse,
+    showId: number,
+    seat: number,
+  ) => {
+    const session = postgres(app.config.DATABASE_URL as string, { max: 2, onnotice: () => {} });
+    const cancel = await session.reserve();
+    await cancel`begin`;
+    await cancel`update bookings set status = 'CANCELLED' where booking_id = ${held.body.booking_id}`;
+    await cancel`update show_seats set status = 'AVAILABLE', booking_id = null, locked_until = null
+                 where show_id = ${showId} and seat_id = ${seat}`;
+    const end = async () => {
+      cancel.release();
+      await session.end();
+    };
+    return { session, cancel, end };
+  };
+
+  /** Until one backend of the test's database waits for a lock. */
+  const untilOneWaitsForALock = (session: postgres.Sql, who: string) =>
+    waitUntil(
+      async () => {
+        const [blocked] = await session`select count(*)::int as count from pg_stat_activity
+          where datname = current_database() and wait_event_type = 'Lock'`;
+        return blocked?.count === 1;
+      },
+      () => `${who} never waited for the seat's row lock`,
+    );
+
   describe("a hold that waited on a seat freed meanwhile", () => {
     let app: TestApp;
     beforeAll(async () => {
@@ -300,24 +334,12 @@ if (backends.includes("postgres")) {
         sql`select lock_token::text as lock_token from bookings where booking_id = ${held.body.booking_id}`,
       );
       // A cancel that has freed the seat but not committed yet: its Redis lock is already gone.
-      const session = postgres(app.config.DATABASE_URL as string, { max: 2, onnotice: () => {} });
-      const cancel = await session.reserve();
+      const { session, cancel, end } = await uncommittedCancel(app, held, show.show_id, seat);
       try {
-        await cancel`begin`;
-        await cancel`update bookings set status = 'CANCELLED' where booking_id = ${held.body.booking_id}`;
-        await cancel`update show_seats set status = 'AVAILABLE', booking_id = null, locked_until = null
-                     where show_id = ${show.show_id} and seat_id = ${seat}`;
         await app.runtime.services.locks.release(show.show_id, [seat], lock_token);
 
         const waiting = lockSeats(app, second as TestUser, show.show_id, [seat]);
-        await waitUntil(
-          async () => {
-            const [blocked] = await session`select count(*)::int as count from pg_stat_activity
-              where datname = current_database() and wait_event_type = 'Lock'`;
-            return blocked?.count === 1;
-          },
-          () => "the hold never waited for the seat's row lock",
-        );
+        await untilOneWaitsForALock(session, "the hold");
         await cancel`commit`;
         const answer = await waiting;
 
@@ -327,8 +349,7 @@ if (backends.includes("postgres")) {
         });
         expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
       } finally {
-        cancel.release();
-        await session.end();
+        await end();
       }
     });
   });
@@ -432,6 +453,86 @@ if (backends.includes("postgres")) {
       const { answer, showId } = await waitingOn(cancellationOf, confirmOf, true);
       expectError(answer, 409, "INVALID_STATE");
       expect(await bookingInvariantViolations(app, showId)).toEqual([]);
+    });
+  });
+
+  describe("waitlist offers made inside a cancel", () => {
+    let app: TestApp;
+    beforeAll(async () => {
+      // Bounded lock waits, as in production (the second test waits this long once).
+      app = await createTestApp("postgres", { DB_LOCK_TIMEOUT_MS: "2000" });
+    });
+    afterAll(() => app.close());
+
+    test("a forced show deletion waiting on the cancel lets it make its offer (no deadlock)", async () => {
+      const admin = await createAdmin(app);
+      const show = await createShowFixture(app, admin.token, { rows: ["A"], perRow: 2 });
+      const [buyer, waiter] = (await createUsersDirect(app, 2)) as [TestUser, TestUser];
+      const seat = show.seat_ids[0] as number;
+      const held = await lockSeats(app, buyer, show.show_id, [seat]);
+      expect(held.status).toBe(200);
+      // A cancel that has freed its seat and not committed yet...
+      const { session, cancel, end } = await uncommittedCancel(app, held, show.show_id, seat);
+      try {
+        const deleting = app.request("DELETE", `/api/v1/admin/shows/${show.show_id}?force=true`, {
+          token: admin.token,
+        });
+        await untilOneWaitsForALock(session, "the deletion");
+        // ...then makes the waitlist's offer: inserting its booking key-share locks the show row,
+        // which the waiting deletion must not hold exclusively.
+        const [offer] =
+          await cancel`insert into bookings (user_id, show_id, status, amount_cents, expires_at)
+          values (${waiter.user_id}, ${show.show_id}, 'PENDING', 0, now() + interval '1 minute')
+          returning booking_id`;
+        await cancel`update show_seats set status = 'LOCKED', booking_id = ${offer?.booking_id},
+                       locked_until = now() + interval '1 minute'
+                     where show_id = ${show.show_id} and seat_id = ${seat}`;
+        await cancel`commit`;
+
+        expect((await deleting).status).toBe(204);
+        const [ended] = await query<{ status: string }>(
+          app,
+          sql`select status::text as status from bookings where booking_id = ${offer?.booking_id}`,
+        );
+        expect(ended?.status).toBe("CANCELLED");
+      } finally {
+        await end();
+      }
+    });
+
+    test("an offer that fails does not fail the cancel: the seat goes back on general sale", async () => {
+      const admin = await createAdmin(app);
+      const show = await createShowFixture(app, admin.token, { rows: ["A"], perRow: 1 });
+      const [buyer, waiter, passerBy] = (await createUsersDirect(app, 3)) as [
+        TestUser,
+        TestUser,
+        TestUser,
+      ];
+      const seat = show.seat_ids[0] as number;
+      const held = await lockSeats(app, buyer, show.show_id, [seat]);
+      expect(held.status).toBe(200);
+      const joined = await app.request("POST", `/api/v1/shows/${show.show_id}/waitlist`, {
+        token: waiter.token,
+        body: { seats_wanted: 1 },
+      });
+      expect(joined.status).toBe(201);
+      // Another session sits on the show's waitlist lock, so the offer times out.
+      const session = postgres(app.config.DATABASE_URL as string, { max: 1, onnotice: () => {} });
+      try {
+        await session`select pg_advisory_lock(${0x57414954}, ${show.show_id})`;
+        const cancelled = await act(app, buyer, held.body.booking_id, "cancel");
+        expect(cancelled.status).toBe(200);
+      } finally {
+        await session.end();
+      }
+      const [entry] = await query<{ status: string }>(
+        app,
+        sql`select status::text as status from waitlist_entries
+            where show_id = ${show.show_id} and user_id = ${waiter.user_id}`,
+      );
+      expect(entry?.status).toBe("WAITING");
+      expect((await lockSeats(app, passerBy, show.show_id, [seat])).status).toBe(200);
+      expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
     });
   });
 }

@@ -281,7 +281,7 @@ describe.each(backends)("waitlist (%s)", (backend) => {
     // The cancel's transaction commits; nothing after the commit has run yet.
     const endings = await cleanup.db.transaction((tx) =>
       endBookings(tx, [bookings.get(seatId) as number], "CANCELLED", {
-        waitlistOfferTtlSeconds: OFFER_TTL_SECONDS,
+        offers: { ttlSeconds: OFFER_TTL_SECONDS, logger: silent },
       }),
     );
     // Even with the cancelled booking's Redis lock gone, the seat is not on general sale.

@@ -293,7 +293,7 @@ export class AdminService {
         .select()
         .from(shows)
         .where(and(eq(shows.show_id, showId), isNull(shows.deleted_at)))
-        .for("update");
+        .for("no key update");
       if (!current) throw notFound("Show");
       assertTimeOrder(
         input.start_time ?? current.start_time,
@@ -337,11 +337,14 @@ export class AdminService {
    */
   async deleteShow(showId: number, force: boolean) {
     const cancelled = await this.db.transaction(async (tx) => {
+      // Not FOR UPDATE: a transaction holding seat rows we wait for below (a cancel making a
+      // waitlist offer) still has to insert its booking, whose foreign key check key-share
+      // locks this row. Updates and deletions of the show still queue behind this lock.
       const [show] = await tx
         .select({ show_id: shows.show_id })
         .from(shows)
         .where(and(eq(shows.show_id, showId), isNull(shows.deleted_at)))
-        .for("update");
+        .for("no key update");
       if (!show) throw notFound("Show");
       const active = await activeBookingsOf(tx, [showId]);
       if (active.length > 0 && !force) {

@@ -1,7 +1,12 @@
 import { sql } from "drizzle-orm";
 import { execRows, intArray, type Queryable } from "../db/client";
 import type { AfterCommit } from "./seat-changes";
-import { offerToWaitlists, settleOffers, type WaitlistOffer } from "./waitlist-offers";
+import {
+  type OfferSettings,
+  offerToWaitlists,
+  settleOffers,
+  type WaitlistOffer,
+} from "./waitlist-offers";
 
 export interface EndedBooking {
   booking_id: number;
@@ -24,10 +29,10 @@ export const NOTHING_ENDED: Endings = { ended: [], offers: [] };
 
 export interface EndOptions {
   /**
-   * Offer the freed seats to their shows' waitlists before the transaction commits, as holds
-   * lasting this long (WAITLIST_OFFER_TTL_SECONDS). Left out only when the show itself goes.
+   * Offer the freed seats to their shows' waitlists before the transaction commits. Left out
+   * only when the show itself goes.
    */
-  waitlistOfferTtlSeconds?: number;
+  offers?: OfferSettings;
 }
 
 /**
@@ -49,10 +54,8 @@ export async function endBookings(
 ): Promise<Endings> {
   const ended = await endAndFree(tx, bookingIds, to);
   const freedShows = [...new Set(ended.filter((b) => b.seat_ids.length > 0).map((b) => b.show_id))];
-  if (options.waitlistOfferTtlSeconds === undefined || freedShows.length === 0) {
-    return { ended, offers: [] };
-  }
-  return { ended, offers: await offerToWaitlists(tx, freedShows, options.waitlistOfferTtlSeconds) };
+  if (!options.offers || freedShows.length === 0) return { ended, offers: [] };
+  return { ended, offers: await offerToWaitlists(tx, freedShows, options.offers) };
 }
 
 async function endAndFree(

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { execRows, intArray, type Queryable } from "../db/client";
+import type { Logger } from "../lib/logger";
 import { iso } from "../lib/time";
 import { runHoldStatement } from "./hold-statement";
 import type { AfterCommit } from "./seat-changes";
@@ -32,16 +33,24 @@ export async function reconcileOffers(db: Queryable, showId: number): Promise<vo
       and b.status <> 'PENDING'`);
 }
 
+export interface OfferSettings {
+  /** Lifetime of an offer's PENDING hold (WAITLIST_OFFER_TTL_SECONDS). */
+  ttlSeconds: number;
+  logger: Logger;
+}
+
 /**
  * Offers the free seats of every show among `showIds` that has an active waitlist (WAITING
  * entries, or OFFERED ones whose booking may just have ended), in the caller's transaction:
  * the one that freed the seats, so that no general hold can take a freed seat before the line
- * gets it. Shows are taken in id order, each under its advisory lock.
+ * gets it. Shows are taken in id order, each under its advisory lock and in a savepoint of its
+ * own: an offer that fails (a lock timeout, a deadlock) is logged and undone, never the cancel
+ * or expiry that freed the seats, which then stay on general sale.
  */
 export async function offerToWaitlists(
   tx: Queryable,
   showIds: number[],
-  ttlSeconds: number,
+  settings: OfferSettings,
 ): Promise<WaitlistOffer[]> {
   const waited = await execRows<{ show_id: number }>(
     tx,
@@ -50,7 +59,20 @@ export async function offerToWaitlists(
         order by show_id`,
   );
   const offers: WaitlistOffer[] = [];
-  for (const { show_id } of waited) offers.push(...(await offerFreeSeats(tx, show_id, ttlSeconds)));
+  for (const { show_id } of waited) {
+    try {
+      offers.push(
+        ...(await tx.transaction((savepoint) =>
+          offerFreeSeats(savepoint, show_id, settings.ttlSeconds),
+        )),
+      );
+    } catch (error) {
+      settings.logger.warn("waitlist offer failed; the freed seats stay on general sale", {
+        show_id,
+        error: String(error),
+      });
+    }
+  }
   return offers;
 }
 
@@ -62,8 +84,9 @@ export async function offerToWaitlists(
  *
  * The per-show advisory lock, held until the caller commits, serialises the transactions that
  * offer one show's seats: a later one sees the seats an earlier one offered as LOCKED. Seats
- * freed by a transaction still open elsewhere are skipped (SKIP LOCKED): that transaction
- * offers them itself before it commits.
+ * another transaction has locked are skipped (SKIP LOCKED): one that freed them offers them
+ * itself before it commits; seats a general hold or an admin change has locked for a moment
+ * are offered with the next seats the show frees.
  */
 async function offerFreeSeats(
   tx: Queryable,
@@ -139,7 +162,20 @@ export async function settleOffers(offers: WaitlistOffer[], after: AfterCommit):
   for (const offer of offers) {
     const ttlMs = Math.max(Date.parse(offer.expires_at) - Date.now(), 1);
     try {
-      await after.locks.acquire(offer.show_id, offer.seat_ids, offer.lock_token, ttlMs);
+      const taken = await after.locks.acquire(
+        offer.show_id,
+        offer.seat_ids,
+        offer.lock_token,
+        ttlMs,
+      );
+      // Another transaction freed a seat of the offer and has not dropped its lock yet. Locks
+      // only refuse: PostgreSQL holds the seats, and the lock repair job lines Redis up again.
+      if (taken.length > 0) {
+        after.logger.info("offered seats still locked in Redis by their previous booking", {
+          booking_id: offer.booking_id,
+          seat_ids: taken,
+        });
+      }
     } catch (error) {
       // PostgreSQL holds the seats; a missing Redis lock only costs a refused transaction.
       after.logger.warn("could not lock offered seats in Redis", {
