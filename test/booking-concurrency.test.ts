@@ -312,7 +312,7 @@ if (backends.includes("postgres")) {
           where datname = current_database() and wait_event_type = 'Lock'`;
         return blocked?.count === 1;
       },
-      () => `${who} never waited for the seat's row lock`,
+      () => `${who} never waited for a lock`,
     );
 
   describe("a hold that waited on a seat freed meanwhile", () => {
@@ -456,7 +456,7 @@ if (backends.includes("postgres")) {
     });
   });
 
-  describe("waitlist offers made inside a cancel", () => {
+  describe("deletions and waitlist offers racing other transactions", () => {
     let app: TestApp;
     beforeAll(async () => {
       // Bounded lock waits, as in production (the second test waits this long once).
@@ -533,6 +533,74 @@ if (backends.includes("postgres")) {
       expect(entry?.status).toBe("WAITING");
       expect((await lockSeats(app, passerBy, show.show_id, [seat])).status).toBe(200);
       expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+    });
+
+    test("a show deletion waits for a seat-layout change in flight and removes its new seats", async () => {
+      const admin = await createAdmin(app);
+      const show = await createShowFixture(app, admin.token, { rows: ["A"], perRow: 2 });
+      const session = postgres(app.config.DATABASE_URL as string, { max: 2, onnotice: () => {} });
+      const layout = await session.reserve();
+      try {
+        // An admin adding a seat to the venue: its row lock taken, the seat not inserted yet.
+        await layout`begin`;
+        await layout`select venue_id from venues where venue_id = ${show.venue_id} for update`;
+        const deleting = app.request("DELETE", `/api/v1/admin/shows/${show.show_id}`, {
+          token: admin.token,
+        });
+        await untilOneWaitsForALock(session, "the deletion");
+        // What addSeats does next: the seat, and its row for every live show of the venue.
+        const [seat] = await layout`insert into seats (venue_id, seat_row, seat_number)
+          values (${show.venue_id}, 'Z', 1) returning seat_id`;
+        await layout`insert into show_seats (show_id, seat_id)
+          select show_id, ${seat?.seat_id} from shows
+          where venue_id = ${show.venue_id} and deleted_at is null`;
+        await layout`commit`;
+
+        expect((await deleting).status).toBe(204);
+        const [left] = await query<{ shows: number; seats: number }>(
+          app,
+          sql`select (select count(*)::int from shows where show_id = ${show.show_id}) as shows,
+                (select count(*)::int from show_seats where show_id = ${show.show_id}) as seats`,
+        );
+        expect(left).toEqual({ shows: 0, seats: 0 });
+      } finally {
+        layout.release();
+        await session.end();
+      }
+    });
+
+    test("a show created for an event being deleted waits, then finds the event gone", async () => {
+      const admin = await createAdmin(app);
+      const fixture = await createShowFixture(app, admin.token, { rows: ["A"], perRow: 1 });
+      const session = postgres(app.config.DATABASE_URL as string, { max: 2, onnotice: () => {} });
+      const deletion = await session.reserve();
+      try {
+        // An event deletion that has marked the event deleted and not committed yet.
+        await deletion`begin`;
+        await deletion`update events set deleted_at = now() where event_id = ${fixture.event_id}`;
+        const start = Date.now() + 48 * 3_600_000;
+        const creating = app.request("POST", "/api/v1/admin/shows", {
+          token: admin.token,
+          body: {
+            event_id: fixture.event_id,
+            venue_id: fixture.venue_id,
+            start_time: new Date(start).toISOString(),
+            end_time: new Date(start + 7_200_000).toISOString(),
+            price: 10,
+          },
+        });
+        await untilOneWaitsForALock(session, "the show creation");
+        await deletion`commit`;
+        expect((await creating).status).toBe(404);
+        const [made] = await query<{ shows: number }>(
+          app,
+          sql`select count(*)::int as shows from shows where event_id = ${fixture.event_id}`,
+        );
+        expect(made?.shows).toBe(1);
+      } finally {
+        deletion.release();
+        await session.end();
+      }
     });
   });
 }

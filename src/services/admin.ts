@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull, type SQLWrapper, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { Database, Queryable } from "../db/client";
 import { pgErrorCode, UNIQUE_VIOLATION } from "../db/errors";
 import { bookings, events, seats, showSeats, shows, venues, waitlistEntries } from "../db/schema";
@@ -234,11 +234,15 @@ export class AdminService {
         .where(and(eq(events.event_id, eventId), isNull(events.deleted_at)))
         .for("update");
       if (!event) throw notFound("Event");
+      // Locked like deleteShow locks its show: a concurrent change to one of them (moving it
+      // to another event, deleting it) finishes first, and is seen.
       const liveShows = (
         await tx
           .select({ show_id: shows.show_id })
           .from(shows)
           .where(and(eq(shows.event_id, eventId), isNull(shows.deleted_at)))
+          .orderBy(shows.show_id)
+          .for("no key update")
       ).map((show) => show.show_id);
       if ((await activeBookingsOf(tx, liveShows)).length > 0) {
         throw conflict("The event has shows with active bookings; delete those shows first");
@@ -369,11 +373,13 @@ export class AdminService {
     return row;
   }
 
+  /** Share-locked: a deletion of the event in flight finishes first, and is seen. */
   private async requireEvent(db: Queryable, eventId: number) {
     const [row] = await db
       .select()
       .from(events)
-      .where(and(eq(events.event_id, eventId), isNull(events.deleted_at)));
+      .where(and(eq(events.event_id, eventId), isNull(events.deleted_at)))
+      .for("share");
     if (!row) throw notFound("Event");
     return row;
   }
@@ -393,15 +399,30 @@ function assertTimeOrder(start: Date, end: Date, salesOpenAt?: Date | null) {
 }
 
 /**
- * The PENDING/CONFIRMED bookings of some shows, read after locking the shows' seat rows: a
- * hold in flight holds some of those rows, so this waits for it and then sees its booking,
- * and no new hold can start on these shows until the caller's transaction ends.
+ * The PENDING/CONFIRMED bookings of shows about to go (their rows already locked by the
+ * caller), read once nothing else can add to them. First the shows' venues are key-share
+ * locked, so a layout change (which locks its venue FOR UPDATE) cannot add seat rows behind
+ * us; then every seat row of the shows, in the (show, seat) order holds lock them in: a hold
+ * in flight holds some of those rows, so this waits for it and then sees its booking, and no
+ * new hold can start on these shows until the caller's transaction ends.
  */
-async function activeBookingsOf(tx: Queryable, showIds: number[] | SQLWrapper): Promise<number[]> {
+async function activeBookingsOf(tx: Queryable, showIds: number[]): Promise<number[]> {
+  await tx
+    .select({ venue_id: venues.venue_id })
+    .from(venues)
+    .where(
+      inArray(
+        venues.venue_id,
+        tx.select({ venue_id: shows.venue_id }).from(shows).where(inArray(shows.show_id, showIds)),
+      ),
+    )
+    .orderBy(venues.venue_id)
+    .for("key share");
   await tx
     .select({ seat_id: showSeats.seat_id })
     .from(showSeats)
     .where(inArray(showSeats.show_id, showIds))
+    .orderBy(showSeats.show_id, showSeats.seat_id)
     .for("update");
   const active = await tx
     .select({ booking_id: bookings.booking_id })

@@ -37,14 +37,16 @@ export class WaitlistService {
   /**
    * Joins the show's waitlist. Idempotent: an active (WAITING or OFFERED) entry of the caller is
    * returned as is (`created: false`). Only a show on sale whose free seats are fewer than
-   * `seatsWanted` can be joined: otherwise 409 NOT_SOLD_OUT (hold the seats instead).
+   * `seatsWanted` can be joined: otherwise 409 NOT_SOLD_OUT (hold the seats instead). The show
+   * row is share-locked, so a deletion of the show in flight finishes first (then 404).
    */
   async join(userId: number, showId: number, seatsWanted: number) {
     return this.db.transaction(async (tx) => {
       const [show] = await execRows<{ started: boolean; free: number }>(
         tx,
         sql`select ${shows.start_time} <= now() as started, ${availableSeats}::int as free
-            from ${shows} where ${shows.show_id} = ${showId} and ${shows.deleted_at} is null`,
+            from ${shows} where ${shows.show_id} = ${showId} and ${shows.deleted_at} is null
+            for share`,
       );
       if (!show) throw notFound("Show");
       await reconcileOffers(tx, showId);
