@@ -602,5 +602,37 @@ if (backends.includes("postgres")) {
         await session.end();
       }
     });
+
+    test("a forced show deletion that deadlocks with a cancel runs again and succeeds", async () => {
+      const admin = await createAdmin(app);
+      const show = await createShowFixture(app, admin.token, { rows: ["A"], perRow: 1 });
+      const [buyer] = (await createUsersDirect(app, 1)) as [TestUser];
+      const seat = show.seat_ids[0] as number;
+      const held = await lockSeats(app, buyer, show.show_id, [seat]);
+      expect(held.status).toBe(200);
+      const session = postgres(app.config.DATABASE_URL as string, { max: 2, onnotice: () => {} });
+      const cancel = await session.reserve();
+      try {
+        // A cancel has locked its booking (bookings before seats)...
+        await cancel`begin`;
+        await cancel`select 1 from bookings where booking_id = ${held.body.booking_id} for update`;
+        // ...the deletion locks the seats and waits for the booking...
+        const deleting = app.request("DELETE", `/api/v1/admin/shows/${show.show_id}?force=true`, {
+          token: admin.token,
+        });
+        await untilOneWaitsForALock(session, "the deletion");
+        // ...and the cancel's seat update closes the cycle. PostgreSQL aborts the deletion,
+        // which waited first; it must run again once the cancel commits.
+        await cancel`update bookings set status = 'CANCELLED' where booking_id = ${held.body.booking_id}`;
+        await cancel`update show_seats set status = 'AVAILABLE', booking_id = null, locked_until = null
+                     where show_id = ${show.show_id} and seat_id = ${seat}`;
+        await cancel`commit`;
+        expect((await deleting).status).toBe(204);
+      } finally {
+        cancel.release();
+        await session.end();
+      }
+      expect((await app.request("GET", `/api/v1/shows/${show.show_id}`)).status).toBe(404);
+    });
   });
 }

@@ -30,3 +30,24 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     message,
   );
 }
+
+/** Deadlocks and serialization failures are safe to retry: the transaction left nothing. */
+export function isTransientConflict(error: unknown): boolean {
+  const code = pgErrorCode(error);
+  return code === "40P01" || code === "40001";
+}
+
+/** Runs `work` up to `attempts` times in all while it fails with an error `retryable` accepts. */
+export async function withRetries<T>(
+  work: () => Promise<T>,
+  retryable: (error: unknown) => boolean = isTransientConflict,
+  attempts = 3,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!retryable(error) || attempt >= attempts) throw error;
+    }
+  }
+}

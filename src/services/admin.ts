@@ -1,6 +1,6 @@
 import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { Database, Queryable } from "../db/client";
-import { pgErrorCode, UNIQUE_VIOLATION } from "../db/errors";
+import { pgErrorCode, UNIQUE_VIOLATION, withRetries } from "../db/errors";
 import { bookings, events, seats, showSeats, shows, venues, waitlistEntries } from "../db/schema";
 import { AppError, badRequest, conflict, notFound } from "../lib/errors";
 import { toCents } from "../lib/money";
@@ -340,25 +340,29 @@ export class AdminService {
    * refunds them first.
    */
   async deleteShow(showId: number, force: boolean) {
-    const cancelled = await this.db.transaction(async (tx) => {
-      // Not FOR UPDATE: a transaction holding seat rows we wait for below (a cancel making a
-      // waitlist offer) still has to insert its booking, whose foreign key check key-share
-      // locks this row. Updates and deletions of the show still queue behind this lock.
-      const [show] = await tx
-        .select({ show_id: shows.show_id })
-        .from(shows)
-        .where(and(eq(shows.show_id, showId), isNull(shows.deleted_at)))
-        .for("no key update");
-      if (!show) throw notFound("Show");
-      const active = await activeBookingsOf(tx, [showId]);
-      if (active.length > 0 && !force) {
-        throw conflict("The show has active bookings; repeat with ?force=true to cancel them");
-      }
-      // No waitlist offers: the show and its waitlist go with it.
-      const ended = await endBookings(tx, active, "CANCELLED");
-      await removeShows(tx, [showId]);
-      return ended;
-    });
+    // Retried on deadlock: ending its bookings locks them after their seats, the reverse of a
+    // cancel or confirm running at the same moment.
+    const cancelled = await withRetries(() =>
+      this.db.transaction(async (tx) => {
+        // Not FOR UPDATE: a transaction holding seat rows we wait for below (a cancel making a
+        // waitlist offer) still has to insert its booking, whose foreign key check key-share
+        // locks this row. Updates and deletions of the show still queue behind this lock.
+        const [show] = await tx
+          .select({ show_id: shows.show_id })
+          .from(shows)
+          .where(and(eq(shows.show_id, showId), isNull(shows.deleted_at)))
+          .for("no key update");
+        if (!show) throw notFound("Show");
+        const active = await activeBookingsOf(tx, [showId]);
+        if (active.length > 0 && !force) {
+          throw conflict("The show has active bookings; repeat with ?force=true to cancel them");
+        }
+        // No waitlist offers: the show and its waitlist go with it.
+        const ended = await endBookings(tx, active, "CANCELLED");
+        await removeShows(tx, [showId]);
+        return ended;
+      }),
+    );
     await settleEndedBookings(cancelled, this.after);
     await this.after.seatsChanged({ showId, layoutChanged: true });
   }

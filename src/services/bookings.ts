@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
 import type { AuthUser } from "../app-env";
 import { type Database, execRows, type Queryable } from "../db/client";
-import { pgErrorCode, UNIQUE_VIOLATION } from "../db/errors";
+import { isTransientConflict, pgErrorCode, UNIQUE_VIOLATION, withRetries } from "../db/errors";
 import { bookedMarkerTtlMs } from "../infra/seat-locks";
 import { AppError, badRequest, invalidState, notFound } from "../lib/errors";
 import { fromCents, toCents } from "../lib/money";
@@ -72,9 +72,6 @@ const seatsChangingTooFast = () =>
   new AppError(503, "UNAVAILABLE", "These seats are changing too fast; retry shortly", undefined, {
     "Retry-After": "1",
   });
-
-/** Deadlocks and serialization failures are safe to retry: the transaction left nothing. */
-const RETRYABLE = new Set(["40P01", "40001"]);
 
 export class BookingService {
   constructor(
@@ -441,19 +438,16 @@ export class BookingService {
     return this.retrying(() => this.db.transaction(work));
   }
 
-  private async retrying<T>(work: () => Promise<T>, attempts = 3): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await work();
-      } catch (error) {
-        const retryable = RETRYABLE.has(pgErrorCode(error) ?? "") || isSeatRowsChanged(error);
-        if (!retryable) throw error;
-        if (attempt >= attempts) {
-          // Deadlocks already answer 503; seats changing under every attempt does too.
-          if (isSeatRowsChanged(error)) throw seatsChangingTooFast();
-          throw error;
-        }
-      }
+  private async retrying<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await withRetries(
+        work,
+        (error) => isTransientConflict(error) || isSeatRowsChanged(error),
+      );
+    } catch (error) {
+      // Deadlocks already answer 503; seats changing under every attempt does too.
+      if (isSeatRowsChanged(error)) throw seatsChangingTooFast();
+      throw error;
     }
   }
 }
