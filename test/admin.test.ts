@@ -68,6 +68,27 @@ async function insertBooking(
   return booking.booking_id;
 }
 
+/** A show's bookings in id order, each with its payment's status (null when unpaid). */
+const bookingsAndPayments = (app: TestApp, showId: number) =>
+  query<{ booking_id: number; status: string; payment: string | null }>(
+    app,
+    sql`select b.booking_id, b.status::text as status, p.status::text as payment
+        from bookings b left join payments p on p.booking_id = b.booking_id
+        where b.show_id = ${showId} order by b.booking_id`,
+  );
+
+/** insertBooking's CONFIRMED booking, paid: with a SUCCEEDED payment of its amount. */
+async function insertPaidBooking(app: TestApp, userId: number, showId: number, seatIds: number[]) {
+  const bookingId = await insertBooking(app, userId, showId, seatIds, "CONFIRMED");
+  await query(
+    app,
+    sql`insert into payments (booking_id, amount_cents, status, transaction_id)
+        select booking_id, amount_cents, 'SUCCEEDED', ${`txn_test_${bookingId}`}
+        from bookings where booking_id = ${bookingId}`,
+  );
+  return bookingId;
+}
+
 const futureWindow = (startsInHours = 72) => {
   const start = new Date(Date.now() + startsInHours * HOUR);
   start.setUTCMilliseconds(0);
@@ -1414,18 +1435,7 @@ describe.each(backends)("admin API on %s", (backend) => {
       const fixture = await createShowFixture(app, admin.token);
       const [first, second] = fixture.seat_ids as [number, number];
       const pending = await insertBooking(app, user.user_id, fixture.show_id, [first], "PENDING");
-      const confirmed = await insertBooking(
-        app,
-        user.user_id,
-        fixture.show_id,
-        [second],
-        "CONFIRMED",
-      );
-      await query(
-        app,
-        sql`insert into payments (booking_id, amount_cents, status, transaction_id)
-            values (${confirmed}, 1000, 'SUCCEEDED', ${`txn_forced_${confirmed}`})`,
-      );
+      const confirmed = await insertPaidBooking(app, user.user_id, fixture.show_id, [second]);
 
       for (const suffix of ["", "?force=false"]) {
         const before = await snapshot(app);
@@ -1449,13 +1459,7 @@ describe.each(backends)("admin API on %s", (backend) => {
         ),
       ).toBe(0);
       // The bookings and the refunded payment stay, and the buyer still sees them.
-      const kept = await query<{ booking_id: number; status: string; payment: string | null }>(
-        app,
-        sql`select b.booking_id, b.status::text as status, p.status::text as payment
-            from bookings b left join payments p on p.booking_id = b.booking_id
-            where b.show_id = ${fixture.show_id} order by b.booking_id`,
-      );
-      expect(kept).toEqual([
+      expect(await bookingsAndPayments(app, fixture.show_id)).toEqual([
         { booking_id: pending, status: "CANCELLED", payment: null },
         { booking_id: confirmed, status: "CANCELLED", payment: "REFUNDED" },
       ]);
@@ -1490,6 +1494,32 @@ describe.each(backends)("admin API on %s", (backend) => {
       expect(venue.status).toBe(409);
       expect(venue.body.message).toContain("booking history");
     });
+
+    test.each(["show", "event"] as const)(
+      "deleting the %s of a show that has taken place keeps its sales: no ?force, no refund, open holds expire",
+      async (deleted) => {
+        const fixture = await createShowFixture(app, admin.token);
+        const [first, second] = fixture.seat_ids as [number, number];
+        const confirmed = await insertPaidBooking(app, user.user_id, fixture.show_id, [first]);
+        const pending = await insertBooking(app, user.user_id, fixture.show_id, [second]);
+        await query(
+          app,
+          sql`update shows set start_time = now() - interval '3 hours',
+                end_time = now() - interval '1 hour'
+              where show_id = ${fixture.show_id}`,
+        );
+        const path =
+          deleted === "show"
+            ? `${ADMIN}/shows/${fixture.show_id}`
+            : `${ADMIN}/events/${fixture.event_id}`;
+        expect((await adminRequest("DELETE", path)).status).toBe(204);
+        expect(await bookingsAndPayments(app, fixture.show_id)).toEqual([
+          { booking_id: confirmed, status: "CONFIRMED", payment: "SUCCEEDED" },
+          { booking_id: pending, status: "EXPIRED", payment: null },
+        ]);
+        expect((await app.request("GET", `/api/v1/shows/${fixture.show_id}`)).status).toBe(404);
+      },
+    );
 
     test("?force=true on a show without bookings also deletes it", async () => {
       const fixture = await createShowFixture(app, admin.token);

@@ -41,6 +41,9 @@ export interface ShowInput {
 /** Bookings that still hold seats: they block deleting seats or shows. */
 export const ACTIVE_BOOKING_STATUSES = ["PENDING", "CONFIRMED"] as const;
 
+/** The show has begun (or is over): its bookings are history, not sales to undo. */
+const showStarted = sql<boolean>`${shows.start_time} <= now()`;
+
 const venueView = (row: typeof venues.$inferSelect) => ({
   venue_id: row.venue_id,
   venue_name: row.venue_name,
@@ -227,7 +230,7 @@ export class AdminService {
    * of the catalog.
    */
   async deleteEvent(eventId: number) {
-    const removed = await this.db.transaction(async (tx) => {
+    const { removed, expired } = await this.db.transaction(async (tx) => {
       const [event] = await tx
         .select({ event_id: events.event_id })
         .from(events)
@@ -236,17 +239,23 @@ export class AdminService {
       if (!event) throw notFound("Event");
       // Locked like deleteShow locks its show: a concurrent change to one of them (moving it
       // to another event, deleting it) finishes first, and is seen.
-      const liveShows = (
-        await tx
-          .select({ show_id: shows.show_id })
-          .from(shows)
-          .where(and(eq(shows.event_id, eventId), isNull(shows.deleted_at)))
-          .orderBy(shows.show_id)
-          .for("no key update")
-      ).map((show) => show.show_id);
-      if ((await activeBookingsOf(tx, liveShows)).length > 0) {
+      const live = await tx
+        .select({ show_id: shows.show_id, started: showStarted })
+        .from(shows)
+        .where(and(eq(shows.event_id, eventId), isNull(shows.deleted_at)))
+        .orderBy(shows.show_id)
+        .for("no key update");
+      const liveShows = live.map((show) => show.show_id);
+      const started = new Set(live.filter((show) => show.started).map((show) => show.show_id));
+      const active = await activeBookingsOf(tx, liveShows);
+      if (active.some((booking) => !started.has(booking.show_id))) {
         throw conflict("The event has shows with active bookings; delete those shows first");
       }
+      const expired = await endBookings(
+        tx,
+        active.map((booking) => booking.booking_id),
+        "EXPIRED",
+      );
       await removeShows(tx, liveShows);
       const [kept] = await tx
         .select({ show_id: shows.show_id })
@@ -258,8 +267,9 @@ export class AdminService {
       } else {
         await tx.delete(events).where(eq(events.event_id, eventId));
       }
-      return liveShows;
+      return { removed: liveShows, expired };
     });
+    await settleEndedBookings(expired, this.after);
     await Promise.all(
       removed.map((showId) => this.after.seatsChanged({ showId, layoutChanged: true })),
     );
@@ -337,7 +347,8 @@ export class AdminService {
 
   /**
    * Deletes a show (see removeShows); with active bookings only when forced, which cancels and
-   * refunds them first.
+   * refunds them first. A show that has started is history: its CONFIRMED bookings stay as
+   * they are and only holds still open expire, without ?force=true.
    */
   async deleteShow(showId: number, force: boolean) {
     // Retried on deadlock: ending its bookings locks them after their seats, the reverse of a
@@ -348,17 +359,17 @@ export class AdminService {
         // waitlist offer) still has to insert its booking, whose foreign key check key-share
         // locks this row. Updates and deletions of the show still queue behind this lock.
         const [show] = await tx
-          .select({ show_id: shows.show_id })
+          .select({ show_id: shows.show_id, started: showStarted })
           .from(shows)
           .where(and(eq(shows.show_id, showId), isNull(shows.deleted_at)))
           .for("no key update");
         if (!show) throw notFound("Show");
-        const active = await activeBookingsOf(tx, [showId]);
-        if (active.length > 0 && !force) {
+        const active = (await activeBookingsOf(tx, [showId])).map((row) => row.booking_id);
+        if (active.length > 0 && !force && !show.started) {
           throw conflict("The show has active bookings; repeat with ?force=true to cancel them");
         }
         // No waitlist offers: the show and its waitlist go with it.
-        const ended = await endBookings(tx, active, "CANCELLED");
+        const ended = await endBookings(tx, active, show.started ? "EXPIRED" : "CANCELLED");
         await removeShows(tx, [showId]);
         return ended;
       }),
@@ -410,7 +421,10 @@ function assertTimeOrder(start: Date, end: Date, salesOpenAt?: Date | null) {
  * in flight holds some of those rows, so this waits for it and then sees its booking, and no
  * new hold can start on these shows until the caller's transaction ends.
  */
-async function activeBookingsOf(tx: Queryable, showIds: number[]): Promise<number[]> {
+async function activeBookingsOf(
+  tx: Queryable,
+  showIds: number[],
+): Promise<{ booking_id: number; show_id: number }[]> {
   await tx
     .select({ venue_id: venues.venue_id })
     .from(venues)
@@ -428,13 +442,12 @@ async function activeBookingsOf(tx: Queryable, showIds: number[]): Promise<numbe
     .where(inArray(showSeats.show_id, showIds))
     .orderBy(showSeats.show_id, showSeats.seat_id)
     .for("update");
-  const active = await tx
-    .select({ booking_id: bookings.booking_id })
+  return tx
+    .select({ booking_id: bookings.booking_id, show_id: bookings.show_id })
     .from(bookings)
     .where(
       and(inArray(bookings.show_id, showIds), inArray(bookings.status, ACTIVE_BOOKING_STATUSES)),
     );
-  return active.map((row) => row.booking_id);
 }
 
 /**
