@@ -304,6 +304,20 @@ if (backends.includes("postgres")) {
     return { session, cancel, end };
   };
 
+  /**
+   * An admin, a show of `seats` seats in row A, `users` fresh users, and the first user's
+   * hold of the show's first seat.
+   */
+  const firstSeatHeld = async (app: TestApp, seats: number, users: number) => {
+    const admin = await createAdmin(app);
+    const show = await createShowFixture(app, admin.token, { rows: ["A"], perRow: seats });
+    const people = (await createUsersDirect(app, users)) as TestUser[];
+    const seat = show.seat_ids[0] as number;
+    const held = await lockSeats(app, people[0] as TestUser, show.show_id, [seat]);
+    expect(held.status).toBe(200);
+    return { admin, show, people, seat, held };
+  };
+
   /** Until one backend of the test's database waits for a lock. */
   const untilOneWaitsForALock = (session: postgres.Sql, who: string) =>
     waitUntil(
@@ -465,12 +479,8 @@ if (backends.includes("postgres")) {
     afterAll(() => app.close());
 
     test("a forced show deletion waiting on the cancel lets it make its offer (no deadlock)", async () => {
-      const admin = await createAdmin(app);
-      const show = await createShowFixture(app, admin.token, { rows: ["A"], perRow: 2 });
-      const [buyer, waiter] = (await createUsersDirect(app, 2)) as [TestUser, TestUser];
-      const seat = show.seat_ids[0] as number;
-      const held = await lockSeats(app, buyer, show.show_id, [seat]);
-      expect(held.status).toBe(200);
+      const { admin, show, people, seat, held } = await firstSeatHeld(app, 2, 2);
+      const waiter = people[1] as TestUser;
       // A cancel that has freed its seat and not committed yet...
       const { session, cancel, end } = await uncommittedCancel(app, held, show.show_id, seat);
       try {
@@ -604,12 +614,7 @@ if (backends.includes("postgres")) {
     });
 
     test("a forced show deletion that deadlocks with a cancel runs again and succeeds", async () => {
-      const admin = await createAdmin(app);
-      const show = await createShowFixture(app, admin.token, { rows: ["A"], perRow: 1 });
-      const [buyer] = (await createUsersDirect(app, 1)) as [TestUser];
-      const seat = show.seat_ids[0] as number;
-      const held = await lockSeats(app, buyer, show.show_id, [seat]);
-      expect(held.status).toBe(200);
+      const { admin, show, seat, held } = await firstSeatHeld(app, 1, 1);
       const session = postgres(app.config.DATABASE_URL as string, { max: 2, onnotice: () => {} });
       const cancel = await session.reserve();
       try {
@@ -633,6 +638,53 @@ if (backends.includes("postgres")) {
         await session.end();
       }
       expect((await app.request("GET", `/api/v1/shows/${show.show_id}`)).status).toBe(404);
+    });
+
+    test("a cancel waits for a waitlist join in flight and offers the join its seat", async () => {
+      const { show, people, seat, held } = await firstSeatHeld(app, 1, 2);
+      const [buyer, waiter] = people as [TestUser, TestUser];
+      const session = postgres(app.config.DATABASE_URL as string, { max: 2, onnotice: () => {} });
+      const join = await session.reserve();
+      try {
+        // A join that holds the show's waitlist lock and has written its entry, uncommitted.
+        await join`begin`;
+        await join`select pg_advisory_xact_lock(${0x57414954}, ${show.show_id})`;
+        await join`insert into waitlist_entries (show_id, user_id, seats_wanted)
+                   values (${show.show_id}, ${waiter.user_id}, 1)`;
+        const cancelling = act(app, buyer, held.body.booking_id, "cancel");
+        await untilOneWaitsForALock(session, "the cancel");
+        await join`commit`;
+        expect((await cancelling).status).toBe(200);
+      } finally {
+        join.release();
+        await session.end();
+      }
+      const [offer] = await query<{ user_id: number; status: string }>(
+        app,
+        sql`select b.user_id, b.status::text as status from show_seats ss
+            join bookings b on b.booking_id = ss.booking_id
+            where ss.show_id = ${show.show_id} and ss.seat_id = ${seat}`,
+      );
+      expect(offer).toEqual({ user_id: waiter.user_id, status: "PENDING" });
+    });
+
+    test("a waitlist join waits for a cancel in flight and is told to hold the freed seat", async () => {
+      const { show, people, seat, held } = await firstSeatHeld(app, 1, 2);
+      const waiter = people[1] as TestUser;
+      // A cancel that has freed the seat and taken the show's waitlist lock, uncommitted.
+      const { session, cancel, end } = await uncommittedCancel(app, held, show.show_id, seat);
+      try {
+        await cancel`select pg_advisory_xact_lock(${0x57414954}, ${show.show_id})`;
+        const joining = app.request("POST", `/api/v1/shows/${show.show_id}/waitlist`, {
+          token: waiter.token,
+          body: { seats_wanted: 1 },
+        });
+        await untilOneWaitsForALock(session, "the join");
+        await cancel`commit`;
+        expectError(await joining, 409, "NOT_SOLD_OUT");
+      } finally {
+        await end();
+      }
     });
   });
 }

@@ -40,40 +40,55 @@ export interface OfferSettings {
 }
 
 /**
+ * Takes the waitlist locks of these shows (advisory, held until the transaction ends, in id
+ * order). The transactions that free a show's seats and those that join its line all take it,
+ * so a join is either seen by the offer that follows a freeing, or sees the freed seats itself
+ * (and is told to hold them); and two transactions never offer the same seats.
+ */
+export async function lockWaitlists(tx: Queryable, showIds: number[]): Promise<void> {
+  await execRows(
+    tx,
+    sql`select pg_advisory_xact_lock(${WAITLIST_LOCK_SPACE}, show_id)
+        from (select show_id from unnest(${intArray(showIds)}) as show_id order by show_id) as shows`,
+  );
+}
+
+/**
  * Offers the free seats of every show among `showIds` that has an active waitlist (WAITING
  * entries, or OFFERED ones whose booking may just have ended), in the caller's transaction:
  * the one that freed the seats, so that no general hold can take a freed seat before the line
- * gets it. Shows are taken in id order, each under its advisory lock and in a savepoint of its
- * own: an offer that fails (a lock timeout, a deadlock) is logged and undone, never the cancel
- * or expiry that freed the seats, which then stay on general sale.
+ * gets it. All in one savepoint: if the offers fail (a lock timeout, a deadlock) they are
+ * logged and undone, never the cancel or expiry that freed the seats, which then stay on
+ * general sale.
  */
 export async function offerToWaitlists(
   tx: Queryable,
   showIds: number[],
   settings: OfferSettings,
 ): Promise<WaitlistOffer[]> {
-  const waited = await execRows<{ show_id: number }>(
-    tx,
-    sql`select distinct show_id from waitlist_entries
-        where show_id = any(${intArray(showIds)}) and status in ('WAITING', 'OFFERED')
-        order by show_id`,
-  );
-  const offers: WaitlistOffer[] = [];
-  for (const { show_id } of waited) {
-    try {
-      offers.push(
-        ...(await tx.transaction((savepoint) =>
-          offerFreeSeats(savepoint, show_id, settings.ttlSeconds),
-        )),
+  try {
+    return await tx.transaction(async (savepoint) => {
+      await lockWaitlists(savepoint, showIds);
+      // Read after the locks: every join that committed before them is seen.
+      const waited = await execRows<{ show_id: number }>(
+        savepoint,
+        sql`select distinct show_id from waitlist_entries
+            where show_id = any(${intArray(showIds)}) and status in ('WAITING', 'OFFERED')
+            order by show_id`,
       );
-    } catch (error) {
-      settings.logger.warn("waitlist offer failed; the freed seats stay on general sale", {
-        show_id,
-        error: String(error),
-      });
-    }
+      const offers: WaitlistOffer[] = [];
+      for (const { show_id } of waited) {
+        offers.push(...(await offerFreeSeats(savepoint, show_id, settings.ttlSeconds)));
+      }
+      return offers;
+    });
+  } catch (error) {
+    settings.logger.warn("waitlist offers failed; the freed seats stay on general sale", {
+      show_ids: showIds,
+      error: String(error),
+    });
+    return [];
   }
-  return offers;
 }
 
 /**
@@ -82,8 +97,8 @@ export async function offerToWaitlists(
  * WAITLIST_OFFER notification. Strict FIFO: when the head of the line wants more seats than
  * are free, nobody behind it is served.
  *
- * The per-show advisory lock, held until the caller commits, serialises the transactions that
- * offer one show's seats: a later one sees the seats an earlier one offered as LOCKED. Seats
+ * Run under the show's waitlist lock (lockWaitlists), held until the caller commits: a later
+ * offer of the show's seats sees the seats an earlier one offered as LOCKED. Seats
  * another transaction has locked are skipped (SKIP LOCKED): one that freed them offers them
  * itself before it commits; seats a general hold or an admin change has locked for a moment
  * are offered with the next seats the show frees.
@@ -93,7 +108,6 @@ async function offerFreeSeats(
   showId: number,
   ttlSeconds: number,
 ): Promise<WaitlistOffer[]> {
-  await tx.execute(sql`select pg_advisory_xact_lock(${WAITLIST_LOCK_SPACE}, ${showId})`);
   await reconcileOffers(tx, showId);
   const made: WaitlistOffer[] = [];
   for (;;) {

@@ -4,7 +4,7 @@ import { shows } from "../db/schema";
 import { AppError, notFound } from "../lib/errors";
 import { iso } from "../lib/time";
 import { availableSeats } from "./catalog";
-import { reconcileOffers } from "./waitlist-offers";
+import { lockWaitlists, reconcileOffers } from "./waitlist-offers";
 
 export type WaitlistStatus = "WAITING" | "OFFERED" | "FULFILLED" | "EXPIRED" | "LEFT";
 
@@ -38,29 +38,37 @@ export class WaitlistService {
    * Joins the show's waitlist. Idempotent: an active (WAITING or OFFERED) entry of the caller is
    * returned as is (`created: false`). Only a show on sale whose free seats are fewer than
    * `seatsWanted` can be joined: otherwise 409 NOT_SOLD_OUT (hold the seats instead). The show
-   * row is share-locked, so a deletion of the show in flight finishes first (then 404).
+   * row is share-locked, so a deletion of the show in flight finishes first (then 404); the
+   * free seats are counted under the show's waitlist lock, so a cancel or expiry committing
+   * meanwhile either counts here or offers its seats to this entry.
    */
   async join(userId: number, showId: number, seatsWanted: number) {
     return this.db.transaction(async (tx) => {
-      const [show] = await execRows<{ started: boolean; free: number }>(
+      const [show] = await execRows<{ started: boolean }>(
         tx,
-        sql`select ${shows.start_time} <= now() as started, ${availableSeats}::int as free
+        sql`select ${shows.start_time} <= now() as started
             from ${shows} where ${shows.show_id} = ${showId} and ${shows.deleted_at} is null
             for share`,
       );
       if (!show) throw notFound("Show");
+      await lockWaitlists(tx, [showId]);
+      const [seats] = await execRows<{ free: number }>(
+        tx,
+        sql`select ${availableSeats}::int as free from ${shows} where ${shows.show_id} = ${showId}`,
+      );
+      const free = seats?.free ?? 0;
       await reconcileOffers(tx, showId);
       const existing = await this.activeEntry(tx, userId, showId);
       if (existing) return { entry: existing, created: false };
       if (show.started) {
         throw new AppError(400, "SHOW_STARTED", "The show has already started");
       }
-      if (show.free >= seatsWanted) {
+      if (free >= seatsWanted) {
         throw new AppError(
           409,
           "NOT_SOLD_OUT",
-          `The show is not sold out: ${show.free} seats are free; hold them instead`,
-          { free_seats: show.free },
+          `The show is not sold out: ${free} seats are free; hold them instead`,
+          { free_seats: free },
         );
       }
       // A concurrent join of the same user inserts nothing here and answers the winner's entry.
