@@ -1521,6 +1521,24 @@ describe.each(backends)("admin API on %s", (backend) => {
       },
     );
 
+    test("?force=true on a show that has taken place calls it off: cancelled and refunded", async () => {
+      const fixture = await createShowFixture(app, admin.token);
+      const confirmed = await insertPaidBooking(app, user.user_id, fixture.show_id, [
+        fixture.seat_ids[0] as number,
+      ]);
+      await query(
+        app,
+        sql`update shows set start_time = now() - interval '3 hours',
+              end_time = now() - interval '1 hour'
+            where show_id = ${fixture.show_id}`,
+      );
+      const forced = await adminRequest("DELETE", `${ADMIN}/shows/${fixture.show_id}?force=true`);
+      expect(forced.status).toBe(204);
+      expect(await bookingsAndPayments(app, fixture.show_id)).toEqual([
+        { booking_id: confirmed, status: "CANCELLED", payment: "REFUNDED" },
+      ]);
+    });
+
     test("?force=true on a show without bookings also deletes it", async () => {
       const fixture = await createShowFixture(app, admin.token);
       const forced = await adminRequest("DELETE", `${ADMIN}/shows/${fixture.show_id}?force=true`);

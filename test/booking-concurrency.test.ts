@@ -613,28 +613,41 @@ if (backends.includes("postgres")) {
       }
     });
 
-    test("a forced show deletion that deadlocks with a cancel runs again and succeeds", async () => {
+    test.each([
+      { deleting: "a forced show deletion", with: "a cancel", ended: "CANCELLED", past: false },
+      { deleting: "an event deletion", with: "an expiry", ended: "EXPIRED", past: true },
+    ] as const)("$deleting that deadlocks with $with runs again and succeeds", async (race) => {
       const { admin, show, seat, held } = await firstSeatHeld(app, 1, 1);
+      if (race.past) {
+        // The show has taken place: deleting its event expires the hold still open.
+        await query(
+          app,
+          sql`update shows set start_time = now() - interval '3 hours',
+                end_time = now() - interval '1 hour'
+              where show_id = ${show.show_id}`,
+        );
+      }
+      const path = race.past
+        ? `/api/v1/admin/events/${show.event_id}`
+        : `/api/v1/admin/shows/${show.show_id}?force=true`;
       const session = postgres(app.config.DATABASE_URL as string, { max: 2, onnotice: () => {} });
-      const cancel = await session.reserve();
+      const other = await session.reserve();
       try {
-        // A cancel has locked its booking (bookings before seats)...
-        await cancel`begin`;
-        await cancel`select 1 from bookings where booking_id = ${held.body.booking_id} for update`;
+        // The cancel or expiry has locked its booking (bookings before seats)...
+        await other`begin`;
+        await other`select 1 from bookings where booking_id = ${held.body.booking_id} for update`;
         // ...the deletion locks the seats and waits for the booking...
-        const deleting = app.request("DELETE", `/api/v1/admin/shows/${show.show_id}?force=true`, {
-          token: admin.token,
-        });
+        const deleting = app.request("DELETE", path, { token: admin.token });
         await untilOneWaitsForALock(session, "the deletion");
-        // ...and the cancel's seat update closes the cycle. PostgreSQL aborts the deletion,
-        // which waited first; it must run again once the cancel commits.
-        await cancel`update bookings set status = 'CANCELLED' where booking_id = ${held.body.booking_id}`;
-        await cancel`update show_seats set status = 'AVAILABLE', booking_id = null, locked_until = null
-                     where show_id = ${show.show_id} and seat_id = ${seat}`;
-        await cancel`commit`;
+        // ...and the seat update closes the cycle. PostgreSQL aborts the deletion, which
+        // waited first; it must run again once the other transaction commits.
+        await other`update bookings set status = ${race.ended} where booking_id = ${held.body.booking_id}`;
+        await other`update show_seats set status = 'AVAILABLE', booking_id = null, locked_until = null
+                    where show_id = ${show.show_id} and seat_id = ${seat}`;
+        await other`commit`;
         expect((await deleting).status).toBe(204);
       } finally {
-        cancel.release();
+        other.release();
         await session.end();
       }
       expect((await app.request("GET", `/api/v1/shows/${show.show_id}`)).status).toBe(404);

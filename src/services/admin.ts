@@ -230,45 +230,51 @@ export class AdminService {
    * of the catalog.
    */
   async deleteEvent(eventId: number) {
-    const { removed, expired } = await this.db.transaction(async (tx) => {
-      const [event] = await tx
-        .select({ event_id: events.event_id })
-        .from(events)
-        .where(and(eq(events.event_id, eventId), isNull(events.deleted_at)))
-        .for("update");
-      if (!event) throw notFound("Event");
-      // Locked like deleteShow locks its show: a concurrent change to one of them (moving it
-      // to another event, deleting it) finishes first, and is seen.
-      const live = await tx
-        .select({ show_id: shows.show_id, started: showStarted })
-        .from(shows)
-        .where(and(eq(shows.event_id, eventId), isNull(shows.deleted_at)))
-        .orderBy(shows.show_id)
-        .for("no key update");
-      const liveShows = live.map((show) => show.show_id);
-      const started = new Set(live.filter((show) => show.started).map((show) => show.show_id));
-      const active = await activeBookingsOf(tx, liveShows);
-      if (active.some((booking) => !started.has(booking.show_id))) {
-        throw conflict("The event has shows with active bookings; delete those shows first");
-      }
-      const expired = await endBookings(
-        tx,
-        active.map((booking) => booking.booking_id),
-        "EXPIRED",
-      );
-      await removeShows(tx, liveShows);
-      const [kept] = await tx
-        .select({ show_id: shows.show_id })
-        .from(shows)
-        .where(eq(shows.event_id, eventId))
-        .limit(1);
-      if (kept) {
-        await tx.update(events).set({ deleted_at: sql`now()` }).where(eq(events.event_id, eventId));
-      } else {
-        await tx.delete(events).where(eq(events.event_id, eventId));
-      }
-      return { removed: liveShows, expired };
-    });
+    // Retried on deadlock, as deleteShow: expiring open holds locks them after their seats.
+    const { removed, expired } = await withRetries(() =>
+      this.db.transaction(async (tx) => {
+        const [event] = await tx
+          .select({ event_id: events.event_id })
+          .from(events)
+          .where(and(eq(events.event_id, eventId), isNull(events.deleted_at)))
+          .for("update");
+        if (!event) throw notFound("Event");
+        // Locked like deleteShow locks its show: a concurrent change to one of them (moving it
+        // to another event, deleting it) finishes first, and is seen.
+        const live = await tx
+          .select({ show_id: shows.show_id, started: showStarted })
+          .from(shows)
+          .where(and(eq(shows.event_id, eventId), isNull(shows.deleted_at)))
+          .orderBy(shows.show_id)
+          .for("no key update");
+        const liveShows = live.map((show) => show.show_id);
+        const started = new Set(live.filter((show) => show.started).map((show) => show.show_id));
+        const active = await activeBookingsOf(tx, liveShows);
+        if (active.some((booking) => !started.has(booking.show_id))) {
+          throw conflict("The event has shows with active bookings; delete those shows first");
+        }
+        const expired = await endBookings(
+          tx,
+          active.map((booking) => booking.booking_id),
+          "EXPIRED",
+        );
+        await removeShows(tx, liveShows);
+        const [kept] = await tx
+          .select({ show_id: shows.show_id })
+          .from(shows)
+          .where(eq(shows.event_id, eventId))
+          .limit(1);
+        if (kept) {
+          await tx
+            .update(events)
+            .set({ deleted_at: sql`now()` })
+            .where(eq(events.event_id, eventId));
+        } else {
+          await tx.delete(events).where(eq(events.event_id, eventId));
+        }
+        return { removed: liveShows, expired };
+      }),
+    );
     await settleEndedBookings(expired, this.after);
     await Promise.all(
       removed.map((showId) => this.after.seatsChanged({ showId, layoutChanged: true })),
@@ -347,8 +353,9 @@ export class AdminService {
 
   /**
    * Deletes a show (see removeShows); with active bookings only when forced, which cancels and
-   * refunds them first. A show that has started is history: its CONFIRMED bookings stay as
-   * they are and only holds still open expire, without ?force=true.
+   * refunds them first. A show that has started is history: without ?force=true its CONFIRMED
+   * bookings stay as they are and only holds still open expire; with it (a show called off)
+   * every booking is cancelled and refunded.
    */
   async deleteShow(showId: number, force: boolean) {
     // Retried on deadlock: ending its bookings locks them after their seats, the reverse of a
@@ -368,8 +375,10 @@ export class AdminService {
         if (active.length > 0 && !force && !show.started) {
           throw conflict("The show has active bookings; repeat with ?force=true to cancel them");
         }
+        // A started show deleted without ?force keeps its sales; with it, it was called off.
+        const keepSales = show.started && !force;
         // No waitlist offers: the show and its waitlist go with it.
-        const ended = await endBookings(tx, active, show.started ? "EXPIRED" : "CANCELLED");
+        const ended = await endBookings(tx, active, keepSales ? "EXPIRED" : "CANCELLED");
         await removeShows(tx, [showId]);
         return ended;
       }),

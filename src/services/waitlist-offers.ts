@@ -57,38 +57,38 @@ export async function lockWaitlists(tx: Queryable, showIds: number[]): Promise<v
  * Offers the free seats of every show among `showIds` that has an active waitlist (WAITING
  * entries, or OFFERED ones whose booking may just have ended), in the caller's transaction:
  * the one that freed the seats, so that no general hold can take a freed seat before the line
- * gets it. All in one savepoint: if the offers fail (a lock timeout, a deadlock) they are
- * logged and undone, never the cancel or expiry that freed the seats, which then stay on
- * general sale.
+ * gets it. Shows are taken in id order, each in a savepoint of its own: if its offers fail (a
+ * lock timeout, a deadlock) they are logged and undone, never another show's offers nor the
+ * cancel or expiry that freed the seats, which then stay on general sale.
  */
 export async function offerToWaitlists(
   tx: Queryable,
   showIds: number[],
   settings: OfferSettings,
 ): Promise<WaitlistOffer[]> {
-  try {
-    return await tx.transaction(async (savepoint) => {
-      await lockWaitlists(savepoint, showIds);
-      // Read after the locks: every join that committed before them is seen.
-      const waited = await execRows<{ show_id: number }>(
-        savepoint,
-        sql`select distinct show_id from waitlist_entries
-            where show_id = any(${intArray(showIds)}) and status in ('WAITING', 'OFFERED')
-            order by show_id`,
+  const offers: WaitlistOffer[] = [];
+  for (const showId of [...showIds].sort((a, b) => a - b)) {
+    try {
+      offers.push(
+        ...(await tx.transaction(async (savepoint) => {
+          await lockWaitlists(savepoint, [showId]);
+          // Read after the lock: every join that committed before it is seen.
+          const [waited] = await execRows<{ waiting: boolean }>(
+            savepoint,
+            sql`select exists (select 1 from waitlist_entries
+                  where show_id = ${showId} and status in ('WAITING', 'OFFERED')) as waiting`,
+          );
+          return waited?.waiting ? offerFreeSeats(savepoint, showId, settings.ttlSeconds) : [];
+        })),
       );
-      const offers: WaitlistOffer[] = [];
-      for (const { show_id } of waited) {
-        offers.push(...(await offerFreeSeats(savepoint, show_id, settings.ttlSeconds)));
-      }
-      return offers;
-    });
-  } catch (error) {
-    settings.logger.warn("waitlist offers failed; the freed seats stay on general sale", {
-      show_ids: showIds,
-      error: String(error),
-    });
-    return [];
+    } catch (error) {
+      settings.logger.warn("waitlist offer failed; the freed seats stay on general sale", {
+        show_id: showId,
+        error: String(error),
+      });
+    }
   }
+  return offers;
 }
 
 /**
