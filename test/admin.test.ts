@@ -3,11 +3,13 @@ import { ok } from "./support/answers";
 import {
   createAdmin,
   createShowFixture,
+  payAndConfirm,
   registerUser,
   type ShowFixture,
   type TestUser,
 } from "./support/fixtures";
 import { createTestApp, query, sql, type TestApp } from "./support/harness";
+import { bookingInvariantViolations } from "./support/invariants";
 import { backends } from "./support/services";
 
 /** Setup builds an app and data through the API: generous, as CI machines may be busy. */
@@ -1520,6 +1522,30 @@ describe.each(backends)("admin API on %s", (backend) => {
         expect((await app.request("GET", `/api/v1/shows/${fixture.show_id}`)).status).toBe(404);
       },
     );
+
+    test("a show that took place, deleted, keeps a sale bought through the API and drops its seat locks", async () => {
+      const fixture = await createShowFixture(app, admin.token);
+      const held = ok(
+        await as(user.token).request("POST", "/api/v1/bookings/lock", {
+          show_id: fixture.show_id,
+          seat_ids: [fixture.seat_ids[0]],
+        }),
+      );
+      await payAndConfirm(app, user, held);
+      expect((await app.runtime.services.locks.snapshot(fixture.show_id)).size).toBe(1);
+      await query(
+        app,
+        sql`update shows set start_time = now() - interval '3 hours',
+              end_time = now() - interval '1 hour'
+            where show_id = ${fixture.show_id}`,
+      );
+      expect((await adminRequest("DELETE", `${ADMIN}/shows/${fixture.show_id}`)).status).toBe(204);
+      expect(await bookingsAndPayments(app, fixture.show_id)).toEqual([
+        { booking_id: held.booking_id, status: "CONFIRMED", payment: "SUCCEEDED" },
+      ]);
+      expect((await app.runtime.services.locks.snapshot(fixture.show_id)).size).toBe(0);
+      expect(await bookingInvariantViolations(app, fixture.show_id)).toEqual([]);
+    });
 
     test("?force=true on a show that has taken place calls it off: cancelled and refunded", async () => {
       const fixture = await createShowFixture(app, admin.token);

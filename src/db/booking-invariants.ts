@@ -27,6 +27,8 @@ export const doubleSoldSeats = (showId: number): SQL<DoubleSoldSeat> =>
 /**
  * show_seats' LOCKED/BOOKED rows must be exactly the seats of active bookings, with the status
  * that matches the booking's (PENDING → LOCKED, CONFIRMED → BOOKED): the rows where they differ.
+ * A deleted show has no seat rows left; the CONFIRMED bookings it keeps (it had taken place)
+ * owe none.
  */
 export const seatRowsOutOfStep = (showId: number): SQL<SeatOutOfStep> =>
   sql`with held as (
@@ -36,6 +38,7 @@ export const seatRowsOutOfStep = (showId: number): SQL<SeatOutOfStep> =>
         select bs.seat_id, b.booking_id,
           case b.status when 'PENDING' then 'LOCKED' else 'BOOKED' end as status
         from booking_seats bs join bookings b on b.booking_id = bs.booking_id
+        join shows sh on sh.show_id = b.show_id and sh.deleted_at is null
         where b.show_id = ${showId} and b.status in ('PENDING', 'CONFIRMED')
       )
       select coalesce(held.seat_id, owed.seat_id) as seat_id,

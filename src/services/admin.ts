@@ -276,9 +276,7 @@ export class AdminService {
       }),
     );
     await settleEndedBookings(expired, this.after);
-    await Promise.all(
-      removed.map((showId) => this.after.seatsChanged({ showId, layoutChanged: true })),
-    );
+    await Promise.all(removed.map((showId) => this.showRemoved(showId)));
   }
 
   // ---- shows --------------------------------------------------------------------------------
@@ -384,7 +382,27 @@ export class AdminService {
       }),
     );
     await settleEndedBookings(cancelled, this.after);
+    await this.showRemoved(showId);
+  }
+
+  /**
+   * After a show's removal committed: its seat maps go stale, and the seat locks left in
+   * Redis (BOOKED markers of the sales a show that took place keeps) are dropped.
+   */
+  private async showRemoved(showId: number): Promise<void> {
     await this.after.seatsChanged({ showId, layoutChanged: true });
+    try {
+      const left = await this.after.locks.snapshot(showId);
+      await this.after.locks.discard(
+        [...left].map(([seatId, value]) => ({ showId, seatId, value, ttlMs: 0 })),
+      );
+    } catch (error) {
+      // The lock repair job drops them too: PostgreSQL has no seat rows for them.
+      this.after.logger.warn("could not drop a deleted show's seat locks", {
+        show_id: showId,
+        error: String(error),
+      });
+    }
   }
 
   private async requireVenue(db: Queryable, venueId: number, lock = false) {
