@@ -281,7 +281,7 @@ describe.each(backends)("waitlist (%s)", (backend) => {
     // The cancel's transaction commits; nothing after the commit has run yet.
     const endings = await cleanup.db.transaction((tx) =>
       endBookings(tx, [bookings.get(seatId) as number], "CANCELLED", {
-        offers: { ttlSeconds: OFFER_TTL_SECONDS, logger: silent },
+        waitlist: { ttlSeconds: OFFER_TTL_SECONDS, logger: silent },
       }),
     );
     // Even with the cancelled booking's Redis lock gone, the seat is not on general sale.
@@ -361,6 +361,29 @@ describe.each(backends)("waitlist (%s)", (backend) => {
     expect(ended.map((row) => row.status)).toEqual(["CANCELLED", "CANCELLED"]);
     // Once deleted, the show's waitlist cannot be joined again.
     expect((await join(waiter, show.show_id, { seats_wanted: 1 })).status).toBe(404);
+  });
+
+  test("a show deleted after it took place marks a confirmed offer FULFILLED", async () => {
+    const { show, buyer, bookings } = await soldOutShow(1);
+    const [waiter] = (await createUsersDirect(app, 1)) as [TestUser];
+    ok(await join(waiter, show.show_id, { seats_wanted: 1 }), 201);
+    ok(await cancel(buyer, bookings.get(show.seat_ids[0] as number) as number));
+    const [offer] = await offersOf(show, [waiter]);
+    await payAndConfirm(app, waiter, {
+      booking_id: offer?.booking_id as number,
+      amount: show.price,
+    });
+    await query(
+      app,
+      sql`update shows set start_time = now() - interval '3 hours',
+            end_time = now() - interval '1 hour'
+          where show_id = ${show.show_id}`,
+    );
+    const deleted = await app.request("DELETE", `/api/v1/admin/shows/${show.show_id}`, {
+      token: adminToken,
+    });
+    expect(deleted.status).toBe(204);
+    expect(await entryStatus(show, waiter)).toBe("FULFILLED");
   });
 
   test("GET /user/notifications lists only the caller's, newest first", async () => {

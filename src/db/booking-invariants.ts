@@ -38,8 +38,9 @@ export const seatRowsOutOfStep = (showId: number): SQL<SeatOutOfStep> =>
         select bs.seat_id, b.booking_id,
           case b.status when 'PENDING' then 'LOCKED' else 'BOOKED' end as status
         from booking_seats bs join bookings b on b.booking_id = bs.booking_id
-        join shows sh on sh.show_id = b.show_id and sh.deleted_at is null
+        join shows sh on sh.show_id = b.show_id
         where b.show_id = ${showId} and b.status in ('PENDING', 'CONFIRMED')
+          and (sh.deleted_at is null or b.status = 'PENDING')
       )
       select coalesce(held.seat_id, owed.seat_id) as seat_id,
         case when owed.seat_id is null then 'held in show_seats without an active booking'

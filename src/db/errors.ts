@@ -37,17 +37,18 @@ export function isTransientConflict(error: unknown): boolean {
   return code === "40P01" || code === "40001";
 }
 
-/** Runs `work` up to `attempts` times in all while it fails with an error `retryable` accepts. */
+const ATTEMPTS = 3;
+
+/** Runs `work` up to three times in all while it fails with an error `retryable` accepts. */
 export async function withRetries<T>(
   work: () => Promise<T>,
   retryable: (error: unknown) => boolean = isTransientConflict,
-  attempts = 3,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await work();
     } catch (error) {
-      if (!retryable(error) || attempt >= attempts) throw error;
+      if (!retryable(error) || attempt >= ATTEMPTS) throw error;
     }
   }
 }

@@ -44,7 +44,7 @@ export async function expireLapsedHolds(
         tx,
         due.map((row) => row.booking_id),
         "EXPIRED",
-        { offers: { ttlSeconds: deps.waitlistOfferTtlSeconds, logger: deps.logger } },
+        { waitlist: { ttlSeconds: deps.waitlistOfferTtlSeconds, logger: deps.logger } },
       );
     });
     if (endings.ended.length === 0) break;

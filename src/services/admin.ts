@@ -8,6 +8,7 @@ import { iso } from "../lib/time";
 import { endBookings, settleEndedBookings } from "./booking-lifecycle";
 import { findShow, seatLayoutOrder } from "./catalog";
 import type { AfterCommit } from "./seat-changes";
+import { reconcileOffers } from "./waitlist-offers";
 
 export interface VenueInput {
   venue_name: string;
@@ -106,7 +107,7 @@ export class AdminService {
       .orderBy(sql`${shows.deleted_at} desc nulls first`)
       .limit(1);
     if (show?.deleted_at === null) throw conflict("The venue has shows; delete them first");
-    if (show) throw conflict("The venue's past shows are kept for their booking history");
+    if (show) throw conflict("The venue's deleted shows are kept for their booking history");
     await this.db.delete(venues).where(eq(venues.venue_id, venueId));
   }
 
@@ -225,9 +226,10 @@ export class AdminService {
   }
 
   /**
-   * Deletes an event unless one of its shows has active bookings. Its shows go as deleteShow
-   * removes them; an event left with past shows kept for their history is kept with them, out
-   * of the catalog.
+   * Deletes an event unless one of its shows that has not started has active bookings (a
+   * started show's sales are history; its open holds expire). Its shows go as deleteShow
+   * removes them; an event left with deleted shows kept for their history is kept with them,
+   * out of the catalog.
    */
   async deleteEvent(eventId: number) {
     // Retried on deadlock, as deleteShow: expiring open holds locks them after their seats.
@@ -249,7 +251,7 @@ export class AdminService {
           .for("no key update");
         const liveShows = live.map((show) => show.show_id);
         const started = new Set(live.filter((show) => show.started).map((show) => show.show_id));
-        const active = await activeBookingsOf(tx, liveShows);
+        const active = await lockForRemoval(tx, liveShows);
         if (active.some((booking) => !started.has(booking.show_id))) {
           throw conflict("The event has shows with active bookings; delete those shows first");
         }
@@ -369,7 +371,7 @@ export class AdminService {
           .where(and(eq(shows.show_id, showId), isNull(shows.deleted_at)))
           .for("no key update");
         if (!show) throw notFound("Show");
-        const active = (await activeBookingsOf(tx, [showId])).map((row) => row.booking_id);
+        const active = (await lockForRemoval(tx, [showId])).map((row) => row.booking_id);
         if (active.length > 0 && !force && !show.started) {
           throw conflict("The show has active bookings; repeat with ?force=true to cancel them");
         }
@@ -448,7 +450,7 @@ function assertTimeOrder(start: Date, end: Date, salesOpenAt?: Date | null) {
  * in flight holds some of those rows, so this waits for it and then sees its booking, and no
  * new hold can start on these shows until the caller's transaction ends.
  */
-async function activeBookingsOf(
+async function lockForRemoval(
   tx: Queryable,
   showIds: number[],
 ): Promise<{ booking_id: number; show_id: number }[]> {
@@ -479,7 +481,7 @@ async function activeBookingsOf(
 
 /**
  * Takes shows out of the catalog for good, once their active bookings have ended (under the
- * locks activeBookingsOf took). A show with bookings keeps its row, marked deleted, and with it
+ * locks lockForRemoval took). A show with bookings keeps its row, marked deleted, and with it
  * its bookings, payments and refunds (the foreign key from bookings refuses to cascade); its
  * seat rows go and its waitlist closes. A show that never had a booking is deleted outright.
  */
@@ -494,6 +496,8 @@ async function removeShows(tx: Queryable, showIds: number[]): Promise<void> {
   if (unsold.length > 0) await tx.delete(shows).where(inArray(shows.show_id, unsold));
   if (kept.length === 0) return;
   await tx.delete(showSeats).where(inArray(showSeats.show_id, kept));
+  // Offers already confirmed become FULFILLED first; whatever is still open expires.
+  for (const showId of kept) await reconcileOffers(tx, showId);
   await tx
     .update(waitlistEntries)
     .set({ status: "EXPIRED", updated_at: sql`now()` })

@@ -25,14 +25,14 @@ export interface Endings {
   offers: WaitlistOffer[];
 }
 
-export const NOTHING_ENDED: Endings = { ended: [], offers: [] };
+export const nothingEnded = (): Endings => ({ ended: [], offers: [] });
 
-export interface EndOptions {
+interface EndOptions {
   /**
    * Offer the freed seats to their shows' waitlists before the transaction commits. Left out
    * only when the show itself goes.
    */
-  offers?: OfferSettings;
+  waitlist?: OfferSettings;
 }
 
 /**
@@ -54,8 +54,8 @@ export async function endBookings(
 ): Promise<Endings> {
   const ended = await endAndFree(tx, bookingIds, to);
   const freedShows = [...new Set(ended.filter((b) => b.seat_ids.length > 0).map((b) => b.show_id))];
-  if (!options.offers || freedShows.length === 0) return { ended, offers: [] };
-  return { ended, offers: await offerToWaitlists(tx, freedShows, options.offers) };
+  if (!options.waitlist || freedShows.length === 0) return { ended, offers: [] };
+  return { ended, offers: await offerToWaitlists(tx, freedShows, options.waitlist) };
 }
 
 async function endAndFree(

@@ -12,7 +12,7 @@ import {
   type EndedBooking,
   type Endings,
   endBookings,
-  NOTHING_ENDED,
+  nothingEnded,
   settleEndedBookings,
 } from "./booking-lifecycle";
 import {
@@ -144,7 +144,7 @@ export class BookingService {
    */
   private async holdInDatabase(request: HoldRequest) {
     const outcome = await this.retrying(() => runHoldStatement(this.db, request));
-    if (outcome.kind !== "lapsed") return { outcome, reclaimed: NOTHING_ENDED };
+    if (outcome.kind !== "lapsed") return { outcome, reclaimed: nothingEnded() };
     // Bookings before seats, the order of the cleanup job and of cancel. Ending them locks
     // their seats in no set order, and takes the show's waitlist lock (every seat-freeing
     // transaction does) before this statement locks the other requested seats, so a
@@ -272,7 +272,7 @@ export class BookingService {
   private async expireLapsedHold(user: AuthUser, bookingId: number): Promise<void> {
     const expired = await this.inTransaction(async (tx) => {
       const booking = await this.lockBooking(tx, user, bookingId);
-      return booking.hold_lapsed ? this.expire(tx, booking) : NOTHING_ENDED;
+      return booking.hold_lapsed ? this.expire(tx, booking) : nothingEnded();
     });
     await settleEndedBookings(expired, this.after);
   }
@@ -417,7 +417,7 @@ export class BookingService {
   /** Ends bookings; seats the show's waitlist wants go to it before the commit. */
   private end(tx: Queryable, bookingIds: number[], to: "EXPIRED" | "CANCELLED") {
     return endBookings(tx, bookingIds, to, {
-      offers: { ttlSeconds: this.settings.waitlistOfferTtlSeconds, logger: this.logger },
+      waitlist: { ttlSeconds: this.settings.waitlistOfferTtlSeconds, logger: this.logger },
     });
   }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
-import { execRows, intArray, type Queryable } from "../db/client";
+import { execRows, type Queryable } from "../db/client";
 import type { Logger } from "../lib/logger";
 import { iso } from "../lib/time";
 import { runHoldStatement } from "./hold-statement";
@@ -40,17 +40,13 @@ export interface OfferSettings {
 }
 
 /**
- * Takes the waitlist locks of these shows (advisory, held until the transaction ends, in id
- * order). The transactions that free a show's seats and those that join its line all take it,
- * so a join is either seen by the offer that follows a freeing, or sees the freed seats itself
- * (and is told to hold them); and two transactions never offer the same seats.
+ * Takes the show's waitlist lock (advisory, held until the transaction ends). The transactions
+ * that free a show's seats and those that join its line all take it, so a join is either seen
+ * by the offer that follows a freeing, or sees the freed seats itself (and is told to hold
+ * them); and two transactions never offer the same seats.
  */
-export async function lockWaitlists(tx: Queryable, showIds: number[]): Promise<void> {
-  await execRows(
-    tx,
-    sql`select pg_advisory_xact_lock(${WAITLIST_LOCK_SPACE}, show_id)
-        from (select show_id from unnest(${intArray(showIds)}) as show_id order by show_id) as shows`,
-  );
+export async function lockWaitlist(tx: Queryable, showId: number): Promise<void> {
+  await execRows(tx, sql`select pg_advisory_xact_lock(${WAITLIST_LOCK_SPACE}, ${showId})`);
 }
 
 /**
@@ -71,7 +67,7 @@ export async function offerToWaitlists(
     try {
       offers.push(
         ...(await tx.transaction(async (savepoint) => {
-          await lockWaitlists(savepoint, [showId]);
+          await lockWaitlist(savepoint, showId);
           // Read after the lock: every join that committed before it is seen.
           const [waited] = await execRows<{ waiting: boolean }>(
             savepoint,
@@ -97,7 +93,7 @@ export async function offerToWaitlists(
  * WAITLIST_OFFER notification. Strict FIFO: when the head of the line wants more seats than
  * are free, nobody behind it is served.
  *
- * Run under the show's waitlist lock (lockWaitlists), held until the caller commits: a later
+ * Run under the show's waitlist lock (lockWaitlist), held until the caller commits: a later
  * offer of the show's seats sees the seats an earlier one offered as LOCKED. Seats
  * another transaction has locked are skipped (SKIP LOCKED): one that freed them offers them
  * itself before it commits; seats a general hold or an admin change has locked for a moment
@@ -182,10 +178,11 @@ export async function settleOffers(offers: WaitlistOffer[], after: AfterCommit):
         offer.lock_token,
         ttlMs,
       );
-      // Another transaction freed a seat of the offer and has not dropped its lock yet. Locks
-      // only refuse: PostgreSQL holds the seats, and the lock repair job lines Redis up again.
+      // Another transaction freed a seat of the offer and has not dropped its lock yet, or a
+      // general hold about to be refused still holds one. Locks only refuse: PostgreSQL holds
+      // the seats, and the lock repair job lines Redis up again.
       if (taken.length > 0) {
-        after.logger.info("offered seats still locked in Redis by their previous booking", {
+        after.logger.info("offered seats still locked in Redis by an earlier holder", {
           booking_id: offer.booking_id,
           seat_ids: taken,
         });

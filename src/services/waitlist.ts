@@ -4,7 +4,7 @@ import { shows } from "../db/schema";
 import { AppError, notFound } from "../lib/errors";
 import { iso } from "../lib/time";
 import { availableSeats } from "./catalog";
-import { lockWaitlists, reconcileOffers } from "./waitlist-offers";
+import { lockWaitlist, reconcileOffers } from "./waitlist-offers";
 
 export type WaitlistStatus = "WAITING" | "OFFERED" | "FULFILLED" | "EXPIRED" | "LEFT";
 
@@ -51,7 +51,7 @@ export class WaitlistService {
             for share`,
       );
       if (!show) throw notFound("Show");
-      await lockWaitlists(tx, [showId]);
+      await lockWaitlist(tx, showId);
       const [seats] = await execRows<{ free: number }>(
         tx,
         sql`select ${availableSeats}::int as free from ${shows} where ${shows.show_id} = ${showId}`,

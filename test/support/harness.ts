@@ -108,7 +108,7 @@ export async function createTestApp(
       // Redis is shared by every test file and run: each app gets keys of its own.
       baseEnv.REDIS_KEY_PREFIX = `test:${scratch.name}:`;
     }
-    // Lock waits are unbounded unless a suite asks for the production bound.
+    // Lock waits are unbounded unless a suite asks for a bound (production has one).
     const lockTimeoutMs = env.DB_LOCK_TIMEOUT_MS ? Number(env.DB_LOCK_TIMEOUT_MS) : undefined;
     database = await openDatabase({ url: scratch.url, poolMax: 10, lockTimeoutMs });
     await runMigrations(database);
