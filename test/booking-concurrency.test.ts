@@ -473,8 +473,9 @@ if (backends.includes("postgres")) {
   describe("deletions and waitlist offers racing other transactions", () => {
     let app: TestApp;
     beforeAll(async () => {
-      // Bounded lock waits, as in production (the second test waits this long once).
-      app = await createTestApp("postgres", { DB_LOCK_TIMEOUT_MS: "2000" });
+      // Lock waits bounded as in production (the failing-offer test waits this long once;
+      // the others wait a few milliseconds for a session the test drives).
+      app = await createTestApp("postgres", { DB_LOCK_TIMEOUT_MS: "5000" });
     });
     afterAll(() => app.close());
 
@@ -633,14 +634,17 @@ if (backends.includes("postgres")) {
       const session = postgres(app.config.DATABASE_URL as string, { max: 2, onnotice: () => {} });
       const other = await session.reserve();
       try {
+        // This session never looks for the deadlock first, however slow the machine: the
+        // deletion, waiting since before the cycle closes, is always the one PostgreSQL aborts.
+        await other`set deadlock_timeout = '30s'`;
         // The cancel or expiry has locked its booking (bookings before seats)...
         await other`begin`;
         await other`select 1 from bookings where booking_id = ${held.body.booking_id} for update`;
         // ...the deletion locks the seats and waits for the booking...
         const deleting = app.request("DELETE", path, { token: admin.token });
         await untilOneWaitsForALock(session, "the deletion");
-        // ...and the seat update closes the cycle. PostgreSQL aborts the deletion, which
-        // waited first; it must run again once the other transaction commits.
+        // ...and the seat update closes the cycle. PostgreSQL aborts the deletion, which must
+        // run again once the other transaction commits.
         await other`update bookings set status = ${race.ended} where booking_id = ${held.body.booking_id}`;
         await other`update show_seats set status = 'AVAILABLE', booking_id = null, locked_until = null
                     where show_id = ${show.show_id} and seat_id = ${seat}`;
