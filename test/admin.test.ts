@@ -3,6 +3,7 @@ import { ok } from "./support/answers";
 import {
   createAdmin,
   createShowFixture,
+  moveShowToThePast,
   payAndConfirm,
   registerUser,
   type ShowFixture,
@@ -1504,12 +1505,7 @@ describe.each(backends)("admin API on %s", (backend) => {
         const [first, second] = fixture.seat_ids as [number, number];
         const confirmed = await insertPaidBooking(app, user.user_id, fixture.show_id, [first]);
         const pending = await insertBooking(app, user.user_id, fixture.show_id, [second]);
-        await query(
-          app,
-          sql`update shows set start_time = now() - interval '3 hours',
-                end_time = now() - interval '1 hour'
-              where show_id = ${fixture.show_id}`,
-        );
+        await moveShowToThePast(app, fixture.show_id);
         const path =
           deleted === "show"
             ? `${ADMIN}/shows/${fixture.show_id}`
@@ -1533,12 +1529,7 @@ describe.each(backends)("admin API on %s", (backend) => {
       );
       await payAndConfirm(app, user, held);
       expect((await app.runtime.services.locks.snapshot(fixture.show_id)).size).toBe(1);
-      await query(
-        app,
-        sql`update shows set start_time = now() - interval '3 hours',
-              end_time = now() - interval '1 hour'
-            where show_id = ${fixture.show_id}`,
-      );
+      await moveShowToThePast(app, fixture.show_id);
       expect((await adminRequest("DELETE", `${ADMIN}/shows/${fixture.show_id}`)).status).toBe(204);
       expect(await bookingsAndPayments(app, fixture.show_id)).toEqual([
         { booking_id: held.booking_id, status: "CONFIRMED", payment: "SUCCEEDED" },
@@ -1552,12 +1543,7 @@ describe.each(backends)("admin API on %s", (backend) => {
       const confirmed = await insertPaidBooking(app, user.user_id, fixture.show_id, [
         fixture.seat_ids[0] as number,
       ]);
-      await query(
-        app,
-        sql`update shows set start_time = now() - interval '3 hours',
-              end_time = now() - interval '1 hour'
-            where show_id = ${fixture.show_id}`,
-      );
+      await moveShowToThePast(app, fixture.show_id);
       const forced = await adminRequest("DELETE", `${ADMIN}/shows/${fixture.show_id}?force=true`);
       expect(forced.status).toBe(204);
       expect(await bookingsAndPayments(app, fixture.show_id)).toEqual([

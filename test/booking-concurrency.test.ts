@@ -2,11 +2,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Redis from "ioredis";
 import postgres from "postgres";
 import { RedisSeatLocks } from "../src/infra/seat-locks";
+import { WAITLIST_LOCK_SPACE } from "../src/services/waitlist-offers";
 import { expectError } from "./support/answers";
 import {
   createAdmin,
   createShowFixture,
   createUsersDirect,
+  moveShowToThePast,
   type TestUser,
 } from "./support/fixtures";
 import { createTestApp, query, sql, type TestApp, type TestResponse } from "./support/harness";
@@ -282,6 +284,20 @@ describe.each(backends)("concurrent holds on %s", (backend) => {
 // Row-lock waits need a second session: real PostgreSQL only.
 if (backends.includes("postgres")) {
   /**
+   * A connection the test drives statement by statement (`conn`), in a session whose other
+   * connection can watch for lock waits; end() closes both.
+   */
+  const handDriven = async (app: TestApp) => {
+    const session = postgres(app.config.DATABASE_URL as string, { max: 2, onnotice: () => {} });
+    const conn = await session.reserve();
+    const end = async () => {
+      conn.release();
+      await session.end();
+    };
+    return { session, conn, end };
+  };
+
+  /**
    * A cancel of the booking `held` answered that has freed `seat` and not committed yet, on a
    * session of its own; the caller commits it (`cancel\`commit\``) and then calls end().
    */
@@ -291,16 +307,11 @@ if (backends.includes("postgres")) {
     showId: number,
     seat: number,
   ) => {
-    const session = postgres(app.config.DATABASE_URL as string, { max: 2, onnotice: () => {} });
-    const cancel = await session.reserve();
+    const { session, conn: cancel, end } = await handDriven(app);
     await cancel`begin`;
     await cancel`update bookings set status = 'CANCELLED' where booking_id = ${held.body.booking_id}`;
     await cancel`update show_seats set status = 'AVAILABLE', booking_id = null, locked_until = null
                  where show_id = ${showId} and seat_id = ${seat}`;
-    const end = async () => {
-      cancel.release();
-      await session.end();
-    };
     return { session, cancel, end };
   };
 
@@ -390,8 +401,7 @@ if (backends.includes("postgres")) {
       const held = await lockSeats(app, user, show.show_id, show.seat_ids);
       expect(held.status).toBe(200);
       if (paidFirst) expect((await pay(app, user, held.body)).status).toBe(200);
-      const session = postgres(app.config.DATABASE_URL as string, { max: 2, onnotice: () => {} });
-      const tx = await session.reserve();
+      const { session, conn: tx, end } = await handDriven(app);
       try {
         await tx`begin`;
         await tx`select 1 from bookings where booking_id = ${held.body.booking_id} for update`;
@@ -412,8 +422,7 @@ if (backends.includes("postgres")) {
           showId: show.show_id,
         };
       } finally {
-        tx.release();
-        await session.end();
+        await end();
       }
     }
 
@@ -530,7 +539,7 @@ if (backends.includes("postgres")) {
       // Another session sits on the show's waitlist lock, so the offer times out.
       const session = postgres(app.config.DATABASE_URL as string, { max: 1, onnotice: () => {} });
       try {
-        await session`select pg_advisory_lock(${0x57414954}, ${show.show_id})`;
+        await session`select pg_advisory_lock(${WAITLIST_LOCK_SPACE}, ${show.show_id})`;
         const cancelled = await act(app, buyer, held.body.booking_id, "cancel");
         expect(cancelled.status).toBe(200);
       } finally {
@@ -549,8 +558,7 @@ if (backends.includes("postgres")) {
     test("a show deletion waits for a seat-layout change in flight and removes its new seats", async () => {
       const admin = await createAdmin(app);
       const show = await createShowFixture(app, admin.token, { rows: ["A"], perRow: 2 });
-      const session = postgres(app.config.DATABASE_URL as string, { max: 2, onnotice: () => {} });
-      const layout = await session.reserve();
+      const { session, conn: layout, end } = await handDriven(app);
       try {
         // An admin adding a seat to the venue: its row lock taken, the seat not inserted yet.
         await layout`begin`;
@@ -575,16 +583,14 @@ if (backends.includes("postgres")) {
         );
         expect(left).toEqual({ shows: 0, seats: 0 });
       } finally {
-        layout.release();
-        await session.end();
+        await end();
       }
     });
 
     test("a show created for an event being deleted waits, then finds the event gone", async () => {
       const admin = await createAdmin(app);
       const fixture = await createShowFixture(app, admin.token, { rows: ["A"], perRow: 1 });
-      const session = postgres(app.config.DATABASE_URL as string, { max: 2, onnotice: () => {} });
-      const deletion = await session.reserve();
+      const { session, conn: deletion, end } = await handDriven(app);
       try {
         // An event deletion that has marked the event deleted and not committed yet.
         await deletion`begin`;
@@ -609,8 +615,7 @@ if (backends.includes("postgres")) {
         );
         expect(made?.shows).toBe(1);
       } finally {
-        deletion.release();
-        await session.end();
+        await end();
       }
     });
 
@@ -621,18 +626,12 @@ if (backends.includes("postgres")) {
       const { admin, show, seat, held } = await firstSeatHeld(app, 1, 1);
       if (race.past) {
         // The show has taken place: deleting its event expires the hold still open.
-        await query(
-          app,
-          sql`update shows set start_time = now() - interval '3 hours',
-                end_time = now() - interval '1 hour'
-              where show_id = ${show.show_id}`,
-        );
+        await moveShowToThePast(app, show.show_id);
       }
       const path = race.past
         ? `/api/v1/admin/events/${show.event_id}`
         : `/api/v1/admin/shows/${show.show_id}?force=true`;
-      const session = postgres(app.config.DATABASE_URL as string, { max: 2, onnotice: () => {} });
-      const other = await session.reserve();
+      const { session, conn: other, end } = await handDriven(app);
       try {
         // This session never looks for the deadlock first, however slow the machine: the
         // deletion, waiting since before the cycle closes, is always the one PostgreSQL aborts.
@@ -651,8 +650,7 @@ if (backends.includes("postgres")) {
         await other`commit`;
         expect((await deleting).status).toBe(204);
       } finally {
-        other.release();
-        await session.end();
+        await end();
       }
       expect((await app.request("GET", `/api/v1/shows/${show.show_id}`)).status).toBe(404);
     });
@@ -660,12 +658,11 @@ if (backends.includes("postgres")) {
     test("a cancel waits for a waitlist join in flight and offers the join its seat", async () => {
       const { show, people, seat, held } = await firstSeatHeld(app, 1, 2);
       const [buyer, waiter] = people as [TestUser, TestUser];
-      const session = postgres(app.config.DATABASE_URL as string, { max: 2, onnotice: () => {} });
-      const join = await session.reserve();
+      const { session, conn: join, end } = await handDriven(app);
       try {
         // A join that holds the show's waitlist lock and has written its entry, uncommitted.
         await join`begin`;
-        await join`select pg_advisory_xact_lock(${0x57414954}, ${show.show_id})`;
+        await join`select pg_advisory_xact_lock(${WAITLIST_LOCK_SPACE}, ${show.show_id})`;
         await join`insert into waitlist_entries (show_id, user_id, seats_wanted)
                    values (${show.show_id}, ${waiter.user_id}, 1)`;
         const cancelling = act(app, buyer, held.body.booking_id, "cancel");
@@ -673,8 +670,7 @@ if (backends.includes("postgres")) {
         await join`commit`;
         expect((await cancelling).status).toBe(200);
       } finally {
-        join.release();
-        await session.end();
+        await end();
       }
       const [offer] = await query<{ user_id: number; status: string }>(
         app,
@@ -691,7 +687,7 @@ if (backends.includes("postgres")) {
       // A cancel that has freed the seat and taken the show's waitlist lock, uncommitted.
       const { session, cancel, end } = await uncommittedCancel(app, held, show.show_id, seat);
       try {
-        await cancel`select pg_advisory_xact_lock(${0x57414954}, ${show.show_id})`;
+        await cancel`select pg_advisory_xact_lock(${WAITLIST_LOCK_SPACE}, ${show.show_id})`;
         const joining = app.request("POST", `/api/v1/shows/${show.show_id}/waitlist`, {
           token: waiter.token,
           body: { seats_wanted: 1 },

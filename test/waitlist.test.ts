@@ -7,6 +7,7 @@ import {
   createAdmin,
   createShowFixture,
   createUsersDirect,
+  moveShowToThePast,
   payAndConfirm,
   registerUser,
   type ShowFixture,
@@ -373,12 +374,7 @@ describe.each(backends)("waitlist (%s)", (backend) => {
       booking_id: offer?.booking_id as number,
       amount: show.price,
     });
-    await query(
-      app,
-      sql`update shows set start_time = now() - interval '3 hours',
-            end_time = now() - interval '1 hour'
-          where show_id = ${show.show_id}`,
-    );
+    await moveShowToThePast(app, show.show_id);
     const deleted = await app.request("DELETE", `/api/v1/admin/shows/${show.show_id}`, {
       token: adminToken,
     });

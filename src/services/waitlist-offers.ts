@@ -17,7 +17,7 @@ export interface WaitlistOffer {
 }
 
 /** First key of the per-show advisory lock ("WAIT"); the second is the show id. */
-const WAITLIST_LOCK_SPACE = 0x57414954;
+export const WAITLIST_LOCK_SPACE = 0x57414954;
 
 /**
  * Settles OFFERED entries whose booking has ended: confirmed → FULFILLED, cancelled or

@@ -134,3 +134,13 @@ export async function createUsersDirect(app: TestApp, count: number): Promise<Te
     })),
   );
 }
+
+/** Moves the show into the past: it started three hours ago and ended one hour ago. */
+export async function moveShowToThePast(app: TestApp, showId: number): Promise<void> {
+  await query(
+    app,
+    sql`update shows set start_time = now() - interval '3 hours',
+          end_time = now() - interval '1 hour'
+        where show_id = ${showId}`,
+  );
+}
