@@ -7,7 +7,6 @@ import {
   createAdmin,
   createShowFixture,
   createUsersDirect,
-  moveShowToThePast,
   payAndConfirm,
   registerUser,
   type ShowFixture,
@@ -362,24 +361,6 @@ describe.each(backends)("waitlist (%s)", (backend) => {
     expect(ended.map((row) => row.status)).toEqual(["CANCELLED", "CANCELLED"]);
     // Once deleted, the show's waitlist cannot be joined again.
     expect((await join(waiter, show.show_id, { seats_wanted: 1 })).status).toBe(404);
-  });
-
-  test("a show deleted after it took place marks a confirmed offer FULFILLED", async () => {
-    const { show, buyer, bookings } = await soldOutShow(1);
-    const [waiter] = (await createUsersDirect(app, 1)) as [TestUser];
-    ok(await join(waiter, show.show_id, { seats_wanted: 1 }), 201);
-    ok(await cancel(buyer, bookings.get(show.seat_ids[0] as number) as number));
-    const [offer] = await offersOf(show, [waiter]);
-    await payAndConfirm(app, waiter, {
-      booking_id: offer?.booking_id as number,
-      amount: show.price,
-    });
-    await moveShowToThePast(app, show.show_id);
-    const deleted = await app.request("DELETE", `/api/v1/admin/shows/${show.show_id}`, {
-      token: adminToken,
-    });
-    expect(deleted.status).toBe(204);
-    expect(await entryStatus(show, waiter)).toBe("FULFILLED");
   });
 
   test("GET /user/notifications lists only the caller's, newest first", async () => {

@@ -27,8 +27,6 @@ export const doubleSoldSeats = (showId: number): SQL<DoubleSoldSeat> =>
 /**
  * show_seats' LOCKED/BOOKED rows must be exactly the seats of active bookings, with the status
  * that matches the booking's (PENDING → LOCKED, CONFIRMED → BOOKED): the rows where they differ.
- * A deleted show has no seat rows left; the CONFIRMED bookings it keeps (it had taken place)
- * owe none.
  */
 export const seatRowsOutOfStep = (showId: number): SQL<SeatOutOfStep> =>
   sql`with held as (
@@ -38,9 +36,7 @@ export const seatRowsOutOfStep = (showId: number): SQL<SeatOutOfStep> =>
         select bs.seat_id, b.booking_id,
           case b.status when 'PENDING' then 'LOCKED' else 'BOOKED' end as status
         from booking_seats bs join bookings b on b.booking_id = bs.booking_id
-        join shows sh on sh.show_id = b.show_id
         where b.show_id = ${showId} and b.status in ('PENDING', 'CONFIRMED')
-          and (sh.deleted_at is null or b.status = 'PENDING')
       )
       select coalesce(held.seat_id, owed.seat_id) as seat_id,
         case when owed.seat_id is null then 'held in show_seats without an active booking'

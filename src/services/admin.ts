@@ -8,7 +8,6 @@ import { iso } from "../lib/time";
 import { endBookings, settleEndedBookings } from "./booking-lifecycle";
 import { findShow, seatLayoutOrder } from "./catalog";
 import type { AfterCommit } from "./seat-changes";
-import { reconcileOffers } from "./waitlist-offers";
 
 export interface VenueInput {
   venue_name: string;
@@ -41,9 +40,6 @@ export interface ShowInput {
 
 /** Bookings that still hold seats: they block deleting seats or shows. */
 export const ACTIVE_BOOKING_STATUSES = ["PENDING", "CONFIRMED"] as const;
-
-/** The show has begun (or is over): its bookings are history, not sales to undo. */
-const showStarted = sql<boolean>`${shows.start_time} <= now()`;
 
 const venueView = (row: typeof venues.$inferSelect) => ({
   venue_id: row.venue_id,
@@ -226,59 +222,47 @@ export class AdminService {
   }
 
   /**
-   * Deletes an event unless one of its shows that has not started has active bookings (a
-   * started show's sales are history; its open holds expire). Its shows go as deleteShow
+   * Deletes an event unless one of its shows has active bookings. Its shows go as deleteShow
    * removes them; an event left with deleted shows kept for their history is kept with them,
    * out of the catalog.
    */
   async deleteEvent(eventId: number) {
-    // Retried on deadlock, as deleteShow: expiring open holds locks them after their seats.
-    const { removed, expired } = await withRetries(() =>
-      this.db.transaction(async (tx) => {
-        const [event] = await tx
-          .select({ event_id: events.event_id })
-          .from(events)
-          .where(and(eq(events.event_id, eventId), isNull(events.deleted_at)))
-          .for("update");
-        if (!event) throw notFound("Event");
-        // Locked like deleteShow locks its show: a concurrent change to one of them (moving it
-        // to another event, deleting it) finishes first, and is seen.
-        const live = await tx
-          .select({ show_id: shows.show_id, started: showStarted })
+    const removed = await this.db.transaction(async (tx) => {
+      const [event] = await tx
+        .select({ event_id: events.event_id })
+        .from(events)
+        .where(and(eq(events.event_id, eventId), isNull(events.deleted_at)))
+        .for("update");
+      if (!event) throw notFound("Event");
+      // Locked like deleteShow locks its show: a concurrent change to one of them (moving it
+      // to another event, deleting it) finishes first, and is seen.
+      const liveShows = (
+        await tx
+          .select({ show_id: shows.show_id })
           .from(shows)
           .where(and(eq(shows.event_id, eventId), isNull(shows.deleted_at)))
           .orderBy(shows.show_id)
-          .for("no key update");
-        const liveShows = live.map((show) => show.show_id);
-        const started = new Set(live.filter((show) => show.started).map((show) => show.show_id));
-        const active = await lockForRemoval(tx, liveShows);
-        if (active.some((booking) => !started.has(booking.show_id))) {
-          throw conflict("The event has shows with active bookings; delete those shows first");
-        }
-        const expired = await endBookings(
-          tx,
-          active.map((booking) => booking.booking_id),
-          "EXPIRED",
-        );
-        await removeShows(tx, liveShows);
-        const [kept] = await tx
-          .select({ show_id: shows.show_id })
-          .from(shows)
-          .where(eq(shows.event_id, eventId))
-          .limit(1);
-        if (kept) {
-          await tx
-            .update(events)
-            .set({ deleted_at: sql`now()` })
-            .where(eq(events.event_id, eventId));
-        } else {
-          await tx.delete(events).where(eq(events.event_id, eventId));
-        }
-        return { removed: liveShows, expired };
-      }),
+          .for("no key update")
+      ).map((show) => show.show_id);
+      if ((await lockForRemoval(tx, liveShows)).length > 0) {
+        throw conflict("The event has shows with active bookings; delete those shows first");
+      }
+      await removeShows(tx, liveShows);
+      const [kept] = await tx
+        .select({ show_id: shows.show_id })
+        .from(shows)
+        .where(eq(shows.event_id, eventId))
+        .limit(1);
+      if (kept) {
+        await tx.update(events).set({ deleted_at: sql`now()` }).where(eq(events.event_id, eventId));
+      } else {
+        await tx.delete(events).where(eq(events.event_id, eventId));
+      }
+      return liveShows;
+    });
+    await Promise.all(
+      removed.map((showId) => this.after.seatsChanged({ showId, layoutChanged: true })),
     );
-    await settleEndedBookings(expired, this.after);
-    await Promise.all(removed.map((showId) => this.showRemoved(showId)));
   }
 
   // ---- shows --------------------------------------------------------------------------------
@@ -353,9 +337,7 @@ export class AdminService {
 
   /**
    * Deletes a show (see removeShows); with active bookings only when forced, which cancels and
-   * refunds them first. A show that has started is history: without ?force=true its CONFIRMED
-   * bookings stay as they are and only holds still open expire; with it (a show called off)
-   * every booking is cancelled and refunded.
+   * refunds them first.
    */
   async deleteShow(showId: number, force: boolean) {
     // Retried on deadlock: ending its bookings locks them after their seats, the reverse of a
@@ -366,45 +348,23 @@ export class AdminService {
         // waitlist offer) still has to insert its booking, whose foreign key check key-share
         // locks this row. Updates and deletions of the show still queue behind this lock.
         const [show] = await tx
-          .select({ show_id: shows.show_id, started: showStarted })
+          .select({ show_id: shows.show_id })
           .from(shows)
           .where(and(eq(shows.show_id, showId), isNull(shows.deleted_at)))
           .for("no key update");
         if (!show) throw notFound("Show");
-        const active = (await lockForRemoval(tx, [showId])).map((row) => row.booking_id);
-        if (active.length > 0 && !force && !show.started) {
+        const active = await lockForRemoval(tx, [showId]);
+        if (active.length > 0 && !force) {
           throw conflict("The show has active bookings; repeat with ?force=true to cancel them");
         }
-        // A started show deleted without ?force keeps its sales; with it, it was called off.
-        const keepSales = show.started && !force;
         // No waitlist offers: the show and its waitlist go with it.
-        const ended = await endBookings(tx, active, keepSales ? "EXPIRED" : "CANCELLED");
+        const ended = await endBookings(tx, active, "CANCELLED");
         await removeShows(tx, [showId]);
         return ended;
       }),
     );
     await settleEndedBookings(cancelled, this.after);
-    await this.showRemoved(showId);
-  }
-
-  /**
-   * After a show's removal committed: its seat maps go stale, and the seat locks left in
-   * Redis (BOOKED markers of the sales a show that took place keeps) are dropped.
-   */
-  private async showRemoved(showId: number): Promise<void> {
     await this.after.seatsChanged({ showId, layoutChanged: true });
-    try {
-      const left = await this.after.locks.snapshot(showId);
-      await this.after.locks.discard(
-        [...left].map(([seatId, value]) => ({ showId, seatId, value, ttlMs: 0 })),
-      );
-    } catch (error) {
-      // The lock repair job drops them too: PostgreSQL has no seat rows for them.
-      this.after.logger.warn("could not drop a deleted show's seat locks", {
-        show_id: showId,
-        error: String(error),
-      });
-    }
   }
 
   private async requireVenue(db: Queryable, venueId: number, lock = false) {
@@ -450,10 +410,7 @@ function assertTimeOrder(start: Date, end: Date, salesOpenAt?: Date | null) {
  * in flight holds some of those rows, so this waits for it and then sees its booking, and no
  * new hold can start on these shows until the caller's transaction ends.
  */
-async function lockForRemoval(
-  tx: Queryable,
-  showIds: number[],
-): Promise<{ booking_id: number; show_id: number }[]> {
+async function lockForRemoval(tx: Queryable, showIds: number[]): Promise<number[]> {
   await tx
     .select({ venue_id: venues.venue_id })
     .from(venues)
@@ -471,12 +428,13 @@ async function lockForRemoval(
     .where(inArray(showSeats.show_id, showIds))
     .orderBy(showSeats.show_id, showSeats.seat_id)
     .for("update");
-  return tx
-    .select({ booking_id: bookings.booking_id, show_id: bookings.show_id })
+  const active = await tx
+    .select({ booking_id: bookings.booking_id })
     .from(bookings)
     .where(
       and(inArray(bookings.show_id, showIds), inArray(bookings.status, ACTIVE_BOOKING_STATUSES)),
     );
+  return active.map((row) => row.booking_id);
 }
 
 /**
@@ -496,8 +454,6 @@ async function removeShows(tx: Queryable, showIds: number[]): Promise<void> {
   if (unsold.length > 0) await tx.delete(shows).where(inArray(shows.show_id, unsold));
   if (kept.length === 0) return;
   await tx.delete(showSeats).where(inArray(showSeats.show_id, kept));
-  // Offers already confirmed become FULFILLED first; whatever is still open expires.
-  for (const showId of kept) await reconcileOffers(tx, showId);
   await tx
     .update(waitlistEntries)
     .set({ status: "EXPIRED", updated_at: sql`now()` })

@@ -46,7 +46,7 @@ const deleteEvent = adminRoute({
   path: "/{event_id}",
   summary: "Delete an event and its shows",
   description:
-    "Refused with 409 while one of its shows that has not started has PENDING or CONFIRMED bookings (a started show's bookings are history: they stay, open holds expire). Its shows go as `DELETE /admin/shows/{show_id}` removes them; an event whose shows had bookings leaves the catalog (404 from then on) but stays, with those shows, for its bookings' history.",
+    "Refused with 409 while one of its shows has PENDING or CONFIRMED bookings. Its shows go as `DELETE /admin/shows/{show_id}` removes them; an event whose shows had bookings leaves the catalog (404 from then on) but stays, with those shows, for its bookings' history.",
   request: { params: eventParams },
   responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 403, 404, 409) },
 });

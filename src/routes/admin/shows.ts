@@ -63,7 +63,7 @@ const deleteShow = adminRoute({
   path: "/{show_id}",
   summary: "Delete a show",
   description:
-    "A show that has not started, with PENDING or CONFIRMED bookings → 409, unless `?force=true`, which cancels (and refunds) them first. A show that ever had a booking leaves the catalog (404 from then on: no reads, holds, waitlist or admin changes) but its bookings, payments and refunds stay in its buyers' history and the analytics; its waitlist closes (entries EXPIRED, no offers). A show that never had one is deleted outright. A show that has started is history: without `force` its CONFIRMED bookings stay (no refund) and only holds still open expire; with `force=true` it was called off, and every booking is cancelled and refunded.",
+    "With PENDING or CONFIRMED bookings → 409, unless `?force=true`, which cancels (and refunds) them first (also for a show that has already started: its CONFIRMED bookings count as active). A show that ever had a booking leaves the catalog (404 from then on: no reads, holds, waitlist or admin changes) but its bookings, payments and refunds stay in its buyers' history and the analytics; its waitlist closes (entries EXPIRED, no offers). A show that never had one is deleted outright.",
   request: {
     params: showParams,
     query: z.object({ force: z.enum(["true", "false"]).optional() }),
