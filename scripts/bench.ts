@@ -120,7 +120,15 @@ try {
   const oversell = new OversellCheck(target);
   cleanup.add("close the oversell check's connections", () => oversell.close());
   await runScenarios(
-    { http, fixture, oversell, durationScale: options.durationScale, workDir, cleanup },
+    {
+      http,
+      fixture,
+      oversell,
+      durationScale: options.durationScale,
+      workDir,
+      cleanup,
+      apiPids: target.processes.filter((child) => child.name.startsWith("api-")).map((c) => c.pid),
+    },
     results.scenarios,
   );
 } catch (error) {

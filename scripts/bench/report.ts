@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { cpus } from "node:os";
 import type { ClosedLoopResult } from "./closed-loop";
+import type { CpuUsage } from "./cpu";
 import { postgresVersion } from "./databases";
 import { type LoadGeneratorUsage, SATURATED_PERCENT } from "./meter";
 import type { OversellReport } from "./oversell";
@@ -145,7 +146,29 @@ function flashSaleRows(
           : ""),
       "",
     ],
+    ...(result.cpu ? cpuRows(section, result.cpu, result.lock_requests) : []),
     ...oversold(section, result.oversell),
+  ];
+}
+
+/** Where the machine's CPU went, per operation of the phase. */
+function cpuRows(section: string, cpu: CpuUsage, operations: number): Row[] {
+  const perOperation = (cpuSeconds: number | null) =>
+    cpuSeconds === null || operations === 0 ? "n/a" : number((cpuSeconds * 1e6) / operations);
+  const share = (percent: number | null) => (percent === null ? "n/a" : `${percent}%`);
+  return [
+    [
+      section,
+      "CPU µs per lock request: API / PostgreSQL / Redis / machine",
+      [cpu.api_s, cpu.postgres_s, cpu.redis_s, cpu.machine_s].map(perOperation).join(" / "),
+      "",
+    ],
+    [
+      section,
+      "machine busy / stolen by the host",
+      `${share(cpu.machine_busy_percent)} / ${share(cpu.machine_stolen_percent)}`,
+      "",
+    ],
   ];
 }
 

@@ -14,6 +14,8 @@ export interface ScenarioContext {
   /** This run's folder under bench-results/ (logs, the static copy of the seat map). */
   workDir: string;
   cleanup: Cleanup;
+  /** The API processes the bench started (none for BENCH_BASE_URL), for their CPU time. */
+  apiPids: number[];
 }
 
 export const scaledMs = (context: ScenarioContext, ms: number) =>

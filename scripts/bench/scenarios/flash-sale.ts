@@ -1,3 +1,4 @@
+import { type CpuUsage, startCpuMeter } from "../cpu";
 import { type HttpClient, outcomeOf } from "../http";
 import { type LoadGeneratorUsage, startMeter } from "../meter";
 import type { OversellReport } from "../oversell";
@@ -78,6 +79,8 @@ export interface FlashSaleResult {
   lock_latency_ms: LatencySummary;
   seat_map_reads: LatencySummary & { failures: Record<string, number> };
   load_generator: LoadGeneratorUsage;
+  /** Where the machine's CPU went during the sale (not measured for S5's sale). */
+  cpu?: CpuUsage;
   oversell: OversellReport;
 }
 
@@ -241,10 +244,12 @@ export async function flashSale(
 ): Promise<FlashSaleResult> {
   const settings = await prepareFlashSale(context, `S1 ${virtualUsers} VUs`, virtualUsers);
   const meter = startMeter();
+  const cpu = startCpuMeter(context.apiPids);
   const run = await runFlashSale(context.http, settings);
+  const cpuUsage = cpu.stop();
   const usage = meter.stop();
   const oversell = await context.oversell.run(settings.showId, context.fixture.seatIds, {
     held: run.told,
   });
-  return summarizeFlashSale(run, usage, oversell);
+  return { ...summarizeFlashSale(run, usage, oversell), cpu: cpuUsage };
 }
