@@ -2,7 +2,7 @@ import DataLoader from "dataloader";
 import { eq, sql } from "drizzle-orm";
 import { sign, verify } from "hono/jwt";
 import type { AuthUser } from "../app-env";
-import { type Database, execRows, intArray } from "../db/client";
+import { type Database, execRows, Statement } from "../db/client";
 import { users } from "../db/schema";
 import type { PasswordHasher } from "../infra/password-hasher";
 import { AppError } from "../lib/errors";
@@ -64,16 +64,17 @@ function perTurnLookup<K, Row>(read: (keys: K[]) => Promise<Row[]>, keyOf: (row:
   );
 }
 
+/** Every authenticated request's user, read with the others of its event-loop turn. */
+const currentUsersStatement = new Statement<{ userIds: number[] }, UserRow>(
+  ({ userIds }) => sql`select user_id, email, name, role, token_version from users
+    where user_id = any(${userIds}::int[])`,
+);
+
 export class AuthService {
   private readonly verifiedTokens = new Map<string, VerifiedClaims>();
   /** Every authenticated request reads its user, so logout and deletion act at once. */
   private readonly currentUsers = perTurnLookup(
-    (userIds: number[]) =>
-      execRows<UserRow>(
-        this.db,
-        sql`select user_id, email, name, role, token_version from users
-            where user_id = any(${intArray(userIds)})`,
-      ),
+    (userIds: number[]) => currentUsersStatement.rows(this.db, { userIds }),
     (row) => row.user_id,
   );
   /** A login storm's accounts: a few queries instead of one per login. */

@@ -1,5 +1,5 @@
-import { sql } from "drizzle-orm";
-import { execRows, type Queryable } from "../db/client";
+import { type Placeholder, sql } from "drizzle-orm";
+import { type Queryable, Statement } from "../db/client";
 import type { SeatRef } from "./hold-statement";
 
 /**
@@ -26,7 +26,7 @@ export interface CheckoutState {
   paid: boolean;
 }
 
-const lockedBooking = (userId: number, bookingId: number) => sql`
+const lockedBooking = (userId: Placeholder, bookingId: Placeholder) => sql`
   select b.booking_id, b.show_id, b.status::text as status, b.amount_cents,
     b.lock_token::text as lock_token,
     (b.status = 'PENDING' and b.expires_at <= clock_timestamp()) as hold_lapsed,
@@ -44,15 +44,14 @@ export interface PaymentRequest {
   transactionId: string;
 }
 
-/** Records the payment if the booking is the caller's, PENDING, unpaid and of that amount. */
-export async function runPaymentStatement(
-  db: Queryable,
-  request: PaymentRequest,
-): Promise<(CheckoutState & { recorded: boolean }) | undefined> {
-  const { userId, bookingId, amountCents, status, transactionId } = request;
-  const [row] = await execRows<CheckoutState & { recorded: boolean }>(
-    db,
-    sql`with booking as (${lockedBooking(userId, bookingId)}
+const paymentStatement = new Statement<PaymentRequest, CheckoutState & { recorded: boolean }>(
+  ({
+    userId,
+    bookingId,
+    amountCents,
+    status,
+    transactionId,
+  }) => sql`with booking as (${lockedBooking(userId, bookingId)}
     ), payment as (
       insert into payments (booking_id, amount_cents, status, transaction_id)
       select booking_id, amount_cents, ${status}::payment_status, ${transactionId}
@@ -64,7 +63,11 @@ export async function runPaymentStatement(
     select booking.status, booking.amount_cents, booking.hold_lapsed, booking.paid,
       exists (select 1 from payment) as recorded
     from booking`,
-  );
+);
+
+/** Records the payment if the booking is the caller's, PENDING, unpaid and of that amount. */
+export async function runPaymentStatement(db: Queryable, request: PaymentRequest) {
+  const [row] = await paymentStatement.rows(db, request);
   return row;
 }
 
@@ -80,20 +83,8 @@ export interface Confirmation extends CheckoutState {
   seats: SeatRef[] | null;
 }
 
-/**
- * Confirms the caller's booking if it is PENDING, within its hold and paid: the booking and its
- * seats (BOOKED) together. If the seats moved fewer rows than the booking has, the statement
- * fails on the guard's cast and rolls back: a paid booking is never confirmed without every
- * one of its seats.
- */
-export async function runConfirmStatement(
-  db: Queryable,
-  userId: number,
-  bookingId: number,
-): Promise<Confirmation | undefined> {
-  const [row] = await execRows<Confirmation>(
-    db,
-    sql`with booking as (${lockedBooking(userId, bookingId)}
+const confirmStatement = new Statement<{ userId: number; bookingId: number }, Confirmation>(
+  ({ userId, bookingId }) => sql`with booking as (${lockedBooking(userId, bookingId)}
     ), confirmed as (
       update bookings b set status = 'CONFIRMED', updated_at = now()
       from booking
@@ -118,6 +109,15 @@ export async function runConfirmStatement(
         then ('booking ' || booking.booking_id || ': ${sql.raw(SEATS_MISSING)}')::int
       end as guard
     from booking join shows sh on sh.show_id = booking.show_id`,
-  );
+);
+
+/**
+ * Confirms the caller's booking if it is PENDING, within its hold and paid: the booking and its
+ * seats (BOOKED) together. If the seats moved fewer rows than the booking has, the statement
+ * fails on the guard's cast and rolls back: a paid booking is never confirmed without every
+ * one of its seats.
+ */
+export async function runConfirmStatement(db: Queryable, userId: number, bookingId: number) {
+  const [row] = await confirmStatement.rows(db, { userId, bookingId });
   return row;
 }

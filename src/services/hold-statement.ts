@@ -1,5 +1,5 @@
-import { type SQL, sql } from "drizzle-orm";
-import { execRows, intArray, type Queryable } from "../db/client";
+import { sql } from "drizzle-orm";
+import { type Queryable, Statement } from "../db/client";
 import { pgErrorCode } from "../db/errors";
 
 export interface HoldRequest {
@@ -38,6 +38,9 @@ export type HoldOutcome =
   /** Every seat was free but the show has started or is gone. */
   | { kind: "not_on_sale" };
 
+/** The hold statement's parameters: the request's, and the number of seats asked for. */
+type HoldParameters = HoldRequest & { seatCount: number };
+
 interface StatementRow {
   seats: LockedSeat[] | null;
   booking_id: number | null;
@@ -70,26 +73,24 @@ export function isSeatRowsChanged(error: unknown): boolean {
   );
 }
 
-function holdStatement(request: HoldRequest): SQL {
-  const { userId, showId, seatIds, token, ttlSeconds } = request;
-  const ids = intArray(seatIds);
-  return sql`with locked as (
+const holdStatement = new Statement<HoldParameters, StatementRow>(
+  ({ userId, showId, seatIds, seatCount, token, ttlSeconds }) => sql`with locked as (
       select ss.seat_id, ss.status::text as status, ss.booking_id, s.seat_row, s.seat_number,
         coalesce(ss.locked_until <= now(), false) as lapsed
       from show_seats ss join seats s on s.seat_id = ss.seat_id
-      where ss.show_id = ${showId} and ss.seat_id = any(${ids})
+      where ss.show_id = ${showId} and ss.seat_id = any(${seatIds}::int[])
       order by ss.seat_id
       for update of ss
     ), free as (
       select count(*) filter (where status = 'AVAILABLE') as seats from locked
     ), booking as (
       insert into bookings (user_id, show_id, status, amount_cents, expires_at, lock_token)
-      select ${userId}, sh.show_id, 'PENDING', sh.price_cents * ${seatIds.length},
+      select ${userId}, sh.show_id, 'PENDING', sh.price_cents * ${seatCount},
         now() + make_interval(secs => ${ttlSeconds}), ${token}
       from shows sh, free
       where sh.show_id = ${showId} and sh.start_time > now() and sh.deleted_at is null
         and (sh.sales_open_at is null or sh.sales_open_at <= now())
-        and free.seats = ${seatIds.length}
+        and free.seats = ${seatCount}
       returning booking_id, amount_cents, expires_at
     ), copied as (
       insert into booking_seats (booking_id, seat_id, seat_row, seat_number)
@@ -99,18 +100,18 @@ function holdStatement(request: HoldRequest): SQL {
       update show_seats ss set status = 'LOCKED', booking_id = booking.booking_id,
         locked_until = booking.expires_at
       from booking
-      where ss.show_id = ${showId} and ss.seat_id = any(${ids}) and ss.status = 'AVAILABLE'
+      where ss.show_id = ${showId} and ss.seat_id = any(${seatIds}::int[]) and ss.status = 'AVAILABLE'
       returning ss.seat_id
     )
     select
       (select json_agg(locked order by seat_id) from locked) as seats,
       booking.booking_id, booking.amount_cents, booking.expires_at,
       case when booking.booking_id is not null
-            and (select count(*) from held) <> ${seatIds.length}
+            and (select count(*) from held) <> ${seatCount}
         then ('booking ' || booking.booking_id || ': ${sql.raw(SEAT_ROWS_CHANGED)}')::int
       end as guard
-    from (select 1) as one left join booking on true`;
-}
+    from (select 1) as one left join booking on true`,
+);
 
 function interpret(request: HoldRequest, row: StatementRow | undefined): HoldOutcome {
   const seats = row?.seats ?? [];
@@ -150,6 +151,6 @@ function interpret(request: HoldRequest, row: StatementRow | undefined): HoldOut
 
 /** Runs the hold statement on `db` (the pool, or a transaction) and says what happened. */
 export async function runHoldStatement(db: Queryable, request: HoldRequest): Promise<HoldOutcome> {
-  const [row] = await execRows<StatementRow>(db, holdStatement(request));
+  const [row] = await holdStatement.rows(db, { ...request, seatCount: request.seatIds.length });
   return interpret(request, row);
 }
