@@ -159,6 +159,9 @@ export class BookingService {
   private async refusal(outcome: Exclude<HoldOutcome, { kind: "held" }>, showId: number) {
     switch (outcome.kind) {
       case "invalid":
+        // A show deleted since its times were cached has lost its seats: the show is missing.
+        this.showTimes.delete(showId);
+        if ((await this.readShowTimes(this.db, showId)) === undefined) return notFound("Show");
         return badRequest("Some seats are not seats of this show's venue", {
           invalid_seats: outcome.seatIds,
         });
