@@ -260,6 +260,35 @@ describe.each(backends)("live seat map stream on %s", (backend) => {
     }
   }, 15_000);
 
+  test("a change that arrives out of order is corrected from PostgreSQL", async () => {
+    const client = await openStream();
+    try {
+      expect((await client.next(2000)).event).toBe("seats");
+      const seatId = show.seat_ids[5] as number;
+      await hold(app, users[0] as TestUser, [seatId]);
+      expect(await changeOf(client, [seatId], 1000)).toEqual({
+        seat_ids: [seatId],
+        status: "LOCKED",
+      });
+      // An older change of the seat (its release before this hold, say) published late.
+      await app.runtime.services.seatStreams.events.publish({
+        showId: show.show_id,
+        seatIds: [seatId],
+        status: "AVAILABLE",
+      });
+      expect(await changeOf(client, [seatId], 1000)).toEqual({
+        seat_ids: [seatId],
+        status: "AVAILABLE",
+      });
+      expect(await changeOf(client, [seatId], 1000)).toEqual({
+        seat_ids: [seatId],
+        status: "LOCKED",
+      });
+    } finally {
+      await closeAll(client);
+    }
+  }, 15_000);
+
   test("a hold that runs out is announced without waiting for the cleanup job", async () => {
     const client = await openStream();
     try {

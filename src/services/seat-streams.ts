@@ -5,6 +5,7 @@ import { AppError } from "../lib/errors";
 import type { Logger } from "../lib/logger";
 import type { SeatChange, SeatStatus } from "./seat-changes";
 import type { SeatMapService } from "./seat-map";
+import { readSeatStatuses, SeatStatusReconciler } from "./seat-status-reconciler";
 
 export interface SeatStreamSettings {
   /** Open streams this instance serves at most; one more is answered 503 (SEAT_STREAM_MAX_PER_INSTANCE). */
@@ -221,20 +222,32 @@ class HoldLapseWatcher {
   }
 }
 
-/** The streams of one show on this instance: one subscription and one lapse watcher for all. */
+/**
+ * The streams of one show on this instance: one subscription, one lapse watcher and one
+ * reconciler for all.
+ */
 class ShowFeed {
   readonly sessions = new Set<SeatStreamSession>();
   /** Changes flow and lapses are watched: a snapshot read after this misses nothing. */
   readonly ready: Promise<void>;
   private readonly unsubscribe: Unsubscribe;
   private readonly lapses: HoldLapseWatcher;
+  private readonly reconciler: SeatStatusReconciler;
 
   constructor(showId: number, events: SeatEvents, db: Database, logger: Logger) {
-    this.lapses = new HoldLapseWatcher(showId, db, logger, (seatIds) =>
-      this.deliver({ showId, seatIds, status: "AVAILABLE" }),
+    this.reconciler = new SeatStatusReconciler(
+      (seatIds) => readSeatStatuses(db, showId, seatIds),
+      (error) =>
+        logger.warn("could not read back changed seats", { show_id: showId, error: String(error) }),
+      (seatIds, status) => this.deliver({ showId, seatIds, status }),
     );
+    this.lapses = new HoldLapseWatcher(showId, db, logger, (seatIds) => {
+      this.reconciler.toldOf(seatIds, "AVAILABLE");
+      this.deliver({ showId, seatIds, status: "AVAILABLE" });
+    });
     this.unsubscribe = events.subscribe(showId, (change) => {
       this.lapses.saw(change);
+      if ("seatIds" in change) this.reconciler.published(change.seatIds, change.status);
       this.deliver(change);
     });
     this.ready = this.unsubscribe.ready.then(() => this.lapses.start());
@@ -244,6 +257,7 @@ class ShowFeed {
   stop() {
     this.unsubscribe();
     this.lapses.stop();
+    this.reconciler.stop();
   }
 
   private deliver(change: SeatChange) {
