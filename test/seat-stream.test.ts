@@ -207,6 +207,15 @@ describe.each(backends)("live seat map stream on %s", (backend) => {
     return held.body as { booking_id: number; amount: number };
   };
 
+  /** Holds one seat through `target`; the stream must announce it LOCKED within a second. */
+  async function holdAndSee(client: SseClient, target: TestApp, user: TestUser, seatId: number) {
+    await hold(target, user, [seatId]);
+    expect(await changeOf(client, [seatId], 1000)).toEqual({
+      seat_ids: [seatId],
+      status: "LOCKED",
+    });
+  }
+
   test("sends the snapshot, then every hold, confirmation and cancellation within a second", async () => {
     const client = await openStream();
     try {
@@ -250,11 +259,7 @@ describe.each(backends)("live seat map stream on %s", (backend) => {
     try {
       expect((await client.next(2000)).event).toBe("seats");
       const seatId = show.seat_ids[2] as number;
-      await hold(other, users[1] as TestUser, [seatId]);
-      expect(await changeOf(client, [seatId], 1000)).toEqual({
-        seat_ids: [seatId],
-        status: "LOCKED",
-      });
+      await holdAndSee(client, other, users[1] as TestUser, seatId);
     } finally {
       await closeAll(client);
     }
@@ -265,11 +270,7 @@ describe.each(backends)("live seat map stream on %s", (backend) => {
     try {
       expect((await client.next(2000)).event).toBe("seats");
       const seatId = show.seat_ids[5] as number;
-      await hold(app, users[0] as TestUser, [seatId]);
-      expect(await changeOf(client, [seatId], 1000)).toEqual({
-        seat_ids: [seatId],
-        status: "LOCKED",
-      });
+      await holdAndSee(client, app, users[0] as TestUser, seatId);
       // An older change of the seat (its release before this hold, say) published late.
       await app.runtime.services.seatStreams.events.publish({
         showId: show.show_id,
@@ -294,11 +295,7 @@ describe.each(backends)("live seat map stream on %s", (backend) => {
     try {
       expect((await client.next(2000)).event).toBe("seats");
       const seatId = show.seat_ids[3] as number;
-      await hold(app, users[2] as TestUser, [seatId]);
-      expect(await changeOf(client, [seatId], 1000)).toEqual({
-        seat_ids: [seatId],
-        status: "LOCKED",
-      });
+      await holdAndSee(client, app, users[2] as TestUser, seatId);
       // HOLD_TTL_SECONDS=3 and no cleanup job runs in tests. Seats that lapse in the same
       // instant (an earlier test's hold) may come in the same event.
       const lapse = await lapseOf(client, seatId, 9000);
@@ -416,11 +413,7 @@ describe.each(backends)("live seat map stream on %s", (backend) => {
         expect((await client.nextOf("seats", 5000)).event).toBe("seats");
         // Subscribed again: changes keep flowing.
         const seatId = show.seat_ids[4] as number;
-        await hold(other, users[3] as TestUser, [seatId]);
-        expect(await changeOf(client, [seatId], 1000)).toEqual({
-          seat_ids: [seatId],
-          status: "LOCKED",
-        });
+        await holdAndSee(client, other, users[3] as TestUser, seatId);
       } finally {
         await closeAll(client);
       }
