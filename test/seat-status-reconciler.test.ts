@@ -87,6 +87,37 @@ describe("SeatStatusReconciler", () => {
     reconciler.stop();
   });
 
+  test("a lapse announced while a read runs is not undone by that read", async () => {
+    const { reconciler, corrections, nextRead } = reconcilerWithControlledReads();
+    reconciler.published([5], "LOCKED");
+    const read = await nextRead(1);
+    reconciler.toldOf([5], "AVAILABLE");
+    read.answer([{ seat_id: 5, status: "LOCKED" }]);
+    await settle();
+    expect(corrections).toEqual([]);
+    reconciler.stop();
+  });
+
+  test("once stopped, a read that ends corrects nothing, reports nothing, retries nothing", async () => {
+    for (const ending of ["answer", "fail"] as const) {
+      const { reconciler, corrections, failures, nextRead, reads } =
+        reconcilerWithControlledReads();
+      reconciler.published([6], "AVAILABLE");
+      const read = await nextRead(1);
+      reconciler.stop();
+      if (ending === "answer") read.answer([{ seat_id: 6, status: "BOOKED" }]);
+      else read.fail();
+      reconciler.published([6], "LOCKED");
+      await settle();
+      expect({ ending, corrections, failures, reads: reads.length }).toEqual({
+        ending,
+        corrections: [],
+        failures: [],
+        reads: 1,
+      });
+    }
+  });
+
   test("a lapse the streams were told counts as told", async () => {
     const { reconciler, corrections, nextRead } = reconcilerWithControlledReads();
     reconciler.published([4], "LOCKED");

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { type Database, execRows } from "../db/client";
+import { type Database, execRows, intArray } from "../db/client";
 import { showSeats } from "../db/schema";
 import { effectiveSeatStatus } from "./catalog";
 import type { SeatStatus } from "./seat-changes";
@@ -16,7 +16,7 @@ export function readSeatStatuses(db: Database, showId: number, seatIds: number[]
     sql`select ${showSeats.seat_id} as seat_id, ${effectiveSeatStatus} as status
         from ${showSeats}
         where ${showSeats.show_id} = ${showId}
-          and ${showSeats.seat_id} = any(${sql.param(seatIds)}::int[])`,
+          and ${showSeats.seat_id} = any(${intArray(seatIds)})`,
   );
 }
 
@@ -59,16 +59,19 @@ export class SeatStatusReconciler {
   /** A change published by whoever made it: to be checked shortly. */
   published(seatIds: number[], status: SeatStatus) {
     this.toldOf(seatIds, status);
-    for (const seatId of seatIds) {
-      this.pending.add(seatId);
-      this.touchedDuringRead?.add(seatId);
-    }
+    for (const seatId of seatIds) this.pending.add(seatId);
     this.schedule(this.timing.delayMs);
   }
 
-  /** A change the streams were told that was itself read from PostgreSQL (a lapsed hold). */
+  /**
+   * A change the streams were told that was itself read from PostgreSQL (a lapsed hold). A
+   * read running meanwhile may predate it, so it does not correct these seats.
+   */
   toldOf(seatIds: number[], status: SeatStatus) {
-    for (const seatId of seatIds) this.told.set(seatId, status);
+    for (const seatId of seatIds) {
+      this.told.set(seatId, status);
+      this.touchedDuringRead?.add(seatId);
+    }
   }
 
   stop() {
@@ -94,6 +97,7 @@ export class SeatStatusReconciler {
       const rows = await this.readStatuses(seatIds);
       if (!this.stopped) this.correctDifferences(rows, touched);
     } catch (error) {
+      if (this.stopped) return;
       this.readFailed(error);
       for (const seatId of seatIds) this.pending.add(seatId);
       delay = this.timing.retryMs;
@@ -107,7 +111,9 @@ export class SeatStatusReconciler {
     const corrections = new Map<SeatStatus, number[]>();
     for (const { seat_id: seatId, status } of rows) {
       if (touched.has(seatId) || this.told.get(seatId) === status) continue;
-      corrections.set(status, [...(corrections.get(status) ?? []), seatId]);
+      const seats = corrections.get(status);
+      if (seats) seats.push(seatId);
+      else corrections.set(status, [seatId]);
     }
     for (const [status, seatIds] of corrections) {
       this.toldOf(seatIds, status);
