@@ -121,7 +121,7 @@ export class BookingService {
     await settleEndedBookings(reclaimed, this.after);
     if (outcome.kind !== "held") {
       this.after.metrics.recordHold(HOLD_RESULTS[outcome.kind]);
-      throw await this.refusal(outcome, showId);
+      throw await this.refusal(outcome, showId, seatIds.length);
     }
     this.after.metrics.recordHold("won");
     await this.after.seatsChanged({ showId, seatIds, status: "LOCKED" });
@@ -156,12 +156,18 @@ export class BookingService {
     });
   }
 
-  private async refusal(outcome: Exclude<HoldOutcome, { kind: "held" }>, showId: number) {
+  private async refusal(
+    outcome: Exclude<HoldOutcome, { kind: "held" }>,
+    showId: number,
+    requested: number,
+  ) {
     switch (outcome.kind) {
       case "invalid":
-        // A show deleted since its times were cached has lost its seats: the show is missing.
-        this.showTimes.delete(showId);
-        if ((await this.readShowTimes(this.db, showId)) === undefined) return notFound("Show");
+        // None found: the show may have been deleted (with its seats) since its times were
+        // cached. Then the show is what is missing.
+        if (outcome.seatIds.length === requested && !(await this.stillListed(showId))) {
+          return notFound("Show");
+        }
         return badRequest("Some seats are not seats of this show's venue", {
           invalid_seats: outcome.seatIds,
         });
@@ -335,6 +341,14 @@ export class BookingService {
     const times = await this.timesOf(showId);
     if (times.startsAt <= Date.now()) throw showStarted();
     return times;
+  }
+
+  /** Whether the show is still in the catalogue, read afresh (and cached again). */
+  private async stillListed(showId: number): Promise<boolean> {
+    this.showTimes.delete(showId);
+    return (
+      (await this.showTimes.get(showId, () => this.readShowTimes(this.db, showId))) !== undefined
+    );
   }
 
   /** A show's start and sales opening (cached a few seconds); 404 for an unknown show. */
