@@ -91,7 +91,7 @@ const dialect = new PgDialect();
  * (drizzle's db.execute never prepares; on the hot paths parsing and planning each statement
  * again is a large share of PostgreSQL's work.) The pool's DB_PREPARE=false still wins.
  */
-export function execRows<T>(db: Queryable, statement: SQL): Promise<T[]> {
+export async function execRows<T>(db: Queryable, statement: SQL): Promise<T[]> {
   return runQuery<T>(db, dialect.sqlToQuery(statement));
 }
 
@@ -107,7 +107,7 @@ type Placeholders<Params> = { [Name in keyof Params & string]: Placeholder<Name>
  * each parameter and each run fills them in. Writing the hold statement's text from drizzle's
  * template took 8–10 µs a run, about 2% of the API's CPU per successful hold.
  */
-export class Statement<Params extends Record<keyof Params, unknown>, Row> {
+export class Statement<Params extends Required<Params>, Row> {
   private readonly query: Query;
 
   constructor(write: (params: Placeholders<Params>) => SQL) {
