@@ -6,11 +6,11 @@ import { createTestApp, type TestApp } from "./support/harness";
 import { waitUntil } from "./support/processes";
 import {
   policyOf,
-  SCHED_IDLE,
   SCHED_OTHER,
   sharedThreadsAtIdle,
   type ThreadPolicy,
   threadPolicies,
+  workersAllIdle,
 } from "./support/thread-policies";
 
 describe("password hashing off the main thread", () => {
@@ -62,10 +62,8 @@ describe.if(process.platform === "linux")("password workers at idle priority", (
   afterAll(() => app.close());
 
   test("each worker thread runs under SCHED_IDLE, the threads the process shares do not", async () => {
-    const idleWorkers = () =>
-      threadPolicies().filter((t) => t.name === "Worker" && t.policy === SCHED_IDLE);
     await waitUntil(
-      async () => idleWorkers().length >= 3,
+      async () => workersAllIdle(threadPolicies(), 3),
       () => `this process's threads: ${JSON.stringify(threadPolicies())}`,
     );
     expect(policyOf("/proc/thread-self/stat").policy).toBe(SCHED_OTHER);
@@ -91,9 +89,7 @@ describe.if(process.platform === "linux")("password workers at idle priority", (
     const threads: ThreadPolicy[] = JSON.parse(await new Response(child.stdout).text());
     expect(await child.exited).toBe(0);
     rmSync(file);
-    expect(
-      threads.filter((t) => t.name === "Worker" && t.policy === SCHED_IDLE).length,
-    ).toBeGreaterThanOrEqual(2);
+    expect(workersAllIdle(threads, 2)).toBe(true);
     expect(threads.some((thread) => thread.name === "HeapHelper")).toBe(true);
     expect(sharedThreadsAtIdle(threads)).toEqual([]);
   });

@@ -34,3 +34,13 @@ export function sharedThreadsAtIdle(threads: ThreadPolicy[]): ThreadPolicy[] {
   const shared = /^(bun|Bun Pool \d+|HeapHelper|JITWorker|mi-scavenger|JSCWarmUp)$/;
   return threads.filter((thread) => shared.test(thread.name) && thread.policy === SCHED_IDLE);
 }
+
+/**
+ * At least `workers` threads are named "Worker" (Bun's name for a worker's thread), and every
+ * one of them runs under SCHED_IDLE: a worker left at normal priority is caught, whatever
+ * threads the idle ones made (those inherit their name and their policy).
+ */
+export function workersAllIdle(threads: ThreadPolicy[], workers: number): boolean {
+  const named = threads.filter((thread) => thread.name === "Worker");
+  return named.length >= workers && named.every((thread) => thread.policy === SCHED_IDLE);
+}
