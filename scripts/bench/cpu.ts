@@ -27,21 +27,25 @@ export interface CpuUsage {
 /** Clock ticks per second of /proc's CPU figures (USER_HZ, 100 on every Linux build we run). */
 const TICKS_PER_S = 100;
 
-/** utime + stime of one process, in ticks; 0 for a process that has gone. */
+/**
+ * utime + stime of one process, plus cutime + cstime: the time of its children that have exited
+ * (PostgreSQL's postmaster collects that of backends that ended during the phase). 0 for a
+ * process that has gone.
+ */
 function processTicks(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return Number(fields[11]) + Number(fields[12]);
+    return [11, 12, 13, 14].reduce((sum, field) => sum + Number(fields[field]), 0);
   } catch {
-    // The process exited between listing and reading: its time is no longer countable.
+    // The process exited between listing and reading: its parent counts its time from now on.
     return 0;
   }
 }
 
-/** Ticks of every process whose command name is `name` (PostgreSQL's backends come and go). */
-function ticksByName(name: string): number {
-  let ticks = 0;
+/** Ticks of every process whose command name is `name`; null when there is none. */
+function ticksByName(name: string): number | null {
+  let ticks: number | null = null;
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     let comm: string;
@@ -50,7 +54,7 @@ function ticksByName(name: string): number {
     } catch {
       continue;
     }
-    if (comm === name) ticks += processTicks(Number(entry));
+    if (comm === name) ticks = (ticks ?? 0) + processTicks(Number(entry));
   }
   return ticks;
 }
@@ -73,8 +77,8 @@ function machineTicks(): { busy: number; stolen: number } {
 interface Snapshot {
   wall: number;
   api: number;
-  postgres: number;
-  redis: number;
+  postgres: number | null;
+  redis: number | null;
   machine: { busy: number; stolen: number };
 }
 
@@ -84,13 +88,16 @@ function snapshot(apiPids: number[]): Snapshot {
   return {
     wall: performance.now(),
     api: hasProc ? apiPids.reduce((sum, pid) => sum + processTicks(pid), 0) : 0,
-    postgres: hasProc ? ticksByName("postgres") : 0,
-    redis: hasProc ? ticksByName("redis-server") : 0,
+    postgres: hasProc ? ticksByName("postgres") : null,
+    redis: hasProc ? ticksByName("redis-server") : null,
     machine: hasProc ? machineTicks() : { busy: 0, stolen: 0 },
   };
 }
 
 const seconds = (ticks: number) => Math.round((ticks / TICKS_PER_S) * 100) / 100;
+
+const difference = (start: number | null, end: number | null) =>
+  start === null || end === null ? null : seconds(end - start);
 
 /** Starts measuring; `apiPids` are the API processes (empty for a target started elsewhere). */
 export function startCpuMeter(apiPids: number[]): { stop(): CpuUsage } {
@@ -106,8 +113,8 @@ export function startCpuMeter(apiPids: number[]): { stop(): CpuUsage } {
       return {
         wall_s: Math.round(wall * 100) / 100,
         api_s: hasProc && apiPids.length > 0 ? seconds(end.api - start.api) : null,
-        postgres_s: hasProc ? seconds(end.postgres - start.postgres) : null,
-        redis_s: hasProc ? seconds(end.redis - start.redis) : null,
+        postgres_s: difference(start.postgres, end.postgres),
+        redis_s: difference(start.redis, end.redis),
         machine_s: hasProc ? seconds(end.machine.busy - start.machine.busy) : null,
         machine_busy_percent: share(end.machine.busy - start.machine.busy),
         machine_stolen_percent: share(end.machine.stolen - start.machine.stolen),
