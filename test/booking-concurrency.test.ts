@@ -672,13 +672,43 @@ if (backends.includes("postgres")) {
       expect(offer).toEqual({ user_id: waiter.user_id, status: "PENDING" });
     });
 
+    test("cancels of one show do not wait for each other while nobody waits for its seats", async () => {
+      const { show, people, seat, held } = await firstSeatHeld(app, 2, 2);
+      const other = people[1] as TestUser;
+      const second = await lockSeats(app, other, show.show_id, [show.seat_ids[1] as number]);
+      expect(second.status).toBe(200);
+      // A cancel that has freed its seat and looked at the show's waitlist, uncommitted.
+      const { session, cancel, end } = await uncommittedCancel(app, held, show.show_id, seat);
+      try {
+        await cancel`select pg_advisory_xact_lock_shared(${WAITLIST_LOCK_SPACE}, ${show.show_id})`;
+        const cancelling = act(app, other, second.body.booking_id, "cancel");
+        let settled = false;
+        void cancelling.finally(() => {
+          settled = true;
+        });
+        // (A cancel that waited would still succeed, after the lock timeout: watch for the wait.)
+        let waited = false;
+        while (!settled && !waited) {
+          const [advisory] = await session`select count(*)::int as count from pg_stat_activity
+            where datname = current_database() and wait_event = 'advisory'`;
+          waited = advisory?.count !== 0;
+        }
+        expect(waited).toBe(false);
+        expect((await cancelling).status).toBe(200);
+        await cancel`commit`;
+      } finally {
+        await end();
+      }
+      expect(await activeBookings(app, show.show_id)).toEqual([]);
+    });
+
     test("a waitlist join waits for a cancel in flight and is told to hold the freed seat", async () => {
       const { show, people, seat, held } = await firstSeatHeld(app, 1, 2);
       const waiter = people[1] as TestUser;
-      // A cancel that has freed the seat and taken the show's waitlist lock, uncommitted.
+      // A cancel that has freed the seat and looked at the show's waitlist, uncommitted.
       const { session, cancel, end } = await uncommittedCancel(app, held, show.show_id, seat);
       try {
-        await cancel`select pg_advisory_xact_lock(${WAITLIST_LOCK_SPACE}, ${show.show_id})`;
+        await cancel`select pg_advisory_xact_lock_shared(${WAITLIST_LOCK_SPACE}, ${show.show_id})`;
         const joining = app.request("POST", `/api/v1/shows/${show.show_id}/waitlist`, {
           token: waiter.token,
           body: { seats_wanted: 1 },

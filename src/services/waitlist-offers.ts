@@ -16,8 +16,10 @@ export interface WaitlistOffer {
   lock_token: string;
 }
 
-/** First key of the per-show advisory lock ("WAIT"); the second is the show id. */
+/** First key of the per-show advisory lock on its line ("WAIT"); the second is the show id. */
 export const WAITLIST_LOCK_SPACE = 0x57414954;
+/** First key of the per-show lock of the transactions that make offers ("OFFR"). */
+export const OFFER_LOCK_SPACE = 0x4f464652;
 
 /**
  * Settles OFFERED entries whose booking has ended: confirmed → FULFILLED, cancelled or
@@ -40,13 +42,20 @@ export interface OfferSettings {
 }
 
 /**
- * Takes the show's waitlist lock (advisory, held until the transaction ends). The transactions
- * that free a show's seats and those that join its line all take it, so a join is either seen
- * by the offer that follows a freeing, or sees the freed seats itself (and is told to hold
- * them); and two transactions never offer the same seats.
+ * Takes the show's waitlist lock (advisory, held until the transaction ends): exclusively to
+ * join the line, shared to look at it after freeing seats. A join and a freeing of the same
+ * show thus never overlap: a join is either seen by the offer that follows a freeing, or sees
+ * the freed seats itself (and is told to hold them). Freeings share it, so the cancels of one
+ * show do not queue behind each other; only those that make offers do (OFFER_LOCK_SPACE), so
+ * two transactions never offer the same seats nor serve the same entry.
  */
-export async function lockWaitlist(tx: Queryable, showId: number): Promise<void> {
-  await execRows(tx, sql`select pg_advisory_xact_lock(${WAITLIST_LOCK_SPACE}, ${showId})`);
+export async function lockWaitlist(
+  tx: Queryable,
+  showId: number,
+  mode: "to join" | "to look" = "to join",
+): Promise<void> {
+  const lock = mode === "to join" ? sql`pg_advisory_xact_lock` : sql`pg_advisory_xact_lock_shared`;
+  await execRows(tx, sql`select ${lock}(${WAITLIST_LOCK_SPACE}, ${showId})`);
 }
 
 /**
@@ -67,14 +76,19 @@ export async function offerToWaitlists(
     try {
       offers.push(
         ...(await tx.transaction(async (savepoint) => {
-          await lockWaitlist(savepoint, showId);
+          await lockWaitlist(savepoint, showId, "to look");
           // Read after the lock: every join that committed before it is seen.
           const [waited] = await execRows<{ waiting: boolean }>(
             savepoint,
             sql`select exists (select 1 from waitlist_entries
                   where show_id = ${showId} and status in ('WAITING', 'OFFERED')) as waiting`,
           );
-          return waited?.waiting ? offerFreeSeats(savepoint, showId, settings.ttlSeconds) : [];
+          if (!waited?.waiting) return [];
+          await execRows(
+            savepoint,
+            sql`select pg_advisory_xact_lock(${OFFER_LOCK_SPACE}, ${showId})`,
+          );
+          return offerFreeSeats(savepoint, showId, settings.ttlSeconds);
         })),
       );
     } catch (error) {
@@ -93,7 +107,7 @@ export async function offerToWaitlists(
  * WAITLIST_OFFER notification. Strict FIFO: when the head of the line wants more seats than
  * are free, nobody behind it is served.
  *
- * Run under the show's waitlist lock (lockWaitlist), held until the caller commits: a later
+ * Run under the show's offer lock (OFFER_LOCK_SPACE), held until the caller commits: a later
  * offer of the show's seats sees the seats an earlier one offered as LOCKED. Seats
  * another transaction has locked are skipped (SKIP LOCKED): one that freed them offers them
  * itself before it commits; seats a general hold or an admin change has locked for a moment
