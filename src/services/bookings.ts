@@ -146,10 +146,11 @@ export class BookingService {
     const outcome = await this.retrying(() => runHoldStatement(this.db, request));
     if (outcome.kind !== "lapsed") return { outcome, reclaimed: nothingEnded() };
     // Bookings before seats, the order of the cleanup job and of cancel. Ending them locks
-    // their seats in no set order, and takes the show's waitlist lock (every seat-freeing
-    // transaction does) before this statement locks the other requested seats, so a
-    // concurrent hold of the same seats, or a cancel in the show holding one of them, can
-    // still deadlock with this: PostgreSQL breaks it and the retry runs the transaction again.
+    // their seats in no set order, and takes the show's waitlist locks (the shared one, as
+    // every seat-freeing transaction does, and the offer lock when somebody waits) before
+    // this statement locks the other requested seats, so a concurrent hold of the same seats,
+    // or a cancel in the show holding one of them, can still deadlock with this: PostgreSQL
+    // breaks it and the retry runs the transaction again.
     return this.inTransaction(async (tx) => {
       const reclaimed = await this.end(tx, outcome.bookingIds, "EXPIRED");
       return { outcome: await runHoldStatement(tx, request), reclaimed };
