@@ -19,7 +19,8 @@
  * If-None-Match and the same bytes served statically), S4 purchase, S5 login storm during an
  * S1 run; an oversell check in SQL and Redis after every scenario that sells seats. Machine
  * references first: pgbench TPC-B-like tps and Hono's hello world on Bun. A short, unmeasured
- * warm-up precedes the scenarios, so a subset measures the same as the full run.
+ * warm-up precedes the scenarios, so a subset measures the same as the full run, and after it
+ * the database is analysed, as autovacuum keeps a database in service (analyzeDatabase).
  * It prints a table and writes bench-results/<run id>.json.
  *
  * Knobs (environment):
@@ -38,6 +39,7 @@
  *   BENCH_REDIS_URL=redis://127.0.0.1:6379
  */
 import { startRun } from "./bench/cleanup";
+import { analyzeDatabase } from "./bench/databases";
 import { HttpClient } from "./bench/http";
 import { startMeter } from "./bench/meter";
 import { describeOptions, readOptions } from "./bench/options";
@@ -66,9 +68,19 @@ const resultsDir = `${REPO_ROOT}/bench-results`;
 const workDir = `${resultsDir}/${options.runId}`;
 const cleanup = startRun(workDir, WATCHDOG_MS);
 
-async function runScenarios(context: ScenarioContext, scenarios: BenchResults["scenarios"]) {
+async function runScenarios(
+  context: ScenarioContext,
+  results: BenchResults,
+  databaseUrl: string | undefined,
+) {
+  const { scenarios } = results;
   const selected = options.scenarios;
   await phase("warm-up (not measured)", () => warmUp(context));
+  if (databaseUrl) {
+    await phase("ANALYZE, as autovacuum would have by now", () => analyzeDatabase(databaseUrl));
+  } else {
+    results.notes.push("The target's database was not analysed (no BENCH_DATABASE_URL).");
+  }
   if (selected.has("S1")) {
     scenarios.S1 = {};
     scenarios.S1.vus_50 = await phase("S1 flash sale, 50 virtual users", () =>
@@ -129,7 +141,8 @@ try {
       cleanup,
       apiPids: target.processes.filter((child) => child.name.startsWith("api-")).map((c) => c.pid),
     },
-    results.scenarios,
+    results,
+    target.databaseUrl,
   );
 } catch (error) {
   const message = error instanceof Error ? error.message : String(error);
