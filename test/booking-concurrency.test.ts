@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Redis from "ioredis";
 import postgres from "postgres";
 import { RedisSeatLocks } from "../src/infra/seat-locks";
-import { WAITLIST_LOCK_SPACE } from "../src/services/waitlist-offers";
+import { OFFER_LOCK_SPACE, WAITLIST_LOCK_SPACE } from "../src/services/waitlist-offers";
 import { expectError } from "./support/answers";
 import {
   createAdmin,
@@ -326,6 +326,32 @@ if (backends.includes("postgres")) {
     const held = await lockSeats(app, people[0] as TestUser, show.show_id, [seat]);
     expect(held.status).toBe(200);
     return { admin, show, people, seat, held };
+  };
+
+  /**
+   * Cancels through the API, which must finish without anything in the test's database waiting
+   * for an advisory lock meanwhile. (A cancel that waited for the waitlist's locks would still
+   * succeed, after the lock timeout, its offers given up: only the wait tells.)
+   */
+  const cancelsWithoutWaiting = async (
+    app: TestApp,
+    session: postgres.Sql,
+    user: TestUser,
+    bookingId: number,
+  ) => {
+    const cancelling = act(app, user, bookingId, "cancel");
+    let settled = false;
+    void cancelling.finally(() => {
+      settled = true;
+    });
+    let waited = false;
+    while (!settled && !waited) {
+      const [advisory] = await session`select count(*)::int as count from pg_stat_activity
+        where datname = current_database() and wait_event = 'advisory'`;
+      waited = advisory?.count !== 0;
+    }
+    expect(waited).toBe(false);
+    expect((await cancelling).status).toBe(200);
   };
 
   /** Until one backend of the test's database waits for a lock. */
@@ -681,25 +707,58 @@ if (backends.includes("postgres")) {
       const { session, cancel, end } = await uncommittedCancel(app, held, show.show_id, seat);
       try {
         await cancel`select pg_advisory_xact_lock_shared(${WAITLIST_LOCK_SPACE}, ${show.show_id})`;
-        const cancelling = act(app, other, second.body.booking_id, "cancel");
-        let settled = false;
-        void cancelling.finally(() => {
-          settled = true;
-        });
-        // (A cancel that waited would still succeed, after the lock timeout: watch for the wait.)
-        let waited = false;
-        while (!settled && !waited) {
-          const [advisory] = await session`select count(*)::int as count from pg_stat_activity
-            where datname = current_database() and wait_event = 'advisory'`;
-          waited = advisory?.count !== 0;
-        }
-        expect(waited).toBe(false);
-        expect((await cancelling).status).toBe(200);
+        await cancelsWithoutWaiting(app, session, other, second.body.booking_id);
         await cancel`commit`;
       } finally {
         await end();
       }
       expect(await activeBookings(app, show.show_id)).toEqual([]);
+    });
+
+    test("cancels of a show whose line holds only running offers do not wait for each other", async () => {
+      const { show, people, held } = await firstSeatHeld(app, 3, 3);
+      const [buyer, other, waiter] = people as [TestUser, TestUser, TestUser];
+      const [second, third] = [
+        await lockSeats(app, other, show.show_id, [show.seat_ids[1] as number]),
+        await lockSeats(app, other, show.show_id, [show.seat_ids[2] as number]),
+      ];
+      expect([second.status, third.status]).toEqual([200, 200]);
+      const joined = await app.request("POST", `/api/v1/shows/${show.show_id}/waitlist`, {
+        token: waiter.token,
+        body: { seats_wanted: 1 },
+      });
+      expect(joined.status).toBe(201);
+      // The waiter is offered the first seat: the line now holds one running offer.
+      expect((await act(app, buyer, held.body.booking_id, "cancel")).status).toBe(200);
+      const [entry] = await query<{ status: string }>(
+        app,
+        sql`select status::text as status from waitlist_entries where show_id = ${show.show_id}`,
+      );
+      expect(entry?.status).toBe("OFFERED");
+      // A cancel in flight that holds the offer lock, as one making offers would.
+      const secondSeat = show.seat_ids[1] as number;
+      const { session, cancel, end } = await uncommittedCancel(
+        app,
+        second,
+        show.show_id,
+        secondSeat,
+      );
+      try {
+        await cancel`select pg_advisory_xact_lock_shared(${WAITLIST_LOCK_SPACE}, ${show.show_id})`;
+        await cancel`select pg_advisory_xact_lock(${OFFER_LOCK_SPACE}, ${show.show_id})`;
+        await cancelsWithoutWaiting(app, session, other, third.body.booking_id);
+        await cancel`commit`;
+      } finally {
+        await end();
+      }
+      // Only the waiter's offer is left, and the line still holds it.
+      const active = await activeBookings(app, show.show_id);
+      expect(active.map((booking) => booking.user_id)).toEqual([waiter.user_id]);
+      const [after] = await query<{ status: string }>(
+        app,
+        sql`select status::text as status from waitlist_entries where show_id = ${show.show_id}`,
+      );
+      expect(after?.status).toBe("OFFERED");
     });
 
     test("a waitlist join waits for a cancel in flight and is told to hold the freed seat", async () => {

@@ -77,11 +77,16 @@ export async function offerToWaitlists(
       offers.push(
         ...(await tx.transaction(async (savepoint) => {
           await lockWaitlist(savepoint, showId, "to look");
-          // Read after the lock: every join that committed before it is seen.
+          // Read after the lock: every join that committed before it is seen. An offer whose
+          // hold is still running needs nothing; one whose booking ended (this transaction's
+          // own doing, say) must be settled and its seats offered on.
           const [waited] = await execRows<{ waiting: boolean }>(
             savepoint,
-            sql`select exists (select 1 from waitlist_entries
-                  where show_id = ${showId} and status in ('WAITING', 'OFFERED')) as waiting`,
+            sql`select exists (select 1 from waitlist_entries w
+                  left join bookings b on b.booking_id = w.booking_id
+                  where w.show_id = ${showId}
+                    and (w.status = 'WAITING'
+                      or (w.status = 'OFFERED' and b.status is distinct from 'PENDING'))) as waiting`,
           );
           if (!waited?.waiting) return [];
           await execRows(
