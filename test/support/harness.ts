@@ -1,5 +1,6 @@
 import { type SQL, sql } from "drizzle-orm";
 import postgres from "postgres";
+import { connectRedis, deleteKeysWithPrefix } from "../../scripts/bench/redis";
 import { type Config, loadConfig } from "../../src/config";
 import { type DatabaseHandle, openDatabase } from "../../src/db/client";
 import { runMigrations } from "../../src/db/migrate";
@@ -104,9 +105,21 @@ export async function createTestApp(
     dropDatabase = scratch.drop;
     baseEnv.DATABASE_URL = scratch.url;
     if (redisUrl) {
-      baseEnv.REDIS_URL = redisUrl;
-      // Redis is shared by every test file and run: each app gets keys of its own.
-      baseEnv.REDIS_KEY_PREFIX = `test:${scratch.name}:`;
+      const url = redisUrl;
+      const prefix = `test:${scratch.name}:`;
+      baseEnv.REDIS_URL = url;
+      // Redis is shared by every test file and run: each app gets keys of its own, gone with
+      // its database (seat markers would otherwise outlive the run by days).
+      baseEnv.REDIS_KEY_PREFIX = prefix;
+      dropDatabase = async () => {
+        await scratch.drop();
+        const redis = connectRedis(url);
+        try {
+          await deleteKeysWithPrefix(redis, prefix);
+        } finally {
+          redis.disconnect();
+        }
+      };
     }
     // Lock waits are unbounded unless a suite asks for a bound (production has one).
     const lockTimeoutMs = env.DB_LOCK_TIMEOUT_MS ? Number(env.DB_LOCK_TIMEOUT_MS) : undefined;
