@@ -58,6 +58,11 @@ export async function lockWaitlist(
   await execRows(tx, sql`select ${lock}(${WAITLIST_LOCK_SPACE}, ${showId})`);
 }
 
+/** Takes the show's offer lock (see lockWaitlist): one transaction makes offers at a time. */
+async function lockOffers(tx: Queryable, showId: number): Promise<void> {
+  await execRows(tx, sql`select pg_advisory_xact_lock(${OFFER_LOCK_SPACE}, ${showId})`);
+}
+
 /**
  * Offers the free seats of every show among `showIds` that has an active waitlist (WAITING
  * entries, or OFFERED ones whose booking may just have ended), in the caller's transaction:
@@ -89,10 +94,7 @@ export async function offerToWaitlists(
                       or (w.status = 'OFFERED' and b.status is distinct from 'PENDING'))) as waiting`,
           );
           if (!waited?.waiting) return [];
-          await execRows(
-            savepoint,
-            sql`select pg_advisory_xact_lock(${OFFER_LOCK_SPACE}, ${showId})`,
-          );
+          await lockOffers(savepoint, showId);
           return offerFreeSeats(savepoint, showId, settings.ttlSeconds);
         })),
       );
