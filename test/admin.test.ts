@@ -30,7 +30,11 @@ async function snapshot(app: TestApp): Promise<string> {
       (select coalesce(json_agg(t order by t.show_id, t.seat_id), '[]'::json)::text
          from show_seats t) as show_seats,
       (select coalesce(json_agg(t order by t.booking_id), '[]'::json)::text from bookings t)
-         as bookings`,
+         as bookings,
+      (select coalesce(json_agg(t order by t.payment_id), '[]'::json)::text from payments t)
+         as payments,
+      (select coalesce(json_agg(t order by t.waitlist_entry_id), '[]'::json)::text
+         from waitlist_entries t) as waitlist_entries`,
   );
   return JSON.stringify(row);
 }

@@ -1,7 +1,13 @@
-import { describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, test } from "bun:test";
 import type { SeatStatus } from "../src/services/seat-changes";
 import { SeatStatusReconciler, type SeatStatusRow } from "../src/services/seat-status-reconciler";
 import { waitUntil } from "./support/processes";
+
+/** Every reconciler a test made, stopped after it whatever its outcome. */
+const made: SeatStatusReconciler[] = [];
+afterEach(() => {
+  for (const reconciler of made.splice(0)) reconciler.stop();
+});
 
 /** A reconciler whose reads of PostgreSQL the test answers, one at a time. */
 function reconcilerWithControlledReads() {
@@ -25,6 +31,7 @@ function reconcilerWithControlledReads() {
     );
     return reads[count - 1] as (typeof reads)[number];
   };
+  made.push(reconciler);
   return { reconciler, corrections, failures, nextRead, reads };
 }
 
@@ -42,7 +49,6 @@ describe("SeatStatusReconciler", () => {
     ]);
     await settle();
     expect(corrections).toEqual([]);
-    reconciler.stop();
   });
 
   test("a stale change told last is corrected to the status PostgreSQL has, once", async () => {
@@ -56,7 +62,6 @@ describe("SeatStatusReconciler", () => {
     await settle();
     expect(corrections).toEqual([{ seatIds: [1], status: "LOCKED" }]);
     expect(reads).toHaveLength(1);
-    reconciler.stop();
   });
 
   test("a seat changed while its read runs is left to the next read", async () => {
@@ -71,7 +76,6 @@ describe("SeatStatusReconciler", () => {
     second.answer([{ seat_id: 7, status: "BOOKED" }]);
     await settle();
     expect(corrections).toEqual([]);
-    reconciler.stop();
   });
 
   test("a failed read is reported and tried again", async () => {
@@ -84,7 +88,6 @@ describe("SeatStatusReconciler", () => {
     retry.answer([{ seat_id: 3, status: "BOOKED" }]);
     await settle();
     expect(corrections).toEqual([{ seatIds: [3], status: "BOOKED" }]);
-    reconciler.stop();
   });
 
   test("a lapse announced while a read runs is not undone by that read", async () => {
@@ -95,7 +98,6 @@ describe("SeatStatusReconciler", () => {
     read.answer([{ seat_id: 5, status: "LOCKED" }]);
     await settle();
     expect(corrections).toEqual([]);
-    reconciler.stop();
   });
 
   test("once stopped, a read that ends corrects nothing, reports nothing, retries nothing", async () => {
@@ -125,6 +127,5 @@ describe("SeatStatusReconciler", () => {
     (await nextRead(1)).answer([{ seat_id: 4, status: "AVAILABLE" }]);
     await settle();
     expect(corrections).toEqual([]);
-    reconciler.stop();
   });
 });
