@@ -21,6 +21,13 @@ const lockSeats = (app: TestApp, user: TestUser, showId: number, seatIds: number
     body: { show_id: showId, seat_ids: seatIds },
   });
 
+/** Joins the show's waitlist for one seat. */
+const joinWaitlist = (app: TestApp, user: TestUser, showId: number) =>
+  app.request("POST", `/api/v1/shows/${showId}/waitlist`, {
+    token: user.token,
+    body: { seats_wanted: 1 },
+  });
+
 type HeldBooking = { booking_id: number; amount: number };
 
 const pay = (app: TestApp, user: TestUser, booking: HeldBooking) =>
@@ -559,10 +566,7 @@ if (backends.includes("postgres")) {
       const seat = show.seat_ids[0] as number;
       const held = await lockSeats(app, buyer, show.show_id, [seat]);
       expect(held.status).toBe(200);
-      const joined = await app.request("POST", `/api/v1/shows/${show.show_id}/waitlist`, {
-        token: waiter.token,
-        body: { seats_wanted: 1 },
-      });
+      const joined = await joinWaitlist(app, waiter, show.show_id);
       expect(joined.status).toBe(201);
       // Another session sits on the show's waitlist lock, so the offer times out.
       const session = postgres(app.config.DATABASE_URL as string, { max: 1, onnotice: () => {} });
@@ -726,10 +730,7 @@ if (backends.includes("postgres")) {
         await lockSeats(app, other, show.show_id, [show.seat_ids[2] as number]),
       ];
       expect([second.status, third.status]).toEqual([200, 200]);
-      const joined = await app.request("POST", `/api/v1/shows/${show.show_id}/waitlist`, {
-        token: waiter.token,
-        body: { seats_wanted: 1 },
-      });
+      const joined = await joinWaitlist(app, waiter, show.show_id);
       expect(joined.status).toBe(201);
       // The waiter is offered the first seat: the line now holds one running offer.
       expect((await act(app, buyer, held.body.booking_id, "cancel")).status).toBe(200);
@@ -771,10 +772,7 @@ if (backends.includes("postgres")) {
       const { session, cancel, end } = await uncommittedCancel(app, held, show.show_id, seat);
       try {
         await cancel`select pg_advisory_xact_lock_shared(${WAITLIST_LOCK_SPACE}, ${show.show_id})`;
-        const joining = app.request("POST", `/api/v1/shows/${show.show_id}/waitlist`, {
-          token: waiter.token,
-          body: { seats_wanted: 1 },
-        });
+        const joining = joinWaitlist(app, waiter, show.show_id);
         await untilOneWaitsForALock(session, "the join");
         await cancel`commit`;
         expectError(await joining, 409, "NOT_SOLD_OUT");
