@@ -3,6 +3,7 @@ import { expectError, ok } from "./support/answers";
 import {
   createAdmin,
   createShowFixture,
+  holdSeats,
   payAndConfirm,
   registerUser,
   type ShowFixture,
@@ -43,12 +44,7 @@ describe.each(backends)("admin bookings list (%s)", (backend) => {
   const idsOf = (body: { bookings: ListedBooking[] }) =>
     body.bookings.map((booking) => booking.booking_id);
   const hold = async (user: TestUser, showId: number, seatIds: number[]) =>
-    ok(
-      await app.request("POST", "/api/v1/bookings/lock", {
-        token: user.token,
-        body: { show_id: showId, seat_ids: seatIds },
-      }),
-    ) as { booking_id: number; amount: number };
+    ok(await holdSeats(app, user, showId, seatIds)) as { booking_id: number; amount: number };
 
   beforeAll(async () => {
     app = await createTestApp(backend);

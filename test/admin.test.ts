@@ -3,6 +3,7 @@ import { ok } from "./support/answers";
 import {
   createAdmin,
   createShowFixture,
+  holdSeats,
   moveShowToThePast,
   registerUser,
   type ShowFixture,
@@ -1413,13 +1414,8 @@ describe.each(backends)("admin API on %s", (backend) => {
 
     test("delete → 204 and the show and its show_seats are gone", async () => {
       const fixture = await createShowFixture(app, admin.token);
-      const holdOne = (seatId: number) =>
-        app.request("POST", "/api/v1/bookings/lock", {
-          token: user.token,
-          body: { show_id: fixture.show_id, seat_ids: [seatId] },
-        });
       // Leaves the show's times in the API's short cache, as a sale's traffic would.
-      expect((await holdOne(2_000_000_000)).status).toBe(400);
+      expect((await holdSeats(app, user, fixture.show_id, [2_000_000_000])).status).toBe(400);
       const deleted = await adminRequest("DELETE", `${ADMIN}/shows/${fixture.show_id}`);
       expect(deleted.status).toBe(204);
       expect(deleted.text).toBe("");
@@ -1435,7 +1431,7 @@ describe.each(backends)("admin API on %s", (backend) => {
       const publicView = await app.request("GET", `/api/v1/shows/${fixture.show_id}`);
       expect(publicView.status).toBe(404);
       expect(publicView.body.code).toBe("NOT_FOUND");
-      const lateHold = await holdOne(fixture.seat_ids[0] as number);
+      const lateHold = await holdSeats(app, user, fixture.show_id, [fixture.seat_ids[0] as number]);
       expect(lateHold.status).toBe(404);
       expect(lateHold.body.code).toBe("NOT_FOUND");
       // The venue keeps its seats and can now be deleted.
@@ -1491,10 +1487,7 @@ describe.each(backends)("admin API on %s", (backend) => {
       // The show itself is gone for everyone else.
       expect((await app.request("GET", `/api/v1/shows/${fixture.show_id}`)).status).toBe(404);
       expect((await app.request("GET", `/api/v1/shows/${fixture.show_id}/seats`)).status).toBe(404);
-      const hold = await app.request("POST", "/api/v1/bookings/lock", {
-        token: user.token,
-        body: { show_id: fixture.show_id, seat_ids: [first] },
-      });
+      const hold = await holdSeats(app, user, fixture.show_id, [first]);
       expect(hold.status).toBe(404);
       const search = ok(await app.request("GET", "/api/v1/shows/search?limit=100"));
       expect(search.shows.map((show: { show_id: number }) => show.show_id)).not.toContain(

@@ -3,6 +3,7 @@ import { expectError, ok } from "./support/answers";
 import {
   createAdmin,
   createShowFixture,
+  holdSeats,
   payAndConfirm,
   registerUser,
   type ShowFixture,
@@ -43,12 +44,7 @@ describe.each(backends)("admin analytics (%s)", (backend) => {
   let day0: number;
 
   const hold = async (user: TestUser, showId: number, seatIds: number[]) =>
-    ok(
-      await app.request("POST", "/api/v1/bookings/lock", {
-        token: user.token,
-        body: { show_id: showId, seat_ids: seatIds },
-      }),
-    ) as { booking_id: number; amount: number };
+    ok(await holdSeats(app, user, showId, seatIds)) as { booking_id: number; amount: number };
   const confirm = (user: TestUser, bookingId: number) =>
     app.request("POST", `/api/v1/bookings/${bookingId}/confirm`, { token: user.token, body: {} });
   const cancel = (user: TestUser, bookingId: number) =>

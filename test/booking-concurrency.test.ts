@@ -8,18 +8,13 @@ import {
   createAdmin,
   createShowFixture,
   createUsersDirect,
+  holdSeats,
   type TestUser,
 } from "./support/fixtures";
 import { createTestApp, query, sql, type TestApp, type TestResponse } from "./support/harness";
 import { bookingInvariantViolations } from "./support/invariants";
 import { waitUntil } from "./support/processes";
 import { backends } from "./support/services";
-
-const lockSeats = (app: TestApp, user: TestUser, showId: number, seatIds: number[]) =>
-  app.request("POST", "/api/v1/bookings/lock", {
-    token: user.token,
-    body: { show_id: showId, seat_ids: seatIds },
-  });
 
 /** Joins the show's waitlist for one seat. */
 const joinWaitlist = (app: TestApp, user: TestUser, showId: number) =>
@@ -79,7 +74,7 @@ describe.each(backends)("concurrent holds on %s", (backend) => {
     const seats = show.seat_ids.slice(0, 2);
 
     const responses = await Promise.all(
-      users.map((user) => lockSeats(app, user, show.show_id, seats)),
+      users.map((user) => holdSeats(app, user, show.show_id, seats)),
     );
 
     expect(statusCounts(responses)).toEqual({ 200: 1, 409: 299 });
@@ -103,7 +98,7 @@ describe.each(backends)("concurrent holds on %s", (backend) => {
     const attempts = users.flatMap((user) =>
       [1, 2, 3, 4].map(() => {
         const seatIds = pickSeats(show.seat_ids, 1 + Math.floor(Math.random() * 4));
-        return lockSeats(app, user, show.show_id, seatIds).then((response) => ({
+        return holdSeats(app, user, show.show_id, seatIds).then((response) => ({
           seatIds,
           response,
         }));
@@ -152,7 +147,7 @@ describe.each(backends)("concurrent holds on %s", (backend) => {
 
       const responses = await Promise.all(
         users.map((user, index) =>
-          lockSeats(index % 2 === 0 ? app : second, user, show.show_id, seats),
+          holdSeats(index % 2 === 0 ? app : second, user, show.show_id, seats),
         ),
       );
 
@@ -189,7 +184,7 @@ describe.each(backends)("concurrent holds on %s", (backend) => {
 
       const started = performance.now();
       const responses = await Promise.all(
-        users.map((user) => lockSeats(degraded, user, show.show_id, seats)),
+        users.map((user) => holdSeats(degraded, user, show.show_id, seats)),
       );
       const elapsedMs = performance.now() - started;
 
@@ -210,7 +205,7 @@ describe.each(backends)("concurrent holds on %s", (backend) => {
       const users = await createUsersDirect(app, count);
       const bookings = await Promise.all(
         users.map(async (user, index) => {
-          const held = await lockSeats(app, user, show.show_id, [show.seat_ids[index] as number]);
+          const held = await holdSeats(app, user, show.show_id, [show.seat_ids[index] as number]);
           expect(held.status).toBe(200);
           return { user, booking: held.body as HeldBooking };
         }),
@@ -330,7 +325,7 @@ if (backends.includes("postgres")) {
     const show = await createShowFixture(app, admin.token, { rows: ["A"], perRow: seats });
     const people = (await createUsersDirect(app, users)) as TestUser[];
     const seat = show.seat_ids[0] as number;
-    const held = await lockSeats(app, people[0] as TestUser, show.show_id, [seat]);
+    const held = await holdSeats(app, people[0] as TestUser, show.show_id, [seat]);
     expect(held.status).toBe(200);
     return { admin, show, people, seat, held };
   };
@@ -384,7 +379,7 @@ if (backends.includes("postgres")) {
       const show = await createShowFixture(app, admin.token, { rows: ["A"], perRow: 2 });
       const [first, second] = await createUsersDirect(app, 2);
       const seat = show.seat_ids[0] as number;
-      const held = await lockSeats(app, first as TestUser, show.show_id, [seat]);
+      const held = await holdSeats(app, first as TestUser, show.show_id, [seat]);
       expect(held.status).toBe(200);
       const [{ lock_token } = { lock_token: "" }] = await query<{ lock_token: string }>(
         app,
@@ -395,7 +390,7 @@ if (backends.includes("postgres")) {
       try {
         await app.runtime.services.locks.release(show.show_id, [seat], lock_token);
 
-        const waiting = lockSeats(app, second as TestUser, show.show_id, [seat]);
+        const waiting = holdSeats(app, second as TestUser, show.show_id, [seat]);
         await untilOneWaitsForALock(session, "the hold");
         await cancel`commit`;
         const answer = await waiting;
@@ -430,7 +425,7 @@ if (backends.includes("postgres")) {
       const admin = await createAdmin(app);
       const show = await createShowFixture(app, admin.token, { rows: ["A"], perRow: 1 });
       const [user] = (await createUsersDirect(app, 1)) as [TestUser];
-      const held = await lockSeats(app, user, show.show_id, show.seat_ids);
+      const held = await holdSeats(app, user, show.show_id, show.seat_ids);
       expect(held.status).toBe(200);
       if (paidFirst) expect((await pay(app, user, held.body)).status).toBe(200);
       const { session, conn: tx, end } = await handDriven(app);
@@ -564,7 +559,7 @@ if (backends.includes("postgres")) {
         TestUser,
       ];
       const seat = show.seat_ids[0] as number;
-      const held = await lockSeats(app, buyer, show.show_id, [seat]);
+      const held = await holdSeats(app, buyer, show.show_id, [seat]);
       expect(held.status).toBe(200);
       const joined = await joinWaitlist(app, waiter, show.show_id);
       expect(joined.status).toBe(201);
@@ -583,7 +578,7 @@ if (backends.includes("postgres")) {
             where show_id = ${show.show_id} and user_id = ${waiter.user_id}`,
       );
       expect(entry?.status).toBe("WAITING");
-      expect((await lockSeats(app, passerBy, show.show_id, [seat])).status).toBe(200);
+      expect((await holdSeats(app, passerBy, show.show_id, [seat])).status).toBe(200);
       expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
     });
 
@@ -708,7 +703,7 @@ if (backends.includes("postgres")) {
     test("cancels of one show do not wait for each other while nobody waits for its seats", async () => {
       const { show, people, seat, held } = await firstSeatHeld(app, 2, 2);
       const other = people[1] as TestUser;
-      const second = await lockSeats(app, other, show.show_id, [show.seat_ids[1] as number]);
+      const second = await holdSeats(app, other, show.show_id, [show.seat_ids[1] as number]);
       expect(second.status).toBe(200);
       // A cancel that has freed its seat and looked at the show's waitlist, uncommitted.
       const { session, cancel, end } = await uncommittedCancel(app, held, show.show_id, seat);
@@ -726,8 +721,8 @@ if (backends.includes("postgres")) {
       const { show, people, held } = await firstSeatHeld(app, 3, 3);
       const [buyer, other, waiter] = people as [TestUser, TestUser, TestUser];
       const [second, third] = [
-        await lockSeats(app, other, show.show_id, [show.seat_ids[1] as number]),
-        await lockSeats(app, other, show.show_id, [show.seat_ids[2] as number]),
+        await holdSeats(app, other, show.show_id, [show.seat_ids[1] as number]),
+        await holdSeats(app, other, show.show_id, [show.seat_ids[2] as number]),
       ];
       expect([second.status, third.status]).toEqual([200, 200]);
       const joined = await joinWaitlist(app, waiter, show.show_id);

@@ -7,6 +7,7 @@ import {
   createAdmin,
   createShowFixture,
   createUsersDirect,
+  holdSeats,
   type ShowFixture,
   type TestUser,
 } from "./support/fixtures";
@@ -265,10 +266,7 @@ describeWithServices("fault injection", () => {
     const holds = await Promise.all(
       holders.map(async (user, index) => {
         const seatIds = show.seat_ids.slice(2 * index, 2 * index + 2);
-        const response = await app.request("POST", "/api/v1/bookings/lock", {
-          token: user.token,
-          body: { show_id: show.show_id, seat_ids: seatIds },
-        });
+        const response = await holdSeats(app, user, show.show_id, seatIds);
         expect(response.status).toBe(200);
         return { bookingId: response.body.booking_id, seatIds, confirmed: false };
       }),

@@ -16,7 +16,13 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { createAdmin, createShowFixture, registerUser, type TestUser } from "./support/fixtures";
+import {
+  createAdmin,
+  createShowFixture,
+  holdSeats,
+  registerUser,
+  type TestUser,
+} from "./support/fixtures";
 import { createTestApp, query, sql, type TestApp } from "./support/harness";
 import { backends } from "./support/services";
 
@@ -475,10 +481,7 @@ describe.each(backends)("hostile input on %s", (backend) => {
     admin = await createAdmin(app);
     user = await registerUser(app);
     const fixture = await createShowFixture(app, admin.token, { rows: ["A", "B"], perRow: 10 });
-    const hold = await app.request("POST", "/api/v1/bookings/lock", {
-      token: user.token,
-      body: { show_id: fixture.show_id, seat_ids: fixture.seat_ids.slice(0, 2) },
-    });
+    const hold = await holdSeats(app, user, fixture.show_id, fixture.seat_ids.slice(0, 2));
     if (hold.status !== 200) throw new Error(`hold failed: ${hold.text}`);
     Object.assign(ids, {
       show_id: fixture.show_id,

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createAdmin, createShowFixture, createUsersDirect } from "./support/fixtures";
+import {
+  createAdmin,
+  createShowFixture,
+  createUsersDirect,
+  holdSeats,
+  type TestUser,
+} from "./support/fixtures";
 import { createTestApp, query, sql, type TestApp } from "./support/harness";
 import { bookingInvariantViolations } from "./support/invariants";
 import { backends } from "./support/services";
@@ -16,10 +22,7 @@ describe.each(backends)("the booking invariant checker on %s", (backend) => {
     const show = await createShowFixture(app, (await createAdmin(app)).token, { perRow: 2 });
     const [first, second] = await createUsersDirect(app, 2);
     const [seatId, otherSeatId] = show.seat_ids as [number, number];
-    const held = await app.request("POST", "/api/v1/bookings/lock", {
-      token: first?.token,
-      body: { show_id: show.show_id, seat_ids: [seatId] },
-    });
+    const held = await holdSeats(app, first as TestUser, show.show_id, [seatId]);
     expect(held.status).toBe(200);
     expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
 

@@ -4,6 +4,7 @@ import {
   createAdmin,
   createShowFixture,
   createUsersDirect,
+  holdSeats,
   payAndConfirm,
   type TestUser,
 } from "./support/fixtures";
@@ -49,15 +50,13 @@ describe.each(backends)("/metrics on %s", (backend) => {
     const admin = await createAdmin(app);
     const show = await createShowFixture(app, admin.token, { rows: ["A"], perRow: 3 });
     const [buyer, rival] = await createUsersDirect(app, 2);
-    const held = await app.request("POST", "/api/v1/bookings/lock", {
-      token: buyer?.token,
-      body: { show_id: show.show_id, seat_ids: [show.seat_ids[0]] },
-    });
+    const held = await holdSeats(app, buyer as TestUser, show.show_id, [
+      show.seat_ids[0] as number,
+    ]);
     expect(held.status).toBe(200);
-    const refused = await app.request("POST", "/api/v1/bookings/lock", {
-      token: rival?.token,
-      body: { show_id: show.show_id, seat_ids: [show.seat_ids[0]] },
-    });
+    const refused = await holdSeats(app, rival as TestUser, show.show_id, [
+      show.seat_ids[0] as number,
+    ]);
     expect(refused.status).toBe(409);
     await payAndConfirm(app, buyer as TestUser, held.body);
     const cancelled = await app.request("POST", `/api/v1/bookings/${held.body.booking_id}/cancel`, {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createUsersDirect, type TestUser } from "./support/fixtures";
+import { createUsersDirect, holdSeats, type TestUser } from "./support/fixtures";
 import { createTestApp, type TestApp } from "./support/harness";
 import { backends } from "./support/services";
 
@@ -47,11 +47,7 @@ describe.each(backends)("rate limits on %s", (backend) => {
 
   test("booking routes have their own, lower limit", async () => {
     const [, , third] = users as [TestUser, TestUser, TestUser];
-    const lock = () =>
-      app.request("POST", "/api/v1/bookings/lock", {
-        token: third.token,
-        body: { show_id: 999, seat_ids: [1] },
-      });
+    const lock = () => holdSeats(app, third, 999, [1]);
     expect((await lock()).status).toBe(404);
     expect((await lock()).status).toBe(404);
     const refused = await lock();

@@ -3,6 +3,7 @@ import {
   createAdmin,
   createShowFixture,
   createUsersDirect,
+  holdSeats,
   type TestUser,
 } from "./support/fixtures";
 import { createTestApp, type TestApp } from "./support/harness";
@@ -21,12 +22,6 @@ async function showOpeningSoon(app: TestApp, adminToken: string) {
   expect(updated.body.show.sales_open_at).toBe(opensAt.toISOString());
   return { show, opensAt };
 }
-
-const lock = (app: TestApp, user: TestUser, showId: number, seatId: number) =>
-  app.request("POST", "/api/v1/bookings/lock", {
-    token: user.token,
-    body: { show_id: showId, seat_ids: [seatId] },
-  });
 
 const untilOpen = (opensAt: Date) => Bun.sleep(Math.max(0, opensAt.getTime() - Date.now()) + 100);
 
@@ -51,12 +46,14 @@ describe.each(backends)("sale opening on %s", (backend) => {
   test("without the waiting room, holds before sales open are refused with 409 SALES_NOT_OPEN", async () => {
     const { show, opensAt } = await showOpeningSoon(app, adminToken);
     const [user] = (await createUsersDirect(app, 1)) as [TestUser];
-    const early = await lock(app, user, show.show_id, show.seat_ids[0] as number);
+    const early = await holdSeats(app, user, show.show_id, [show.seat_ids[0] as number]);
     expect(early.status).toBe(409);
     expect(early.body.code).toBe("SALES_NOT_OPEN");
     expect(early.body.details.sales_open_at).toBe(opensAt.toISOString());
     await untilOpen(opensAt);
-    expect((await lock(app, user, show.show_id, show.seat_ids[0] as number)).status).toBe(200);
+    expect((await holdSeats(app, user, show.show_id, [show.seat_ids[0] as number])).status).toBe(
+      200,
+    );
   });
 
   test("with the waiting room, early arrivals join a pre-queue drawn at random at opening, ahead of later ones", async () => {
@@ -64,7 +61,9 @@ describe.each(backends)("sale opening on %s", (backend) => {
     const { show, opensAt } = await showOpeningSoon(roomApp, admin);
     const early = (await createUsersDirect(roomApp, 5)) as TestUser[];
     for (const [index, user] of early.entries()) {
-      const response = await lock(roomApp, user, show.show_id, show.seat_ids[index] as number);
+      const response = await holdSeats(roomApp, user, show.show_id, [
+        show.seat_ids[index] as number,
+      ]);
       expect(response.status).toBe(429);
       expect(response.body.code).toBe("WAITING_ROOM");
       expect(response.body.details.pre_queue).toBe(true);
@@ -77,7 +76,7 @@ describe.each(backends)("sale opening on %s", (backend) => {
 
     await untilOpen(opensAt);
     const [late] = (await createUsersDirect(roomApp, 1)) as [TestUser];
-    const lateAnswer = await lock(roomApp, late, show.show_id, show.seat_ids[9] as number);
+    const lateAnswer = await holdSeats(roomApp, late, show.show_id, [show.seat_ids[9] as number]);
     expect(lateAnswer.status).toBe(429);
     // Behind every early arrival, whatever the draw: threshold 2 admits two, three wait.
     expect(lateAnswer.body.details.position).toBe(4);

@@ -6,6 +6,7 @@ import {
   createAdmin,
   createShowFixture,
   createUsersDirect,
+  holdSeats,
   payAndConfirm,
   type TestUser,
 } from "./support/fixtures";
@@ -31,13 +32,10 @@ describe.each(backends)("seat lock repair on %s", (backend) => {
   /** Two users: one holds two seats, the other buys one. */
   async function holdAndBuy(showId: number, seatIds: number[]) {
     const [holder, buyer] = await createUsersDirect(app, 2);
-    const hold = (user: typeof holder, seats: number[]) =>
-      app.request("POST", "/api/v1/bookings/lock", {
-        token: user?.token,
-        body: { show_id: showId, seat_ids: seats },
-      });
-    expect((await hold(holder, seatIds.slice(0, 2))).status).toBe(200);
-    const bought = await hold(buyer, seatIds.slice(2, 3));
+    expect((await holdSeats(app, holder as TestUser, showId, seatIds.slice(0, 2))).status).toBe(
+      200,
+    );
+    const bought = await holdSeats(app, buyer as TestUser, showId, seatIds.slice(2, 3));
     expect(bought.status).toBe(200);
     await payAndConfirm(app, buyer as TestUser, bought.body);
   }
@@ -120,10 +118,10 @@ describe.each(backends)("seat lock repair on %s", (backend) => {
     const left = await locks().snapshot(show.show_id);
     expect([...left]).toEqual([[youngTokenSeat, "in-flight-token"]]);
     const [user] = await createUsersDirect(app, 1);
-    const hold = await app.request("POST", "/api/v1/bookings/lock", {
-      token: user?.token,
-      body: { show_id: show.show_id, seat_ids: [staleMarkerSeat, agedTokenSeat] },
-    });
+    const hold = await holdSeats(app, user as TestUser, show.show_id, [
+      staleMarkerSeat,
+      agedTokenSeat,
+    ]);
     expect(hold.status).toBe(200);
   });
 });

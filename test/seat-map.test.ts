@@ -4,7 +4,9 @@ import {
   createAdmin,
   createShowFixture,
   createUsersDirect,
+  holdSeats,
   type ShowFixture,
+  type TestUser,
 } from "./support/fixtures";
 import { createTestApp, type TestApp } from "./support/harness";
 import { backends } from "./support/services";
@@ -48,10 +50,7 @@ describe.each(backends)("cached seat map on %s", (backend) => {
 
     const [user] = await createUsersDirect(other, 1);
     const seatId = show.seat_ids[0] as number;
-    const held = await other.request("POST", "/api/v1/bookings/lock", {
-      token: user?.token,
-      body: { show_id: show.show_id, seat_ids: [seatId] },
-    });
+    const held = await holdSeats(other, user as TestUser, show.show_id, [seatId]);
     expect(held.status).toBe(200);
 
     const changed = await seatMap(app, etag);

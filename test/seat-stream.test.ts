@@ -4,6 +4,7 @@ import {
   createAdmin,
   createShowFixture,
   createUsersDirect,
+  holdSeats,
   payAndConfirm,
   type ShowFixture,
   type TestUser,
@@ -199,10 +200,7 @@ describe.each(backends)("live seat map stream on %s", (backend) => {
   }
 
   const hold = async (target: TestApp, user: TestUser, seatIds: number[]) => {
-    const held = await target.request("POST", "/api/v1/bookings/lock", {
-      token: user.token,
-      body: { show_id: show.show_id, seat_ids: seatIds },
-    });
+    const held = await holdSeats(target, user, show.show_id, seatIds);
     expect(held.status).toBe(200);
     return held.body as { booking_id: number; amount: number };
   };

@@ -6,6 +6,7 @@ import {
   createAdmin,
   createShowFixture,
   createUsersDirect,
+  holdSeats,
   payAndConfirm,
   type ShowFixture,
   type TestUser,
@@ -29,10 +30,7 @@ describe.each(backends)("waiting room on %s", (backend) => {
   afterAll(() => app.close());
 
   const hold = (user: TestUser, seatIndex: number) =>
-    app.request("POST", "/api/v1/bookings/lock", {
-      token: user.token,
-      body: { show_id: show.show_id, seat_ids: [show.seat_ids[seatIndex]] },
-    });
+    holdSeats(app, user, show.show_id, [show.seat_ids[seatIndex] as number]);
   const status = (user: TestUser) =>
     app.request("GET", `/api/v1/waiting-room/${show.show_id}`, { token: user.token });
 
@@ -104,10 +102,7 @@ describe.each(backends)("waiting room on %s", (backend) => {
     const crowd = await createUsersDirect(app, 10);
     const responses = await Promise.all(
       crowd.map((user, index) =>
-        app.request("POST", "/api/v1/bookings/lock", {
-          token: user.token,
-          body: { show_id: other.show_id, seat_ids: [other.seat_ids[index]] },
-        }),
+        holdSeats(app, user, other.show_id, [other.seat_ids[index] as number]),
       ),
     );
     expect(responses.filter((response) => response.status === 200)).toHaveLength(3);
@@ -143,12 +138,7 @@ if (backends.includes("postgres") && redisUrl) {
       try {
         const holds = [];
         for (const [index, user] of users.entries()) {
-          holds.push(
-            await app.request("POST", "/api/v1/bookings/lock", {
-              token: user.token,
-              body: { show_id: show.show_id, seat_ids: [show.seat_ids[index]] },
-            }),
-          );
+          holds.push(await holdSeats(app, user, show.show_id, [show.seat_ids[index] as number]));
         }
         expect(holds.map((response) => response.status)).toEqual([200, 200, 200, 429, 429]);
         expect(await store.queueLength(show.show_id)).toBe(2);

@@ -7,6 +7,7 @@ import {
   createAdmin,
   createShowFixture,
   createUsersDirect,
+  holdSeats,
   payAndConfirm,
   registerUser,
   type ShowFixture,
@@ -50,11 +51,6 @@ describe.each(backends)("waitlist (%s)", (backend) => {
     app.request("DELETE", `/api/v1/shows/${showId}/waitlist`, { token: user?.token });
   const notifications = (user: TestUser) =>
     app.request("GET", "/api/v1/user/notifications", { token: user.token });
-  const hold = (user: TestUser, showId: number, seatIds: number[]) =>
-    app.request("POST", "/api/v1/bookings/lock", {
-      token: user.token,
-      body: { show_id: showId, seat_ids: seatIds },
-    });
   const cancel = (user: TestUser, bookingId: number) =>
     app.request("POST", `/api/v1/bookings/${bookingId}/cancel`, { token: user.token });
 
@@ -64,7 +60,7 @@ describe.each(backends)("waitlist (%s)", (backend) => {
     const buyer = await registerUser(app);
     const bookings = new Map<number, number>();
     for (const seatId of show.seat_ids) {
-      bookings.set(seatId, ok(await hold(buyer, show.show_id, [seatId])).booking_id);
+      bookings.set(seatId, ok(await holdSeats(app, buyer, show.show_id, [seatId])).booking_id);
     }
     return { show, buyer, bookings };
   }
@@ -183,7 +179,7 @@ describe.each(backends)("waitlist (%s)", (backend) => {
       expect(ok(await notifications(w3)).notifications).toEqual([]);
       expect(await entryStatus(show, w1)).toBe("OFFERED");
       // The offered seat is not on general sale.
-      expectError(await hold(shopper, show.show_id, [s2]), 409, "SEAT_UNAVAILABLE");
+      expectError(await holdSeats(app, shopper, show.show_id, [s2]), 409, "SEAT_UNAVAILABLE");
 
       // The next freed seat goes to W2; W3 still waits.
       ok(await cancel(buyer, bookings.get(s3) as number));
@@ -218,14 +214,14 @@ describe.each(backends)("waitlist (%s)", (backend) => {
       expect(
         w3Notes.map((note: { payload: { seat_ids: number[] } }) => note.payload.seat_ids),
       ).toEqual([[s2]]);
-      expectError(await hold(shopper, show.show_id, [s2]), 409, "SEAT_UNAVAILABLE");
+      expectError(await holdSeats(app, shopper, show.show_id, [s2]), 409, "SEAT_UNAVAILABLE");
 
       // W3 lets it lapse too: the list is exhausted, s2 is back on general sale.
       const w3Offer = offers[2] as OfferRow;
       await Bun.sleep(Math.max(new Date(w3Offer.expires_at).getTime() - Date.now(), 0) + 300);
       await expireLapsedHolds(deps());
       expect(await entryStatus(show, w3)).toBe("EXPIRED");
-      ok(await hold(shopper, show.show_id, [s2]));
+      ok(await holdSeats(app, shopper, show.show_id, [s2]));
       // Nobody was offered s1 (never freed), and no one got a second offer.
       expect(ok(await notifications(w1)).notifications).toHaveLength(1);
       expect(ok(await notifications(w3)).notifications).toHaveLength(1);
@@ -255,7 +251,7 @@ describe.each(backends)("waitlist (%s)", (backend) => {
     );
     await app.runtime.services.locks.release(show.show_id, [seatId], row?.lock_token as string);
 
-    const refused = await hold(passerBy, show.show_id, [seatId]);
+    const refused = await holdSeats(app, passerBy, show.show_id, [seatId]);
     expect(refused.status).toBe(409);
     expect(refused.body.code).toBe("SEAT_UNAVAILABLE");
     expect(refused.body.details.failed_seats).toEqual([seatId]);
@@ -287,7 +283,7 @@ describe.each(backends)("waitlist (%s)", (backend) => {
     // Even with the cancelled booking's Redis lock gone, the seat is not on general sale.
     const [ended] = endings.ended;
     await cleanup.locks.release(show.show_id, [seatId], ended?.lock_token as string);
-    const refused = await hold(passerBy, show.show_id, [seatId]);
+    const refused = await holdSeats(app, passerBy, show.show_id, [seatId]);
     expectError(refused, 409, "SEAT_UNAVAILABLE");
     expect(refused.body.details.failed_seats).toEqual([seatId]);
     expect(await entryStatus(show, waiter)).toBe("OFFERED");

@@ -7,6 +7,7 @@ import {
   createAdmin,
   createShowFixture,
   createUsersDirect,
+  holdSeats,
   type ShowFixture,
 } from "./support/fixtures";
 import { createTestApp, query, sql, type TestApp } from "./support/harness";
@@ -35,14 +36,11 @@ const pendingCount = async (app: TestApp, showId: number) => {
 };
 
 /** `count` users each hold one seat of the show; returns the booking ids. */
-async function holdSeats(app: TestApp, show: ShowFixture, count: number): Promise<number[]> {
+async function holdOneSeatEach(app: TestApp, show: ShowFixture, count: number): Promise<number[]> {
   const users = await createUsersDirect(app, count);
   const responses = await Promise.all(
     users.map((user, index) =>
-      app.request("POST", "/api/v1/bookings/lock", {
-        token: user.token,
-        body: { show_id: show.show_id, seat_ids: [show.seat_ids[index]] },
-      }),
+      holdSeats(app, user, show.show_id, [show.seat_ids[index] as number]),
     ),
   );
   for (const response of responses) expect(response.status).toBe(200);
@@ -63,7 +61,7 @@ describe.each(backends)("hold expiry cleanup on %s", (backend) => {
 
   test("the scheduled job expires abandoned holds and frees their seats", async () => {
     const show = await createShowFixture(app, adminToken, { rows: ["A"], perRow: 6 });
-    await holdSeats(app, show, 4);
+    await holdOneSeatEach(app, show, 4);
     const settings = { cleanupCron: "* * * * * *", logger: silent };
     const jobs =
       backend === "postgres" && redisUrl
@@ -121,7 +119,7 @@ describe.each(backends)("hold expiry cleanup on %s", (backend) => {
       rows: ["A", "B", "C", "D"],
       perRow: 15,
     });
-    const bookingIds = await holdSeats(app, show, 60);
+    const bookingIds = await holdOneSeatEach(app, show, 60);
     await query(
       app,
       sql`update bookings set expires_at = now() - interval '1 second'
@@ -158,7 +156,7 @@ describeWithServices("the worker process", () => {
   test("runs as its own process, expires holds on its schedule, and exits cleanly on SIGTERM", async () => {
     const admin = await createAdmin(app);
     const show = await createShowFixture(app, admin.token, { rows: ["A"], perRow: 4 });
-    await holdSeats(app, show, 3);
+    await holdOneSeatEach(app, show, 3);
 
     const worker = startWorker(app, { CLEANUP_CRON: "* * * * * *" });
     try {

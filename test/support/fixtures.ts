@@ -34,6 +34,18 @@ export async function createAdmin(app: TestApp): Promise<TestUser> {
   return { token: response.body.token, user_id: admin.user_id, email, password };
 }
 
+/** POST /bookings/lock as `user`: holds `seatIds` of the show. */
+export const holdSeats = (
+  app: TestApp,
+  user: { token: string },
+  showId: number,
+  seatIds: number[],
+) =>
+  app.request("POST", "/api/v1/bookings/lock", {
+    token: user.token,
+    body: { show_id: showId, seat_ids: seatIds },
+  });
+
 /** Pays for a held booking and confirms it, as its owner would; throws unless both are 200. */
 export async function payAndConfirm(
   app: TestApp,
