@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { badRequest } from "../lib/errors";
-import { hasAtMostTwoDecimals } from "../lib/money";
+import { hasAtMostTwoDecimals, MAX_PRICE } from "../lib/money";
 import {
   bodyId,
   createRouter,
@@ -15,6 +15,8 @@ import { idempotent } from "../middleware/idempotency";
 import { BookingSchema, SeatSchema } from "./schemas";
 
 const MAX_SEATS_PER_HOLD = 10;
+/** No booking costs more: a larger amount can never match one (and would overflow cents). */
+const MAX_AMOUNT = MAX_PRICE * MAX_SEATS_PER_HOLD;
 
 const idempotencyHeader = z.object({
   "idempotency-key": z
@@ -81,7 +83,11 @@ const pay = bookingPost({
     body: jsonBody(
       z.object({
         booking_id: bodyId(),
-        amount: z.number().min(0).refine(hasAtMostTwoDecimals, "must have at most two decimals"),
+        amount: z
+          .number()
+          .min(0)
+          .max(MAX_AMOUNT)
+          .refine(hasAtMostTwoDecimals, "must have at most two decimals"),
         outcome: z.enum(["success", "decline"]).default("success"),
       }),
     ),

@@ -1,4 +1,4 @@
-import { hasAtMostTwoDecimals } from "../../lib/money";
+import { hasAtMostTwoDecimals, MAX_PRICE } from "../../lib/money";
 import {
   bodyId,
   createRouter,
@@ -17,7 +17,7 @@ const showParams = z.object({ show_id: idParam("show_id") });
 const price = z
   .number()
   .min(0)
-  .max(1_000_000)
+  .max(MAX_PRICE)
   .refine(hasAtMostTwoDecimals, "must have at most two decimals")
   .openapi({ example: 49.5 });
 
