@@ -380,6 +380,20 @@ describe.each(backends)("admin API on %s", (backend) => {
         fields: ["venue_name"],
       },
       {
+        name: "venue with a NUL character in venue_name and address",
+        method: "POST",
+        path: () => `${ADMIN}/venues`,
+        body: () => ({ venue_name: "Hall\u0000", address: "1 Main St\u0000" }),
+        fields: ["venue_name", "address"],
+      },
+      {
+        name: "event with a NUL character in title and description",
+        method: "POST",
+        path: () => `${ADMIN}/events`,
+        body: () => ({ title: "Gig\u0000", description: "\u0000" }),
+        fields: ["title", "description"],
+      },
+      {
         name: "venue with numeric venue_name and no address",
         method: "POST",
         path: () => `${ADMIN}/venues`,

@@ -444,6 +444,8 @@ describe.each(backends)("catalogue on %s", (backend) => {
         [{ from: "2026-12-01T19:30:00" }, "from"],
         [{ availability: "all" }, "availability"],
         [{ limit: "1000" }, "limit"],
+        [{ event: "a\u0000b" }, "event"],
+        [{ venue: "\u0000" }, "venue"],
       ] as const) {
         const response = await search(params);
         expect({ params, status: response.status }).toEqual({ params, status: 400 });

@@ -61,6 +61,12 @@ const plainInteger = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
 
+/**
+ * Text input. PostgreSQL cannot store a NUL character: refused here, the client learns which
+ * field is wrong, and no query runs with it (one bad value in a batched query fails them all).
+ */
+export const text = () => z.string().regex(/^[^\0]*$/, "must not contain NUL characters");
+
 /** A path id: a positive integer below 2^31; anything else is a 400, never a 500. */
 export const idParam = (name: string) =>
   plainInteger(1, MAX_ID).openapi({

@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AppError } from "../lib/errors";
-import { createRouter, errorResponses, jsonBody, jsonResponse, z } from "../lib/openapi";
+import { createRouter, errorResponses, jsonBody, jsonResponse, text, z } from "../lib/openapi";
 import { requireUser } from "../middleware/auth";
 import { UserSchema } from "./schemas";
 
@@ -21,7 +21,7 @@ const register = createRoute({
       z.object({
         email,
         password,
-        name: z.string().trim().min(1).max(100).optional(),
+        name: text().trim().min(1).max(100).optional(),
         role: z.string().optional().openapi({ description: "Only `user` is accepted" }),
       }),
     ),
@@ -39,7 +39,7 @@ const login = createRoute({
   summary: "Exchange email and password for a token",
   description: "Wrong password and unknown email get the same 401 `INVALID_CREDENTIALS`.",
   request: {
-    body: jsonBody(z.object({ email: z.string().max(254), password: z.string().max(128) })),
+    body: jsonBody(z.object({ email: text().max(254), password: z.string().max(128) })),
   },
   responses: {
     200: jsonResponse(SessionSchema, "Logged in"),

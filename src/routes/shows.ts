@@ -6,6 +6,7 @@ import {
   jsonResponse,
   paginationEnvelope,
   paginationQuery,
+  text,
   z,
 } from "../lib/openapi";
 import { ShowSchema, timestampInput } from "./schemas";
@@ -32,8 +33,8 @@ const searchShows = createRoute({
     "`event` and `venue` are case-insensitive literal substring matches (`%` and `_` match themselves). `from`/`to` bound the start time (inclusive). `availability=available` keeps shows with free seats. Paginated like `/shows`.",
   request: {
     query: paginationQuery.extend({
-      event: z.string().trim().min(1).max(200).optional(),
-      venue: z.string().trim().min(1).max(200).optional(),
+      event: text().trim().min(1).max(200).optional(),
+      venue: text().trim().min(1).max(200).optional(),
       from: timestampInput.optional(),
       to: timestampInput.optional(),
       availability: z.enum(["available"]).optional(),

@@ -4,6 +4,7 @@ import {
   idParam,
   jsonBody,
   jsonResponse,
+  text,
   updateBody,
   z,
 } from "../../lib/openapi";
@@ -14,8 +15,8 @@ const eventParams = z.object({ event_id: idParam("event_id") });
 
 const EventInput = z
   .object({
-    title: z.string().trim().min(1).max(200),
-    description: z.string().max(5000).nullable().optional(),
+    title: text().trim().min(1).max(200),
+    description: text().max(5000).nullable().optional(),
   })
   .strict();
 

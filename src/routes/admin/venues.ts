@@ -6,6 +6,7 @@ import {
   idParam,
   jsonBody,
   jsonResponse,
+  text,
   updateBody,
   z,
 } from "../../lib/openapi";
@@ -13,13 +14,13 @@ import { SeatSchema, VenueSchema } from "../schemas";
 import { adminRoute } from "./route";
 
 const venueParams = z.object({ venue_id: idParam("venue_id") });
-const seatRow = z.string().trim().min(1).max(10).openapi({ example: "A" });
+const seatRow = text().trim().min(1).max(10).openapi({ example: "A" });
 const MAX_SEATS_PER_CALL = 10_000;
 
 const VenueInput = z
   .object({
-    venue_name: z.string().trim().min(1).max(200),
-    address: z.string().trim().min(1).max(500),
+    venue_name: text().trim().min(1).max(200),
+    address: text().trim().min(1).max(500),
   })
   .strict();
 
