@@ -178,6 +178,20 @@ describe.each(backends)("auth on %s", (backend) => {
       expectError(answers.at(-1) as TestResponse, 401, "INVALID_CREDENTIALS");
     });
 
+    test("a login PostgreSQL could not read is refused alone, not with its turn's others", async () => {
+      const accounts = await Promise.all(
+        Array.from({ length: 4 }, () => registerUser(app, { email: uniqueEmail("batch") })),
+      );
+      const answers = await Promise.all([
+        login({ email: "nul\u0000@example.com", password: PASSWORD }),
+        ...accounts.map((account) => login({ email: account.email, password: PASSWORD })),
+      ]);
+      const [refused, ...accepted] = answers as [TestResponse, ...TestResponse[]];
+      expectError(refused, 400, "VALIDATION_ERROR");
+      expect(refused.body.details).toHaveProperty("email");
+      expect(accepted.map((answer) => answer.status)).toEqual(accounts.map(() => 200));
+    });
+
     test("simultaneous authenticated requests read their users together", async () => {
       const accounts = await Promise.all(
         Array.from({ length: 8 }, () => registerUser(app, { email: uniqueEmail("batch") })),
@@ -324,6 +338,17 @@ describe.each(backends)("auth on %s", (backend) => {
       ]) {
         const token = await sign(claims(overrides), TEST_JWT_SECRET, "HS256");
         expectError(await me(token), 401, "UNAUTHENTICATED");
+      }
+    });
+
+    test("a signed token whose user id no database row can have is 401, and only for itself", async () => {
+      const good = await sign(claims(), TEST_JWT_SECRET, "HS256");
+      for (const sub of [1.5, 0, -1, 2 ** 31, 2 ** 53, 1e300]) {
+        const odd = await sign(claims({ sub }), TEST_JWT_SECRET, "HS256");
+        // Sent in one event-loop turn, so their user lookups would share one query.
+        const [refused, ...others] = await Promise.all([me(odd), me(good), me(good)]);
+        expectError(refused as TestResponse, 401, "UNAUTHENTICATED");
+        expect(others.map((answer) => answer.status)).toEqual([200, 200]);
       }
     });
 

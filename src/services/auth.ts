@@ -1,12 +1,13 @@
-import DataLoader from "dataloader";
 import { eq, sql } from "drizzle-orm";
 import { sign, verify } from "hono/jwt";
 import type { AuthUser } from "../app-env";
 import { type Database, execRows, Statement } from "../db/client";
+import { perTurnLookup } from "../db/per-turn-lookup";
 import { users } from "../db/schema";
 import type { PasswordHasher } from "../infra/password-hasher";
 import { AppError } from "../lib/errors";
 import { hmacKey } from "../lib/jwt-key";
+import { MAX_ID } from "../lib/openapi";
 
 export interface AuthSettings {
   jwtSecret: string;
@@ -35,6 +36,11 @@ const publicUser = (row: AuthUser): AuthUser => ({
   role: row.role,
 });
 
+const isUserId = (value: unknown): value is number =>
+  Number.isInteger(value) && (value as number) >= 1 && (value as number) <= MAX_ID;
+
+const isTokenVersion = (value: unknown): value is number => Number.isSafeInteger(value);
+
 export const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
 interface VerifiedClaims {
@@ -49,20 +55,6 @@ const VERIFIED_TOKENS_KEPT = 10_000;
 
 type UserRow = AuthUser & { token_version: number };
 type AccountRow = UserRow & { password_hash: string };
-
-/**
- * Lookups made during one event-loop turn, answered by one query for all of them. Nothing is
- * remembered between turns (cache: false): each request sees the row as of its own turn.
- */
-function perTurnLookup<K, Row>(read: (keys: K[]) => Promise<Row[]>, keyOf: (row: Row) => K) {
-  return new DataLoader<K, Row | undefined>(
-    async (keys) => {
-      const byKey = new Map((await read([...keys])).map((row) => [keyOf(row), row]));
-      return keys.map((key) => byKey.get(key));
-    },
-    { cache: false, batchScheduleFn: (flush) => setImmediate(flush), maxBatchSize: 500 },
-  );
-}
 
 /** Every authenticated request's user, read with the others of its event-loop turn. */
 const currentUsersStatement = new Statement<{ userIds: number[] }, UserRow>(
@@ -152,7 +144,9 @@ export class AuthService {
       throw unauthenticated("Invalid or expired token");
     }
     const { sub, ver, exp } = payload;
-    if (typeof sub !== "number" || typeof ver !== "number") {
+    // Only a signed token gets here, but a user id PostgreSQL cannot read would fail the
+    // lookup it shares with other requests.
+    if (!isUserId(sub) || !isTokenVersion(ver)) {
       throw unauthenticated("Invalid or expired token");
     }
     const claims = { sub, ver, exp: typeof exp === "number" ? exp : 0 };
