@@ -115,16 +115,36 @@ export function createApp(services: Services, logger: Logger) {
     bearerFormat: "JWT",
     description: "The `token` returned by /api/v1/auth/login or /register",
   });
+  documentTheDocumentation(app);
   app.doc31(OPENAPI_PATH, {
     openapi: "3.1.0",
     info: {
       title: "Evently API",
       version: "1.0.0",
       description:
-        "Seat booking for events that sell out in minutes. Errors always have the shape `{message, code, details?}`. Ids are positive integers below 2^31; money is a number with at most two decimals; timestamps are ISO-8601 UTC.",
+        "Seat booking for events that sell out in minutes. Errors always have the shape `{message, code, details?}`. Ids are positive integers below 2^31; money is a number with at most two decimals; timestamps are ISO-8601 UTC. Request bodies are JSON: a body sent with another `Content-Type` is refused with 415 `UNSUPPORTED_MEDIA_TYPE`.",
     },
   });
   app.get("/api-docs", swaggerUI({ url: OPENAPI_PATH, persistAuthorization: true }));
 
   return app;
+}
+
+/** The contract lists the document and its Swagger UI among its routes, so they are in it too. */
+function documentTheDocumentation(app: ReturnType<typeof createRouter>) {
+  const registry = app.openAPIRegistry;
+  registry.registerPath({
+    method: "get",
+    path: OPENAPI_PATH,
+    tags: ["System"],
+    summary: "This OpenAPI 3.1 document, generated from the route schemas",
+    responses: { 200: { description: "The document", content: { "application/json": {} } } },
+  });
+  registry.registerPath({
+    method: "get",
+    path: "/api-docs",
+    tags: ["System"],
+    summary: "Swagger UI over this document",
+    responses: { 200: { description: "An HTML page", content: { "text/html": {} } } },
+  });
 }

@@ -9,9 +9,8 @@ const SANE_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 /** Every route the app has mounted, as OpenAPI "METHOD /path/{param}" keys. */
 function mountedOperations(app: TestApp): string[] {
-  const undocumented = new Set(["/api/v1/openapi.json", "/api-docs"]);
   const operations = app.runtime.app.routes
-    .filter((route) => route.method !== "ALL" && !undocumented.has(route.path))
+    .filter((route) => route.method !== "ALL")
     .map(
       (route) => `${route.method.toLowerCase()} ${route.path.replace(/:([A-Za-z0-9_]+)/g, "{$1}")}`,
     );
@@ -126,6 +125,8 @@ describe.each(backends)("system on %s", (backend) => {
         "/api/v1/admin/events/{event_id}": ["put", "delete"],
         "/api/v1/admin/shows": ["post"],
         "/api/v1/admin/shows/{show_id}": ["put", "delete"],
+        "/api-docs": ["get"],
+        "/api/v1/openapi.json": ["get"],
       };
       const missing: string[] = [];
       for (const [path, methods] of Object.entries(expected)) {

@@ -15,7 +15,7 @@ const register = createRoute({
   tags: ["Auth"],
   summary: "Create a user account",
   description:
-    'Emails are case-insensitive. Accounts are always role `user`: a body asking for `role: "admin"` is refused with 403.',
+    'Emails are case-insensitive. Accounts are always role `user`: a body asking for `role: "admin"` is refused with 403. Passwords are 8–128 characters; bcrypt compares only their first 72 bytes (UTF-8), so two passwords that share those bytes are the same password.',
   request: {
     body: jsonBody(
       z.object({
