@@ -45,6 +45,12 @@ export const jsonBody = <T extends z.ZodType>(schema: T, description?: string) =
   ...(description ? { description } : {}),
 });
 
+/** A JSON body the client may leave out; the handler then sees `{}` (no defaults applied). */
+export const optionalJsonBody = <T extends z.ZodType>(schema: T) => ({
+  content: { "application/json": { schema } },
+  required: false as const,
+});
+
 export const jsonResponse = <T extends z.ZodType>(schema: T, description: string) => ({
   content: { "application/json": { schema } },
   description,

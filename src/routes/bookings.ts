@@ -8,6 +8,7 @@ import {
   idParam,
   jsonBody,
   jsonResponse,
+  optionalJsonBody,
   z,
 } from "../lib/openapi";
 import { requireUser } from "../middleware/auth";
@@ -115,10 +116,7 @@ const confirm = bookingPost({
   request: {
     params: bookingParams,
     headers: idempotencyHeader,
-    body: {
-      content: { "application/json": { schema: z.object({ booking_id: bodyId().optional() }) } },
-      required: false,
-    },
+    body: optionalJsonBody(z.object({ booking_id: bodyId().optional() })),
   },
   responses: {
     200: jsonResponse(

@@ -3,13 +3,16 @@ import {
   createRouter,
   errorResponses,
   idParam,
-  jsonBody,
   jsonResponse,
+  optionalJsonBody,
   paginationEnvelope,
   paginationQuery,
   z,
 } from "../lib/openapi";
 import { requireUser } from "../middleware/auth";
+
+/** API.md's join has no body: a bare join waits for one seat. */
+const DEFAULT_SEATS_WANTED = 1;
 
 const showIdParams = z.object({ show_id: idParam("show_id") });
 
@@ -54,10 +57,10 @@ const join = createRoute({
   path: "/{show_id}/waitlist",
   summary: "Join the waitlist of a sold-out show",
   description:
-    "When seats free up (cancellation or expiry) they are offered FIFO: the first in line gets a PENDING booking on as many seats as it wants (lasting WAITLIST_OFFER_TTL_SECONDS) and a WAITLIST_OFFER notification; an offer that lapses goes to the next in line. Idempotent: an active entry of the caller is returned with 200. Only a show whose free seats are fewer than `seats_wanted` can be joined, else 409 `NOT_SOLD_OUT` (`details.free_seats`); unknown show → 404; started show → 400 `SHOW_STARTED`.",
+    "The body is optional: `{seats_wanted}` (1–10) defaults to 1, so a bare POST joins for one seat. When seats free up (cancellation or expiry) they are offered FIFO: the first in line gets a PENDING booking on as many seats as it wants (lasting WAITLIST_OFFER_TTL_SECONDS) and a WAITLIST_OFFER notification; an offer that lapses goes to the next in line. Idempotent: an active entry of the caller is returned with 200. Only a show whose free seats are fewer than `seats_wanted` can be joined, else 409 `NOT_SOLD_OUT` (`details.free_seats`); unknown show → 404; started show → 400 `SHOW_STARTED`.",
   request: {
     params: showIdParams,
-    body: jsonBody(z.object({ seats_wanted: z.number().int().min(1).max(10) })),
+    body: optionalJsonBody(z.object({ seats_wanted: z.number().int().min(1).max(10).optional() })),
   },
   responses: {
     201: jsonResponse(z.object({ entry: WaitlistEntrySchema }), "Joined"),
@@ -107,7 +110,7 @@ export const waitlistRoutes = createRouter()
       .waitlist.join(
         c.get("user").user_id,
         c.req.valid("param").show_id,
-        c.req.valid("json").seats_wanted,
+        c.req.valid("json").seats_wanted ?? DEFAULT_SEATS_WANTED,
       );
     return created ? c.json({ entry }, 201) : c.json({ entry }, 200);
   })
