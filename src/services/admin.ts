@@ -156,8 +156,8 @@ export class AdminService {
   }
 
   /** Removes seats from a layout unless an active booking holds one of them. */
-  async deleteSeats(venueId: number, seatIds: number[]) {
-    const result = await this.db.transaction(async (tx) => {
+  async deleteSeats(venueId: number, seatIds: number[]): Promise<void> {
+    await this.db.transaction(async (tx) => {
       await this.requireVenue(tx, venueId, true);
       const found = await tx
         .select({ seat_id: seats.seat_id })
@@ -184,10 +184,8 @@ export class AdminService {
         });
       }
       await tx.delete(seats).where(inArray(seats.seat_id, seatIds));
-      return { venue_id: venueId, deleted: seatIds.length };
     });
     await this.layoutChanged(venueId);
-    return result;
   }
 
   /** Every show at the venue now has a different seat map. */

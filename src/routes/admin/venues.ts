@@ -134,7 +134,7 @@ const deleteSeats = adminRoute({
   path: "/{venue_id}/seats",
   summary: "Remove seats from the layout",
   description:
-    "Refused with 409 while a PENDING or CONFIRMED booking holds one of them; ids that are not seats of this venue → 400 with `details.invalid_seats`.",
+    "204 like every admin delete (API.md). Refused with 409 while a PENDING or CONFIRMED booking holds one of them; ids that are not seats of this venue → 400 with `details.invalid_seats`.",
   request: {
     params: venueParams,
     body: jsonBody(
@@ -142,10 +142,7 @@ const deleteSeats = adminRoute({
     ),
   },
   responses: {
-    200: jsonResponse(
-      z.object({ venue_id: z.number().int(), deleted: z.number().int() }),
-      "Deleted",
-    ),
+    204: { description: "Deleted" },
     ...errorResponses(400, 401, 403, 404, 409),
   },
 });
@@ -184,5 +181,6 @@ export const adminVenueRoutes = createRouter()
   .openapi(deleteSeats, async (c) => {
     const { venue_id } = c.req.valid("param");
     const { seat_ids } = c.req.valid("json");
-    return c.json(await c.get("services").admin.deleteSeats(venue_id, [...new Set(seat_ids)]), 200);
+    await c.get("services").admin.deleteSeats(venue_id, [...new Set(seat_ids)]);
+    return c.body(null, 204);
   });
