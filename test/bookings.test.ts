@@ -970,6 +970,31 @@ describe.each(backends)("bookings on %s", (backend) => {
       expect((await app.runtime.services.locks.snapshot(show.show_id)).size).toBe(0);
     });
 
+    test("a taken seat beside an id that is no seat is 409 for the taken seat, from either layer", async () => {
+      // A show of its own: the tests after this one expect the shared shows unheld.
+      const own = await fixture();
+      const taken = own.seat_ids[0] as number;
+      const missing = MAX_ID - 9;
+      const holder = await registerUser(app);
+      const held = ok(await client.hold(holder, own.show_id, [taken]));
+      const expectTakenRefused = async () => {
+        const mixed = await client.hold(user, own.show_id, [taken, missing]);
+        expectError(mixed, 409, "SEAT_UNAVAILABLE");
+        expect(mixed.body.details).toEqual({ failed_seats: [taken] });
+      };
+      // Refused by the seat's Redis lock...
+      await expectTakenRefused();
+      // ...and, with that lock gone (as after a Redis restart), by PostgreSQL the same way.
+      const [booking] = await query<{ lock_token: string }>(
+        app,
+        sql`select lock_token from bookings where booking_id = ${held.booking_id}`,
+      );
+      await app.runtime.services.locks.release(own.show_id, [taken], booking?.lock_token ?? "");
+      expect((await app.runtime.services.locks.snapshot(own.show_id)).has(taken)).toBe(false);
+      await expectTakenRefused();
+      expect(await bookingCount(app, user.user_id)).toBe(0);
+    });
+
     test("unknown show → 404, started show → 400, nothing held", async () => {
       const unknown = await client.hold(user, MAX_ID, [show.seat_ids[0] as number]);
       expectError(unknown, 404, "NOT_FOUND");

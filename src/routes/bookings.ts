@@ -42,7 +42,7 @@ const lock = bookingPost({
   path: "/lock",
   summary: "Hold 1–10 seats for 10 minutes (all or nothing)",
   description:
-    "Any seat taken → 409 `SEAT_UNAVAILABLE` with `details.failed_seats` (exactly the requested seats that were taken) and nothing is held. Ids that are not seats of the show's venue → 400 with `details.invalid_seats`. Unknown show → 404; show already started → 400 `SHOW_STARTED`. Behind the show's waiting room: a queued caller gets 429 `WAITING_ROOM` with `details.position` and Retry-After.",
+    "Any seat taken → 409 `SEAT_UNAVAILABLE` with `details.failed_seats` (exactly the requested seats that were taken) and nothing is held. Ids that are not seats of the show's venue → 400 with `details.invalid_seats` (a request naming both is refused for its taken seats, 409). Unknown show → 404; show already started → 400 `SHOW_STARTED`. Behind the show's waiting room: a queued caller gets 429 `WAITING_ROOM` with `details.position` and Retry-After.",
   request: {
     headers: idempotencyHeader,
     body: jsonBody(

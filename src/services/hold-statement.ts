@@ -130,14 +130,16 @@ function interpret(request: HoldRequest, row: StatementRow | undefined): HoldOut
       })),
     };
   }
-  if (seats.length !== request.seatIds.length) {
-    const found = new Set(seats.map((seat) => seat.seat_id));
-    return { kind: "invalid", seatIds: request.seatIds.filter((id) => !found.has(id)) };
-  }
+  // Taken seats are reported before ids that are not seats, as Redis, which knows only the
+  // locks, reports them: the answer is the same whichever layer refuses the hold.
   const taken = seats.filter(
     (seat) => seat.status === "BOOKED" || (seat.status === "LOCKED" && !seat.lapsed),
   );
   if (taken.length > 0) return { kind: "taken", seatIds: taken.map((seat) => seat.seat_id) };
+  if (seats.length !== request.seatIds.length) {
+    const found = new Set(seats.map((seat) => seat.seat_id));
+    return { kind: "invalid", seatIds: request.seatIds.filter((id) => !found.has(id)) };
+  }
   const lapsed = seats.filter((seat) => seat.status === "LOCKED" && seat.booking_id !== null);
   if (lapsed.length > 0) {
     return {
