@@ -4,6 +4,8 @@
 FROM oven/bun:1 AS deps
 WORKDIR /app
 COPY package.json bun.lock ./
+# bun applies package.json's patchedDependencies while installing: the patches come first.
+COPY patches ./patches
 RUN bun install --frozen-lockfile --production
 
 FROM oven/bun:1-slim AS runtime
