@@ -614,6 +614,88 @@ if (backends.includes("postgres")) {
       }
     });
 
+    test("a venue move waits for a hold in flight, then refuses to move a show with bookings", async () => {
+      const admin = await createAdmin(app);
+      const show = await createShowFixture(app, admin.token, { rows: ["A"], perRow: 2 });
+      const elsewhere = await createShowFixture(app, admin.token, { rows: ["A"], perRow: 3 });
+      const [buyer] = (await createUsersDirect(app, 1)) as [TestUser];
+      const seat = show.seat_ids[0] as number;
+      const { session, conn: hold, end } = await handDriven(app);
+      try {
+        // A hold in flight, as the hold statement makes it: seat row locked, booking written.
+        await hold`begin`;
+        await hold`select seat_id from show_seats where show_id = ${show.show_id}
+                   and seat_id = ${seat} for update`;
+        const [booking] = await hold`insert into bookings
+            (user_id, show_id, status, amount_cents, expires_at)
+          values (${buyer.user_id}, ${show.show_id}, 'PENDING', 100, now() + interval '10 minutes')
+          returning booking_id`;
+        await hold`insert into booking_seats (booking_id, seat_id, seat_row, seat_number)
+          select ${booking?.booking_id}, seat_id, seat_row, seat_number from seats
+          where seat_id = ${seat}`;
+        await hold`update show_seats set status = 'LOCKED', booking_id = ${booking?.booking_id},
+            locked_until = now() + interval '10 minutes'
+          where show_id = ${show.show_id} and seat_id = ${seat}`;
+        const moving = app.request("PUT", `/api/v1/admin/shows/${show.show_id}`, {
+          token: admin.token,
+          body: { venue_id: elsewhere.venue_id },
+        });
+        await untilOneWaitsForALock(session, "the move");
+        await hold`commit`;
+        expectError(await moving, 409, "CONFLICT");
+      } finally {
+        await end();
+      }
+      // The show kept its venue's seat rows, the held one with its booking.
+      const rows = await query<{ seat_id: number; status: string }>(
+        app,
+        sql`select seat_id, status::text as status from show_seats
+            where show_id = ${show.show_id} order by seat_id`,
+      );
+      expect(rows).toEqual([
+        { seat_id: seat, status: "LOCKED" },
+        { seat_id: show.seat_ids[1] as number, status: "AVAILABLE" },
+      ]);
+    });
+
+    test("seats added to a show's venue while it moves away do not stay with the show", async () => {
+      const admin = await createAdmin(app);
+      const show = await createShowFixture(app, admin.token, { rows: ["A"], perRow: 2 });
+      const elsewhere = await createShowFixture(app, admin.token, { rows: ["A"], perRow: 3 });
+      const { session, conn: layout, end } = await handDriven(app);
+      try {
+        // What addSeats does for the show's venue, not committed yet.
+        await layout`begin`;
+        await layout`select venue_id from venues where venue_id = ${show.venue_id} for update`;
+        const [seat] = await layout`insert into seats (venue_id, seat_row, seat_number)
+          values (${show.venue_id}, 'Z', 1) returning seat_id`;
+        await layout`insert into show_seats (show_id, seat_id)
+          select show_id, ${seat?.seat_id} from shows
+          where venue_id = ${show.venue_id} and deleted_at is null`;
+        const moving = app.request("PUT", `/api/v1/admin/shows/${show.show_id}`, {
+          token: admin.token,
+          body: { venue_id: elsewhere.venue_id },
+        });
+        // The move must wait for the old venue's layout change (without the lock it finishes
+        // first, and the new seat's row, committed after it, stays with the moved show).
+        await Promise.race([untilOneWaitsForALock(session, "the move"), moving]);
+        await layout`commit`;
+        expect((await moving).status).toBe(200);
+      } finally {
+        await end();
+      }
+      const rows = await query<{ venue_id: number }>(
+        app,
+        sql`select s.venue_id from show_seats ss join seats s on s.seat_id = ss.seat_id
+            where ss.show_id = ${show.show_id}`,
+      );
+      expect(rows.map((row) => row.venue_id)).toEqual([
+        elsewhere.venue_id,
+        elsewhere.venue_id,
+        elsewhere.venue_id,
+      ]);
+    });
+
     test("a show created for an event being deleted waits, then finds the event gone", async () => {
       const admin = await createAdmin(app);
       const fixture = await createShowFixture(app, admin.token, { rows: ["A"], perRow: 1 });

@@ -305,7 +305,12 @@ export class AdminService {
       if (input.event_id !== undefined) await this.requireEvent(tx, input.event_id);
       const venueChanges = input.venue_id !== undefined && input.venue_id !== current.venue_id;
       if (venueChanges && input.venue_id !== undefined) {
-        await this.requireVenue(tx, input.venue_id, true);
+        // Both venues, as their layout changes lock them: seats added to the old venue meanwhile
+        // either commit first (their show rows are replaced below) or wait and skip the show.
+        await this.lockVenues(tx, [current.venue_id, input.venue_id]);
+        // Holds in flight hold some seat rows: wait for them, so the check below sees their
+        // bookings; no new hold starts on the show until the move commits.
+        await lockShowSeats(tx, [showId]);
         const [booking] = await tx
           .select({ booking_id: bookings.booking_id })
           .from(bookings)
@@ -375,6 +380,17 @@ export class AdminService {
     return row;
   }
 
+  /** Locks the venues FOR UPDATE in id order (as layout changes lock theirs); 404 if one is gone. */
+  private async lockVenues(tx: Queryable, venueIds: number[]) {
+    const locked = await tx
+      .select({ venue_id: venues.venue_id })
+      .from(venues)
+      .where(inArray(venues.venue_id, venueIds))
+      .orderBy(venues.venue_id)
+      .for("update");
+    if (locked.length < new Set(venueIds).size) throw notFound("Venue");
+  }
+
   /** Share-locked: a deletion of the event in flight finishes first, and is seen. */
   private async requireEvent(db: Queryable, eventId: number) {
     const [row] = await db
@@ -420,12 +436,7 @@ async function lockForRemoval(tx: Queryable, showIds: number[]): Promise<number[
     )
     .orderBy(venues.venue_id)
     .for("key share");
-  await tx
-    .select({ seat_id: showSeats.seat_id })
-    .from(showSeats)
-    .where(inArray(showSeats.show_id, showIds))
-    .orderBy(showSeats.show_id, showSeats.seat_id)
-    .for("update");
+  await lockShowSeats(tx, showIds);
   const active = await tx
     .select({ booking_id: bookings.booking_id })
     .from(bookings)
@@ -433,6 +444,16 @@ async function lockForRemoval(tx: Queryable, showIds: number[]): Promise<number[
       and(inArray(bookings.show_id, showIds), inArray(bookings.status, ACTIVE_BOOKING_STATUSES)),
     );
   return active.map((row) => row.booking_id);
+}
+
+/** Every seat row of the shows, in the (show, seat) order holds lock them in. */
+async function lockShowSeats(tx: Queryable, showIds: number[]): Promise<void> {
+  await tx
+    .select({ seat_id: showSeats.seat_id })
+    .from(showSeats)
+    .where(inArray(showSeats.show_id, showIds))
+    .orderBy(showSeats.show_id, showSeats.seat_id)
+    .for("update");
 }
 
 /**
