@@ -728,27 +728,55 @@ if (backends.includes("postgres")) {
       }
     });
 
-    test("a forced show deletion that deadlocks with a cancel runs again and succeeds", async () => {
+    test("a forced show deletion waits for a cancel that has locked its booking: no deadlock", async () => {
       const { admin, show, seat, held } = await firstSeatHeld(app, 1, 1);
       const { session, conn: cancel, end } = await handDriven(app);
       try {
-        // This session never looks for the deadlock first, however slow the machine: the
-        // deletion, waiting since before the cycle closes, is always the one PostgreSQL aborts.
-        await cancel`set deadlock_timeout = '30s'`;
-        // The cancel has locked its booking (bookings before seats)...
+        // Should a cycle close, this session finds it first and fails: the cancel must not.
         await cancel`begin`;
+        await cancel`set local deadlock_timeout = '10ms'`;
+        // The cancel has locked its booking (bookings before seats)...
         await cancel`select 1 from bookings where booking_id = ${held.body.booking_id} for update`;
-        // ...the deletion locks the seats and waits for the booking...
+        // ...the deletion waits for that booking before it takes any seat...
         const deleting = app.request("DELETE", `/api/v1/admin/shows/${show.show_id}?force=true`, {
           token: admin.token,
         });
         await untilOneWaitsForALock(session, "the deletion");
-        // ...and the cancel's seat update closes the cycle. PostgreSQL aborts the deletion,
-        // which must run again once the cancel commits.
+        // ...so the cancel's seat update finds its seat free and commits.
         await cancel`update bookings set status = 'CANCELLED' where booking_id = ${held.body.booking_id}`;
         await cancel`update show_seats set status = 'AVAILABLE', booking_id = null, locked_until = null
                     where show_id = ${show.show_id} and seat_id = ${seat}`;
         await cancel`commit`;
+        expect((await deleting).status).toBe(204);
+      } finally {
+        await end();
+      }
+      expect((await app.request("GET", `/api/v1/shows/${show.show_id}`)).status).toBe(404);
+    });
+
+    test("a forced show deletion that deadlocks with a hold reclaiming a lapsed one runs again", async () => {
+      const { admin, show, seat, held } = await firstSeatHeld(app, 1, 1);
+      const { session, conn: reclaim, end } = await handDriven(app);
+      try {
+        // This session never looks for the deadlock first, however slow the machine: the
+        // deletion, waiting since before the cycle closes, is always the one PostgreSQL aborts.
+        await reclaim`set deadlock_timeout = '30s'`;
+        // A hold of a seat whose hold ran out has locked the seat's row...
+        await reclaim`begin`;
+        await reclaim`select 1 from show_seats where show_id = ${show.show_id}
+                      and seat_id = ${seat} for update`;
+        // ...the deletion has locked the lapsed booking and waits for the seat...
+        const deleting = app.request("DELETE", `/api/v1/admin/shows/${show.show_id}?force=true`, {
+          token: admin.token,
+        });
+        await untilOneWaitsForALock(session, "the deletion");
+        // ...and the hold, expiring the lapsed booking, closes the cycle. PostgreSQL aborts the
+        // deletion, which must run again once the hold commits.
+        await reclaim`select 1 from bookings where booking_id = ${held.body.booking_id} for update`;
+        await reclaim`update bookings set status = 'EXPIRED' where booking_id = ${held.body.booking_id}`;
+        await reclaim`update show_seats set status = 'AVAILABLE', booking_id = null, locked_until = null
+                      where show_id = ${show.show_id} and seat_id = ${seat}`;
+        await reclaim`commit`;
         expect((await deleting).status).toBe(204);
       } finally {
         await end();

@@ -343,8 +343,8 @@ export class AdminService {
    * refunds them first.
    */
   async deleteShow(showId: number, force: boolean) {
-    // Retried on deadlock: ending its bookings locks them after their seats, the reverse of a
-    // cancel or confirm running at the same moment.
+    // Retried on deadlock: a booking made while the deletion waits for the seats is locked
+    // after them, the reverse of a cancel or confirm of it at the same moment.
     const cancelled = await withRetries(() =>
       this.db.transaction(async (tx) => {
         // Not FOR UPDATE: a transaction holding seat rows we wait for below (a cancel making a
@@ -356,6 +356,9 @@ export class AdminService {
           .where(and(eq(shows.show_id, showId), isNull(shows.deleted_at)))
           .for("no key update");
         if (!show) throw notFound("Show");
+        // Cancels and confirms lock their booking before its seats: the bookings to end are
+        // locked first here too, so one in flight finishes before the deletion takes a seat.
+        if (force) await lockActiveBookings(tx, showId);
         const active = await lockForRemoval(tx, [showId]);
         if (active.length > 0 && !force) {
           throw conflict("The show has active bookings; repeat with ?force=true to cancel them");
@@ -444,6 +447,16 @@ async function lockForRemoval(tx: Queryable, showIds: number[]): Promise<number[
       and(inArray(bookings.show_id, showIds), inArray(bookings.status, ACTIVE_BOOKING_STATUSES)),
     );
   return active.map((row) => row.booking_id);
+}
+
+/** The show's PENDING/CONFIRMED bookings, locked in id order. */
+async function lockActiveBookings(tx: Queryable, showId: number): Promise<void> {
+  await tx
+    .select({ booking_id: bookings.booking_id })
+    .from(bookings)
+    .where(and(eq(bookings.show_id, showId), inArray(bookings.status, ACTIVE_BOOKING_STATUSES)))
+    .orderBy(bookings.booking_id)
+    .for("update");
 }
 
 /** Every seat row of the shows, in the (show, seat) order holds lock them in. */
