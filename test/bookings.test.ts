@@ -226,7 +226,7 @@ describe.each(backends)("bookings on %s", (backend) => {
       const map = await client.seatMap(show.show_id);
       const seatIds = show.seat_ids.slice(0, 2);
       const held = ok(await client.hold(user, show.show_id, seatIds));
-      ok(await client.pay(user, held.booking_id, held.amount));
+      const paid = ok(await client.pay(user, held.booking_id, held.amount));
       ok(await client.confirm(user, held.booking_id));
 
       const publicShow = ok(await app.request("GET", `/api/v1/shows/${show.show_id}`)).show;
@@ -241,6 +241,8 @@ describe.each(backends)("bookings on %s", (backend) => {
         expires_at: held.expires_at,
         seats: seatRefs(map, seatIds),
         show: publicShow,
+        payment: { transaction_id: paid.transaction_id, amount: 51 },
+        refund: null,
       });
       expect(booking.show.available_seats).toBe(8);
       expect(booking.show.total_seats).toBe(10);
@@ -521,7 +523,13 @@ describe.each(backends)("bookings on %s", (backend) => {
       ]);
       // The sold seats are for sale again.
       ok(await client.hold(other, show.show_id, seatIds));
-      expect(ok(await client.get(user, held.booking_id)).booking.seats).toHaveLength(2);
+      const { booking } = ok(await client.get(user, held.booking_id));
+      expect(booking.seats).toHaveLength(2);
+      // Its history shows the charge and its refund.
+      expect({ payment: booking.payment, refund: booking.refund }).toEqual({
+        payment: { transaction_id: paid.transaction_id, amount: 51 },
+        refund: cancelled.refund,
+      });
     });
 
     test("cancelling a paid but unconfirmed hold refunds it too", async () => {
@@ -1086,7 +1094,13 @@ describe.each(backends)("bookings on %s", (backend) => {
         "AVAILABLE",
         "AVAILABLE",
       ]);
-      expect(ok(await short.get(user, held.booking_id)).booking.status).toBe("EXPIRED");
+      const lapsed = ok(await short.get(user, held.booking_id)).booking;
+      expect(lapsed.status).toBe("EXPIRED");
+      // Paid, and not refunded yet: the refund comes when the booking is really ended.
+      expect({ payment: lapsed.payment, refund: lapsed.refund }).toEqual({
+        payment: { transaction_id: paid.transaction_id, amount: 51 },
+        refund: null,
+      });
       expect(ok(await short.history(user, "?status=EXPIRED")).total).toBe(1);
       expect(ok(await short.history(user, "?status=PENDING")).total).toBe(0);
 
@@ -1119,6 +1133,11 @@ describe.each(backends)("bookings on %s", (backend) => {
       expect(booking.seats.map((seat: SeatRef) => seat.seat_id).sort()).toEqual(
         [...seatIds].sort(),
       );
+      const [refunded] = await paymentRows(shortApp, held.booking_id);
+      expect(booking.refund).toEqual({
+        transaction_id: refunded?.refund_transaction_id,
+        amount: 51,
+      });
     });
 
     test("lapsed holds expire on pay, cancel and when another hold reclaims one of their seats", async () => {

@@ -80,6 +80,8 @@ export const timestampInput = z.iso
 
 export const BOOKING_STATUSES = ["PENDING", "CONFIRMED", "CANCELLED", "EXPIRED"] as const;
 
+const MoneyMovementSchema = z.object({ transaction_id: z.string(), amount: z.number() });
+
 export const BookingSchema = z
   .object({
     booking_id: z.number().int(),
@@ -91,5 +93,12 @@ export const BookingSchema = z
     expires_at: z.string(),
     seats: z.array(SeatSchema),
     show: ShowSchema,
+    payment: MoneyMovementSchema.nullable().openapi({
+      description: "The booking's successful charge (`POST /bookings/payments/simulate`), if paid",
+    }),
+    refund: MoneyMovementSchema.nullable().openapi({
+      description:
+        "The refund of that charge once the booking ended: at the cancel, or when the cleanup job expires a paid hold that ran out",
+    }),
   })
   .openapi("Booking");

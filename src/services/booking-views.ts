@@ -17,6 +17,15 @@ export interface BookingView {
   expires_at: string;
   seats: { seat_id: number; seat_row: string; seat_number: number }[];
   show: ShowView;
+  /** The booking's successful charge, if it was paid. */
+  payment: MoneyMovement | null;
+  /** Its refund, once a paid booking has ended (cancelled, or expired and cleaned up). */
+  refund: MoneyMovement | null;
+}
+
+interface MoneyMovement {
+  transaction_id: string;
+  amount: number;
 }
 
 interface BookingViewRow {
@@ -34,6 +43,11 @@ interface BookingViewRow {
     start_time: string;
     end_time: string;
   };
+  payment: {
+    transaction_id: string;
+    amount_cents: number;
+    refund_transaction_id: string | null;
+  } | null;
 }
 
 export interface BookingFilter {
@@ -66,7 +80,12 @@ function bookingViewQuery(where: SQL, page: { page: number; limit: number }) {
         'venue', json_build_object('venue_id', v.venue_id, 'venue_name', v.venue_name, 'address', v.address),
         'available_seats', ${availableSeats},
         'total_seats', ${totalSeats}
-      ) as show
+      ) as show,
+      (select json_build_object('transaction_id', p.transaction_id,
+                'amount_cents', p.amount_cents, 'refund_transaction_id', p.refund_transaction_id)
+         from payments p
+         where p.booking_id = b.booking_id and p.status in ('SUCCEEDED', 'REFUNDED')
+         limit 1) as payment
     from bookings b
     join shows on shows.show_id = b.show_id
     join events e on e.event_id = shows.event_id
@@ -78,6 +97,7 @@ function bookingViewQuery(where: SQL, page: { page: number; limit: number }) {
 
 const toView = (row: BookingViewRow): BookingView => {
   const { price_cents, start_time, end_time, sales_open_at, ...show } = row.show;
+  const charge = row.payment;
   return {
     booking_id: row.booking_id,
     user_id: row.user_id,
@@ -96,6 +116,12 @@ const toView = (row: BookingViewRow): BookingView => {
       available_seats: Number(show.available_seats),
       total_seats: Number(show.total_seats),
     },
+    payment: charge
+      ? { transaction_id: charge.transaction_id, amount: fromCents(charge.amount_cents) }
+      : null,
+    refund: charge?.refund_transaction_id
+      ? { transaction_id: charge.refund_transaction_id, amount: fromCents(charge.amount_cents) }
+      : null,
   };
 };
 
