@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createTestApp, type TestApp } from "./support/harness";
+import bcrypt from "bcryptjs";
+import { createTestApp, query, sql, type TestApp } from "./support/harness";
 import { waitUntil } from "./support/processes";
 import {
   policyOf,
@@ -47,6 +48,31 @@ describe("password hashing off the main thread", () => {
   test("hashes are standard bcrypt at the configured cost", async () => {
     const hash = await app.runtime.services.auth.hashPassword("some-password");
     expect(hash).toMatch(/^\$2[aby]\$10\$/);
+  });
+});
+
+describe("closing while a password hash runs", () => {
+  test("a login's background decoy hash, cut short by the close, is no unhandled rejection", async () => {
+    const app = await createTestApp("embedded", { BCRYPT_COST: "10", PASSWORD_WORKERS: "2" });
+    const unheard: unknown[] = [];
+    const listen = (reason: unknown) => unheard.push(reason);
+    process.on("unhandledRejection", listen);
+    try {
+      // An account whose hash is cheap to check: the login answers within milliseconds while
+      // the cost-10 decoy hash it started on the other worker is still running.
+      const body = { email: "closing@example.com", password: "closing-password-1" };
+      await query(
+        app,
+        sql`insert into users (email, password_hash)
+            values (${body.email}, ${bcrypt.hashSync(body.password, 4)})`,
+      );
+      expect((await app.request("POST", "/api/v1/auth/login", { body })).status).toBe(200);
+      await app.close();
+      await Bun.sleep(50);
+      expect(unheard.map(String)).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", listen);
+    }
   });
 });
 

@@ -109,13 +109,24 @@ export class AuthService {
 
   async login(input: Credentials): Promise<Session> {
     const row = await this.accountsByEmail.load(normaliseEmail(input.email));
-    this.decoyHash ??= this.passwords.hash("decoy password nobody has");
+    this.decoyHash ??= this.startDecoyHash();
     const matches = await this.passwords.verify(
       input.password,
       row?.password_hash ?? (await this.decoyHash),
     );
     if (!row || !matches) throw invalidCredentials();
     return this.issueSession(row);
+  }
+
+  /**
+   * Started at the first login, whoever logs in, so no unknown email ever waits for it. Only
+   * unknown emails await it: a process that closes before the hash is done rejects it with
+   * no login to hear it, so the rejection is marked handled here (awaiting it still throws).
+   */
+  private startDecoyHash(): Promise<string> {
+    const hash = this.passwords.hash("decoy password nobody has");
+    hash.catch(() => undefined);
+    return hash;
   }
 
   /** Verifies the token and that its user still exists with the same token version. */
