@@ -85,11 +85,11 @@ const analytics = adminRoute({
   path: "/",
   summary: "Booking analytics",
   description: [
-    `Bookings created from \`from\` (included) to \`to\` (excluded), so consecutive ranges never count a booking twice; \`to\` defaults to now, \`from\` to ${DEFAULT_RANGE_DAYS} days before \`to\`; \`from\` after \`to\` or a range over ${MAX_RANGE_DAYS} days → 400).`,
+    `Bookings created from \`from\` (included) to \`to\` (excluded), so consecutive ranges never count a booking twice; \`to\` defaults to now, \`from\` to ${DEFAULT_RANGE_DAYS} days before \`to\`; \`from\` after \`to\` or a range over ${MAX_RANGE_DAYS} days → 400.`,
     "A PENDING hold whose time ran out counts as EXPIRED. Seats sold and revenue count CONFIRMED bookings only; revenue is price × seats (the booking amount), a number with two decimals.",
     "`most_booked_events`: the top 10 events by seats sold. `cancellation_rates`: per show and per event with bookings in the range, `rate` = cancelled / bookings rounded to 4 decimals.",
     "`daily_booking_stats`: one entry per UTC day the range touches (dates `YYYY-MM-DD`), zero-filled, oldest first.",
-    "`capacity_utilization`: the seats' state now, for every show that had not ended at `from` or had a booking in the range: `booked` (BOOKED), `held` (LOCKED by a hold that has not lapsed), `free` (the rest), `utilization_percent` = booked / total × 100 rounded to 2 decimals.",
+    "`capacity_utilization`: the seats' state now, for every show, not deleted (a deleted show has no seats left), that had not ended at `from` or had a booking in the range: `booked` (BOOKED), `held` (LOCKED by a hold that has not lapsed), `free` (the rest), `utilization_percent` = booked / total × 100 rounded to 2 decimals.",
   ].join("\n\n"),
   request: {
     query: z.object({
