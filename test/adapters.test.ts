@@ -19,6 +19,11 @@ import {
   type SeatLocks,
 } from "../src/infra/seat-locks";
 import {
+  MemorySeatMapVersions,
+  RedisSeatMapVersions,
+  type SeatMapVersions,
+} from "../src/infra/seat-map-versions";
+import {
   MemoryWaitingRoomStore,
   RedisWaitingRoomStore,
   type RoomSettings,
@@ -78,6 +83,64 @@ const sorted = (values: Iterable<number>) => [...values].sort((a, b) => a - b);
 // ---------------------------------------------------------------------------------------------
 // SeatLocks
 // ---------------------------------------------------------------------------------------------
+
+// ---- SeatMapVersions -------------------------------------------------------------------------
+
+describe.each(
+  implementations<{ versions: SeatMapVersions; prefix: string }>(
+    () => ({ versions: new MemorySeatMapVersions(), prefix: "" }),
+    () => {
+      const prefix = nextPrefix();
+      return { versions: new RedisSeatMapVersions(connection(), prefix), prefix };
+    },
+  ),
+)("SeatMapVersions contract: $name", ({ name, create }) => {
+  test("every bump gives the show a larger version; other shows keep theirs", async () => {
+    const { versions } = create();
+    const seen = [await versions.current(1)];
+    for (let bump = 0; bump < 5; bump++) {
+      await versions.bump(1);
+      seen.push(await versions.current(1));
+    }
+    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    expect(new Set(seen).size).toBe(seen.length);
+    const other = await versions.current(2);
+    await versions.bump(1);
+    expect(await versions.current(2)).toBe(other);
+  });
+
+  test.if(name === "redis")(
+    "a counter Redis lost or rolled back goes on above every value it had",
+    async () => {
+      const { versions, prefix } = create();
+      const key = `${prefix}seatmap_version:{7}`;
+      const issued: number[] = [];
+      const bumpAndRead = async () => {
+        await versions.bump(7);
+        issued.push(await versions.current(7));
+      };
+      // A key lost as Redis restarts: that takes far longer than the clock's millisecond.
+      const lose = async (restoredValue?: string) => {
+        await Bun.sleep(2);
+        if (restoredValue === undefined) await connection().del(key);
+        else await connection().set(key, restoredValue);
+      };
+      for (let bump = 0; bump < 3; bump++) await bumpAndRead();
+      // Lost (a restart without persistence): read first, then bumped.
+      await lose();
+      issued.push(await versions.current(7));
+      await bumpAndRead();
+      // Lost, and bumped before anyone reads it.
+      await lose();
+      await bumpAndRead();
+      // Rolled back to an older snapshot's value.
+      await lose(String(issued[0]));
+      await bumpAndRead();
+      expect(issued).toEqual([...issued].sort((a, b) => a - b));
+      expect(new Set(issued).size).toBe(issued.length);
+    },
+  );
+});
 
 const seatLockImplementations = implementations<SeatLocks>(
   () => new MemorySeatLocks(),

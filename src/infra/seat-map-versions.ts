@@ -11,18 +11,54 @@ export interface SeatMapVersions {
   bump(showId: number): Promise<void>;
 }
 
-export class RedisSeatMapVersions implements SeatMapVersions {
-  constructor(
-    private readonly redis: Redis,
-    private readonly prefix = "",
-  ) {}
+/**
+ * A counter Redis lost (a restart without persistence, a failover) or rolled back (an older
+ * snapshot) must not count again through values that maps cached before carry. So a counter is
+ * the clock in microseconds: a bump sets it to the clock, or adds one if it is already there
+ * (a thousand bumps in one millisecond), and a missing counter starts from the clock. Values
+ * only grow, whatever Redis forgets (losing a key takes it longer than the clock's millisecond). KEYS: the counter. ARGV: the clock. The clock stays a
+ * string: Lua would print a number this large in exponent notation.
+ */
+const START_IF_MISSING = `
+if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[1]) end
+return redis.call('GET', KEYS[1])`;
+const BUMP = `
+if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1])
+  return ARGV[1]
+end
+return redis.call('INCR', KEYS[1])`;
 
+const microsecondClock = () => String(Date.now() * 1000);
+
+type ScriptRedis = Redis & {
+  seatMapVersionStart(key: string, start: string): Promise<string>;
+  seatMapVersionBump(key: string, start: string): Promise<number | string>;
+};
+
+export class RedisSeatMapVersions implements SeatMapVersions {
+  private readonly redis: ScriptRedis;
+
+  constructor(
+    redis: Redis,
+    private readonly prefix = "",
+  ) {
+    redis.defineCommand("seatMapVersionStart", { numberOfKeys: 1, lua: START_IF_MISSING });
+    redis.defineCommand("seatMapVersionBump", { numberOfKeys: 1, lua: BUMP });
+    this.redis = redis as ScriptRedis;
+  }
+
+  /** A plain GET while the counter exists, as it does for every show being read. */
   async current(showId: number) {
-    return Number((await this.redis.get(this.key(showId))) ?? 0);
+    const key = this.key(showId);
+    const value =
+      (await this.redis.get(key)) ??
+      (await this.redis.seatMapVersionStart(key, microsecondClock()));
+    return Number(value);
   }
 
   async bump(showId: number) {
-    await this.redis.incr(this.key(showId));
+    await this.redis.seatMapVersionBump(this.key(showId), microsecondClock());
   }
 
   private key(showId: number) {
