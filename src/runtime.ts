@@ -219,6 +219,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     admitNext,
     seeded,
     async close() {
+      services.seatChanges.close();
       await services.seatStreams.close();
       passwords.close();
       await Promise.all(observedQueues.map((queue) => queue.close()));

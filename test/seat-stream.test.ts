@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, spyOn, test } from "bun:test";
 import { RedisSeatEvents } from "../src/infra/seat-events";
 import {
   createAdmin,
@@ -284,6 +284,28 @@ describe.each(backends)("live seat map stream on %s", (backend) => {
         status: "LOCKED",
       });
     } finally {
+      await closeAll(client);
+    }
+  }, 15_000);
+
+  test("a change that could not be announced reaches the streams as a fresh snapshot", async () => {
+    const client = await openStream();
+    const { events } = app.runtime.services.seatStreams;
+    const publish = spyOn(events, "publish").mockImplementationOnce(() =>
+      Promise.reject(new Error("Redis unreachable")),
+    );
+    try {
+      expect((await client.next(2000)).event).toBe("seats");
+      const seatId = show.seat_ids[6] as number;
+      await hold(app, users[3] as TestUser, [seatId]);
+      // Told again within a second or so, as a resynchronisation of the whole show.
+      const fresh = JSON.parse((await client.nextOf("seats", 3000)).data) as {
+        seats: { seat_id: number; status: string }[];
+      };
+      expect(fresh.seats.find((seat) => seat.seat_id === seatId)?.status).toBe("LOCKED");
+      expect(app.runtime.services.seatChanges.pending).toEqual([]);
+    } finally {
+      publish.mockRestore();
       await closeAll(client);
     }
   }, 15_000);

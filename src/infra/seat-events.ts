@@ -17,8 +17,9 @@ export interface Unsubscribe {
 
 /**
  * Committed seat changes fanned out to every API instance, so live seat maps (SSE) see
- * changes made anywhere. Publishing never throws: a lost event is logged, and streams heal
- * with a fresh snapshot on reconnect.
+ * changes made anywhere. Publishing rejects when the change could not be sent (see
+ * SeatChangeAnnouncer, which tells the show again); a subscription that drops heals with a
+ * fresh snapshot for every listener on reconnect.
  */
 export interface SeatEvents {
   publish(change: SeatChange): Promise<void>;
@@ -141,14 +142,7 @@ export class RedisSeatEvents implements SeatEvents {
   }
 
   async publish(change: SeatChange) {
-    try {
-      await this.redis.publish(this.channel(change.showId), JSON.stringify(change));
-    } catch (error) {
-      this.logger.warn("could not publish a seat change", {
-        show_id: change.showId,
-        error: String(error),
-      });
-    }
+    await this.redis.publish(this.channel(change.showId), JSON.stringify(change));
   }
 
   subscribe(showId: number, listener: SeatChangeHandler): Unsubscribe {

@@ -18,6 +18,7 @@ import { BookingService } from "./bookings";
 import { CatalogService } from "./catalog";
 import type { HealthCheck } from "./health";
 import { IdempotencyStore } from "./idempotency";
+import { SeatChangeAnnouncer } from "./seat-change-announcer";
 import type { AfterCommit } from "./seat-changes";
 import { SeatMapService } from "./seat-map";
 import { SeatStreams } from "./seat-streams";
@@ -41,6 +42,7 @@ export interface Services {
   /** Waitlists of sold-out shows and the users' notifications. */
   waitlist: WaitlistService;
   seatMap: SeatMapService;
+  seatChanges: SeatChangeAnnouncer;
   /** Live seat maps (SSE): the per-instance bound and each stream's feed. */
   seatStreams: SeatStreams;
   /** Locks, logger, metrics and seat-change listeners: what runs after seat changes commit. */
@@ -80,15 +82,11 @@ export function createServices(deps: ServiceDependencies): Services {
     deps.logger,
   );
   const seatMap = new SeatMapService(deps.db, deps.seatMapVersions, deps.logger);
+  const seatChanges = new SeatChangeAnnouncer(seatMap, deps.seatEvents, deps.logger);
   const after: AfterCommit = {
     locks: deps.locks,
     logger: deps.logger,
-    seatsChanged: async (change) => {
-      // The version bump first: a stream that gets this event and then reads a snapshot
-      // must not be served the map cached before the change.
-      await seatMap.changed(change.showId);
-      await deps.seatEvents.publish(change);
-    },
+    seatsChanged: (change) => seatChanges.announce(change),
     metrics: deps.metrics,
   };
   return {
@@ -105,6 +103,7 @@ export function createServices(deps: ServiceDependencies): Services {
       waitlistOfferTtlSeconds: config.WAITLIST_OFFER_TTL_SECONDS,
     }),
     seatMap,
+    seatChanges,
     seatStreams: new SeatStreams(deps.seatEvents, seatMap, deps.db, deps.logger, {
       maxStreams: config.SEAT_STREAM_MAX_PER_INSTANCE,
       heartbeatMs: config.SEAT_STREAM_HEARTBEAT_SECONDS * 1000,

@@ -115,17 +115,13 @@ export class SeatMapService {
     return map;
   }
 
-  /** Call after a change to the show's seats has committed. */
+  /**
+   * Call after a change to the show's seats has committed. Rejects when the version could not
+   * be bumped (Redis unreachable): other instances still serve their cached maps then.
+   */
   async changed(showId: number): Promise<void> {
     this.cache.delete(showId);
-    try {
-      await this.versions.bump(showId);
-    } catch (error) {
-      this.logger.warn("could not bump the seat map version", {
-        show_id: showId,
-        error: String(error),
-      });
-    }
+    await this.versions.bump(showId);
   }
 
   /**
