@@ -181,9 +181,11 @@ describe.each(backends)("cached seat map on %s", (backend) => {
     }
   });
 
-  test("an unknown show is still a 404, not a cached empty map", async () => {
+  test("an unknown show is still a 404, not a cached empty map, and leaves no version", async () => {
     const missing = await app.request("GET", "/api/v1/shows/999999/seats");
     expect(missing.status).toBe(404);
     expect(missing.body.code).toBe("NOT_FOUND");
+    // Anyone may read maps: an unknown id must not leave a key in Redis for good.
+    expect(await app.runtime.services.seatMap.versions.current(999999)).toBeUndefined();
   });
 });

@@ -69,17 +69,12 @@ export class SeatMapService {
 
   constructor(
     private readonly db: Database,
-    private readonly versions: SeatMapVersions,
+    readonly versions: SeatMapVersions,
     private readonly logger: Logger,
   ) {}
 
   async get(showId: number): Promise<SerializedSeatMap> {
-    const version = await this.versions.current(showId).catch((error) => {
-      this.logger.warn("seat map versions unavailable; building uncached", {
-        error: String(error),
-      });
-      return undefined;
-    });
+    const version = await this.versionOf(showId);
     const cached = this.cache.get(showId);
     if (
       cached &&
@@ -96,6 +91,24 @@ export class SeatMapService {
       remember(this.cache, showId, { ...built, version });
     }
     return built;
+  }
+
+  /** The show's map version; undefined when the versions cannot be read (built uncached). */
+  private async versionOf(showId: number): Promise<number | undefined> {
+    try {
+      const version = await this.versions.current(showId);
+      if (version !== undefined) return version;
+      // No version yet (no change since Redis started): one is started only for a show that
+      // exists, so reads of unknown ids leave nothing behind in Redis.
+      await this.requireShow(showId);
+      return await this.versions.start(showId);
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      this.logger.warn("seat map versions unavailable; building uncached", {
+        error: String(error),
+      });
+      return undefined;
+    }
   }
 
   /**
