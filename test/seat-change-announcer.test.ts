@@ -65,6 +65,35 @@ describe("SeatChangeAnnouncer", () => {
     }
   });
 
+  test("while Redis stays away, one pass at a time tries one show and stops", async () => {
+    const redis = flakyRedis(Number.POSITIVE_INFINITY);
+    let attempts = 0;
+    const counting = {
+      changed: async (showId: number) => {
+        attempts++;
+        await Bun.sleep(15); // a command timing out, slower than the retry period
+        await redis.seatMap.changed(showId);
+      },
+    };
+    const announcer = new SeatChangeAnnouncer(counting, redis.events, silent, 5);
+    try {
+      for (let show = 1; show <= 20; show++) {
+        await announcer.announce({ showId: show, seatIds: [1], status: "LOCKED" });
+      }
+      const afterFirstFailures = attempts;
+      await Bun.sleep(200);
+      // Passes never overlap, and each stops at its first failure: at most one attempt
+      // per 20 ms (15 ms attempt + 5 ms wait), not twenty.
+      expect(attempts - afterFirstFailures).toBeLessThanOrEqual(11);
+      announcer.close();
+      await Bun.sleep(30);
+      // The show a pass was trying when it failed is back in the list with the others.
+      expect(announcer.pending).toHaveLength(20);
+    } finally {
+      announcer.close();
+    }
+  });
+
   test("after close nothing is retried", async () => {
     const redis = flakyRedis(1);
     const announcer = new SeatChangeAnnouncer(redis.seatMap, redis.events, silent, 10);

@@ -28,8 +28,7 @@ export class SeatChangeAnnouncer {
 
   async announce(change: SeatChange): Promise<void> {
     try {
-      await this.seatMap.changed(change.showId);
-      await this.events.publish(change);
+      await this.tell(change);
     } catch (error) {
       this.logger.warn("could not announce a seat change; the show will be resynchronised", {
         show_id: change.showId,
@@ -40,7 +39,7 @@ export class SeatChangeAnnouncer {
     }
   }
 
-  /** Shows whose last change has not been told yet (for tests and metrics). */
+  /** Shows whose last change has not been told yet. */
   get pending(): number[] {
     return [...this.untold];
   }
@@ -50,18 +49,35 @@ export class SeatChangeAnnouncer {
     clearTimeout(this.timer);
   }
 
-  private scheduleRetry() {
-    if (this.timer || this.closed) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.retry();
-    }, this.retryMs);
+  private async tell(change: SeatChange) {
+    await this.seatMap.changed(change.showId);
+    await this.events.publish(change);
   }
 
+  /** One retry pass at a time: the next is scheduled when this one has ended. */
+  private scheduleRetry() {
+    if (this.timer || this.closed) return;
+    this.timer = setTimeout(() => void this.retry(), this.retryMs);
+  }
+
+  /** Tells the shows again, in turn; stops at the first failure, Redis being still away. */
   private async retry() {
     for (const showId of [...this.untold]) {
+      if (this.closed) return;
+      // Taken off first: a change of the show that fails meanwhile puts it back for later.
       this.untold.delete(showId);
-      await this.announce({ showId, layoutChanged: true });
+      try {
+        await this.tell({ showId, layoutChanged: true });
+      } catch (error) {
+        this.untold.add(showId);
+        this.logger.warn("still cannot announce seat changes; retrying", {
+          shows: this.untold.size,
+          error: String(error),
+        });
+        break;
+      }
     }
+    this.timer = undefined;
+    if (this.untold.size > 0) this.scheduleRetry();
   }
 }
