@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, spyOn, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import bcrypt from "bcryptjs";
+import { PasswordHasher } from "../src/infra/password-hasher";
 import { createTestApp, query, sql, type TestApp } from "./support/harness";
 import { waitUntil } from "./support/processes";
 import {
@@ -48,6 +49,29 @@ describe("password hashing off the main thread", () => {
   test("hashes are standard bcrypt at the configured cost", async () => {
     const hash = await app.runtime.services.auth.hashPassword("some-password");
     expect(hash).toMatch(/^\$2[aby]\$10\$/);
+  });
+});
+
+describe("the decoy hash unknown emails are compared against", () => {
+  test("one that failed is started again by the next login, not kept failing", async () => {
+    const app = await createTestApp("embedded", { BCRYPT_COST: "4" });
+    const hash = spyOn(PasswordHasher.prototype, "hash").mockImplementationOnce(() =>
+      Promise.reject(new Error("password worker failed")),
+    );
+    try {
+      const unknown = { email: "nobody@example.com", password: "whatever-it-is" };
+      // The first login's decoy hash fails (a crashed worker): that login fails with it...
+      expect((await app.request("POST", "/api/v1/auth/login", { body: unknown })).status).toBe(500);
+      // ...and the next unknown email gets the usual answer, as known emails do.
+      const next = await app.request("POST", "/api/v1/auth/login", { body: unknown });
+      expect({ status: next.status, code: next.body.code }).toEqual({
+        status: 401,
+        code: "INVALID_CREDENTIALS",
+      });
+    } finally {
+      hash.mockRestore();
+      await app.close();
+    }
   });
 });
 

@@ -21,14 +21,17 @@ export function perTurnLookup<K, Row>(read: (keys: K[]) => Promise<Row[]>, keyOf
         return await readMany(keys);
       } catch (error) {
         if (keys.length === 1 || !isDataException(error)) throw error;
-        return Promise.all(
-          keys.map((key) =>
-            readMany([key]).then(
+        // One at a time: a batch holds up to 500 keys, the pool far fewer connections.
+        const answers: (Row | undefined | Error)[] = [];
+        for (const key of keys) {
+          answers.push(
+            await readMany([key]).then(
               ([row]) => row,
               (failure: Error) => failure,
             ),
-          ),
-        );
+          );
+        }
+        return answers;
       }
     },
     { cache: false, batchScheduleFn: (flush) => setImmediate(flush), maxBatchSize: 500 },

@@ -121,11 +121,14 @@ export class AuthService {
   /**
    * Started at the first login, whoever logs in, so no unknown email ever waits for it. Only
    * unknown emails await it: a process that closes before the hash is done rejects it with
-   * no login to hear it, so the rejection is marked handled here (awaiting it still throws).
+   * no login to hear it, so the rejection is handled here (awaiting it still throws), and a
+   * failed hash is forgotten so that the next login starts another.
    */
   private startDecoyHash(): Promise<string> {
     const hash = this.passwords.hash("decoy password nobody has");
-    hash.catch(() => undefined);
+    hash.catch(() => {
+      if (this.decoyHash === hash) this.decoyHash = undefined;
+    });
     return hash;
   }
 
