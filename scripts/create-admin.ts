@@ -1,5 +1,7 @@
 import { parseArgs } from "node:util";
 import { loadConfigOrExit } from "../src/boot";
+import { validationDetails } from "../src/lib/openapi";
+import { AccountFields } from "../src/routes/auth";
 import { startRuntime } from "../src/runtime";
 
 const usage = `usage: bun run admin:create --email admin@example.com --password '...' [--name Ada]
@@ -7,15 +9,12 @@ const usage = `usage: bun run admin:create --email admin@example.com --password 
 Makes the account an admin. An existing account with that email becomes an admin and its
 password is replaced by this one.`;
 
-function problemWith(values: { email?: string; password?: string }): string | undefined {
-  if (!values.email) return "--email is required";
-  if (!values.password) return "--password is required";
-  if (values.password.length < 8 || values.password.length > 128) {
-    return "--password must be 8 to 128 characters";
-  }
-  return undefined;
+function exitWith(problem: string): never {
+  console.error(`${problem}\n\n${usage}`);
+  process.exit(1);
 }
 
+/** The account the arguments describe, checked by registration's own rules. */
 function argumentsOrExit() {
   let values: { email?: string; password?: string; name?: string; help?: boolean };
   try {
@@ -28,19 +27,22 @@ function argumentsOrExit() {
       },
     }));
   } catch (error) {
-    console.error(`${error instanceof Error ? error.message : error}\n\n${usage}`);
-    process.exit(1);
+    exitWith(error instanceof Error ? error.message : String(error));
   }
   if (values.help) {
     console.log(usage);
     process.exit(0);
   }
-  const problem = problemWith(values);
-  if (problem) {
-    console.error(`${problem}\n\n${usage}`);
-    process.exit(1);
+  const { help: _, ...account } = values;
+  const checked = AccountFields.safeParse(account);
+  if (!checked.success) {
+    exitWith(
+      Object.entries(validationDetails(checked.error))
+        .map(([field, message]) => `--${field}: ${message}`)
+        .join("\n"),
+    );
   }
-  return { email: values.email as string, password: values.password as string, name: values.name };
+  return checked.data;
 }
 
 const admin = argumentsOrExit();

@@ -27,12 +27,15 @@ describe("bun run admin:create", () => {
     expect(help.out).toContain("password is replaced");
   });
 
-  test("bad arguments exit 1 saying what is wrong, with the usage", () => {
+  test("bad arguments exit 1 saying what is wrong (registration's rules), with the usage", () => {
+    const account = ["--email", "a@example.com", "--password", "long enough pw"];
     for (const [args, reason] of [
       [["--bogus"], "Unknown option '--bogus'"],
-      [["--password", "long enough pw"], "--email is required"],
-      [["--email", "a@example.com"], "--password is required"],
-      [["--email", "a@example.com", "--password", "short"], "8 to 128 characters"],
+      [["--password", "long enough pw"], "--email:"],
+      [["--email", "a@example.com"], "--password:"],
+      [["--email", "a@example.com", "--password", "short"], "--password: Too small"],
+      [["--email", "not-an-email", "--password", "long enough pw"], "--email: Invalid email"],
+      [[...account, "--name", "x".repeat(101)], "--name: Too big"],
     ] as const) {
       const run = createAdmin(...args);
       expect({ args, code: run.code }).toEqual({ args, code: 1 });

@@ -6,6 +6,10 @@ import { UserSchema } from "./schemas";
 
 const email = z.email().max(254).openapi({ example: "ada@example.com" });
 const password = z.string().min(8).max(128).openapi({ example: "correct horse battery" });
+const name = text().trim().min(1).max(100);
+
+/** What an account is made of, as registration checks it (the admin CLI checks the same). */
+export const AccountFields = z.object({ email, password, name: name.optional() });
 
 const SessionSchema = z.object({ token: z.string(), user: UserSchema }).openapi("Session");
 
@@ -18,10 +22,7 @@ const register = createRoute({
     'Emails are case-insensitive. Accounts are always role `user`: a body asking for `role: "admin"` is refused with 403. Passwords are 8–128 characters; bcrypt compares only their first 72 bytes (UTF-8), so two passwords that share those bytes are the same password.',
   request: {
     body: jsonBody(
-      z.object({
-        email,
-        password,
-        name: text().trim().min(1).max(100).optional(),
+      AccountFields.extend({
         role: z.string().optional().openapi({ description: "Only `user` is accepted" }),
       }),
     ),

@@ -170,12 +170,13 @@ export class AdminService {
         throw badRequest("Some seats are not seats of this venue", { invalid_seats: invalid });
       }
       // Locking the seats' show rows waits out any hold in flight on them, so the check below
-      // sees it (holds lock show_seats rows, not seats rows).
+      // sees it (holds lock show_seats rows, not seats rows), in the order holds lock them.
       const held = (
         await tx
           .select({ seat_id: showSeats.seat_id, booking_id: showSeats.booking_id })
           .from(showSeats)
           .where(inArray(showSeats.seat_id, seatIds))
+          .orderBy(showSeats.show_id, showSeats.seat_id)
           .for("update")
       ).filter((row) => row.booking_id !== null);
       if (held.length > 0) {
