@@ -85,7 +85,7 @@ const analytics = adminRoute({
   path: "/",
   summary: "Booking analytics",
   description: [
-    `Bookings created from \`from\` (included) to \`to\` (excluded), so consecutive ranges never count a booking twice; \`to\` defaults to now, \`from\` to ${DEFAULT_RANGE_DAYS} days before \`to\`; \`from\` after \`to\` or a range over ${MAX_RANGE_DAYS} days → 400.`,
+    `Bookings created from \`from\` (included) to \`to\` (excluded), so consecutive ranges never count a booking twice; \`to\` defaults to now, \`from\` to ${DEFAULT_RANGE_DAYS} days before \`to\`; \`from\` after \`to\` or a range over ${MAX_RANGE_DAYS} days → 400. Both are read to the millisecond (digits past it are dropped).`,
     "A PENDING hold whose time ran out counts as EXPIRED. Seats sold and revenue count CONFIRMED bookings only; revenue is price × seats (the booking amount), a number with two decimals.",
     "`most_booked_events`: the top 10 events by seats sold. `cancellation_rates`: per show and per event with bookings in the range, `rate` = cancelled / bookings rounded to 4 decimals.",
     "`daily_booking_stats`: one entry per UTC day the range touches (dates `YYYY-MM-DD`), zero-filled, oldest first.",
