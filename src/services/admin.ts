@@ -126,7 +126,7 @@ export class AdminService {
     let result: { venue_id: number; created: number; seats: SeatRef[] };
     try {
       result = await this.db.transaction(async (tx) => {
-        await this.requireVenue(tx, venueId, true);
+        await this.lockVenues(tx, [venueId]);
         const created = await tx
           .insert(seats)
           .values(wanted.map((seat) => ({ ...seat, venue_id: venueId })))
@@ -158,7 +158,7 @@ export class AdminService {
   /** Removes seats from a layout unless an active booking holds one of them. */
   async deleteSeats(venueId: number, seatIds: number[]): Promise<void> {
     await this.db.transaction(async (tx) => {
-      await this.requireVenue(tx, venueId, true);
+      await this.lockVenues(tx, [venueId]);
       const found = await tx
         .select({ seat_id: seats.seat_id })
         .from(seats)
@@ -271,7 +271,7 @@ export class AdminService {
     assertTimeOrder(input.start_time, input.end_time, input.sales_open_at);
     const showId = await this.db.transaction(async (tx) => {
       await this.requireEvent(tx, input.event_id);
-      await this.requireVenue(tx, input.venue_id, true);
+      await this.lockVenues(tx, [input.venue_id]);
       const [show] = await tx
         .insert(shows)
         .values({
@@ -374,17 +374,18 @@ export class AdminService {
     await this.after.seatsChanged({ showId, layoutChanged: true });
   }
 
-  private async requireVenue(db: Queryable, venueId: number, lock = false) {
-    const query = db.select().from(venues).where(eq(venues.venue_id, venueId));
-    // Locking the venue serialises layout changes with show creation, so no seat is missed,
-    // and commits a venue's new seat ids in increasing order (the seat map's layout
-    // fingerprint, seatSetFingerprint, relies on it).
-    const [row] = lock ? await query.for("update") : await query;
+  private async requireVenue(db: Queryable, venueId: number) {
+    const [row] = await db.select().from(venues).where(eq(venues.venue_id, venueId));
     if (!row) throw notFound("Venue");
     return row;
   }
 
-  /** Locks the venues FOR UPDATE in id order (as layout changes lock theirs); 404 if one is gone. */
+  /**
+   * Locks the venues FOR UPDATE, in id order; 404 if one is gone. Every layout change, show
+   * creation and venue move takes it: layout changes serialise with what reads the layout, so
+   * no seat is missed, and a venue's new seat ids commit in increasing order (the seat map's
+   * layout fingerprint, seatSetFingerprint, relies on it).
+   */
   private async lockVenues(tx: Queryable, venueIds: number[]) {
     const locked = await tx
       .select({ venue_id: venues.venue_id })

@@ -24,7 +24,7 @@ export const seatStatusLetter = sql<string>`case ${effectiveSeatStatus} ${sql.ra
  * The set of a show's seat ids, told apart by `count/max/sum`, or null for a show without
  * seats. A show's seats are all the seats of one venue, so the largest id names the venue.
  * Seat ids come from an identity column, are never reused, and are committed in increasing
- * order per venue (adding seats locks the venue row, AdminService.requireVenue): every seat
+ * order per venue (adding seats locks the venue row, AdminService.lockVenues): every seat
  * the venue gains later has a larger id. So a later set with the same largest id is a subset
  * of the earlier one, and with the same count it is the same set; the sum is a second check.
  * PostgreSQL computes it without sorting or shipping the ids (an ordered `array_agg` of them
