@@ -9,7 +9,7 @@ import { seedDemoData } from "./db/seed";
 import { Metrics } from "./infra/metrics";
 import { PasswordHasher } from "./infra/password-hasher";
 import { RedisRateLimitStore } from "./infra/rate-limit-store";
-import { connectRedis, waitForRedis } from "./infra/redis";
+import { connectRedis, RedisCircuit, waitForRedis } from "./infra/redis";
 import { MemorySeatEvents, RedisSeatEvents } from "./infra/seat-events";
 import { MemorySeatLocks, RedisSeatLocks, type SeatLocks } from "./infra/seat-locks";
 import { MemorySeatMapVersions, RedisSeatMapVersions } from "./infra/seat-map-versions";
@@ -36,6 +36,8 @@ export interface Runtime {
   app: ReturnType<typeof createApp>;
   database: DatabaseHandle;
   redis?: Redis;
+  /** Fails Redis calls fast while Redis hangs; shared by the main and the queue connection. */
+  redisCircuit?: RedisCircuit;
   waitingRoomStore: WaitingRoomStore;
   /** Admits the next in line of a show (what a waiting-room-queue job does), counted in metrics. */
   admitNext(showId: number): Promise<void>;
@@ -76,11 +78,13 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
 
   let redis: Redis | undefined;
   let queueRedis: Redis | undefined;
+  const redisCircuit = config.REDIS_URL ? new RedisCircuit(logger) : undefined;
   if (config.REDIS_URL) {
     const connect = async (purpose: string) => {
       const client = connectRedis({
         url: config.REDIS_URL as string,
         commandTimeoutMs: config.REDIS_TIMEOUT_MS,
+        circuit: redisCircuit,
       });
       // ioredis reconnects by itself; without a listener its errors would be printed unformatted.
       client.on("error", (error) =>
@@ -176,6 +180,15 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
       label: "show_id",
       read: () => services.seatStreams.openByShow(),
     },
+    evently_redis_circuit: {
+      help: "1 for the state of the Redis circuit breaker: closed (calls go to Redis) or open (a call timed out; calls fail fast until Redis answers a probe)",
+      label: "state",
+      read: async (): Promise<Record<string, number>> => {
+        if (!redisCircuit) return {};
+        const open = Number(redisCircuit.isOpen);
+        return { closed: 1 - open, open };
+      },
+    },
     evently_queue_jobs: {
       help: "BullMQ jobs waiting, active or delayed",
       label: "queue",
@@ -215,6 +228,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     app,
     database,
     redis,
+    redisCircuit,
     waitingRoomStore,
     admitNext,
     seeded,
@@ -223,6 +237,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
       await services.seatStreams.close();
       passwords.close();
       await Promise.all(observedQueues.map((queue) => queue.close()));
+      redisCircuit?.close();
       redis?.disconnect();
       queueRedis?.disconnect();
       if (!options.keepDatabaseOpen) await database.close();

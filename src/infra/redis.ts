@@ -1,4 +1,5 @@
-import Redis, { type RedisOptions } from "ioredis";
+import Redis, { Command, type RedisOptions } from "ioredis";
+import type { Logger } from "../lib/logger";
 
 export interface RedisConnectionOptions {
   url: string;
@@ -6,6 +7,8 @@ export interface RedisConnectionOptions {
   commandTimeoutMs?: number;
   /** BullMQ workers need blocking commands without a per-request retry limit. */
   forWorkers?: boolean;
+  /** Fails this client's commands fast while Redis is known to hang (request-path clients). */
+  circuit?: RedisCircuit;
 }
 
 export function connectRedis(options: RedisConnectionOptions): Redis {
@@ -19,12 +22,111 @@ export function connectRedis(options: RedisConnectionOptions): Redis {
         // Fail fast while disconnected instead of queueing commands until Redis returns.
         enableOfflineQueue: false,
       };
-  return new Redis(options.url, {
+  const client = new Redis(options.url, {
     connectTimeout: 2000,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
     lazyConnect: false,
     ...settings,
   });
+  options.circuit?.guard(client);
+  return client;
+}
+
+/** How often an open circuit asks Redis whether it answers again. */
+const PROBE_INTERVAL_MS = 1000;
+
+/** ioredis's rejection of a command that got no reply within `commandTimeout`. */
+const COMMAND_TIMED_OUT = "Command timed out";
+
+export class RedisCircuitOpenError extends Error {
+  constructor() {
+    super("Redis is not answering (circuit open): command not sent");
+    this.name = "RedisCircuitOpenError";
+  }
+}
+
+/**
+ * A circuit breaker shared by a process's request-path Redis clients. A hung Redis (stopped,
+ * swapping, stuck in a long script) keeps its connection open, so every command would wait
+ * its whole REDIS_TIMEOUT_MS, one after another. The first command that times out opens the
+ * circuit: from then on commands fail at once (every caller already has a fallback for a
+ * failed Redis call), and the circuit itself sends a PING every second; the first
+ * PONG closes it. No request's command is ever the probe, so a request waits on a hung Redis
+ * at most once: for the commands it had in flight when Redis stopped answering.
+ * A refused connection needs no circuit: ioredis already fails commands fast while offline.
+ */
+export class RedisCircuit {
+  /** Commands that waited their whole timeout (the probe's own PINGs not counted). */
+  timeouts = 0;
+  private probeTimer?: ReturnType<typeof setInterval>;
+  private openedAt = 0;
+  private refused = 0;
+
+  constructor(private readonly logger: Logger) {}
+
+  get isOpen(): boolean {
+    return this.probeTimer !== undefined;
+  }
+
+  /** Routes `client`'s commands through the circuit. */
+  guard(client: Redis): void {
+    const send = client.sendCommand.bind(client);
+    const probe = async () => {
+      const ping = new Command("ping");
+      send(ping);
+      await ping.promise;
+    };
+    client.sendCommand = (command, stream) => {
+      // Before "ready" the commands are ioredis's own handshake (or are refused by it anyway).
+      if (this.isOpen && client.status === "ready") {
+        this.refused++;
+        command.reject(new RedisCircuitOpenError());
+        return command.promise;
+      }
+      const sent = send(command, stream);
+      command.promise.catch((error: Error) => {
+        if (error.message !== COMMAND_TIMED_OUT) return;
+        this.timeouts++;
+        this.open(probe);
+      });
+      return sent;
+    };
+  }
+
+  /** Stops probing (the process is closing its Redis clients). */
+  close(): void {
+    clearInterval(this.probeTimer);
+    this.probeTimer = undefined;
+  }
+
+  private open(probe: () => Promise<void>) {
+    if (this.isOpen) return;
+    this.openedAt = Date.now();
+    this.refused = 0;
+    this.logger.warn(
+      "Redis did not answer in time: circuit open, Redis calls fail fast until it does",
+    );
+    let probing = false;
+    const timer = setInterval(async () => {
+      if (probing) return;
+      probing = true;
+      try {
+        await probe();
+        if (this.probeTimer !== timer) return;
+        this.close();
+        this.logger.info("Redis answers again: circuit closed", {
+          open_ms: Date.now() - this.openedAt,
+          commands_failed_fast: this.refused,
+        });
+      } catch {
+        // Still no answer (or no connection): the next tick probes again.
+      } finally {
+        probing = false;
+      }
+    }, PROBE_INTERVAL_MS);
+    timer.unref();
+    this.probeTimer = timer;
+  }
 }
 
 /** Resolves once connected, or rejects after the timeout. */

@@ -112,6 +112,10 @@ export interface RedisProcess {
   start(): Promise<void>;
   /** SIGKILL: the crash the app must live through. */
   kill(): Promise<void>;
+  /** SIGSTOP: a hung Redis, its connections open but nothing answered. */
+  pause(): void;
+  /** SIGCONT: it answers again, everything sent meanwhile included. */
+  resume(): void;
 }
 
 /** A private redis-server of this test, on a port of its own, that it may kill. */
@@ -144,8 +148,15 @@ export function privateRedis(): RedisProcess {
       await waitUntil(ping, () => `redis-server did not start:\n${started.output()}`);
     },
     async kill() {
+      // A stopped process ends on SIGKILL too.
       await server?.stop("SIGKILL");
       server = undefined;
+    },
+    pause() {
+      server?.process.kill("SIGSTOP");
+    },
+    resume() {
+      server?.process.kill("SIGCONT");
     },
   };
 }
