@@ -41,6 +41,14 @@ async function trail(app: TestApp): Promise<string> {
   return JSON.stringify(row);
 }
 
+const trailCounts = (app: TestApp) =>
+  query(
+    app,
+    sql`select (select count(*)::int from bookings) as bookings,
+          (select count(*)::int from booking_seats) as booking_seats,
+          (select count(*)::int from payments) as payments`,
+  );
+
 describe.each(backends)("soft deletion on %s", (backend) => {
   let app: TestApp;
   let admin: TestUser;
@@ -224,23 +232,12 @@ describe.each(backends)("soft deletion on %s", (backend) => {
     expect(await trail(app)).toBe(trailBefore);
 
     const analyticsBefore = await bookingAnalytics();
-    const [countsBefore] = await query(
-      app,
-      sql`select (select count(*)::int from bookings) as bookings,
-            (select count(*)::int from booking_seats) as booking_seats,
-            (select count(*)::int from payments) as payments`,
-    );
+    const countsBefore = await trailCounts(app);
     expect(
       (await adminRequest("DELETE", `${ADMIN}/shows/${fixture.show_id}?force=true`)).status,
     ).toBe(204);
 
-    const [countsAfter] = await query(
-      app,
-      sql`select (select count(*)::int from bookings) as bookings,
-            (select count(*)::int from booking_seats) as booking_seats,
-            (select count(*)::int from payments) as payments`,
-    );
-    expect(countsAfter).toEqual(countsBefore as Record<string, unknown>);
+    expect(await trailCounts(app)).toEqual(countsBefore);
     const rows = await query<{ booking_id: number; status: string; payments: string[] }>(
       app,
       sql`select b.booking_id, b.status::text as status,
