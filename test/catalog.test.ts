@@ -229,6 +229,7 @@ describe.each(backends)("catalogue on %s", (backend) => {
       },
       available_seats: available ?? (s.key === "soldOut" ? 0 : total),
       total_seats: total,
+      deleted: false,
     };
   }
 
