@@ -904,16 +904,27 @@ describe.each(backends)("admin API on %s", (backend) => {
       expect(deleted.status).toBe(204);
       expect(deleted.text).toBe("");
       expect(
-        await count(app, sql`select count(*) as n from venues where venue_id = ${venue.venue_id}`),
-      ).toBe(0);
+        await count(
+          app,
+          sql`select count(*) as n from venues
+              where venue_id = ${venue.venue_id} and deleted_at is not null`,
+        ),
+      ).toBe(1);
+      expect(ok(await adminRequest("GET", `${ADMIN}/venues`)).venues).not.toContainEqual(
+        expect.objectContaining({ venue_id: venue.venue_id }),
+      );
       const gone = await adminRequest("GET", `${ADMIN}/venues/${venue.venue_id}`);
       expect(gone.status).toBe(404);
       expect(gone.body.code).toBe("NOT_FOUND");
       const again = await adminRequest("DELETE", `${ADMIN}/venues/${venue.venue_id}`);
       expect(again.status).toBe(404);
+      const renamed = await adminRequest("PUT", `${ADMIN}/venues/${venue.venue_id}`, {
+        address: "12 Crud Lane",
+      });
+      expect(renamed.status).toBe(404);
     });
 
-    test("a venue with seats but no shows can be deleted, seats included", async () => {
+    test("a venue with seats but no shows can be deleted; it takes no more seats or shows", async () => {
       const venueId = await createVenue();
       await adminRequest("POST", `${ADMIN}/venues/${venueId}/seats`, {
         rows: [{ seat_row: "A", count: 3 }],
@@ -922,7 +933,22 @@ describe.each(backends)("admin API on %s", (backend) => {
       expect(deleted.status).toBe(204);
       expect(
         await count(app, sql`select count(*) as n from seats where venue_id = ${venueId}`),
-      ).toBe(0);
+      ).toBe(3);
+      const eventId = ok(await adminRequest("POST", `${ADMIN}/events`, { title: "Nowhere" }), 201)
+        .event.event_id;
+      const before = await snapshot(app);
+      const moreSeats = await adminRequest("POST", `${ADMIN}/venues/${venueId}/seats`, {
+        rows: [{ seat_row: "B", count: 1 }],
+      });
+      expect(moreSeats.status).toBe(404);
+      const show = await adminRequest("POST", `${ADMIN}/shows`, {
+        event_id: eventId,
+        venue_id: venueId,
+        ...futureWindow(),
+        price: 10,
+      });
+      expect(show.status).toBe(404);
+      expect(await snapshot(app)).toBe(before);
     });
 
     test("a venue with shows cannot be deleted (409)", async () => {
@@ -1087,7 +1113,8 @@ describe.each(backends)("admin API on %s", (backend) => {
       expect(deleted.text).toBe("");
       const left = await query<{ seat_id: number }>(
         app,
-        sql`select seat_id from seats where venue_id = ${venueId} order by seat_id`,
+        sql`select seat_id from seats where venue_id = ${venueId} and deleted_at is null
+            order by seat_id`,
       );
       expect(left.map((seat) => seat.seat_id)).toEqual(myIds.slice(2).sort((a, b) => a - b));
       expect(
@@ -1199,8 +1226,12 @@ describe.each(backends)("admin API on %s", (backend) => {
       expect(deleted.status).toBe(204);
       expect(deleted.text).toBe("");
       expect(
-        await count(app, sql`select count(*) as n from events where event_id = ${event.event_id}`),
-      ).toBe(0);
+        await count(
+          app,
+          sql`select count(*) as n from events
+              where event_id = ${event.event_id} and deleted_at is not null`,
+        ),
+      ).toBe(1);
       const gone = await adminRequest("PUT", `${ADMIN}/events/${event.event_id}`, { title: "x" });
       expect(gone.status).toBe(404);
       expect(gone.body.code).toBe("NOT_FOUND");
@@ -1264,19 +1295,19 @@ describe.each(backends)("admin API on %s", (backend) => {
       ).toBe(10);
     });
 
-    test("an event whose shows never had a booking is deleted outright", async () => {
+    test("an event whose shows never had a booking is marked deleted with them, not erased", async () => {
       const fixture = await createShowFixture(app, admin.token);
       const deleted = await adminRequest("DELETE", `${ADMIN}/events/${fixture.event_id}`);
       expect(deleted.status).toBe(204);
       expect(
         await count(
           app,
-          sql`select count(*) as n from events where event_id = ${fixture.event_id}`,
+          sql`select count(*) as n from events e join shows sh on sh.event_id = e.event_id
+              where e.event_id = ${fixture.event_id} and e.deleted_at is not null
+                and sh.deleted_at is not null`,
         ),
-      ).toBe(0);
-      expect(
-        await count(app, sql`select count(*) as n from shows where show_id = ${fixture.show_id}`),
-      ).toBe(0);
+      ).toBe(1);
+      expect((await app.request("GET", `/api/v1/shows/${fixture.show_id}`)).status).toBe(404);
     });
   });
 
@@ -1302,6 +1333,7 @@ describe.each(backends)("admin API on %s", (backend) => {
       expect(Object.keys(show).sort()).toEqual(
         [
           "available_seats",
+          "deleted",
           "end_time",
           "event",
           "price",
@@ -1426,7 +1458,7 @@ describe.each(backends)("admin API on %s", (backend) => {
       expect(await snapshot(app)).toBe(before);
     });
 
-    test("delete → 204 and the show and its show_seats are gone", async () => {
+    test("delete → 204: the show is marked deleted and its show_seats are gone", async () => {
       const fixture = await createShowFixture(app, admin.token);
       // Leaves the show's times in the API's short cache, as a sale's traffic would.
       expect((await holdSeats(app, user, fixture.show_id, [2_000_000_000])).status).toBe(400);
@@ -1434,8 +1466,12 @@ describe.each(backends)("admin API on %s", (backend) => {
       expect(deleted.status).toBe(204);
       expect(deleted.text).toBe("");
       expect(
-        await count(app, sql`select count(*) as n from shows where show_id = ${fixture.show_id}`),
-      ).toBe(0);
+        await count(
+          app,
+          sql`select count(*) as n from shows
+              where show_id = ${fixture.show_id} and deleted_at is not null`,
+        ),
+      ).toBe(1);
       expect(
         await count(
           app,
@@ -1511,10 +1547,10 @@ describe.each(backends)("admin API on %s", (backend) => {
         (await adminRequest("PUT", `${ADMIN}/shows/${fixture.show_id}`, { price: 1 })).status,
       ).toBe(404);
       expect((await adminRequest("DELETE", `${ADMIN}/shows/${fixture.show_id}`)).status).toBe(404);
-      // Its venue cannot go: the past show still points at it.
+      // Its venue can go now, and the deleted show keeps pointing at it.
       const venue = await adminRequest("DELETE", `${ADMIN}/venues/${fixture.venue_id}`);
-      expect(venue.status).toBe(409);
-      expect(venue.body.message).toContain("booking history");
+      expect(venue.status).toBe(204);
+      expect(await bookingsAndPayments(app, fixture.show_id)).toHaveLength(2);
     });
 
     test("a show that has taken place is no exception: its active bookings make it 409 without ?force", async () => {
@@ -1551,8 +1587,12 @@ describe.each(backends)("admin API on %s", (backend) => {
       const forced = await adminRequest("DELETE", `${ADMIN}/shows/${fixture.show_id}?force=true`);
       expect(forced.status).toBe(204);
       expect(
-        await count(app, sql`select count(*) as n from shows where show_id = ${fixture.show_id}`),
-      ).toBe(0);
+        await count(
+          app,
+          sql`select count(*) as n from shows
+              where show_id = ${fixture.show_id} and deleted_at is not null`,
+        ),
+      ).toBe(1);
     });
   });
 });

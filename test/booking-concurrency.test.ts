@@ -603,12 +603,13 @@ if (backends.includes("postgres")) {
         await layout`commit`;
 
         expect((await deleting).status).toBe(204);
-        const [left] = await query<{ shows: number; seats: number }>(
+        const [left] = await query<{ live: number; seats: number }>(
           app,
-          sql`select (select count(*)::int from shows where show_id = ${show.show_id}) as shows,
+          sql`select (select count(*)::int from shows
+                      where show_id = ${show.show_id} and deleted_at is null) as live,
                 (select count(*)::int from show_seats where show_id = ${show.show_id}) as seats`,
         );
-        expect(left).toEqual({ shows: 0, seats: 0 });
+        expect(left).toEqual({ live: 0, seats: 0 });
       } finally {
         await end();
       }

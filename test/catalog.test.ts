@@ -229,6 +229,7 @@ describe.each(backends)("catalogue on %s", (backend) => {
       },
       available_seats: available ?? (s.key === "soldOut" ? 0 : total),
       total_seats: total,
+      deleted: false,
     };
   }
 
@@ -466,6 +467,7 @@ describe.each(backends)("catalogue on %s", (backend) => {
       expect(Object.keys(body).sort()).toEqual(
         [
           "available_seats",
+          "deleted",
           "end_time",
           "event",
           "price",
@@ -476,6 +478,7 @@ describe.each(backends)("catalogue on %s", (backend) => {
           "venue",
         ].sort(),
       );
+      expect(body.deleted).toBe(false);
       expect(Object.keys(body.event).sort()).toEqual(["description", "event_id", "title"]);
       expect(Object.keys(body.venue).sort()).toEqual(["address", "venue_id", "venue_name"]);
       expect(body).toEqual(expectedView(show("jazz1")));

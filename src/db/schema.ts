@@ -51,11 +51,20 @@ export const users = pgTable(
   ],
 );
 
+/*
+ * Venues, seats, events and shows are never deleted, only marked `deleted_at`: bookings,
+ * payments and refunds keep pointing at them for a buyer's history and the books. The foreign
+ * keys toward them restrict, so not even a stray SQL DELETE can take a booking's trail with it.
+ */
+const deletedAt = () => timestamp("deleted_at", { withTimezone: true });
+
 export const venues = pgTable("venues", {
   venue_id: integer().primaryKey().generatedAlwaysAsIdentity(),
   venue_name: varchar({ length: 200 }).notNull(),
   address: varchar({ length: 500 }).notNull(),
   created_at: createdAt(),
+  /** Set when the venue is deleted: gone from the admin routes and from new shows. */
+  deleted_at: deletedAt(),
 });
 
 export const seats = pgTable(
@@ -64,13 +73,21 @@ export const seats = pgTable(
     seat_id: integer().primaryKey().generatedAlwaysAsIdentity(),
     venue_id: integer()
       .notNull()
-      .references(() => venues.venue_id, { onDelete: "cascade" }),
+      .references(() => venues.venue_id, { onDelete: "restrict" }),
     seat_row: varchar({ length: 10 }).notNull(),
     seat_number: integer().notNull(),
+    /**
+     * Set when the seat is removed from the layout: it leaves the venue's shows, but bookings
+     * made for it keep the seat they name.
+     */
+    deleted_at: deletedAt(),
   },
-  // Also the index that lists a venue's layout in row/number order.
+  // Also the index that lists a venue's layout in row/number order. A removed seat's place
+  // can be laid out again.
   (table) => [
-    uniqueIndex("seats_venue_row_number_key").on(table.venue_id, table.seat_row, table.seat_number),
+    uniqueIndex("seats_venue_row_number_key")
+      .on(table.venue_id, table.seat_row, table.seat_number)
+      .where(sql`${table.deleted_at} is null`),
   ],
 );
 
@@ -79,8 +96,8 @@ export const events = pgTable("events", {
   title: varchar({ length: 200 }).notNull(),
   description: text(),
   created_at: createdAt(),
-  /** Set when an event with booking history is deleted: gone from the catalog, kept for history. */
-  deleted_at: timestamp({ withTimezone: true }),
+  /** Set when the event is deleted (with its shows): gone from the catalog, kept for history. */
+  deleted_at: deletedAt(),
 });
 
 export const shows = pgTable(
@@ -89,7 +106,7 @@ export const shows = pgTable(
     show_id: integer().primaryKey().generatedAlwaysAsIdentity(),
     event_id: integer()
       .notNull()
-      .references(() => events.event_id, { onDelete: "cascade" }),
+      .references(() => events.event_id, { onDelete: "restrict" }),
     // A venue with shows cannot be deleted: its seats are what those shows sell.
     venue_id: integer()
       .notNull()
@@ -101,10 +118,10 @@ export const shows = pgTable(
     sales_open_at: timestamp({ withTimezone: true }),
     created_at: createdAt(),
     /**
-     * Set when a show with booking history is deleted: it leaves the catalog and takes no holds,
-     * but its bookings, payments and refunds stay (a show without bookings is deleted outright).
+     * Set when the show is deleted: it leaves the catalog and takes no holds, but its bookings,
+     * payments and refunds stay.
      */
-    deleted_at: timestamp({ withTimezone: true }),
+    deleted_at: deletedAt(),
   },
   (table) => [
     // "Upcoming shows, soonest first" and the from/to search are range scans on start_time.
@@ -123,7 +140,6 @@ export const bookings = pgTable(
     user_id: integer()
       .notNull()
       .references(() => users.user_id, { onDelete: "cascade" }),
-    // Restrict: deleting a show (or its event) never deletes bookings and their payments.
     show_id: integer()
       .notNull()
       .references(() => shows.show_id, { onDelete: "restrict" }),
@@ -194,8 +210,10 @@ export const bookingSeats = pgTable(
   {
     booking_id: integer()
       .notNull()
-      .references(() => bookings.booking_id, { onDelete: "cascade" }),
-    seat_id: integer().notNull(),
+      .references(() => bookings.booking_id, { onDelete: "restrict" }),
+    seat_id: integer()
+      .notNull()
+      .references(() => seats.seat_id, { onDelete: "restrict" }),
     seat_row: varchar({ length: 10 }).notNull(),
     seat_number: integer().notNull(),
   },
@@ -212,7 +230,7 @@ export const payments = pgTable(
     payment_id: integer().primaryKey().generatedAlwaysAsIdentity(),
     booking_id: integer()
       .notNull()
-      .references(() => bookings.booking_id, { onDelete: "cascade" }),
+      .references(() => bookings.booking_id, { onDelete: "restrict" }),
     amount_cents: integer().notNull(),
     status: paymentStatus().notNull(),
     transaction_id: varchar({ length: 64 }).notNull(),

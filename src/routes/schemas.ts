@@ -32,6 +32,10 @@ export const ShowSchema = z
     }),
     available_seats: z.number().int(),
     total_seats: z.number().int(),
+    deleted: z.boolean().openapi({
+      description:
+        "true for a show an admin deleted, as a buyer's booking history still shows it (with no seats left: available_seats and total_seats are 0); the catalog lists only shows with false",
+    }),
   })
   .openapi("Show");
 

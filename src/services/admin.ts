@@ -64,7 +64,11 @@ export class AdminService {
   // ---- venues -------------------------------------------------------------------------------
 
   async listVenues() {
-    const rows = await this.db.select().from(venues).orderBy(venues.venue_id);
+    const rows = await this.db
+      .select()
+      .from(venues)
+      .where(isNull(venues.deleted_at))
+      .orderBy(venues.venue_id);
     return rows.map(venueView);
   }
 
@@ -73,7 +77,7 @@ export class AdminService {
     const layout = await this.db
       .select({ seat_id: seats.seat_id, seat_row: seats.seat_row, seat_number: seats.seat_number })
       .from(seats)
-      .where(eq(seats.venue_id, venueId))
+      .where(and(eq(seats.venue_id, venueId), isNull(seats.deleted_at)))
       .orderBy(...seatLayoutOrder);
     return { ...venueView(venue), total_seats: layout.length, seats: layout };
   }
@@ -88,23 +92,29 @@ export class AdminService {
     const [row] = await this.db
       .update(venues)
       .set(input)
-      .where(eq(venues.venue_id, venueId))
+      .where(and(eq(venues.venue_id, venueId), isNull(venues.deleted_at)))
       .returning();
     if (!row) throw notFound("Venue");
     return venueView(row);
   }
 
+  /**
+   * Marks a venue without shows deleted; its seats stay with it, for the bookings that name
+   * them. Shows already deleted do not count: they keep their history without a live venue.
+   */
   async deleteVenue(venueId: number) {
-    await this.requireVenue(this.db, venueId);
-    const [show] = await this.db
-      .select({ deleted_at: shows.deleted_at })
-      .from(shows)
-      .where(eq(shows.venue_id, venueId))
-      .orderBy(sql`${shows.deleted_at} desc nulls first`)
-      .limit(1);
-    if (show?.deleted_at === null) throw conflict("The venue has shows; delete them first");
-    if (show) throw conflict("The venue's deleted shows are kept for their booking history");
-    await this.db.delete(venues).where(eq(venues.venue_id, venueId));
+    await this.db.transaction(async (tx) => {
+      // As a show is created: one being scheduled here either commits first and is seen, or
+      // waits and finds the venue gone.
+      await this.lockVenues(tx, [venueId]);
+      const [show] = await tx
+        .select({ show_id: shows.show_id })
+        .from(shows)
+        .where(and(eq(shows.venue_id, venueId), isNull(shows.deleted_at)))
+        .limit(1);
+      if (show) throw conflict("The venue has shows; delete them first");
+      await tx.update(venues).set({ deleted_at: sql`now()` }).where(eq(venues.venue_id, venueId));
+    });
   }
 
   /**
@@ -155,14 +165,24 @@ export class AdminService {
     return result;
   }
 
-  /** Removes seats from a layout unless an active booking holds one of them. */
+  /**
+   * Removes seats from a layout unless an active booking holds one of them: they leave every
+   * show of the venue, and are marked deleted rather than deleted, so bookings made for them
+   * still name a seat row. A seat already removed is no longer a seat of the venue (400).
+   */
   async deleteSeats(venueId: number, seatIds: number[]): Promise<void> {
     await this.db.transaction(async (tx) => {
       await this.lockVenues(tx, [venueId]);
       const found = await tx
         .select({ seat_id: seats.seat_id })
         .from(seats)
-        .where(and(eq(seats.venue_id, venueId), inArray(seats.seat_id, seatIds)))
+        .where(
+          and(
+            eq(seats.venue_id, venueId),
+            inArray(seats.seat_id, seatIds),
+            isNull(seats.deleted_at),
+          ),
+        )
         .for("update");
       const foundIds = new Set(found.map((seat) => seat.seat_id));
       const invalid = seatIds.filter((id) => !foundIds.has(id));
@@ -184,7 +204,8 @@ export class AdminService {
           held_seats: [...new Set(held.map((seat) => seat.seat_id))],
         });
       }
-      await tx.delete(seats).where(inArray(seats.seat_id, seatIds));
+      await tx.delete(showSeats).where(inArray(showSeats.seat_id, seatIds));
+      await tx.update(seats).set({ deleted_at: sql`now()` }).where(inArray(seats.seat_id, seatIds));
     });
     await this.layoutChanged(venueId);
   }
@@ -221,9 +242,8 @@ export class AdminService {
   }
 
   /**
-   * Deletes an event unless one of its shows has active bookings. Its shows go as deleteShow
-   * removes them; an event left with deleted shows kept for their history is kept with them,
-   * out of the catalog.
+   * Marks an event and its shows deleted (see removeShows), unless one of its shows has active
+   * bookings.
    */
   async deleteEvent(eventId: number) {
     const removed = await this.db.transaction(async (tx) => {
@@ -247,16 +267,7 @@ export class AdminService {
         throw conflict("The event has shows with active bookings; delete those shows first");
       }
       await removeShows(tx, liveShows);
-      const [kept] = await tx
-        .select({ show_id: shows.show_id })
-        .from(shows)
-        .where(eq(shows.event_id, eventId))
-        .limit(1);
-      if (kept) {
-        await tx.update(events).set({ deleted_at: sql`now()` }).where(eq(events.event_id, eventId));
-      } else {
-        await tx.delete(events).where(eq(events.event_id, eventId));
-      }
+      await tx.update(events).set({ deleted_at: sql`now()` }).where(eq(events.event_id, eventId));
       return liveShows;
     });
     await Promise.all(
@@ -340,8 +351,8 @@ export class AdminService {
   }
 
   /**
-   * Deletes a show (see removeShows); with active bookings only when forced, which cancels and
-   * refunds them first.
+   * Marks a show deleted (see removeShows); with active bookings only when forced, which
+   * cancels and refunds them first.
    */
   async deleteShow(showId: number, force: boolean) {
     // Retried on deadlock: a booking made while the deletion waits for the seats is locked
@@ -375,13 +386,17 @@ export class AdminService {
   }
 
   private async requireVenue(db: Queryable, venueId: number) {
-    const [row] = await db.select().from(venues).where(eq(venues.venue_id, venueId));
+    const [row] = await db
+      .select()
+      .from(venues)
+      .where(and(eq(venues.venue_id, venueId), isNull(venues.deleted_at)));
     if (!row) throw notFound("Venue");
     return row;
   }
 
   /**
-   * Locks the venues FOR UPDATE, in id order; 404 if one is gone. Every layout change, show
+   * Locks the venues FOR UPDATE, in id order; 404 if one is gone or deleted. Every layout
+   * change, venue deletion, show
    * creation and venue move takes it: layout changes serialise with what reads the layout, so
    * no seat is missed, and a venue's new seat ids commit in increasing order (the seat map's
    * layout fingerprint, seatSetFingerprint, relies on it).
@@ -390,7 +405,7 @@ export class AdminService {
     const locked = await tx
       .select({ venue_id: venues.venue_id })
       .from(venues)
-      .where(inArray(venues.venue_id, venueIds))
+      .where(and(inArray(venues.venue_id, venueIds), isNull(venues.deleted_at)))
       .orderBy(venues.venue_id)
       .for("update");
     if (locked.length < new Set(venueIds).size) throw notFound("Venue");
@@ -473,34 +488,27 @@ async function lockShowSeats(tx: Queryable, showIds: number[]): Promise<void> {
 
 /**
  * Takes shows out of the catalog for good, once their active bookings have ended (under the
- * locks lockForRemoval took). A show with bookings keeps its row, marked deleted, and with it
- * its bookings, payments and refunds (the foreign key from bookings refuses to cascade); its
- * seat rows go and its waitlist closes. A show that never had a booking is deleted outright.
+ * locks lockForRemoval took). Each keeps its row, marked deleted, and with it its bookings,
+ * payments and refunds; its seat rows (what is for sale, not history) go and its waitlist
+ * closes.
  */
 async function removeShows(tx: Queryable, showIds: number[]): Promise<void> {
   if (showIds.length === 0) return;
-  const withHistory = await tx
-    .selectDistinct({ show_id: bookings.show_id })
-    .from(bookings)
-    .where(inArray(bookings.show_id, showIds));
-  const kept = withHistory.map((row) => row.show_id);
-  const unsold = showIds.filter((showId) => !kept.includes(showId));
-  if (unsold.length > 0) await tx.delete(shows).where(inArray(shows.show_id, unsold));
-  if (kept.length === 0) return;
-  await tx.delete(showSeats).where(inArray(showSeats.show_id, kept));
+  await tx.delete(showSeats).where(inArray(showSeats.show_id, showIds));
   await tx
     .update(waitlistEntries)
     .set({ status: "EXPIRED", updated_at: sql`now()` })
     .where(
       and(
-        inArray(waitlistEntries.show_id, kept),
+        inArray(waitlistEntries.show_id, showIds),
         inArray(waitlistEntries.status, ["WAITING", "OFFERED"]),
       ),
     );
-  await tx.update(shows).set({ deleted_at: sql`now()` }).where(inArray(shows.show_id, kept));
+  await tx.update(shows).set({ deleted_at: sql`now()` }).where(inArray(shows.show_id, showIds));
 }
 
 function insertShowSeats(db: Queryable, showId: number, venueId: number) {
   return db.execute(sql`insert into ${showSeats} (show_id, seat_id)
-    select ${showId}, ${seats.seat_id} from ${seats} where ${seats.venue_id} = ${venueId}`);
+    select ${showId}, ${seats.seat_id} from ${seats}
+    where ${seats.venue_id} = ${venueId} and ${seats.deleted_at} is null`);
 }

@@ -3,7 +3,7 @@ import { type Database, execRows } from "../db/client";
 import { notFound } from "../lib/errors";
 import { fromCents } from "../lib/money";
 import { iso } from "../lib/time";
-import { availableSeats, type ShowView, totalSeats } from "./catalog";
+import { availableSeats, type ShowView, showIsDeleted, totalSeats } from "./catalog";
 
 export type BookingStatus = "PENDING" | "CONFIRMED" | "CANCELLED" | "EXPIRED";
 
@@ -79,7 +79,8 @@ function bookingViewQuery(where: SQL, page: { page: number; limit: number }) {
         'event', json_build_object('event_id', e.event_id, 'title', e.title, 'description', e.description),
         'venue', json_build_object('venue_id', v.venue_id, 'venue_name', v.venue_name, 'address', v.address),
         'available_seats', ${availableSeats},
-        'total_seats', ${totalSeats}
+        'total_seats', ${totalSeats},
+        'deleted', ${showIsDeleted}
       ) as show,
       (select json_build_object('transaction_id', p.transaction_id,
                 'amount_cents', p.amount_cents, 'refund_transaction_id', p.refund_transaction_id)

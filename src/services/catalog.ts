@@ -15,6 +15,8 @@ export interface ShowView {
   venue: { venue_id: number; venue_name: string; address: string };
   available_seats: number;
   total_seats: number;
+  /** Only ever true in a booking's history: the catalog lists live shows only. */
+  deleted: boolean;
 }
 
 export interface SeatView {
@@ -53,6 +55,8 @@ export const availableSeats = sql<number>`(select count(*) from ${showSeats}
 export const totalSeats = sql<number>`(select count(*) from ${showSeats}
   where ${showSeats.show_id} = ${shows.show_id})`.mapWith(Number);
 
+export const showIsDeleted = sql<boolean>`(${shows.deleted_at} is not null)`;
+
 /** Row A..Z before AA..ZZ, then by number: the order a seat map is drawn in. */
 export const seatLayoutOrder = [
   asc(sql`length(${seats.seat_row})`),
@@ -84,6 +88,7 @@ function showRows(db: Queryable) {
       address: venues.address,
       available_seats: availableSeats,
       total_seats: totalSeats,
+      deleted: showIsDeleted,
     })
     .from(shows)
     .innerJoin(events, eq(events.event_id, shows.event_id))
@@ -102,6 +107,7 @@ export const toShowView = (row: ShowRow): ShowView => ({
   venue: { venue_id: row.venue_id, venue_name: row.venue_name, address: row.address },
   available_seats: row.available_seats,
   total_seats: row.total_seats,
+  deleted: row.deleted,
 });
 
 export async function findShow(db: Queryable, showId: number): Promise<ShowView> {

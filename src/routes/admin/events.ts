@@ -47,7 +47,7 @@ const deleteEvent = adminRoute({
   path: "/{event_id}",
   summary: "Delete an event and its shows",
   description:
-    "Refused with 409 while one of its shows has PENDING or CONFIRMED bookings. Its shows go as `DELETE /admin/shows/{show_id}` removes them; an event whose shows had bookings leaves the catalog (404 from then on) but stays, with those shows, for its bookings' history.",
+    "Refused with 409 while one of its shows has PENDING or CONFIRMED bookings. The event and its shows are marked deleted as `DELETE /admin/shows/{show_id}` does it: out of the catalog and 404 from then on (admin update and a second DELETE too), kept with their bookings, payments and refunds for the buyers' history and the analytics. A new event may take the same title.",
   request: { params: eventParams },
   responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 403, 404, 409) },
 });

@@ -63,7 +63,7 @@ const deleteShow = adminRoute({
   path: "/{show_id}",
   summary: "Delete a show",
   description:
-    "With PENDING or CONFIRMED bookings → 409, unless `?force=true`, which cancels (and refunds) them first (also for a show that has already started: its CONFIRMED bookings count as active). A show that ever had a booking leaves the catalog (404 from then on: no reads, holds, waitlist or admin changes) but its bookings, payments and refunds stay in its buyers' history and the analytics; its waitlist closes (entries EXPIRED, no offers). A show that never had one is deleted outright.",
+    "With PENDING or CONFIRMED bookings → 409, unless `?force=true`, which cancels (and refunds) them first (also for a show that has already started: its CONFIRMED bookings count as active). The show is marked deleted, not erased: it leaves browsing, search and events (404 from then on: no reads, seat map, holds, waitlist or admin changes; its waiting room answers 404 once the few seconds its times are cached have passed, and its line lapses), its seats are no longer for sale, its waitlist closes (entries EXPIRED, no offers), and its bookings, payments and refunds stay in its buyers' history (the show with `deleted: true`) and the analytics.",
   request: {
     params: showParams,
     query: z.object({ force: z.enum(["true", "false"]).optional() }),

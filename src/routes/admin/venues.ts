@@ -105,7 +105,7 @@ const deleteVenue = adminRoute({
   path: "/{venue_id}",
   summary: "Delete a venue without shows",
   description:
-    "409 while the venue has shows, including deleted shows kept for their booking history (such a venue stays).",
+    "409 while the venue has shows that are not deleted. The venue is marked deleted, not erased: 404 from then on on every admin route (a second DELETE too), no new shows, while its deleted shows and their bookings keep pointing at it. A new venue may take the same name.",
   request: { params: venueParams },
   responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 403, 404, 409) },
 });
@@ -134,7 +134,7 @@ const deleteSeats = adminRoute({
   path: "/{venue_id}/seats",
   summary: "Remove seats from the layout",
   description:
-    "204 like every admin delete (API.md). Refused with 409 while a PENDING or CONFIRMED booking holds one of them; ids that are not seats of this venue → 400 with `details.invalid_seats`.",
+    "204 like every admin delete. Refused with 409 while a PENDING or CONFIRMED booking holds one of them; ids that are not seats of this venue (or were removed already) → 400 with `details.invalid_seats`. The seats leave the layout and every show of the venue but are marked removed, not erased: bookings made for them keep naming them, and the same row and number can be laid out again as a new seat.",
   request: {
     params: venueParams,
     body: jsonBody(
