@@ -7,6 +7,21 @@ const flag = (fallback: boolean) =>
     .optional()
     .transform((value) => (value ? ["1", "true", "yes"].includes(value) : fallback));
 
+/** The flag spellings TRUST_PROXY once took, as hop counts: `true` means one proxy in front. */
+const FLAG_HOPS: Record<string, string> = { "": "0", false: "0", no: "0", true: "1", yes: "1" };
+
+/** How many proxies in front append to X-Forwarded-For and are trusted (0: none). */
+const proxyHops = z
+  .string()
+  .optional()
+  .transform((value = "") => FLAG_HOPS[value.trim().toLowerCase()] ?? value.trim())
+  .pipe(
+    z
+      .string()
+      .regex(/^\d{1,2}$/, "must be the number of trusted proxies in front (0 = none)")
+      .transform(Number),
+  );
+
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 const optionalString = z
@@ -72,7 +87,7 @@ export const configSchema = z
           .map((origin) => origin.trim())
           .filter(Boolean),
       ),
-    TRUST_PROXY: flag(false),
+    TRUST_PROXY: proxyHops,
     DB_POOL_MAX: positiveInt(20),
     DB_PREPARE: flag(true),
     /** 0: a pooled connection stays open however long it idles (postgres.js idle_timeout). */
