@@ -23,7 +23,10 @@ export function rateLimit(settings: RateLimitSettings) {
     init: (options) => store.init?.(options),
     increment: async (key) => {
       try {
-        return await store.increment(key);
+        // MemoryStore answers its live counter: copied at once, or the parallel requests
+        // counted before this one resumes would all read the final total and all be refused.
+        const counted = store.increment(key);
+        return counted instanceof Promise ? await counted : { ...counted };
       } catch (error) {
         settings.logger.warn("rate limit store unavailable; request allowed", {
           error: String(error),
