@@ -74,6 +74,10 @@ export const configSchema = z
     WAITING_ROOM_ADMIT_CONCURRENCY: positiveInt(10),
     ADMISSION_TTL_SECONDS: positiveInt(600),
     SEAT_STREAM_MAX_PER_INSTANCE: positiveInt(1000),
+    /** Live seat map streams one user (or, anonymous, one IP) holds open on an instance. */
+    SEAT_STREAM_MAX_PER_CLIENT: positiveInt(4),
+    /** A stream whose client has not taken an event for this long is dropped. */
+    SEAT_STREAM_WRITE_TIMEOUT_SECONDS: positiveInt(30),
     SEAT_STREAM_HEARTBEAT_SECONDS: positiveInt(15),
     QUEUE_ABANDON_SECONDS: positiveInt(300),
     ADMIN_EMAIL: optionalString.pipe(z.email().optional()),

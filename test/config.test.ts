@@ -37,6 +37,8 @@ describe("loadConfig", () => {
       BODY_LIMIT_BYTES: 64 * 1024,
       CORS_ORIGINS: ["*"],
       TRUST_PROXY: 0,
+      SEAT_STREAM_MAX_PER_CLIENT: 4,
+      SEAT_STREAM_WRITE_TIMEOUT_SECONDS: 30,
       LOG_LEVEL: "info",
       embedded: true,
     });

@@ -10,6 +10,11 @@ import { readSeatStatuses, SeatStatusReconciler } from "./seat-status-reconciler
 export interface SeatStreamSettings {
   /** Open streams this instance serves at most; one more is answered 503 (SEAT_STREAM_MAX_PER_INSTANCE). */
   maxStreams: number;
+  /**
+   * Open streams one client (a user, or an IP when anonymous) holds on this instance; one more
+   * is answered 429 (SEAT_STREAM_MAX_PER_CLIENT).
+   */
+  maxPerClient: number;
   /** A heartbeat goes out after this much silence on a stream (SEAT_STREAM_HEARTBEAT_SECONDS). */
   heartbeatMs: number;
   /**
@@ -21,17 +26,19 @@ export interface SeatStreamSettings {
   subscribeTimeoutMs: number;
   /**
    * A client that has not taken one event in this long (a full snapshot to a slow phone
-   * included) is dropped, so stalled connections cannot hold the stream slots.
+   * included) is dropped, so stalled connections cannot hold the stream slots
+   * (SEAT_STREAM_WRITE_TIMEOUT_SECONDS).
    */
   writeTimeoutMs: number;
 }
 
 export const DEFAULT_SEAT_STREAM_SETTINGS: SeatStreamSettings = {
   maxStreams: 1000,
+  maxPerClient: 4,
   heartbeatMs: 15_000,
   maxQueued: 1000,
   subscribeTimeoutMs: 3000,
-  writeTimeoutMs: 60_000,
+  writeTimeoutMs: 30_000,
 };
 
 /** What a stream sends next. */
@@ -58,6 +65,8 @@ export class SeatStreamSession {
 
   constructor(
     readonly showId: number,
+    /** Whose stream it is: `user:<id>` or `ip:<address>`, for the per-client bound. */
+    readonly client: string,
     private readonly settings: SeatStreamSettings,
     private readonly onClose: (session: SeatStreamSession) => void,
   ) {}
@@ -272,6 +281,8 @@ class ShowFeed {
 export class SeatStreams {
   readonly settings: SeatStreamSettings;
   private readonly feeds = new Map<number, ShowFeed>();
+  /** Open streams by client, on this instance. */
+  private readonly byClient = new Map<string, number>();
   private opened = 0;
   private closing = false;
 
@@ -305,20 +316,33 @@ export class SeatStreams {
   /**
    * Subscribes first, then reads the snapshot, so no change can fall between the two; the
    * changes that arrive meanwhile wait in the session. Throws 503 over the bound or when changes
-   * cannot be received, 404 for an unknown show.
+   * cannot be received, 429 when `client` already holds its share, 404 for an unknown show.
    */
-  async open(showId: number): Promise<SeatStreamSession> {
+  async open(showId: number, client: string): Promise<SeatStreamSession> {
     if (this.closing) throw unavailable("The server is shutting down; reconnect shortly");
+    const held = this.byClient.get(client) ?? 0;
+    if (held >= this.settings.maxPerClient) {
+      throw new AppError(
+        429,
+        "RATE_LIMITED",
+        `At most ${this.settings.maxPerClient} live seat map streams per client are open at once; close one first`,
+        { max_streams: this.settings.maxPerClient },
+        { "Retry-After": "10" },
+      );
+    }
     if (this.opened >= this.settings.maxStreams) {
       throw unavailable("Too many live seat map streams on this server; retry shortly");
     }
     this.opened++;
+    this.byClient.set(client, held + 1);
     let feed = this.feeds.get(showId);
     if (!feed) {
       feed = new ShowFeed(showId, this.events, this.db, this.logger);
       this.feeds.set(showId, feed);
     }
-    const session = new SeatStreamSession(showId, this.settings, (ended) => this.release(ended));
+    const session = new SeatStreamSession(showId, client, this.settings, (ended) =>
+      this.release(ended),
+    );
     feed.sessions.add(session);
     try {
       try {
@@ -354,6 +378,9 @@ export class SeatStreams {
 
   private release(session: SeatStreamSession) {
     this.opened--;
+    const held = (this.byClient.get(session.client) ?? 1) - 1;
+    if (held > 0) this.byClient.set(session.client, held);
+    else this.byClient.delete(session.client);
     const feed = this.feeds.get(session.showId);
     if (!feed?.sessions.delete(session) || feed.sessions.size > 0) return;
     feed.stop();
