@@ -11,7 +11,8 @@ import {
   type TestUser,
 } from "./support/fixtures";
 import { createTestApp, type TestApp } from "./support/harness";
-import { backends, redisUrl } from "./support/services";
+import { privateRedis, type RedisProcess } from "./support/processes";
+import { backends, databaseUrl, redisUrl } from "./support/services";
 
 interface SseEvent {
   event: string;
@@ -81,6 +82,13 @@ class SseClient {
 
   close() {
     this.controller.abort();
+  }
+
+  /** Whether the server ended the stream within `timeoutMs`. */
+  async endsWithin(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.ended && Date.now() < deadline) await Bun.sleep(20);
+    return this.ended;
   }
 
   private async pump() {
@@ -559,4 +567,74 @@ describe.each(backends)("live seat map stream on %s", (backend) => {
     expect(Object.keys(operation.responses[200].content)).toEqual(["text/event-stream"]);
     expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(["200", "404", "503"]));
   });
+});
+
+// A Redis of its own that the test stops: PostgreSQL, and redis-server on the PATH (as in CI).
+describe.skipIf(!databaseUrl || !redisUrl)("live seat map while Redis is away", () => {
+  let redis: RedisProcess;
+  let app: TestApp;
+  let server: ReturnType<typeof Bun.serve>;
+  let show: ShowFixture;
+  let user: TestUser;
+
+  beforeAll(async () => {
+    redis = privateRedis();
+    await redis.start();
+    app = await createTestApp("postgres", { REDIS_URL: redis.url });
+    const admin = await createAdmin(app);
+    show = await createShowFixture(app, admin.token, { rows: ["A"], perRow: 5 });
+    [user] = (await createUsersDirect(app, 1)) as [TestUser];
+    server = Bun.serve({ port: 0, fetch: app.runtime.app.fetch });
+  }, 30_000);
+  afterAll(async () => {
+    await server?.stop(true);
+    await redis?.start();
+    await app?.close();
+    await redis?.kill();
+  }, 30_000);
+
+  const streamUrl = () =>
+    `http://127.0.0.1:${server.port}/api/v1/shows/${show.show_id}/seats/stream`;
+
+  test("new streams get 503 and open ones are told to reconnect, then end; back with Redis", async () => {
+    const { seatStreams } = app.runtime.services;
+    const open = await SseClient.open(streamUrl());
+    if (open instanceof Response) throw new Error(`stream refused: ${open.status}`);
+    try {
+      expect((await open.next(2000)).event).toBe("seats");
+      await redis.kill();
+      expect(await eventually(() => seatStreams.events.live, false, 5000)).toBe(false);
+
+      // The show already has a stream (and a subscription) on this instance: no shortcut.
+      const refused = await SseClient.open(streamUrl());
+      expect(refused).toBeInstanceOf(Response);
+      const response = refused as Response;
+      expect(response.status).toBe(503);
+      expect(response.headers.get("Retry-After")).toBe("5");
+      expect(((await response.json()) as { code: string }).code).toBe("UNAVAILABLE");
+
+      const told = await open.nextOf("reconnect", 10_000);
+      expect(JSON.parse(told.data)).toMatchObject({ retry_after: 5 });
+      expect(await open.endsWithin(5000)).toBe(true);
+      expect(await eventually(() => seatStreams.openStreams, 0)).toBe(0);
+    } finally {
+      open.close();
+    }
+
+    await redis.start();
+    expect(await eventually(() => seatStreams.events.live, true, 15_000)).toBe(true);
+    const again = await SseClient.open(streamUrl());
+    if (again instanceof Response) throw new Error(`stream refused: ${again.status}`);
+    try {
+      expect((await again.next(2000)).event).toBe("seats");
+      const seatId = show.seat_ids[0] as number;
+      expect((await holdSeats(app, user, show.show_id, [seatId])).status).toBe(200);
+      expect(await changeOf(again, [seatId], 5000)).toEqual({
+        seat_ids: [seatId],
+        status: "LOCKED",
+      });
+    } finally {
+      again.close();
+    }
+  }, 60_000);
 });

@@ -22,7 +22,11 @@ export interface SeatStreamSettings {
    * client gets a fresh snapshot instead, so a stalled client costs bounded memory.
    */
   maxQueued: number;
-  /** How long opening a stream waits for the subscription (Redis SUBSCRIBE) before a 503. */
+  /**
+   * How long opening a stream waits for the subscription (Redis SUBSCRIBE) before a 503; also
+   * how long open streams wait for a lost subscription to come back before they are told to
+   * reconnect.
+   */
   subscribeTimeoutMs: number;
   /**
    * A client that has not taken one event in this long (a full snapshot to a slow phone
@@ -46,10 +50,17 @@ export type SeatStreamItem =
   | { type: "change"; seatIds: number[]; status: SeatStatus }
   /** A fresh full map: after a layout change, a lost subscription or a client that fell behind. */
   | { type: "snapshot" }
-  | { type: "heartbeat" };
+  | { type: "heartbeat" }
+  /** Changes cannot reach this stream any more: the client is told to reconnect, then it ends. */
+  | { type: "reconnect" };
+
+/** The Retry-After of a refused stream, and the wait a `reconnect` event suggests. */
+export const RETRY_STREAM_AFTER_SECONDS = 5;
 
 const unavailable = (message: string) =>
-  new AppError(503, "UNAVAILABLE", message, undefined, { "Retry-After": "5" });
+  new AppError(503, "UNAVAILABLE", message, undefined, {
+    "Retry-After": String(RETRY_STREAM_AFTER_SECONDS),
+  });
 
 /**
  * One client's stream: the snapshot taken when it opened and, in order, every change of the
@@ -76,7 +87,7 @@ export class SeatStreamSession {
   }
 
   push(change: SeatChange) {
-    if (this.ended) return;
+    if (this.ended || this.queue[0]?.type === "reconnect") return;
     if ("layoutChanged" in change || this.queue.length >= this.settings.maxQueued) {
       // A fresh snapshot, read when it is sent, supersedes every change queued before it.
       this.queue = [{ type: "snapshot" }];
@@ -102,6 +113,13 @@ export class SeatStreamSession {
       this.wake = undefined;
       if (!woken && !this.ended && this.queue.length === 0) return { type: "heartbeat" };
     }
+  }
+
+  /** Its last item: the client is told to reconnect; everything still queued is dropped. */
+  reconnect() {
+    if (this.ended) return;
+    this.queue = [{ type: "reconnect" }];
+    this.wake?.();
   }
 
   /** Ends the stream (client gone, server shutting down); idempotent. */
@@ -294,6 +312,7 @@ export class SeatStreams {
     settings: Partial<SeatStreamSettings> = {},
   ) {
     this.settings = { ...DEFAULT_SEAT_STREAM_SETTINGS, ...settings };
+    events.onInterrupted(() => void this.interrupted());
   }
 
   /** Streams open on this instance. */
@@ -346,7 +365,11 @@ export class SeatStreams {
     feed.sessions.add(session);
     try {
       try {
-        await withTimeout(feed.ready, this.settings.subscribeTimeoutMs);
+        // The show's subscription may have been made long ago on a connection now lost.
+        await withTimeout(
+          Promise.all([feed.ready, this.events.whenLive()]),
+          this.settings.subscribeTimeoutMs,
+        );
       } catch (error) {
         this.logger.warn("live seat changes unavailable", {
           show_id: showId,
@@ -374,6 +397,24 @@ export class SeatStreams {
       for (const session of [...feed.sessions]) session.close();
     }
     await this.events.close();
+  }
+
+  /**
+   * Delivery stopped. A subscription back within `subscribeTimeoutMs` resynchronises the streams
+   * with a fresh snapshot; otherwise a stream would look live and miss every change, so each is
+   * told to reconnect and ends.
+   */
+  private async interrupted() {
+    try {
+      await withTimeout(this.events.whenLive(), this.settings.subscribeTimeoutMs);
+    } catch {
+      this.logger.warn("live seat changes lost; open streams are told to reconnect", {
+        streams: this.opened,
+      });
+      for (const feed of this.feeds.values()) {
+        for (const session of feed.sessions) session.reconnect();
+      }
+    }
   }
 
   private release(session: SeatStreamSession) {
