@@ -36,7 +36,7 @@ export function createApp(services: Services, logger: Logger) {
   app.onError(errorHandler(logger));
   app.notFound(notFoundHandler);
 
-  app.use(requestContext(logger, services.metrics));
+  app.use(requestContext(logger, services.metrics, config.TRUST_PROXY));
   // nosniff, frame denial, HSTS, referrer policy, cross-origin isolation headers. No CSP: the
   // API serves JSON, and the Swagger UI page loads its assets from a CDN.
   app.use(secureHeaders());
@@ -57,7 +57,7 @@ export function createApp(services: Services, logger: Logger) {
   );
   if (config.RATE_LIMIT_ENABLED) {
     const shared = {
-      trustProxy: config.TRUST_PROXY,
+      trustedProxies: config.TRUST_PROXY,
       jwtSecret: config.JWT_SECRET,
       store: services.rateLimitStore,
       logger,

@@ -7,6 +7,21 @@ const flag = (fallback: boolean) =>
     .optional()
     .transform((value) => (value ? ["1", "true", "yes"].includes(value) : fallback));
 
+/** The flag spellings TRUST_PROXY once took, as hop counts: `true` means one proxy in front. */
+const FLAG_HOPS: Record<string, string> = { "": "0", false: "0", no: "0", true: "1", yes: "1" };
+
+/** How many proxies in front append to X-Forwarded-For and are trusted (0: none). */
+const proxyHops = z
+  .string()
+  .optional()
+  .transform((value = "") => FLAG_HOPS[value.trim().toLowerCase()] ?? value.trim())
+  .pipe(
+    z
+      .string()
+      .regex(/^\d{1,2}$/, "must be the number of trusted proxies in front (0 = none)")
+      .transform(Number),
+  );
+
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 const optionalString = z
@@ -59,6 +74,10 @@ export const configSchema = z
     WAITING_ROOM_ADMIT_CONCURRENCY: positiveInt(10),
     ADMISSION_TTL_SECONDS: positiveInt(600),
     SEAT_STREAM_MAX_PER_INSTANCE: positiveInt(1000),
+    /** Live seat map streams one user (or, anonymous, one IP) holds open on an instance. */
+    SEAT_STREAM_MAX_PER_CLIENT: positiveInt(4),
+    /** A stream whose client has not taken an event for this long is dropped. */
+    SEAT_STREAM_WRITE_TIMEOUT_SECONDS: positiveInt(30),
     SEAT_STREAM_HEARTBEAT_SECONDS: positiveInt(15),
     QUEUE_ABANDON_SECONDS: positiveInt(300),
     ADMIN_EMAIL: optionalString.pipe(z.email().optional()),
@@ -72,7 +91,7 @@ export const configSchema = z
           .map((origin) => origin.trim())
           .filter(Boolean),
       ),
-    TRUST_PROXY: flag(false),
+    TRUST_PROXY: proxyHops,
     DB_POOL_MAX: positiveInt(20),
     DB_PREPARE: flag(true),
     /** 0: a pooled connection stays open however long it idles (postgres.js idle_timeout). */

@@ -36,7 +36,9 @@ describe("loadConfig", () => {
       WAITING_ROOM_ADMIT_CONCURRENCY: 10,
       BODY_LIMIT_BYTES: 64 * 1024,
       CORS_ORIGINS: ["*"],
-      TRUST_PROXY: false,
+      TRUST_PROXY: 0,
+      SEAT_STREAM_MAX_PER_CLIENT: 4,
+      SEAT_STREAM_WRITE_TIMEOUT_SECONDS: 30,
       LOG_LEVEL: "info",
       embedded: true,
     });
@@ -67,7 +69,7 @@ describe("loadConfig", () => {
       WAITING_ROOM_ADMIT_CONCURRENCY: "1",
       RATE_LIMIT_ENABLED: "0",
       WAITING_ROOM_ENABLED: "false",
-      TRUST_PROXY: "yes",
+      TRUST_PROXY: "2",
       CLEANUP_CRON: "*/30 * * * * *",
     });
     expect(config).toMatchObject({
@@ -80,9 +82,20 @@ describe("loadConfig", () => {
       WAITING_ROOM_ADMIT_CONCURRENCY: 1,
       RATE_LIMIT_ENABLED: false,
       WAITING_ROOM_ENABLED: false,
-      TRUST_PROXY: true,
+      TRUST_PROXY: 2,
       CLEANUP_CRON: "*/30 * * * * *",
     });
+  });
+
+  test("TRUST_PROXY counts trusted proxy hops; the flag spellings read as off or one hop", () => {
+    const hops = (value: string | undefined) =>
+      loadConfig({ NODE_ENV: "test", TRUST_PROXY: value }).TRUST_PROXY;
+    expect([undefined, "", "0", "false", "no", "FALSE"].map(hops)).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(["1", "true", "yes", " True "].map(hops)).toEqual([1, 1, 1, 1]);
+    expect(hops("3")).toBe(3);
+    for (const bad of ["-1", "1.5", "on", "proxy"]) {
+      expect(() => hops(bad)).toThrow(ConfigError);
+    }
   });
 
   test("empty strings count as unset", () => {

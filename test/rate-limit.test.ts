@@ -68,6 +68,66 @@ describe.each(backends)("rate limits on %s", (backend) => {
   });
 });
 
+describe.each(backends)("the client IP behind trusted proxies on %s", (backend) => {
+  /** TRUST_PROXY → its app; each with the general limit of 3 a minute. */
+  const apps = new Map<string, TestApp>();
+  beforeAll(async () => {
+    for (const hops of ["0", "1", "2"]) {
+      apps.set(hops, await createTestApp(backend, { ...limited, TRUST_PROXY: hops }));
+    }
+  });
+  afterAll(async () => {
+    for (const app of apps.values()) await app.close();
+  });
+
+  const behind = (hops: string) => apps.get(hops) as TestApp;
+  const browse = (app: TestApp, forwardedFor: string) =>
+    app.request("GET", "/api/v1/shows", { headers: { "X-Forwarded-For": forwardedFor } });
+
+  test("a forged leftmost X-Forwarded-For entry does not escape the limit: 150 parallel wrong-password logins", async () => {
+    // One proxy in front appends the address it saw (203.0.113.9); the rest is the client's.
+    const responses = await Promise.all(
+      Array.from({ length: 150 }, (_, index) =>
+        behind("1").request("POST", "/api/v1/auth/login", {
+          headers: { "X-Forwarded-For": `198.51.${index >> 8}.${index & 255}, 203.0.113.9` },
+          body: { email: `guess${index}@example.com`, password: "wrong-password" },
+        }),
+      ),
+    );
+    const statuses = responses.map((response) => response.status);
+    expect(statuses.filter((status) => status === 401)).toHaveLength(3);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(147);
+  });
+
+  test("the address the trusted proxy added is the client: each has its own budget", async () => {
+    const statuses = [];
+    for (const client of ["192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"]) {
+      statuses.push((await browse(behind("1"), `10.0.0.1, ${client}`)).status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 200]);
+  });
+
+  test("with two trusted hops the entry second from the right is the client", async () => {
+    const app = behind("2");
+    // The outer proxy saw 192.0.2.50; the inner one appended the outer proxy's address.
+    const sameClient = [];
+    for (const forged of ["1.1.1.1", "2.2.2.2", "3.3.3.3", "4.4.4.4"]) {
+      sameClient.push((await browse(app, `${forged}, 192.0.2.50, 10.0.0.2`)).status);
+    }
+    expect(sameClient).toEqual([200, 200, 200, 429]);
+    // Fewer entries than hops: every entry came from a trusted proxy; the leftmost is used.
+    expect((await browse(app, "192.0.2.60")).status).toBe(200);
+  });
+
+  test("with TRUST_PROXY off the header is ignored: forged entries share the connection's budget", async () => {
+    const statuses = [];
+    for (const forged of ["192.0.2.11", "192.0.2.12", "192.0.2.13", "192.0.2.14"]) {
+      statuses.push((await browse(behind("0"), forged)).status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 429]);
+  });
+});
+
 if (backends.includes("postgres")) {
   describe("rate limits across instances", () => {
     let first: TestApp;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, spyOn, test } from "bun:test";
+import net from "node:net";
 import { RedisSeatEvents } from "../src/infra/seat-events";
 import {
   createAdmin,
@@ -10,7 +11,8 @@ import {
   type TestUser,
 } from "./support/fixtures";
 import { createTestApp, type TestApp } from "./support/harness";
-import { backends, redisUrl } from "./support/services";
+import { privateRedis, type RedisProcess } from "./support/processes";
+import { backends, databaseUrl, redisUrl } from "./support/services";
 
 interface SseEvent {
   event: string;
@@ -32,10 +34,13 @@ class SseClient {
   }
 
   /** Opens the stream; answers the client, or the response when it is not a stream. */
-  static async open(url: string): Promise<SseClient | Response> {
+  static async open(
+    url: string,
+    headers: Record<string, string> = {},
+  ): Promise<SseClient | Response> {
     const controller = new AbortController();
     const response = await fetch(url, {
-      headers: { Accept: "text/event-stream" },
+      headers: { Accept: "text/event-stream", ...headers },
       signal: controller.signal,
     });
     if (response.status !== 200) return response;
@@ -77,6 +82,13 @@ class SseClient {
 
   close() {
     this.controller.abort();
+  }
+
+  /** Whether the server ended the stream within `timeoutMs`. */
+  async endsWithin(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.ended && Date.now() < deadline) await Bun.sleep(20);
+    return this.ended;
   }
 
   private async pump() {
@@ -146,6 +158,17 @@ async function lapseOf(client: SseClient, seatId: number, timeoutMs: number) {
   }
 }
 
+/** A raw client that sends the request and never reads a byte of the answer. */
+function neverReading(url: string, headers: Record<string, string>): net.Socket {
+  const { hostname, port, pathname } = new URL(url);
+  const socket = net.createConnection({ host: hostname, port: Number(port) }, () => {
+    const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+    socket.write(`GET ${pathname} HTTP/1.1\r\nHost: ${hostname}\r\n${lines.join("")}\r\n`);
+  });
+  socket.pause();
+  return socket;
+}
+
 describe.each(backends)("live seat map stream on %s", (backend) => {
   const testWithRedis = (...args: Parameters<typeof test>) => {
     if (backend === "postgres" && redisUrl) test(...args);
@@ -159,8 +182,12 @@ describe.each(backends)("live seat map stream on %s", (backend) => {
   let server: ReturnType<typeof Bun.serve>;
   let baseUrl: string;
   const env = {
-    SEAT_STREAM_MAX_PER_INSTANCE: "2",
+    SEAT_STREAM_MAX_PER_INSTANCE: "3",
+    SEAT_STREAM_MAX_PER_CLIENT: "2",
     SEAT_STREAM_HEARTBEAT_SECONDS: "1",
+    SEAT_STREAM_WRITE_TIMEOUT_SECONDS: "1",
+    // Clients tell their address in X-Forwarded-For, as through one proxy.
+    TRUST_PROXY: "1",
     HOLD_TTL_SECONDS: "3",
   };
 
@@ -191,8 +218,17 @@ describe.each(backends)("live seat map stream on %s", (backend) => {
     expect(await eventually(() => seatStreams.openStreams, 0)).toBe(0);
   }
 
-  async function openStream(showId?: number): Promise<SseClient> {
-    const opened = await SseClient.open(streamUrl(showId));
+  /** Headers of an anonymous client at `ip`, or of a user, as one proxy forwards them. */
+  const from = (ip: string, token?: string): Record<string, string> => ({
+    "X-Forwarded-For": ip,
+    ...(token ? { Authorization: `Bearer ${token}` } : {}),
+  });
+
+  async function openStream(
+    showId?: number,
+    headers: Record<string, string> = {},
+  ): Promise<SseClient> {
+    const opened = await SseClient.open(streamUrl(showId), headers);
     if (opened instanceof Response) {
       throw new Error(`stream refused: ${opened.status} ${await opened.text()}`);
     }
@@ -391,8 +427,10 @@ describe.each(backends)("live seat map stream on %s", (backend) => {
   test("over the per-instance bound a stream is refused with 503 until one closes", async () => {
     const open: SseClient[] = [];
     try {
-      open.push(await openStream(), await openStream());
-      const refused = await SseClient.open(streamUrl());
+      for (const ip of ["192.0.2.1", "192.0.2.2", "192.0.2.3"]) {
+        open.push(await openStream(show.show_id, from(ip)));
+      }
+      const refused = await SseClient.open(streamUrl(), from("192.0.2.4"));
       expect(refused).toBeInstanceOf(Response);
       const response = refused as Response;
       expect(response.status).toBe(503);
@@ -403,14 +441,95 @@ describe.each(backends)("live seat map stream on %s", (backend) => {
 
       open.shift()?.close();
       const seatStreams = app.runtime.services.seatStreams;
-      expect(await eventually(() => seatStreams.openStreams, 1)).toBe(1);
-      const again = await openStream();
+      expect(await eventually(() => seatStreams.openStreams, 2)).toBe(2);
+      const again = await openStream(show.show_id, from("192.0.2.4"));
       open.push(again);
       expect((await again.next(2000)).event).toBe("seats");
     } finally {
       await closeAll(...open);
     }
   }, 15_000);
+
+  test("one client holds at most SEAT_STREAM_MAX_PER_CLIENT streams: per user with a valid token, per IP without", async () => {
+    const open: SseClient[] = [];
+    const refusal = async (headers: Record<string, string>, showId = show.show_id) => {
+      const refused = await SseClient.open(streamUrl(showId), headers);
+      if (!(refused instanceof Response)) {
+        open.push(refused);
+        return { status: 200, retryAfter: null, code: undefined };
+      }
+      const body = (await refused.json()) as { code: string };
+      return {
+        status: refused.status,
+        retryAfter: refused.headers.get("Retry-After"),
+        code: body.code,
+      };
+    };
+    const user = users[0] as TestUser;
+    const forged =
+      "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOjEsInZlciI6MH0.c2lnbmF0dXJlLWZyb20tYW5vdGhlci1rZXk";
+    try {
+      open.push(await openStream(show.show_id, from("198.51.100.7")));
+      open.push(await openStream(show.show_id, from("198.51.100.7")));
+      // A third from that IP, to the same show or another, and with a forged token too.
+      for (const headers of [from("198.51.100.7"), from("198.51.100.7", forged)]) {
+        const third = await refusal(headers);
+        expect(third.status).toBe(429);
+        expect(third.code).toBe("RATE_LIMITED");
+        expect(Number(third.retryAfter)).toBeGreaterThan(0);
+      }
+      // A signed-in user from the same IP is another client.
+      open.push(await openStream(show.show_id, from("198.51.100.7", user.token)));
+      expect(app.runtime.services.seatStreams.openStreams).toBe(3);
+      for (const stream of open) expect((await stream.next(2000)).event).toBe("seats");
+
+      // A closed stream frees its client's slot.
+      open.shift()?.close();
+      const seatStreams = app.runtime.services.seatStreams;
+      expect(await eventually(() => seatStreams.openStreams, 2)).toBe(2);
+      open.push(await openStream(show.show_id, from("198.51.100.7")));
+    } finally {
+      await closeAll(...open);
+    }
+  }, 15_000);
+
+  test("a client that never reads is dropped once its socket stops draining, freeing its slots", async () => {
+    const { seatStreams } = app.runtime.services;
+    const silent = ["203.0.113.50", "203.0.113.50"].map((ip) =>
+      neverReading(streamUrl(), from(ip)),
+    );
+    const reader = await openStream(show.show_id, from("203.0.113.60"));
+    try {
+      expect(await eventually(() => seatStreams.openStreams, 3)).toBe(3);
+      expect((await reader.next(2000)).event).toBe("seats");
+      const third = await SseClient.open(streamUrl(), from("203.0.113.50"));
+      expect(third instanceof Response && third.status).toBe(429);
+      // Large changes, until the silent sockets' buffers are full and their writes stall
+      // (SEAT_STREAM_WRITE_TIMEOUT_SECONDS=1). The reader keeps up and stays.
+      const seatIds = Array.from({ length: 2000 }, (_, index) => 1_000_000 + index);
+      const deadline = Date.now() + 30_000;
+      while (seatStreams.openStreams > 1 && Date.now() < deadline) {
+        for (let i = 0; i < 20; i++) {
+          await seatStreams.events.publish({ showId: show.show_id, seatIds, status: "LOCKED" });
+        }
+        await Bun.sleep(10);
+      }
+      expect(seatStreams.openStreams).toBe(1);
+      // The dropped client may connect again; the reader still gets changes.
+      const back = await openStream(show.show_id, from("203.0.113.50"));
+      expect((await back.next(2000)).event).toBe("seats");
+      back.close();
+      const seatId = show.seat_ids[7] as number;
+      await hold(app, users[2] as TestUser, [seatId]);
+      expect(await changeOf(reader, [seatId], 5000)).toEqual({
+        seat_ids: [seatId],
+        status: "LOCKED",
+      });
+    } finally {
+      for (const socket of silent) socket.destroy();
+      await closeAll(reader);
+    }
+  }, 60_000);
 
   // Only defined where Redis exists (always in CI): embedded mode has no subscription to lose.
   testWithRedis(
@@ -448,4 +567,74 @@ describe.each(backends)("live seat map stream on %s", (backend) => {
     expect(Object.keys(operation.responses[200].content)).toEqual(["text/event-stream"]);
     expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(["200", "404", "503"]));
   });
+});
+
+// A Redis of its own that the test stops: PostgreSQL, and redis-server on the PATH (as in CI).
+describe.skipIf(!databaseUrl || !redisUrl)("live seat map while Redis is away", () => {
+  let redis: RedisProcess;
+  let app: TestApp;
+  let server: ReturnType<typeof Bun.serve>;
+  let show: ShowFixture;
+  let user: TestUser;
+
+  beforeAll(async () => {
+    redis = privateRedis();
+    await redis.start();
+    app = await createTestApp("postgres", { REDIS_URL: redis.url });
+    const admin = await createAdmin(app);
+    show = await createShowFixture(app, admin.token, { rows: ["A"], perRow: 5 });
+    [user] = (await createUsersDirect(app, 1)) as [TestUser];
+    server = Bun.serve({ port: 0, fetch: app.runtime.app.fetch });
+  }, 30_000);
+  afterAll(async () => {
+    await server?.stop(true);
+    await redis?.start();
+    await app?.close();
+    await redis?.kill();
+  }, 30_000);
+
+  const streamUrl = () =>
+    `http://127.0.0.1:${server.port}/api/v1/shows/${show.show_id}/seats/stream`;
+
+  test("new streams get 503 and open ones are told to reconnect, then end; back with Redis", async () => {
+    const { seatStreams } = app.runtime.services;
+    const open = await SseClient.open(streamUrl());
+    if (open instanceof Response) throw new Error(`stream refused: ${open.status}`);
+    try {
+      expect((await open.next(2000)).event).toBe("seats");
+      await redis.kill();
+      expect(await eventually(() => seatStreams.events.live, false, 5000)).toBe(false);
+
+      // The show already has a stream (and a subscription) on this instance: no shortcut.
+      const refused = await SseClient.open(streamUrl());
+      expect(refused).toBeInstanceOf(Response);
+      const response = refused as Response;
+      expect(response.status).toBe(503);
+      expect(response.headers.get("Retry-After")).toBe("5");
+      expect(((await response.json()) as { code: string }).code).toBe("UNAVAILABLE");
+
+      const told = await open.nextOf("reconnect", 10_000);
+      expect(JSON.parse(told.data)).toMatchObject({ retry_after: 5 });
+      expect(await open.endsWithin(5000)).toBe(true);
+      expect(await eventually(() => seatStreams.openStreams, 0)).toBe(0);
+    } finally {
+      open.close();
+    }
+
+    await redis.start();
+    expect(await eventually(() => seatStreams.events.live, true, 15_000)).toBe(true);
+    const again = await SseClient.open(streamUrl());
+    if (again instanceof Response) throw new Error(`stream refused: ${again.status}`);
+    try {
+      expect((await again.next(2000)).event).toBe("seats");
+      const seatId = show.seat_ids[0] as number;
+      expect((await holdSeats(app, user, show.show_id, [seatId])).status).toBe(200);
+      expect(await changeOf(again, [seatId], 5000)).toEqual({
+        seat_ids: [seatId],
+        status: "LOCKED",
+      });
+    } finally {
+      again.close();
+    }
+  }, 60_000);
 });

@@ -26,6 +26,12 @@ export interface SeatEvents {
   subscribe(showId: number, listener: SeatChangeHandler): Unsubscribe;
   /** Local listeners of the show on this instance (for tests and metrics). */
   listenerCount(showId: number): number;
+  /** Whether a change published now reaches this instance's listeners. */
+  readonly live: boolean;
+  /** Settles once `live` (at once when it is); the caller bounds the wait. */
+  whenLive(): Promise<void>;
+  /** `listener` runs each time delivery stops: the changes published meanwhile are lost. */
+  onInterrupted(listener: () => void): void;
   close(): Promise<void>;
 }
 
@@ -122,6 +128,9 @@ export interface RedisSeatEventsOptions {
 export class RedisSeatEvents implements SeatEvents {
   private subscriber?: Redis;
   private readonly listeners: Listeners;
+  private readonly interruptionListeners: (() => void)[] = [];
+  /** Settles when the subscriber connection is ready again; one for all waiting callers. */
+  private backLive?: PromiseWithResolvers<void>;
   /** The SUBSCRIBE of each show with listeners: in flight or done. */
   private readonly subscriptions = new Map<number, Promise<void>>();
   private closed = false;
@@ -187,6 +196,21 @@ export class RedisSeatEvents implements SeatEvents {
     return this.listeners.count(showId);
   }
 
+  /** Before the first subscribe there is no connection to lose: a subscribe waits for its own. */
+  get live() {
+    return !this.subscriber || this.subscriber.status === "ready";
+  }
+
+  whenLive(): Promise<void> {
+    if (this.live) return Promise.resolve();
+    this.backLive ??= Promise.withResolvers();
+    return this.backLive.promise;
+  }
+
+  onInterrupted(listener: () => void) {
+    this.interruptionListeners.push(listener);
+  }
+
   async close() {
     this.closed = true;
     this.subscriber?.disconnect();
@@ -204,9 +228,16 @@ export class RedisSeatEvents implements SeatEvents {
       autoResubscribe: true,
     }) as Redis;
     let connectedBefore = false;
+    let delivering = false;
     subscriber.on("error", (error) =>
       this.logger.warn("redis subscriber connection error", { error: String(error) }),
     );
+    // Emitted again on every failed reconnect attempt: listeners hear of one interruption.
+    subscriber.on("close", () => {
+      if (!delivering) return;
+      delivering = false;
+      for (const listener of this.interruptionListeners) listener();
+    });
     subscriber.on("ready", () => {
       if (connectedBefore) {
         this.logger.info("redis subscriber reconnected; live seat maps resynchronise");
@@ -220,6 +251,9 @@ export class RedisSeatEvents implements SeatEvents {
         subscriber.ping().then(resync, resync);
       }
       connectedBefore = true;
+      delivering = true;
+      this.backLive?.resolve();
+      this.backLive = undefined;
     });
     subscriber.on("message", (channel: string, payload: string) => {
       const change = parseChange(payload);
@@ -261,6 +295,13 @@ export class MemorySeatEvents implements SeatEvents {
   listenerCount(showId: number) {
     return this.listeners.count(showId);
   }
+
+  /** In process: nothing can come between a publish and its listeners. */
+  readonly live = true;
+
+  async whenLive() {}
+
+  onInterrupted() {}
 
   async close() {}
 }

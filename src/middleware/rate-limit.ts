@@ -1,49 +1,17 @@
-import type { Context } from "hono";
-import { getConnInfo } from "hono/bun";
-import { verify } from "hono/jwt";
 import { MemoryStore, rateLimiter, type Store } from "hono-rate-limiter";
 import type { AppEnv } from "../app-env";
-import { hmacKey } from "../lib/jwt-key";
 import type { Logger } from "../lib/logger";
+import { type CallerKeySettings, callerKey } from "./client-identity";
 
-export interface RateLimitSettings {
+export interface RateLimitSettings extends CallerKeySettings {
   limitPerMinute: number;
   /** Names the counter, so several limits can share one store. */
   name: string;
-  trustProxy: boolean;
-  jwtSecret: string;
   store?: Store<AppEnv>;
   logger: Logger;
 }
 
 const EXEMPT = /^\/(health|metrics)(\/|$)/;
-
-/**
- * The caller's identity for counting: the user id of a validly signed token (no database
- * lookup; a forged token cannot spend someone else's budget), else the client IP.
- */
-async function callerKey(c: Context<AppEnv>, settings: RateLimitSettings): Promise<string> {
-  const token = /^Bearer\s+(\S+)$/i.exec(c.req.header("Authorization") ?? "")?.[1];
-  if (token) {
-    const key = await hmacKey(settings.jwtSecret);
-    const payload = await verify(token, key, "HS256").catch(() => undefined);
-    if (typeof payload?.sub === "number") return `user:${payload.sub}`;
-  }
-  return `ip:${clientIp(c, settings.trustProxy)}`;
-}
-
-function clientIp(c: Context<AppEnv>, trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = c.req.header("X-Forwarded-For")?.split(",")[0]?.trim();
-    if (forwarded) return forwarded;
-  }
-  try {
-    return getConnInfo(c).remote.address ?? "unknown";
-  } catch {
-    // No socket behind the request (app.request in tests): one shared anonymous bucket.
-    return "unknown";
-  }
-}
 
 /**
  * A fixed one-minute window per caller. If the shared store is unreachable the request is let
@@ -55,7 +23,10 @@ export function rateLimit(settings: RateLimitSettings) {
     init: (options) => store.init?.(options),
     increment: async (key) => {
       try {
-        return await store.increment(key);
+        // MemoryStore answers its live counter: copied at once, or the parallel requests
+        // counted before this one resumes would all read the final total and all be refused.
+        const counted = store.increment(key);
+        return counted instanceof Promise ? await counted : { ...counted };
       } catch (error) {
         settings.logger.warn("rate limit store unavailable; request allowed", {
           error: String(error),

@@ -4,6 +4,7 @@ import { routePath } from "hono/route";
 import type { AppEnv } from "../app-env";
 import type { Metrics } from "../infra/metrics";
 import type { Logger } from "../lib/logger";
+import { clientIp } from "./client-identity";
 import { errorHandler } from "./error-handler";
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -15,10 +16,11 @@ function routeTemplate(c: Context<AppEnv>): string {
 }
 
 /**
- * Echoes a caller's sane X-Request-Id or makes one, logs one line per request and counts it
- * in the metrics. (hono/request-id accepts a different character set than the contract's.)
+ * Echoes a caller's sane X-Request-Id or makes one, logs one line per request (with the client
+ * IP the rate limits count, see TRUST_PROXY) and counts it in the metrics. (hono/request-id
+ * accepts a different character set than the contract's.)
  */
-export const requestContext = (logger: Logger, metrics: Metrics) =>
+export const requestContext = (logger: Logger, metrics: Metrics, trustedProxies: number) =>
   createMiddleware<AppEnv>(async (c, next) => {
     const incoming = c.req.header("X-Request-Id");
     const requestId = incoming && SANE_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
@@ -45,5 +47,6 @@ export const requestContext = (logger: Logger, metrics: Metrics) =>
       status: c.res.status,
       duration_ms: Math.round(seconds * 10_000) / 10,
       user_id: c.get("user")?.user_id,
+      client_ip: clientIp(c, trustedProxies),
     });
   });

@@ -2,6 +2,8 @@ import { createRoute } from "@hono/zod-openapi";
 import { type SSEMessage, streamSSE } from "hono/streaming";
 import { AppError } from "../lib/errors";
 import { createRouter, errorResponses, idParam, z } from "../lib/openapi";
+import { callerKey } from "../middleware/client-identity";
+import { RETRY_STREAM_AFTER_SECONDS } from "../services/seat-streams";
 
 /** EventSource waits this long before reconnecting after the stream ends. */
 const RECONNECT_MS = 3000;
@@ -17,8 +19,9 @@ const seatStream = createRoute({
     '- `seats` — first, the full map: exactly the body of `GET /api/v1/shows/{show_id}/seats` (`{"show_id", "seats":[{"seat_id", "seat_row", "seat_number", "status"}]}`). Sent again whenever the stream has to resynchronise (the venue\'s layout changed, the server lost its subscription, or the client read too slowly); replace the whole map when it arrives.',
     '- `change` — then one per committed change, in order: `{"seat_ids":[…], "status":"LOCKED"|"BOOKED"|"AVAILABLE"}`: the listed seats now have that status (holds, confirmations, cancellations, and holds that ran out, usually within a second). A change may repeat what the map already shows; applying it again is harmless. Changes are published by the requests that made them, so two changes of one seat made back to back can arrive out of order; within about a quarter of a second the server reads such seats back and sends their current status as another `change` where the last event said otherwise (if that read fails it is tried again after a few seconds).',
     '- `heartbeat` — `{"time":"<ISO-8601>"}` after 15 s (configurable) without other events, so proxies keep the connection open and clients can tell a quiet show from a dead connection.',
+    '- `reconnect` — `{"message", "retry_after": 5}`, the last event: this server can no longer receive changes (its Redis subscription was lost and did not come back within 3 s), so the stream ends rather than go quietly stale. Wait `retry_after` seconds and open the stream again; meanwhile new streams are refused with 503. (A subscription back within those 3 s only sends a fresh `seats`.)',
     "",
-    "Unknown show → 404 before the stream opens. Each instance serves a bounded number of streams; past it, or while live updates are unavailable, the answer is 503 `UNAVAILABLE` with `Retry-After`. The first event carries `retry: 3000`; a reconnecting client gets a fresh `seats` snapshot (events carry no ids and there is no replay).",
+    "Unknown show → 404 before the stream opens. One client holds at most `SEAT_STREAM_MAX_PER_CLIENT` streams (4 by default) open at once, whatever their shows: a user when the request carries a validly signed token, else one client IP; one more is answered 429 `RATE_LIMITED` with `Retry-After` and `details.max_streams`. The count is kept per API instance, so behind several instances a client may hold that many on each. Each instance serves a bounded number of streams; past it, or while changes cannot reach this instance (Redis unreachable: a stream would get its snapshot and heartbeats but no changes), the answer is 503 `UNAVAILABLE` with `Retry-After`. A client that stops reading is disconnected, freeing its slot, once the server could not hand it an event for `SEAT_STREAM_WRITE_TIMEOUT_SECONDS` (30 by default; its connection's buffers are full). The first event carries `retry: 3000`; a reconnecting client gets a fresh `seats` snapshot (events carry no ids and there is no replay).",
   ].join("\n"),
   request: { params: z.object({ show_id: idParam("show_id") }) },
   responses: {
@@ -33,7 +36,7 @@ const seatStream = createRoute({
         },
       },
     },
-    ...errorResponses(400, 404, 503),
+    ...errorResponses(400, 404, 429, 503),
   },
 });
 
@@ -47,10 +50,15 @@ class ClientStalled extends Error {}
 
 export const seatStreamRoutes = createRouter().openapi(seatStream, async (c) => {
   const showId = c.req.valid("param").show_id;
-  const { seatStreams, after } = c.get("services");
+  const { seatStreams, after, config } = c.get("services");
   const { logger } = after;
-  // 503 over the bound, 404 for an unknown show: both answered before the stream opens.
-  const session = await seatStreams.open(showId);
+  const client = await callerKey(c, {
+    jwtSecret: config.JWT_SECRET,
+    trustedProxies: config.TRUST_PROXY,
+  });
+  // 429 over the client's share, 503 over the instance's bound, 404 for an unknown show: all
+  // answered before the stream opens.
+  const session = await seatStreams.open(showId, client);
   // Bun's idleTimeout (10 s by default, shorter than a heartbeat) must never end a quiet
   // stream. Bun 1.4 does not time out a response that is still streaming; this makes it explicit.
   (c.env as BunServerLike | undefined)?.timeout?.(c.req.raw, 0);
@@ -86,6 +94,15 @@ export const seatStreamRoutes = createRouter().openapi(seatStream, async (c) => 
             event: "heartbeat",
             data: JSON.stringify({ time: new Date().toISOString() }),
           });
+        } else if (item.type === "reconnect") {
+          await send({
+            event: "reconnect",
+            data: JSON.stringify({
+              message: "Live seat updates are interrupted; reconnect shortly",
+              retry_after: RETRY_STREAM_AFTER_SECONDS,
+            }),
+          });
+          break;
         } else {
           await send({ event: "seats", data: await seatStreams.snapshot(showId) });
         }

@@ -106,7 +106,9 @@ export function createServices(deps: ServiceDependencies): Services {
     seatChanges,
     seatStreams: new SeatStreams(deps.seatEvents, seatMap, deps.db, deps.logger, {
       maxStreams: config.SEAT_STREAM_MAX_PER_INSTANCE,
+      maxPerClient: config.SEAT_STREAM_MAX_PER_CLIENT,
       heartbeatMs: config.SEAT_STREAM_HEARTBEAT_SECONDS * 1000,
+      writeTimeoutMs: config.SEAT_STREAM_WRITE_TIMEOUT_SECONDS * 1000,
     }),
     after,
     cleanup: {

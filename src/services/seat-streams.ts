@@ -10,6 +10,11 @@ import { readSeatStatuses, SeatStatusReconciler } from "./seat-status-reconciler
 export interface SeatStreamSettings {
   /** Open streams this instance serves at most; one more is answered 503 (SEAT_STREAM_MAX_PER_INSTANCE). */
   maxStreams: number;
+  /**
+   * Open streams one client (a user, or an IP when anonymous) holds on this instance; one more
+   * is answered 429 (SEAT_STREAM_MAX_PER_CLIENT).
+   */
+  maxPerClient: number;
   /** A heartbeat goes out after this much silence on a stream (SEAT_STREAM_HEARTBEAT_SECONDS). */
   heartbeatMs: number;
   /**
@@ -17,21 +22,27 @@ export interface SeatStreamSettings {
    * client gets a fresh snapshot instead, so a stalled client costs bounded memory.
    */
   maxQueued: number;
-  /** How long opening a stream waits for the subscription (Redis SUBSCRIBE) before a 503. */
+  /**
+   * How long opening a stream waits for the subscription (Redis SUBSCRIBE) before a 503; also
+   * how long open streams wait for a lost subscription to come back before they are told to
+   * reconnect.
+   */
   subscribeTimeoutMs: number;
   /**
    * A client that has not taken one event in this long (a full snapshot to a slow phone
-   * included) is dropped, so stalled connections cannot hold the stream slots.
+   * included) is dropped, so stalled connections cannot hold the stream slots
+   * (SEAT_STREAM_WRITE_TIMEOUT_SECONDS).
    */
   writeTimeoutMs: number;
 }
 
 export const DEFAULT_SEAT_STREAM_SETTINGS: SeatStreamSettings = {
   maxStreams: 1000,
+  maxPerClient: 4,
   heartbeatMs: 15_000,
   maxQueued: 1000,
   subscribeTimeoutMs: 3000,
-  writeTimeoutMs: 60_000,
+  writeTimeoutMs: 30_000,
 };
 
 /** What a stream sends next. */
@@ -39,10 +50,17 @@ export type SeatStreamItem =
   | { type: "change"; seatIds: number[]; status: SeatStatus }
   /** A fresh full map: after a layout change, a lost subscription or a client that fell behind. */
   | { type: "snapshot" }
-  | { type: "heartbeat" };
+  | { type: "heartbeat" }
+  /** Changes cannot reach this stream any more: the client is told to reconnect, then it ends. */
+  | { type: "reconnect" };
+
+/** The Retry-After of a refused stream, and the wait a `reconnect` event suggests. */
+export const RETRY_STREAM_AFTER_SECONDS = 5;
 
 const unavailable = (message: string) =>
-  new AppError(503, "UNAVAILABLE", message, undefined, { "Retry-After": "5" });
+  new AppError(503, "UNAVAILABLE", message, undefined, {
+    "Retry-After": String(RETRY_STREAM_AFTER_SECONDS),
+  });
 
 /**
  * One client's stream: the snapshot taken when it opened and, in order, every change of the
@@ -58,6 +76,8 @@ export class SeatStreamSession {
 
   constructor(
     readonly showId: number,
+    /** Whose stream it is: `user:<id>` or `ip:<address>`, for the per-client bound. */
+    readonly client: string,
     private readonly settings: SeatStreamSettings,
     private readonly onClose: (session: SeatStreamSession) => void,
   ) {}
@@ -67,7 +87,7 @@ export class SeatStreamSession {
   }
 
   push(change: SeatChange) {
-    if (this.ended) return;
+    if (this.ended || this.queue[0]?.type === "reconnect") return;
     if ("layoutChanged" in change || this.queue.length >= this.settings.maxQueued) {
       // A fresh snapshot, read when it is sent, supersedes every change queued before it.
       this.queue = [{ type: "snapshot" }];
@@ -93,6 +113,13 @@ export class SeatStreamSession {
       this.wake = undefined;
       if (!woken && !this.ended && this.queue.length === 0) return { type: "heartbeat" };
     }
+  }
+
+  /** Its last item: the client is told to reconnect; everything still queued is dropped. */
+  reconnect() {
+    if (this.ended) return;
+    this.queue = [{ type: "reconnect" }];
+    this.wake?.();
   }
 
   /** Ends the stream (client gone, server shutting down); idempotent. */
@@ -272,6 +299,8 @@ class ShowFeed {
 export class SeatStreams {
   readonly settings: SeatStreamSettings;
   private readonly feeds = new Map<number, ShowFeed>();
+  /** Open streams by client, on this instance. */
+  private readonly byClient = new Map<string, number>();
   private opened = 0;
   private closing = false;
 
@@ -283,6 +312,7 @@ export class SeatStreams {
     settings: Partial<SeatStreamSettings> = {},
   ) {
     this.settings = { ...DEFAULT_SEAT_STREAM_SETTINGS, ...settings };
+    events.onInterrupted(() => void this.interrupted());
   }
 
   /** Streams open on this instance. */
@@ -305,24 +335,41 @@ export class SeatStreams {
   /**
    * Subscribes first, then reads the snapshot, so no change can fall between the two; the
    * changes that arrive meanwhile wait in the session. Throws 503 over the bound or when changes
-   * cannot be received, 404 for an unknown show.
+   * cannot be received, 429 when `client` already holds its share, 404 for an unknown show.
    */
-  async open(showId: number): Promise<SeatStreamSession> {
+  async open(showId: number, client: string): Promise<SeatStreamSession> {
     if (this.closing) throw unavailable("The server is shutting down; reconnect shortly");
+    const held = this.byClient.get(client) ?? 0;
+    if (held >= this.settings.maxPerClient) {
+      throw new AppError(
+        429,
+        "RATE_LIMITED",
+        `At most ${this.settings.maxPerClient} live seat map streams per client are open at once; close one first`,
+        { max_streams: this.settings.maxPerClient },
+        { "Retry-After": "10" },
+      );
+    }
     if (this.opened >= this.settings.maxStreams) {
       throw unavailable("Too many live seat map streams on this server; retry shortly");
     }
     this.opened++;
+    this.byClient.set(client, held + 1);
     let feed = this.feeds.get(showId);
     if (!feed) {
       feed = new ShowFeed(showId, this.events, this.db, this.logger);
       this.feeds.set(showId, feed);
     }
-    const session = new SeatStreamSession(showId, this.settings, (ended) => this.release(ended));
+    const session = new SeatStreamSession(showId, client, this.settings, (ended) =>
+      this.release(ended),
+    );
     feed.sessions.add(session);
     try {
       try {
-        await withTimeout(feed.ready, this.settings.subscribeTimeoutMs);
+        // The show's subscription may have been made long ago on a connection now lost.
+        await withTimeout(
+          Promise.all([feed.ready, this.events.whenLive()]),
+          this.settings.subscribeTimeoutMs,
+        );
       } catch (error) {
         this.logger.warn("live seat changes unavailable", {
           show_id: showId,
@@ -352,8 +399,29 @@ export class SeatStreams {
     await this.events.close();
   }
 
+  /**
+   * Delivery stopped. A subscription back within `subscribeTimeoutMs` resynchronises the streams
+   * with a fresh snapshot; otherwise a stream would look live and miss every change, so each is
+   * told to reconnect and ends.
+   */
+  private async interrupted() {
+    try {
+      await withTimeout(this.events.whenLive(), this.settings.subscribeTimeoutMs);
+    } catch {
+      this.logger.warn("live seat changes lost; open streams are told to reconnect", {
+        streams: this.opened,
+      });
+      for (const feed of this.feeds.values()) {
+        for (const session of feed.sessions) session.reconnect();
+      }
+    }
+  }
+
   private release(session: SeatStreamSession) {
     this.opened--;
+    const held = (this.byClient.get(session.client) ?? 1) - 1;
+    if (held > 0) this.byClient.set(session.client, held);
+    else this.byClient.delete(session.client);
     const feed = this.feeds.get(session.showId);
     if (!feed?.sessions.delete(session) || feed.sessions.size > 0) return;
     feed.stop();
