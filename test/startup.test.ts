@@ -7,6 +7,9 @@ import { createScratchDatabase, TEST_JWT_SECRET } from "./support/harness";
 import { type Ended, freePort, runUntilExit, waitUntil } from "./support/processes";
 import { databaseUrl } from "./support/services";
 
+/** Longer than runUntilExit's deadline: a busy machine starts bun slowly. */
+const SPAWN_TEST_MS = 90_000;
+
 const PROCESSES = [
   ["API", "src/index.ts"],
   ["worker", "src/worker.ts"],
@@ -48,6 +51,7 @@ describe("a bad configuration", () => {
       expect(problems).toContain("PORT");
       expect(problems).toContain("JWT_SECRET");
     },
+    SPAWN_TEST_MS,
   );
 });
 
@@ -103,42 +107,57 @@ describe.skipIf(!databaseUrl)("a database the code cannot serve from stops the s
   ] as const;
 
   for (const [name, script] of PROCESSES) {
-    test.each(cases)(`${name}: %s database → exit 1, one line: %s`, async (which, cause, says) => {
-      const ended = await runUntilExit(
-        script,
-        productionEnv({ DATABASE_URL: urls[which] as string }),
-      );
-      const line = theOneLine(ended);
-      expect(line.cause).toBe(cause);
-      expect(line.msg).toMatch(says);
-    });
+    test.each(cases)(
+      `${name}: %s database → exit 1, one line: %s`,
+      async (which, cause, says) => {
+        const ended = await runUntilExit(
+          script,
+          productionEnv({ DATABASE_URL: urls[which] as string }),
+        );
+        const line = theOneLine(ended);
+        expect(line.cause).toBe(cause);
+        expect(line.msg).toMatch(says);
+      },
+      SPAWN_TEST_MS,
+    );
 
-    test(`${name}: an unreachable Redis at start → exit 1, one line`, async () => {
-      const ended = await runUntilExit(
-        script,
-        productionEnv({
-          DATABASE_URL: urls.current as string,
-          REDIS_URL: `redis://127.0.0.1:${freePort()}`,
-        }),
-      );
-      const line = theOneLine(ended);
-      expect(line.cause).toBe("redis_unreachable");
-      expect(line.msg).toMatch(/Redis at 127\.0\.0\.1:\d+ is unreachable \(.*ECONNREFUSED/);
-    });
+    test(
+      `${name}: an unreachable Redis at start → exit 1, one line`,
+      async () => {
+        const ended = await runUntilExit(
+          script,
+          productionEnv({
+            DATABASE_URL: urls.current as string,
+            REDIS_URL: `redis://127.0.0.1:${freePort()}`,
+          }),
+        );
+        const line = theOneLine(ended);
+        expect(line.cause).toBe("redis_unreachable");
+        expect(line.msg).toMatch(/Redis at 127\.0\.0\.1:\d+ is unreachable \(.*ECONNREFUSED/);
+      },
+      SPAWN_TEST_MS,
+    );
   }
 
-  test("the database's password never reaches the line", async () => {
-    const withPassword = new URL(urls.unreachable as string);
-    withPassword.password = "hunter2-secret";
-    const ended = await runUntilExit("src/index.ts", {
-      ...productionEnv({ DATABASE_URL: withPassword.toString() }),
-    });
-    expect(theOneLine(ended).cause).toBe("database_unreachable");
-    expect(ended.lines.join("\n")).not.toContain("hunter2-secret");
-  });
+  test(
+    "the database's password never reaches the line",
+    async () => {
+      const withPassword = new URL(urls.unreachable as string);
+      withPassword.password = "hunter2-secret";
+      const ended = await runUntilExit(
+        "src/index.ts",
+        productionEnv({ DATABASE_URL: withPassword.toString() }),
+      );
+      expect(theOneLine(ended).cause).toBe("database_unreachable");
+      expect(ended.lines.join("\n")).not.toContain("hunter2-secret");
+    },
+    SPAWN_TEST_MS,
+  );
 });
 
 describe("HOST", () => {
+  // PGlite migrating a fresh database takes long on a busy machine.
+  const EMBEDDED_START_MS = 90_000;
   const otherAddress = Object.values(networkInterfaces())
     .flat()
     .find((address) => address && address.family === "IPv4" && !address.internal)?.address;
@@ -162,6 +181,7 @@ describe("HOST", () => {
         await waitUntil(
           async () => (await fetch(`http://127.0.0.1:${port}/health`)).ok,
           () => "the embedded API did not start",
+          EMBEDDED_START_MS,
         );
         const refused = await fetch(`http://${otherAddress}:${port}/health`).then(
           () => "answered",
@@ -181,5 +201,6 @@ describe("HOST", () => {
       expect(listening.listen).toBe(`127.0.0.1:${port}`);
       expect(printed).toContain(`Listen   127.0.0.1:${port}`);
     },
+    EMBEDDED_START_MS * 2,
   );
 });

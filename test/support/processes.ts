@@ -123,7 +123,7 @@ export interface Ended {
 export async function runUntilExit(
   script: string,
   env: Record<string, string>,
-  deadlineMs = 30_000,
+  deadlineMs = 60_000,
 ): Promise<Ended> {
   const child = spawnWithOutput(["bun", "run", script], { PATH: process.env.PATH, ...env });
   const exited = await Promise.race([child.process.exited, Bun.sleep(deadlineMs).then(() => null)]);
