@@ -10,7 +10,8 @@ RUN bun install --frozen-lockfile --production
 
 FROM oven/bun:1-slim AS runtime
 WORKDIR /app
-ENV NODE_ENV=production PORT=3000
+# The container is the boundary: listen on its every interface, embedded mode too.
+ENV NODE_ENV=production PORT=3000 HOST=0.0.0.0
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json tsconfig.json ./
 COPY drizzle ./drizzle

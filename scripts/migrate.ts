@@ -1,15 +1,21 @@
-import { loadConfigOrExit } from "../src/boot";
+import { loadConfigOrExit, startOrExit } from "../src/boot";
 import { openDatabase } from "../src/db/client";
 import { runMigrations } from "../src/db/migrate";
+import { createLogger } from "../src/lib/logger";
 
 const config = loadConfigOrExit();
-const database = await openDatabase({
-  url: config.DATABASE_URL,
-  dataDir: config.DATA_DIR,
-  poolMax: 1,
+await startOrExit(config, async () => {
+  const database = await openDatabase({
+    url: config.DATABASE_URL,
+    dataDir: config.DATA_DIR,
+    poolMax: 1,
+  });
+  try {
+    await runMigrations(database);
+  } finally {
+    await database.close();
+  }
+  createLogger(config.LOG_LEVEL).info("migrations applied", {
+    database: database.driver === "pglite" ? config.DATA_DIR : "DATABASE_URL",
+  });
 });
-await runMigrations(database);
-await database.close();
-console.log(
-  `Migrations applied (${database.driver === "pglite" ? config.DATA_DIR : "DATABASE_URL"}).`,
-);

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
+import { createLogger } from "./lib/logger";
 
 const flag = (fallback: boolean) =>
   z
@@ -34,7 +35,11 @@ export const configSchema = z
   .object({
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    /** Listen address; unset: loopback in embedded mode, every interface in production. */
+    HOST: optionalString,
     WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+    /** When set, /metrics (API and worker) answers only `Authorization: Bearer <token>`. */
+    METRICS_TOKEN: optionalString,
     DATABASE_URL: optionalString.pipe(
       z.url({ protocol: /^postgres(ql)?$/, message: "must be a postgres:// URL" }).optional(),
     ),
@@ -128,8 +133,9 @@ export const configSchema = z
     { when: () => true },
   );
 
-export type Config = Omit<z.output<typeof configSchema>, "JWT_SECRET"> & {
+export type Config = Omit<z.output<typeof configSchema>, "JWT_SECRET" | "HOST"> & {
   JWT_SECRET: string;
+  HOST: string;
   /** True when no DATABASE_URL is set: PGlite and in-memory adapters in one process. */
   embedded: boolean;
 };
@@ -153,11 +159,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   let secret = parsed.data.JWT_SECRET;
   if (!secret) {
     secret = randomBytes(32).toString("hex");
-    if (parsed.data.NODE_ENV !== "test" && parsed.data.LOG_LEVEL !== "silent") {
-      console.warn(
-        "[evently] JWT_SECRET is not set: generated a random one for this embedded run; tokens will not survive a restart.",
+    if (parsed.data.NODE_ENV !== "test") {
+      createLogger(parsed.data.LOG_LEVEL).warn(
+        "JWT_SECRET is not set: generated a random one for this embedded run; tokens will not survive a restart",
       );
     }
   }
-  return { ...parsed.data, JWT_SECRET: secret, embedded };
+  const host = parsed.data.HOST ?? (embedded ? "127.0.0.1" : "0.0.0.0");
+  return { ...parsed.data, JWT_SECRET: secret, HOST: host, embedded };
 }

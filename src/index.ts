@@ -1,10 +1,14 @@
-import { loadConfigOrExit } from "./boot";
+import { loadConfigOrExit, startOrExit } from "./boot";
 import { DEMO_ADMIN, DEMO_USER } from "./db/seed";
 import { startInProcessJobs } from "./jobs/background";
 import { startRuntime } from "./runtime";
 
 const config = loadConfigOrExit();
-const runtime = await startRuntime(config);
+const { runtime, server } = await startOrExit(config, async () => {
+  const runtime = await startRuntime(config);
+  const server = Bun.serve({ hostname: config.HOST, port: config.PORT, fetch: runtime.app.fetch });
+  return { runtime, server };
+});
 const { logger, services } = runtime;
 
 // Without Redis there is no worker process to coordinate with: run the jobs here.
@@ -12,10 +16,14 @@ const jobs = config.REDIS_URL
   ? undefined
   : startInProcessJobs(services.cleanup, { cleanupCron: config.CLEANUP_CRON, logger });
 
-const server = Bun.serve({ port: config.PORT, fetch: runtime.app.fetch });
-const baseUrl = `http://localhost:${server.port}`;
+// Links for a browser on this machine; the listen address is printed as it is.
+const LOCAL_ADDRESSES = ["0.0.0.0", "::", "127.0.0.1", "::1"];
+const linkHost = LOCAL_ADDRESSES.includes(config.HOST) ? "localhost" : config.HOST;
+const baseUrl = `http://${linkHost}:${server.port}`;
+const listen = `${config.HOST}:${server.port}`;
 
 logger.info("Evently API listening", {
+  listen,
   url: baseUrl,
   docs: `${baseUrl}/api-docs`,
   mode: config.embedded ? "embedded" : "production",
@@ -23,6 +31,7 @@ logger.info("Evently API listening", {
 if (config.embedded) {
   console.log(`
   Evently is running (embedded mode: PGlite in ${config.DATA_DIR}, in-memory coordination)
+    Listen   ${listen}${config.HOST === "127.0.0.1" ? " (this machine only; HOST=0.0.0.0 to share)" : ""}
     API      ${baseUrl}/api/v1/shows
     Docs     ${baseUrl}/api-docs
     Admin    ${config.ADMIN_EMAIL ?? DEMO_ADMIN.email} / ${config.ADMIN_EMAIL ? "(ADMIN_PASSWORD)" : DEMO_ADMIN.password}

@@ -1,6 +1,7 @@
 import { Queue } from "bullmq";
 import type Redis from "ioredis";
 import { createApp } from "./app";
+import { assertDatabaseUsable, StartupError } from "./boot";
 import type { Config } from "./config";
 import { type DatabaseHandle, openDatabase } from "./db/client";
 import { databaseConnections } from "./db/connections";
@@ -27,7 +28,9 @@ import {
 } from "./jobs/background";
 import { createLogger, type Logger } from "./lib/logger";
 import { createServices, type Services } from "./services";
-import { createHealthCheck, databaseProbe } from "./services/health";
+import { createHealthCheck, databaseProbe, schemaProbe } from "./services/health";
+
+const REDIS_START_WAIT_MS = 5000;
 
 export interface Runtime {
   config: Config;
@@ -75,6 +78,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
   // Production migrates explicitly (bun run db:migrate, the Docker entrypoint); embedded
   // mode has no operator to do it.
   if (database.driver === "pglite") await runMigrations(database);
+  await assertDatabaseUsable(database, config.DATABASE_URL);
 
   let redis: Redis | undefined;
   let queueRedis: Redis | undefined;
@@ -87,15 +91,25 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
         circuit: redisCircuit,
       });
       // ioredis reconnects by itself; without a listener its errors would be printed unformatted.
+      // While starting, its retries are one failure: the start-up error names the last one.
+      let lastError = `no answer within ${REDIS_START_WAIT_MS} ms`;
+      const remember = (error: Error) => {
+        lastError = error.message;
+      };
+      client.on("error", remember);
+      try {
+        await waitForRedis(client, REDIS_START_WAIT_MS);
+      } catch {
+        client.disconnect();
+        throw new StartupError(
+          "redis_unreachable",
+          `Redis at ${new URL(config.REDIS_URL as string).host} is unreachable (${lastError})`,
+        );
+      }
+      client.off("error", remember);
       client.on("error", (error) =>
         logger.warn("redis connection error", { client: purpose, error: String(error) }),
       );
-      try {
-        await waitForRedis(client, 5000);
-      } catch (error) {
-        client.disconnect();
-        throw error;
-      }
       return client;
     };
     const main = await connect("main");
@@ -115,10 +129,12 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
 
   const redisClient = redis;
   const health = createHealthCheck({
-    database: databaseProbe(database.db),
-    redis: redisClient
-      ? async () => ((await redisClient.ping()) === "PONG" ? "ok" : "down")
-      : async () => "embedded",
+    required: { database: databaseProbe(database.db), schema: schemaProbe(database.db) },
+    optional: {
+      redis: redisClient
+        ? async () => ((await redisClient.ping()) === "PONG" ? "ok" : "degraded")
+        : async () => "embedded",
+    },
   });
   const locks: SeatLocks =
     options.locks ??
@@ -194,6 +210,16 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
       label: "queue",
       read: () => queueDepths(observedQueues),
     },
+    ...(redisClient && {
+      evently_redis_up: {
+        help: "1 when Redis answers this instance, 0 when it is down or too slow to answer",
+        read: async () => {
+          await Promise.all([redisClient.ping(), queueRedis?.ping()]);
+          return 1;
+        },
+        unanswered: 0,
+      },
+    }),
   });
   const services = createServices({
     config,

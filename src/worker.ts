@@ -1,4 +1,5 @@
-import { loadConfigOrExit } from "./boot";
+import { loadConfigOrExit, startOrExit } from "./boot";
+import { requireMetricsToken } from "./infra/metrics";
 import { connectRedis } from "./infra/redis";
 import {
   type BackgroundJobs,
@@ -6,10 +7,11 @@ import {
   startInProcessJobs,
   startQueuedJobs,
 } from "./jobs/background";
+import { AppError } from "./lib/errors";
 import { startRuntime } from "./runtime";
 
 const config = loadConfigOrExit();
-const runtime = await startRuntime({ ...config, SEED_DEMO_DATA: false });
+const runtime = await startOrExit(config, () => startRuntime({ ...config, SEED_DEMO_DATA: false }));
 const { logger, services } = runtime;
 const deps = services.cleanup;
 const settings = { cleanupCron: config.CLEANUP_CRON, logger };
@@ -30,18 +32,27 @@ if (config.REDIS_URL) {
 }
 logger.info("Evently worker started", { cleanup_cron: config.CLEANUP_CRON });
 
+async function serveMetrics(request: Request): Promise<Response> {
+  if (new URL(request.url).pathname !== "/metrics")
+    return new Response("Not found", { status: 404 });
+  try {
+    requireMetricsToken(request.headers.get("Authorization") ?? undefined, config.METRICS_TOKEN);
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    const { status, code, message, headers } = error;
+    return Response.json({ message, code }, { status, headers });
+  }
+  return new Response(await services.metrics.render(), {
+    headers: { "Content-Type": services.metrics.contentType },
+  });
+}
+
 // The worker's own counters (expirations, admissions) for Prometheus, when a port is given.
 const metricsServer =
   config.WORKER_METRICS_PORT > 0
-    ? Bun.serve({
-        port: config.WORKER_METRICS_PORT,
-        fetch: async (request) =>
-          new URL(request.url).pathname === "/metrics"
-            ? new Response(await services.metrics.render(), {
-                headers: { "Content-Type": services.metrics.contentType },
-              })
-            : new Response("Not found", { status: 404 }),
-      })
+    ? await startOrExit(config, async () =>
+        Bun.serve({ hostname: config.HOST, port: config.WORKER_METRICS_PORT, fetch: serveMetrics }),
+      )
     : undefined;
 
 let stopping = false;

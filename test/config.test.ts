@@ -223,12 +223,15 @@ describe("loadConfig", () => {
     expect(loadConfig({ NODE_ENV: "test", JWT_SECRET: SECRET }).JWT_SECRET).toBe(SECRET);
   });
 
-  test("the generated secret is announced outside tests and stays quiet in tests", () => {
-    const warn = spyOn(console, "warn").mockImplementation(() => {});
+  test("the generated secret is announced outside tests, as one JSON log line, and stays quiet in tests", () => {
+    // The logger writes warnings to stderr.
+    const warn = spyOn(console, "error").mockImplementation(() => {});
     try {
       loadConfig({ NODE_ENV: "development" });
       expect(warn).toHaveBeenCalledTimes(1);
-      expect(String(warn.mock.calls[0]?.[0])).toContain("JWT_SECRET");
+      const line = JSON.parse(String(warn.mock.calls[0]?.[0]));
+      expect(line.level).toBe("warn");
+      expect(line.msg).toContain("JWT_SECRET");
       loadConfig({ NODE_ENV: "test" });
       loadConfig({ NODE_ENV: "development", LOG_LEVEL: "silent" });
       loadConfig({ NODE_ENV: "development", JWT_SECRET: SECRET });
@@ -236,6 +239,19 @@ describe("loadConfig", () => {
     } finally {
       warn.mockRestore();
     }
+  });
+
+  test("HOST is loopback in embedded mode, every interface with DATABASE_URL, or as given", () => {
+    expect(loadConfig({ NODE_ENV: "test" }).HOST).toBe("127.0.0.1");
+    expect(loadConfig({ NODE_ENV: "test", DATABASE_URL: PG_URL, JWT_SECRET: SECRET }).HOST).toBe(
+      "0.0.0.0",
+    );
+    expect(loadConfig({ NODE_ENV: "test", HOST: "0.0.0.0" }).HOST).toBe("0.0.0.0");
+    expect(
+      loadConfig({ NODE_ENV: "test", DATABASE_URL: PG_URL, JWT_SECRET: SECRET, HOST: "10.0.0.7" })
+        .HOST,
+    ).toBe("10.0.0.7");
+    expect(loadConfig({ NODE_ENV: "test", HOST: "" }).HOST).toBe("127.0.0.1");
   });
 
   test("CORS_ORIGINS is split on commas, trimmed, and empty entries dropped", () => {

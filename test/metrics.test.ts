@@ -9,7 +9,8 @@ import {
   type TestUser,
 } from "./support/fixtures";
 import { createTestApp, type TestApp } from "./support/harness";
-import { backends, redisUrl } from "./support/services";
+import { freePort, privateRedis, startWorker, waitUntil } from "./support/processes";
+import { backends, databaseUrl, redisUrl } from "./support/services";
 
 /** The value of one series in Prometheus text format, or 0 when absent. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {
@@ -96,6 +97,139 @@ describe.each(backends)("/metrics on %s", (backend) => {
       expect((await limited.request("GET", "/api/v1/shows")).status).toBe(200);
     } finally {
       await limited.close();
+    }
+  });
+});
+
+describe.each(backends)("METRICS_TOKEN on %s", (backend) => {
+  const TOKEN = "metrics-token-for-the-scraper-only";
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp(backend, { METRICS_TOKEN: TOKEN });
+  });
+  afterAll(() => app.close());
+
+  test("without the bearer token /metrics is 401 UNAUTHENTICATED and shows nothing", async () => {
+    const attempts: Record<string, string>[] = [
+      {},
+      { Authorization: `Bearer ${TOKEN}x` },
+      { Authorization: `Bearer ${TOKEN.slice(0, -1)}` },
+      { Authorization: TOKEN },
+      { Authorization: `Basic ${btoa(`x:${TOKEN}`)}` },
+      { Authorization: "Bearer " },
+    ];
+    for (const headers of attempts) {
+      const response = await app.request("GET", "/metrics", { headers });
+      expect({ headers, status: response.status }).toEqual({ headers, status: 401 });
+      expect(response.body.code).toBe("UNAUTHENTICATED");
+      expect(response.headers.get("WWW-Authenticate")).toStartWith("Bearer");
+      expect(response.text).not.toContain("evently_");
+    }
+  });
+
+  test("with it /metrics answers, and the rest of the API does not need it", async () => {
+    const response = await app.request("GET", "/metrics", {
+      headers: { Authorization: `Bearer ${TOKEN}` },
+    });
+    expect(response.status).toBe(200);
+    expect(response.text).toContain("evently_http_requests_total");
+    expect((await app.request("GET", "/health/ready")).status).toBe(200);
+  });
+});
+
+describe.skipIf(!databaseUrl || !Bun.which("redis-server"))(
+  "/metrics and readiness while Redis is down or hung",
+  () => {
+    const redis = privateRedis();
+    let app: TestApp;
+    beforeAll(async () => {
+      await redis.start();
+      app = await createTestApp("postgres", { REDIS_URL: redis.url });
+    });
+    afterAll(async () => {
+      redis.resume();
+      await app.close();
+      await redis.kill();
+    });
+
+    const observe = async () => {
+      const [metrics, ready] = await Promise.all([
+        app.request("GET", "/metrics"),
+        app.request("GET", "/health/ready"),
+      ]);
+      return { metrics, ready };
+    };
+    const redisUp = (text: string) => sample(text, "evently_redis_up");
+
+    const expectServingWithoutRedis = async () => {
+      const { metrics, ready } = await observe();
+      expect(metrics.status).toBe(200);
+      expect(metrics.text).toMatch(/^evently_redis_up 0$/m);
+      // What does not need Redis is still measured.
+      expect(sample(metrics.text, "evently_db_connections", { state: "max" })).toBeGreaterThan(0);
+      expect(metrics.text).toContain("evently_http_requests_total{");
+      expect(ready.status).toBe(200);
+      expect(ready.body).toEqual({
+        status: "DEGRADED",
+        checks: { database: "ok", schema: "ok", redis: "degraded" },
+      });
+    };
+
+    test("with Redis up, evently_redis_up is 1 and readiness is OK", async () => {
+      const { metrics, ready } = await observe();
+      expect(redisUp(metrics.text)).toBe(1);
+      expect(ready.body.status).toBe("OK");
+    });
+
+    test("hung (SIGSTOP): 200 with evently_redis_up 0, readiness 200 degraded; recovers", async () => {
+      redis.pause();
+      try {
+        await expectServingWithoutRedis();
+      } finally {
+        redis.resume();
+      }
+      await waitUntil(
+        async () => redisUp((await app.request("GET", "/metrics")).text) === 1,
+        () => "evently_redis_up never went back to 1",
+      );
+    });
+
+    test("down (killed): 200 with evently_redis_up 0, readiness 200 degraded", async () => {
+      await redis.kill();
+      await expectServingWithoutRedis();
+    });
+  },
+);
+
+describe.skipIf(!databaseUrl)("the worker's metrics port", () => {
+  const TOKEN = "worker-metrics-token";
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp("postgres");
+  });
+  afterAll(() => app.close());
+
+  test("needs METRICS_TOKEN's bearer token when it is set", async () => {
+    const port = freePort();
+    const worker = startWorker(app, {
+      WORKER_METRICS_PORT: String(port),
+      METRICS_TOKEN: TOKEN,
+      HOST: "127.0.0.1",
+    });
+    const url = `http://127.0.0.1:${port}/metrics`;
+    try {
+      await waitUntil(
+        async () => (await fetch(url)).status === 401,
+        () => `the worker's metrics port never answered 401:\n${worker.output()}`,
+      );
+      const refused = await fetch(url, { headers: { Authorization: "Bearer wrong" } });
+      expect(refused.status).toBe(401);
+      expect(((await refused.json()) as { code: string }).code).toBe("UNAUTHENTICATED");
+      const allowed = await fetch(url, { headers: { Authorization: `Bearer ${TOKEN}` } });
+      expect(allowed.status).toBe(200);
+      expect(await allowed.text()).toContain("evently_booking_transitions_total");
+    } finally {
+      expect(await worker.stop()).toBe(0);
     }
   });
 });

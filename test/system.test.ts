@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createHealthCheck } from "../src/services/health";
+import { sql } from "drizzle-orm";
+import { execRows } from "../src/db/client";
+import { createHealthCheck, type HealthReport } from "../src/services/health";
 import { expectError } from "./support/answers";
 import { createTestApp, type TestApp } from "./support/harness";
 import { backends, redisUrl } from "./support/services";
@@ -45,7 +47,7 @@ describe.each(backends)("system on %s", (backend) => {
       let probed = false;
       services.health = async () => {
         probed = true;
-        return { status: "DEGRADED", checks: { database: "down" } };
+        return { status: "UNAVAILABLE", checks: { database: "down" } };
       };
       try {
         expect((await app.request("GET", "/health")).status).toBe(200);
@@ -55,29 +57,79 @@ describe.each(backends)("system on %s", (backend) => {
       }
     });
 
-    test("GET /health/ready is 200 with checks.database ok", async () => {
+    test("GET /health/ready is 200 with the database, its schema and Redis checked", async () => {
       const response = await app.request("GET", "/health/ready");
       expect(response.status).toBe(200);
-      expect(response.body.status).toBe("OK");
-      expect(response.body.checks.database).toBe("ok");
       const expectedRedis = backend === "postgres" && redisUrl ? "ok" : "embedded";
-      expect(response.body.checks.redis).toBe(expectedRedis);
+      expect(response.body).toEqual({
+        status: "OK",
+        checks: { database: "ok", schema: "ok", redis: expectedRedis },
+      });
     });
 
-    test("GET /health/ready is 503 DEGRADED when a dependency is down", async () => {
+    describe("the schema version", () => {
+      const db = () => app.runtime.database.db;
+      const latest = async () => {
+        const rows = await execRows<{ created_at: string }>(
+          db(),
+          sql`select max(created_at)::text as created_at from drizzle.__drizzle_migrations`,
+        );
+        return BigInt(rows[0]?.created_at as string);
+      };
+
+      test("a missing migration makes readiness 503 UNAVAILABLE with schema behind", async () => {
+        const last = await latest();
+        const [removed] = await execRows<{ hash: string }>(
+          db(),
+          sql`delete from drizzle.__drizzle_migrations where created_at = ${last} returning hash`,
+        );
+        try {
+          const response = await app.request("GET", "/health/ready");
+          expect(response.status).toBe(503);
+          expect(response.body.status).toBe("UNAVAILABLE");
+          expect(response.body.checks).toMatchObject({ database: "ok", schema: "behind" });
+        } finally {
+          await db().execute(
+            sql`insert into drizzle.__drizzle_migrations (hash, created_at) values (${removed?.hash}, ${last})`,
+          );
+        }
+        expect((await app.request("GET", "/health/ready")).status).toBe(200);
+      });
+
+      test("a migration this release does not know keeps it serving: 200 DEGRADED, schema ahead", async () => {
+        const unknown = (await latest()) + 1n;
+        await db().execute(
+          sql`insert into drizzle.__drizzle_migrations (hash, created_at) values ('newer', ${unknown})`,
+        );
+        try {
+          const response = await app.request("GET", "/health/ready");
+          expect(response.status).toBe(200);
+          expect(response.body.status).toBe("DEGRADED");
+          expect(response.body.checks).toMatchObject({ database: "ok", schema: "ahead" });
+        } finally {
+          await db().execute(
+            sql`delete from drizzle.__drizzle_migrations where created_at = ${unknown}`,
+          );
+        }
+      });
+    });
+
+    test("GET /health/ready answers the report: 503 only when UNAVAILABLE", async () => {
       const services = app.runtime.services;
       const original = services.health;
-      services.health = async () => ({
-        status: "DEGRADED",
-        checks: { database: "ok", redis: "down" },
-      });
       try {
-        const response = await app.request("GET", "/health/ready");
-        expect(response.status).toBe(503);
-        expect(response.body).toEqual({
-          status: "DEGRADED",
-          checks: { database: "ok", redis: "down" },
-        });
+        const reports: Array<[HealthReport, number]> = [
+          [{ status: "DEGRADED", checks: { database: "ok", redis: "degraded" } }, 200],
+          [{ status: "UNAVAILABLE", checks: { database: "down", redis: "ok" } }, 503],
+        ];
+        for (const [report, status] of reports) {
+          services.health = async () => report;
+          const response = await app.request("GET", "/health/ready");
+          expect({ status: response.status, body: response.body }).toEqual({
+            status,
+            body: report,
+          });
+        }
       } finally {
         services.health = original;
       }
@@ -472,14 +524,15 @@ describe("CORS", () => {
 });
 
 describe("createHealthCheck", () => {
-  test("a probe that throws or outlives the deadline is down, and the report is DEGRADED", async () => {
+  const refused = async (): Promise<never> => {
+    throw new Error("connection refused");
+  };
+
+  test("a required probe that throws or outlives the deadline is down: UNAVAILABLE", async () => {
     const check = createHealthCheck(
       {
-        database: async () => "ok",
-        redis: async () => {
-          throw new Error("connection refused");
-        },
-        slow: () => new Promise(() => {}),
+        required: { database: refused, slow: () => new Promise(() => {}) },
+        optional: { redis: async () => "ok" },
       },
       50,
     );
@@ -487,13 +540,37 @@ describe("createHealthCheck", () => {
     const report = await check();
     expect(performance.now() - started).toBeLessThan(1000);
     expect(report).toEqual({
-      status: "DEGRADED",
-      checks: { database: "ok", redis: "down", slow: "down" },
+      status: "UNAVAILABLE",
+      checks: { database: "down", slow: "down", redis: "ok" },
     });
   });
 
+  test("an optional probe that fails is degraded: DEGRADED, not UNAVAILABLE", async () => {
+    const check = createHealthCheck(
+      {
+        required: { database: async () => "ok" },
+        optional: { redis: refused, hung: () => new Promise(() => {}) },
+      },
+      50,
+    );
+    expect(await check()).toEqual({
+      status: "DEGRADED",
+      checks: { database: "ok", redis: "degraded", hung: "degraded" },
+    });
+  });
+
+  test("a schema behind makes it UNAVAILABLE, a schema ahead DEGRADED", async () => {
+    const withSchema = (schema: "behind" | "ahead") =>
+      createHealthCheck({ required: { database: async () => "ok", schema: async () => schema } });
+    expect((await withSchema("behind")()).status).toBe("UNAVAILABLE");
+    expect((await withSchema("ahead")()).status).toBe("DEGRADED");
+  });
+
   test("ok and embedded probes are healthy", async () => {
-    const check = createHealthCheck({ database: async () => "ok", redis: async () => "embedded" });
+    const check = createHealthCheck({
+      required: { database: async () => "ok" },
+      optional: { redis: async () => "embedded" },
+    });
     expect(await check()).toEqual({
       status: "OK",
       checks: { database: "ok", redis: "embedded" },

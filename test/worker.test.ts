@@ -140,6 +140,30 @@ describe.each(backends)("hold expiry cleanup on %s", (backend) => {
     expect(await pendingCount(app, show.show_id)).toBe(0);
     expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
   });
+
+  test("a run that expires nothing logs at debug; one that expires holds at info", async () => {
+    const lines: Array<{ level: string; expired: unknown }> = [];
+    const recording = {
+      ...silent,
+      debug: (_: string, fields?: Record<string, unknown>) =>
+        lines.push({ level: "debug", expired: fields?.expired }),
+      info: (_: string, fields?: Record<string, unknown>) =>
+        lines.push({ level: "info", expired: fields?.expired }),
+    };
+    await expireLapsedHolds(deps());
+    await expireLapsedHolds({ ...deps(), logger: recording });
+    const show = await createShowFixture(app, adminToken, { rows: ["A"], perRow: 2 });
+    const [bookingId] = await holdOneSeatEach(app, show, 1);
+    await query(
+      app,
+      sql`update bookings set expires_at = now() - interval '1 second' where booking_id = ${bookingId}`,
+    );
+    await expireLapsedHolds({ ...deps(), logger: recording });
+    expect(lines).toEqual([
+      { level: "debug", expired: 0 },
+      { level: "info", expired: 1 },
+    ]);
+  });
 });
 
 // Only where real PostgreSQL and Redis exist (always in CI): the worker process needs both.

@@ -1,10 +1,17 @@
-/** SQLSTATE of a PostgreSQL error, looking through drizzle's DrizzleQueryError wrapper. */
-export function pgErrorCode(error: unknown): string | undefined {
+/** An error and its causes, outermost first (drizzle wraps the driver's error in its own). */
+export function* causeChain(error: unknown): Generator<unknown> {
   let current: unknown = error;
   for (let depth = 0; current && depth < 5; depth++) {
+    yield current;
+    current = (current as { cause?: unknown }).cause;
+  }
+}
+
+/** SQLSTATE of a PostgreSQL error, looking through drizzle's DrizzleQueryError wrapper. */
+export function pgErrorCode(error: unknown): string | undefined {
+  for (const current of causeChain(error)) {
     const code = (current as { code?: unknown }).code;
     if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return code;
-    current = (current as { cause?: unknown }).cause;
   }
   return undefined;
 }

@@ -1,9 +1,22 @@
+import { createHash, timingSafeEqual } from "node:crypto";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { AppError } from "../lib/errors";
 
 export type HoldResult = "won" | "conflicted" | "invalid" | "refused";
 
-/** A source of a gauge's value read at scrape time (queue depths, pool use, line lengths). */
-export type GaugeReader = () => Promise<Record<string, number>>;
+/**
+ * A source of a gauge's value read at scrape time (queue depths, pool use, line lengths): one
+ * value per label value, or a single value for a gauge without a label.
+ */
+export type GaugeReader = () => Promise<Record<string, number> | number>;
+
+export interface GaugeSource {
+  help: string;
+  label?: string;
+  read: GaugeReader;
+  /** The value shown when the read fails or is late; without it the gauge has no samples. */
+  unanswered?: number;
+}
 
 /**
  * Everything /metrics exposes, in one registry per app (so tests and several apps in one
@@ -48,18 +61,25 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(readers: Record<string, { help: string; label: string; read: GaugeReader }> = {}) {
+  /**
+   * A reader that fails or takes longer than `readTimeoutMs` (a Redis that is down or hung)
+   * costs its own gauge that scrape, never the rest of it.
+   */
+  constructor(readers: Record<string, GaugeSource> = {}, readTimeoutMs = 1000) {
     collectDefaultMetrics({ register: this.registry, prefix: "evently_" });
-    for (const [name, { help, label, read }] of Object.entries(readers)) {
+    for (const [name, { help, label, read, unanswered }] of Object.entries(readers)) {
       new Gauge({
         name,
         help,
-        labelNames: [label],
+        labelNames: label ? [label] : [],
         registers: [this.registry],
         async collect() {
           this.reset();
-          for (const [key, value] of Object.entries(await read()))
-            this.set({ [label]: key }, value);
+          const values = await withDeadline(read(), readTimeoutMs).catch(() => unanswered);
+          if (typeof values === "number") this.set(values);
+          else if (label && values) {
+            for (const [key, value] of Object.entries(values)) this.set({ [label]: key }, value);
+          }
         },
       });
     }
@@ -89,5 +109,33 @@ export class Metrics {
 
   get contentType(): string {
     return this.registry.contentType;
+  }
+}
+
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: Timer | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
+const digest = (text: string) => createHash("sha256").update(text).digest();
+
+/**
+ * Refuses a scrape without `Authorization: Bearer <token>` when a METRICS_TOKEN is set
+ * (compared in constant time).
+ */
+export function requireMetricsToken(authorization: string | undefined, token?: string): void {
+  if (token === undefined) return;
+  const presented = /^Bearer (.+)$/.exec(authorization ?? "")?.[1] ?? "";
+  if (!timingSafeEqual(digest(presented), digest(token))) {
+    throw new AppError(
+      401,
+      "UNAUTHENTICATED",
+      "Metrics need the METRICS_TOKEN bearer token",
+      undefined,
+      { "WWW-Authenticate": 'Bearer realm="metrics"' },
+    );
   }
 }

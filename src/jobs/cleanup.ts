@@ -53,7 +53,11 @@ export async function expireLapsedHolds(
     await settleEndedBookings(endings, deps);
     if (endings.ended.length < batchSize) break;
   }
-  deps.logger.info("cleanup: expired lapsed holds", { expired, batches });
+  // A run with nothing to expire is every run of a quiet system: not worth an info line.
+  deps.logger[expired > 0 ? "info" : "debug"]("cleanup: expired lapsed holds", {
+    expired,
+    batches,
+  });
   return { expired, batches };
 }
 

@@ -1,7 +1,11 @@
 import { createRoute } from "@hono/zod-openapi";
-import { createRouter, jsonResponse, z } from "../lib/openapi";
+import { requireMetricsToken } from "../infra/metrics";
+import { createRouter, errorResponses, jsonResponse, z } from "../lib/openapi";
 
-const CheckSchema = z.enum(["ok", "down", "embedded"]);
+const ChecksSchema = z.record(
+  z.string(),
+  z.enum(["ok", "embedded", "degraded", "down", "behind", "ahead"]),
+);
 
 const liveness = createRoute({
   method: "get",
@@ -17,16 +21,17 @@ const readiness = createRoute({
   method: "get",
   path: "/health/ready",
   tags: ["System"],
-  summary: "Readiness: the database and Redis answer",
-  description: "`embedded` means the in-process replacement is in use (no Redis configured).",
+  summary: "Readiness: this instance can serve",
+  description:
+    "`checks.database`: `ok` or `down`. `checks.schema`: `ok` when the database has exactly the migrations this release ships, `behind` when some are missing, `ahead` when it has migrations this release does not know (a newer release migrated it, as during a rolling deploy). `checks.redis`: `ok`, `degraded` (down or too slow: the API keeps serving on PostgreSQL alone) or `embedded` (no Redis configured, the in-process replacement is in use). 503 `UNAVAILABLE` only when this instance cannot serve: the database is down or the schema is `behind`. A Redis outage or a schema `ahead` answers 200 with status `DEGRADED`, so a load balancer does not take every instance out at once for them.",
   responses: {
     200: jsonResponse(
-      z.object({ status: z.literal("OK"), checks: z.record(z.string(), CheckSchema) }),
-      "Ready",
+      z.object({ status: z.enum(["OK", "DEGRADED"]), checks: ChecksSchema }),
+      "Ready (`DEGRADED`: serving without a shared dependency)",
     ),
     503: jsonResponse(
-      z.object({ status: z.literal("DEGRADED"), checks: z.record(z.string(), CheckSchema) }),
-      "A dependency is down",
+      z.object({ status: z.literal("UNAVAILABLE"), checks: ChecksSchema }),
+      "This instance cannot serve",
     ),
   },
 });
@@ -37,8 +42,11 @@ const metrics = createRoute({
   tags: ["System"],
   summary: "Prometheus metrics",
   description:
-    "Text exposition format: `evently_http_requests_total` and `evently_http_request_duration_seconds` by method, route template and status; `evently_holds_total` by result; `evently_booking_transitions_total` (confirmed, cancelled, expired); `evently_waiting_room_queued` per show and `evently_waiting_room_admissions_total`; `evently_db_connections` by state; `evently_queue_jobs` per BullMQ queue; process metrics. Not rate limited.",
-  responses: { 200: { description: "Metrics", content: { "text/plain": { schema: z.string() } } } },
+    "Text exposition format: `evently_http_requests_total` and `evently_http_request_duration_seconds` by method, route template and status; `evently_holds_total` by result; `evently_booking_transitions_total` (confirmed, cancelled, expired); `evently_waiting_room_queued` per show and `evently_waiting_room_admissions_total`; `evently_db_connections` by state; `evently_queue_jobs` per BullMQ queue; `evently_redis_up` (1 or 0, when Redis is configured); process metrics. Answers 200 while Redis or the database is down or hung: a gauge whose source does not answer within a second has no samples in that scrape. When the operator sets `METRICS_TOKEN`, it needs `Authorization: Bearer <METRICS_TOKEN>` (401 `UNAUTHENTICATED` otherwise). Not rate limited.",
+  responses: {
+    200: { description: "Metrics", content: { "text/plain": { schema: z.string() } } },
+    ...errorResponses(401),
+  },
 });
 
 export const systemRoutes = createRouter()
@@ -46,12 +54,13 @@ export const systemRoutes = createRouter()
     c.json({ status: "OK" as const, timestamp: new Date().toISOString() }, 200),
   )
   .openapi(readiness, async (c) => {
-    const report = await c.get("services").health();
-    return report.status === "OK"
-      ? c.json({ status: "OK" as const, checks: report.checks }, 200)
-      : c.json({ status: "DEGRADED" as const, checks: report.checks }, 503);
+    const { status, checks } = await c.get("services").health();
+    return status === "UNAVAILABLE"
+      ? c.json({ status, checks }, 503)
+      : c.json({ status, checks }, 200);
   })
   .openapi(metrics, async (c) => {
-    const registry = c.get("services").metrics;
-    return c.text(await registry.render(), 200, { "Content-Type": registry.contentType });
+    const { metrics, config } = c.get("services");
+    requireMetricsToken(c.req.header("Authorization"), config.METRICS_TOKEN);
+    return c.text(await metrics.render(), 200, { "Content-Type": metrics.contentType });
   });

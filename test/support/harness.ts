@@ -36,7 +36,7 @@ export interface TestResponse {
 }
 
 /** A fresh, empty PostgreSQL database for one test file; dropped by the returned cleanup. */
-async function createScratchDatabase(): Promise<{
+export async function createScratchDatabase(): Promise<{
   name: string;
   url: string;
   drop: () => Promise<void>;

@@ -8,12 +8,14 @@ export interface TestProcess {
   output(): string;
   /** Its standard output so far, alone: the lines an Evently process logs below warn. */
   stdout(): string;
+  /** Resolves once both output streams ended (after the exit). */
+  drained: Promise<void>;
   /** SIGTERM (or `signal`), then waits for the exit; answers the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
 /** A port nothing listens on right now: the kernel picks it, then we let it go. */
-function freePort(): number {
+export function freePort(): number {
   const probe = Bun.serve({ port: 0, fetch: () => new Response() });
   const port = probe.port as number;
   probe.stop(true);
@@ -27,10 +29,13 @@ function spawnWithOutput(command: string[], env: Record<string, string | undefin
     const decoder = new TextDecoder();
     for await (const chunk of stream) printed[name] += decoder.decode(chunk, { stream: true });
   };
-  void collect("stdout", child.stdout);
-  void collect("stderr", child.stderr);
+  const drained = Promise.all([
+    collect("stdout", child.stdout),
+    collect("stderr", child.stderr),
+  ]).then(() => {});
   return {
     process: child,
+    drained,
     output: () => `${printed.stdout}${printed.stderr}`,
     stdout: () => printed.stdout,
     async stop(signal = "SIGTERM") {
@@ -104,6 +109,31 @@ export function startWorker(app: TestApp, env: Record<string, string> = {}): Tes
     ["bun", "run", "src/worker.ts"],
     eventlyEnv(app, { PGAPPNAME: WORKER_SESSIONS, ...env }),
   );
+}
+
+/** How a process that was expected to stop by itself ended, and what it printed. */
+export interface Ended {
+  /** null when it was still running after the deadline (and was killed then). */
+  exitCode: number | null;
+  /** Its non-empty output lines, stdout then stderr. */
+  lines: string[];
+}
+
+/** Runs `bun run <script>` with exactly `env` (plus PATH) until it exits by itself. */
+export async function runUntilExit(
+  script: string,
+  env: Record<string, string>,
+  deadlineMs = 60_000,
+): Promise<Ended> {
+  const child = spawnWithOutput(["bun", "run", script], { PATH: process.env.PATH, ...env });
+  const exited = await Promise.race([child.process.exited, Bun.sleep(deadlineMs).then(() => null)]);
+  if (exited === null) await child.stop("SIGKILL");
+  await child.drained;
+  const lines = child
+    .output()
+    .split("\n")
+    .filter((line) => line.trim() !== "");
+  return { exitCode: exited, lines };
 }
 
 export interface RedisProcess {
