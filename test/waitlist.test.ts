@@ -278,7 +278,7 @@ describe.each(backends)("waitlist (%s)", (backend) => {
     // The cancel's transaction commits; nothing after the commit has run yet.
     const endings = await cleanup.db.transaction((tx) =>
       endBookings(tx, [bookings.get(seatId) as number], "CANCELLED", {
-        waitlist: { ttlSeconds: OFFER_TTL_SECONDS, logger: silent },
+        waitlist: { ttlSeconds: OFFER_TTL_SECONDS, seatLimit: 10, logger: silent },
       }),
     );
     // Even with the cancelled booking's Redis lock gone, the seat is not on general sale.

@@ -9,6 +9,7 @@ export type ErrorCode =
   | "FORBIDDEN"
   | "NOT_FOUND"
   | "SEAT_UNAVAILABLE"
+  | "SEAT_LIMIT"
   | "EMAIL_TAKEN"
   | "CONFLICT"
   | "INVALID_STATE"

@@ -34,6 +34,8 @@ export interface BookingSettings {
   holdTtlSeconds: number;
   /** Seats freed while people wait for the show are offered to them as holds this long. */
   waitlistOfferTtlSeconds: number;
+  /** MAX_SEATS_PER_USER_PER_SHOW: seats of one user's live holds and bookings of one show. */
+  seatLimit: number;
 }
 
 /** A booking as cancel (and the expiry of a lapsed hold) sees it, under its row lock. */
@@ -55,6 +57,14 @@ export interface ShowTimes {
   salesOpenAt?: number;
 }
 
+export const seatLimitReached = (remaining: number, limit: number) =>
+  new AppError(
+    409,
+    "SEAT_LIMIT",
+    `At most ${limit} seats per customer for this show; you may hold ${remaining} more`,
+    { remaining, limit },
+  );
+
 const showStarted = () => new AppError(400, "SHOW_STARTED", "The show has already started");
 const holdExpired = () =>
   new AppError(410, "HOLD_EXPIRED", "The hold on these seats has expired; hold them again");
@@ -63,6 +73,7 @@ const HOLD_RESULTS = {
   invalid: "invalid",
   taken: "conflicted",
   lapsed: "conflicted",
+  over_limit: "refused",
   not_on_sale: "refused",
 } as const;
 
@@ -105,7 +116,14 @@ export class BookingService {
       this.after.metrics.recordHold("conflicted");
       throw error;
     });
-    const request = { userId, showId, seatIds, token, ttlSeconds: this.settings.holdTtlSeconds };
+    const request = {
+      userId,
+      showId,
+      seatIds,
+      token,
+      ttlSeconds: this.settings.holdTtlSeconds,
+      seatLimit: this.settings.seatLimit,
+    };
     let held: { outcome: HoldOutcome; reclaimed: Endings };
     try {
       held = await this.holdInDatabase(request);
@@ -177,6 +195,8 @@ export class BookingService {
       case "lapsed":
         // Another hold reclaimed and took them between our two statements.
         return seatUnavailable([]);
+      case "over_limit":
+        return seatLimitReached(outcome.remaining, this.settings.seatLimit);
       case "not_on_sale":
         return this.whyNotOnSale(this.db, showId);
     }
@@ -435,7 +455,11 @@ export class BookingService {
   /** Ends bookings; seats the show's waitlist wants go to it before the commit. */
   private end(tx: Queryable, bookingIds: number[], to: "EXPIRED" | "CANCELLED") {
     return endBookings(tx, bookingIds, to, {
-      waitlist: { ttlSeconds: this.settings.waitlistOfferTtlSeconds, logger: this.logger },
+      waitlist: {
+        ttlSeconds: this.settings.waitlistOfferTtlSeconds,
+        seatLimit: this.settings.seatLimit,
+        logger: this.logger,
+      },
     });
   }
 

@@ -101,6 +101,7 @@ export function createServices(deps: ServiceDependencies): Services {
     bookings: new BookingService(deps.db, after, waitingRoom, {
       holdTtlSeconds: config.HOLD_TTL_SECONDS,
       waitlistOfferTtlSeconds: config.WAITLIST_OFFER_TTL_SECONDS,
+      seatLimit: config.MAX_SEATS_PER_USER_PER_SHOW,
     }),
     seatMap,
     seatChanges,
@@ -115,6 +116,7 @@ export function createServices(deps: ServiceDependencies): Services {
       holdTtlSeconds: config.HOLD_TTL_SECONDS,
       batchSize: config.CLEANUP_BATCH_SIZE,
       waitlistOfferTtlSeconds: config.WAITLIST_OFFER_TTL_SECONDS,
+      seatLimit: config.MAX_SEATS_PER_USER_PER_SHOW,
     },
     metrics: deps.metrics,
     bookingViews: new BookingViews(deps.db),

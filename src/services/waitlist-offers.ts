@@ -38,6 +38,8 @@ export async function reconcileOffers(db: Queryable, showId: number): Promise<vo
 export interface OfferSettings {
   /** Lifetime of an offer's PENDING hold (WAITLIST_OFFER_TTL_SECONDS). */
   ttlSeconds: number;
+  /** MAX_SEATS_PER_USER_PER_SHOW: an offer never takes its user past it. */
+  seatLimit: number;
   logger: Logger;
 }
 
@@ -95,7 +97,7 @@ export async function offerToWaitlists(
           );
           if (!waited?.waiting) return [];
           await lockOffers(savepoint, showId);
-          return offerFreeSeats(savepoint, showId, settings.ttlSeconds);
+          return offerFreeSeats(savepoint, showId, settings);
         })),
       );
     } catch (error) {
@@ -123,7 +125,7 @@ export async function offerToWaitlists(
 async function offerFreeSeats(
   tx: Queryable,
   showId: number,
-  ttlSeconds: number,
+  { ttlSeconds, seatLimit }: OfferSettings,
 ): Promise<WaitlistOffer[]> {
   await reconcileOffers(tx, showId);
   const made: WaitlistOffer[] = [];
@@ -156,7 +158,12 @@ async function offerFreeSeats(
       seatIds,
       token,
       ttlSeconds,
+      seatLimit,
     });
+    if (outcome.kind === "over_limit") {
+      await closeOverLimit(tx, showId, entry, outcome.remaining);
+      continue;
+    }
     // Not on sale any more (the show started or is gone): nothing can be offered.
     if (outcome.kind !== "held") break;
     const { booking } = outcome;
@@ -183,6 +190,24 @@ async function offerFreeSeats(
     });
   }
   return made;
+}
+
+/**
+ * The user holds or bought enough seats of the show since joining that the seats they wait for
+ * would take them past MAX_SEATS_PER_USER_PER_SHOW: their entry is closed (EXPIRED) and they are
+ * told so (WAITLIST_SEAT_LIMIT); the line moves on to the next in line.
+ */
+async function closeOverLimit(
+  tx: Queryable,
+  showId: number,
+  entry: { waitlist_entry_id: number; user_id: number; seats_wanted: number },
+  remaining: number,
+): Promise<void> {
+  await tx.execute(sql`update waitlist_entries set status = 'EXPIRED', updated_at = now()
+    where waitlist_entry_id = ${entry.waitlist_entry_id}`);
+  const payload = { show_id: showId, seats_wanted: entry.seats_wanted, remaining };
+  await tx.execute(sql`insert into notifications (user_id, kind, payload)
+    values (${entry.user_id}, 'WAITLIST_SEAT_LIMIT', ${JSON.stringify(payload)}::jsonb)`);
 }
 
 /**
