@@ -4,7 +4,7 @@ import type { AuthUser } from "../app-env";
 import { type Database, execRows, type Queryable } from "../db/client";
 import { isTransientConflict, pgErrorCode, UNIQUE_VIOLATION, withRetries } from "../db/errors";
 import { bookedMarkerTtlMs } from "../infra/seat-locks";
-import { AppError, badRequest, invalidState, notFound } from "../lib/errors";
+import { AppError, badRequest, invalidState, notFound, seatLimitReached } from "../lib/errors";
 import { fromCents, toCents } from "../lib/money";
 import { iso } from "../lib/time";
 import { TtlCache } from "../lib/ttl-cache";
@@ -56,14 +56,6 @@ export interface ShowTimes {
   startsAt: number;
   salesOpenAt?: number;
 }
-
-export const seatLimitReached = (remaining: number, limit: number) =>
-  new AppError(
-    409,
-    "SEAT_LIMIT",
-    `At most ${limit} seats per customer for this show; you may hold ${remaining} more`,
-    { remaining, limit },
-  );
 
 const showStarted = () => new AppError(400, "SHOW_STARTED", "The show has already started");
 const holdExpired = () =>

@@ -20,7 +20,7 @@ export interface SeatRef {
 }
 
 interface LockedSeat extends SeatRef {
-  status: "AVAILABLE" | "LOCKED" | "BOOKED";
+  status: "AVAILABLE" | "LOCKED" | "BOOKED" | "OWED";
   booking_id: number | null;
   lapsed: boolean;
 }
@@ -33,7 +33,7 @@ export type HoldOutcome =
     }
   /** Requested ids that are not seats of the show's venue. */
   | { kind: "invalid"; seatIds: number[] }
-  /** Requested seats that are BOOKED or held by a running hold. */
+  /** Requested seats that are BOOKED, held by a running hold, or owed to the waitlist. */
   | { kind: "taken"; seatIds: number[] }
   /** Some seats are still LOCKED by holds that ran out: those bookings must expire first. */
   | { kind: "lapsed"; bookingIds: number[]; seatIds: number[] }
@@ -151,7 +151,10 @@ function interpret(request: HoldRequest, row: StatementRow | undefined): HoldOut
   // Taken seats are reported before ids that are not seats, as Redis, which knows only the
   // locks, reports them: the answer is the same whichever layer refuses the hold.
   const taken = seats.filter(
-    (seat) => seat.status === "BOOKED" || (seat.status === "LOCKED" && !seat.lapsed),
+    (seat) =>
+      seat.status === "BOOKED" ||
+      seat.status === "OWED" ||
+      (seat.status === "LOCKED" && !seat.lapsed),
   );
   if (taken.length > 0) return { kind: "taken", seatIds: taken.map((seat) => seat.seat_id) };
   if (seats.length !== request.seatIds.length) {

@@ -89,6 +89,11 @@ export function createServices(deps: ServiceDependencies): Services {
     seatsChanged: (change) => seatChanges.announce(change),
     metrics: deps.metrics,
   };
+  const bookings = new BookingService(deps.db, after, waitingRoom, {
+    holdTtlSeconds: config.HOLD_TTL_SECONDS,
+    waitlistOfferTtlSeconds: config.WAITLIST_OFFER_TTL_SECONDS,
+    seatLimit: config.MAX_SEATS_PER_USER_PER_SHOW,
+  });
   return {
     config,
     db: deps.db,
@@ -98,11 +103,7 @@ export function createServices(deps: ServiceDependencies): Services {
     }),
     catalog: new CatalogService(deps.db),
     admin: new AdminService(deps.db, after),
-    bookings: new BookingService(deps.db, after, waitingRoom, {
-      holdTtlSeconds: config.HOLD_TTL_SECONDS,
-      waitlistOfferTtlSeconds: config.WAITLIST_OFFER_TTL_SECONDS,
-      seatLimit: config.MAX_SEATS_PER_USER_PER_SHOW,
-    }),
+    bookings,
     seatMap,
     seatChanges,
     seatStreams: new SeatStreams(deps.seatEvents, seatMap, deps.db, deps.logger, {
@@ -125,7 +126,16 @@ export function createServices(deps: ServiceDependencies): Services {
     locks: deps.locks,
     rateLimitStore: deps.rateLimitStore,
     waitingRoom,
-    waitlist: new WaitlistService(deps.db),
+    waitlist: new WaitlistService(
+      deps.db,
+      after,
+      async (showId, userId) =>
+        waitingRoom.enter(showId, userId, (await bookings.timesOf(showId)).salesOpenAt),
+      {
+        ttlSeconds: config.WAITLIST_OFFER_TTL_SECONDS,
+        seatLimit: config.MAX_SEATS_PER_USER_PER_SHOW,
+      },
+    ),
     health: deps.health,
   };
 }
