@@ -462,6 +462,36 @@ describe.each(backends)("waitlist (%s)", (backend) => {
     expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
   });
 
+  test("an offer that would take its user past the seat limit goes to the next in line", async () => {
+    const show = await createShowFixture(app, adminToken, { rows: ["A"], perRow: 13 });
+    const ids = show.seat_ids;
+    const [buyer, waiter, next] = await threeUsers();
+    const first = ok(await holdSeats(app, buyer, show.show_id, ids.slice(0, 1)));
+    const second = ok(await holdSeats(app, buyer, show.show_id, ids.slice(1, 2)));
+    ok(await holdSeats(app, buyer, show.show_id, ids.slice(10, 12)));
+    ok(await holdSeats(app, waiter, show.show_id, ids.slice(2, 10)));
+    // Eight seats held, one free: the waiter may wait for two.
+    ok(await join(waiter, show.show_id, { seats_wanted: 2 }), 201);
+    // The waiter takes the free seat: nine held, two more would pass the limit of ten.
+    ok(await holdSeats(app, waiter, show.show_id, ids.slice(12, 13)));
+    ok(await join(next, show.show_id, { seats_wanted: 1 }), 201);
+
+    ok(await cancel(buyer, first.booking_id));
+    ok(await cancel(buyer, second.booking_id));
+    expect(await entryStatus(show, waiter)).toBe("EXPIRED");
+    const notes = ok(await notifications(waiter)).notifications;
+    expect(
+      notes.map((note: { kind: string; payload: unknown }) => [note.kind, note.payload]),
+    ).toEqual([["WAITLIST_SEAT_LIMIT", { show_id: show.show_id, seats_wanted: 2, remaining: 1 }]]);
+    const offers = await offersOf(show, [next]);
+    expect(offers.map(({ status, seat_ids }) => [status, seat_ids])).toEqual([
+      ["PENDING", [ids[0] as number]],
+    ]);
+    // Nobody waits any more: the other freed seat is back on open sale.
+    expect(await seatMap(show)).toMatchObject({ [ids[1] as number]: "AVAILABLE" });
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+  });
+
   test("joining for more seats than the caller's seat limit leaves is refused", async () => {
     const { show } = await soldOutShow(2);
     const open = await createShowFixture(app, adminToken, { rows: ["A"], perRow: 10 });
