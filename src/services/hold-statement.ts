@@ -70,9 +70,10 @@ interface StatementRow {
  * is retryable (isSeatRowsChanged).
  *
  * The per-user seat limit is checked once every requested row is locked and free, by
- * seats_held_by_user (the seat_limit_per_user migration): it serialises one user's holds of one show on an
- * advisory lock kept until this statement commits, and counts with a snapshot taken after the
- * lock was granted, so two parallel holds of one user never both pass on the same count.
+ * seats_held_by_user (the seat_limit_per_user migration): it serialises one user's holds of
+ * one show on an advisory lock kept until this statement commits, and counts with a snapshot
+ * taken after the lock was granted, so two parallel holds of one user never both pass on the
+ * same count.
  * Calling it last, after the row locks, keeps the lock order of every hold the same (rows,
  * then the user's lock): one that holds the user's lock waits for nothing else.
  */
