@@ -66,6 +66,8 @@ export const configSchema = z
       .default(navigator.hardwareConcurrency),
     PASSWORD_WORKER_PRIORITY: z.enum(["idle", "normal"]).default("idle"),
     HOLD_TTL_SECONDS: positiveInt(600),
+    /** Seats one user may hold or own for one show (PENDING and CONFIRMED bookings). */
+    MAX_SEATS_PER_USER_PER_SHOW: positiveInt(10),
     /** How long a waitlist offer (a PENDING hold made for the next in line) lasts. */
     WAITLIST_OFFER_TTL_SECONDS: positiveInt(300),
     CLEANUP_CRON: z.string().min(1).default("*/2 * * * *"),

@@ -501,7 +501,8 @@ describe.each(backends)("hostile input on %s", (backend) => {
   const callerOf = (who: "admin" | "user") => (who === "admin" ? admin : user);
 
   beforeAll(async () => {
-    app = await createTestApp(backend);
+    // A small per-user seat limit: the user's generated holds also meet SEAT_LIMIT refusals.
+    app = await createTestApp(backend, { MAX_SEATS_PER_USER_PER_SHOW: "3" });
     const doc = await app.request("GET", OPENAPI_PATH);
     for (const [path, operations] of Object.entries<Record<string, { requestBody?: unknown }>>(
       doc.body.paths,

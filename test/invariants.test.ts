@@ -46,12 +46,24 @@ describe.each(backends)("the booking invariant checker on %s", (backend) => {
 
     const violations = await bookingInvariantViolations(app, show.show_id);
     expect(violations).toContain(`seat ${seatId} is in 2 active bookings`);
-    expect(violations).toContain(
-      `seat ${seatId}: in an active booking but AVAILABLE in show_seats`,
-    );
+    expect(violations).toContain(`seat ${seatId}: in an active booking but not held in show_seats`);
     expect(
       violations.some((line) => line.startsWith(`seat ${seatId} is AVAILABLE but still locked`)),
     ).toBe(true);
     expect(violations.join("\n")).not.toContain(`seat ${otherSeatId}`);
+  });
+
+  test("reports a seat owed to a waitlist nobody waits in", async () => {
+    const show = await createShowFixture(app, (await createAdmin(app)).token, { perRow: 2 });
+    const [seatId] = show.seat_ids as [number];
+    await query(
+      app,
+      sql`update show_seats set status = 'OWED'
+          where show_id = ${show.show_id} and seat_id = ${seatId}`,
+    );
+    const violations = await bookingInvariantViolations(app, show.show_id);
+    expect(violations).toEqual([
+      `seat ${seatId}: owed to the waitlist while nobody waits in its line`,
+    ]);
   });
 });

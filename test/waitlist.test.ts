@@ -278,7 +278,7 @@ describe.each(backends)("waitlist (%s)", (backend) => {
     // The cancel's transaction commits; nothing after the commit has run yet.
     const endings = await cleanup.db.transaction((tx) =>
       endBookings(tx, [bookings.get(seatId) as number], "CANCELLED", {
-        waitlist: { ttlSeconds: OFFER_TTL_SECONDS, logger: silent },
+        waitlist: { ttlSeconds: OFFER_TTL_SECONDS, seatLimit: 10, logger: silent },
       }),
     );
     // Even with the cancelled booking's Redis lock gone, the seat is not on general sale.
@@ -377,5 +377,162 @@ describe.each(backends)("waitlist (%s)", (backend) => {
       page.notifications.map((note: { payload: { show_id: number } }) => note.payload.show_id),
     ).toEqual([second.show.show_id, first.show.show_id]);
     expect(ok(await notifications(other)).notifications).toEqual([]);
+  });
+
+  const threeUsers = async () =>
+    (await createUsersDirect(app, 3)) as [TestUser, TestUser, TestUser];
+
+  /** The effective status of the show's seats, as the public seat map shows them. */
+  async function seatMap(show: ShowFixture): Promise<Record<number, string>> {
+    const map = ok(await app.request("GET", `/api/v1/shows/${show.show_id}/seats`));
+    return Object.fromEntries(
+      map.seats.map((seat: { seat_id: number; status: string }) => [seat.seat_id, seat.status]),
+    );
+  }
+
+  test("an offer holds only seats freed for the line, never seats on open sale", async () => {
+    // Three seats, two of them held: one free seat, so a join for two is allowed.
+    const show = await createShowFixture(app, adminToken, { rows: ["A"], perRow: 3 });
+    const [s1, s2, s3] = show.seat_ids as [number, number, number];
+    const [buyer, waiter, shopper] = await threeUsers();
+    const first = ok(await holdSeats(app, buyer, show.show_id, [s1]));
+    const second = ok(await holdSeats(app, buyer, show.show_id, [s2]));
+    ok(await join(waiter, show.show_id, { seats_wanted: 2 }), 201);
+
+    // One seat freed: it is owed to the line and waits there, off sale, for a second one.
+    ok(await cancel(buyer, first.booking_id));
+    expect(await offersOf(show, [waiter])).toEqual([]);
+    expect(await seatMap(show)).toEqual({ [s1]: "LOCKED", [s2]: "LOCKED", [s3]: "AVAILABLE" });
+    const refused = await holdSeats(app, shopper, show.show_id, [s1]);
+    expectError(refused, 409, "SEAT_UNAVAILABLE");
+    expect(refused.body.details.failed_seats).toEqual([s1]);
+    // The seat that was on open sale stays there.
+    ok(await holdSeats(app, shopper, show.show_id, [s3]));
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+
+    // The second freed seat completes the offer: the two freed seats, nothing else.
+    ok(await cancel(buyer, second.booking_id));
+    const offers = await offersOf(show, [waiter, shopper]);
+    expect(offers.map(({ user_id, status, seat_ids }) => [user_id, status, seat_ids])).toEqual([
+      [shopper.user_id, "PENDING", [s3]],
+      [waiter.user_id, "PENDING", [s1, s2]],
+    ]);
+    expect(await entryStatus(show, waiter)).toBe("OFFERED");
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+  });
+
+  test("owed seats: a declined offer passes them on, and an empty line returns them to sale", async () => {
+    const { show, buyer, bookings } = await soldOutShow(3);
+    const [s1, s2] = show.seat_ids as [number, number];
+    const [first, next, shopper] = await threeUsers();
+    ok(await join(first, show.show_id, { seats_wanted: 2 }), 201);
+    ok(await join(next, show.show_id, { seats_wanted: 1 }), 201);
+    ok(await cancel(buyer, bookings.get(s1) as number));
+    ok(await cancel(buyer, bookings.get(s2) as number));
+    const [offer] = await offersOf(show, [first]);
+    expect(offer?.seat_ids).toEqual([s1, s2]);
+
+    // The head declines: the next in line gets the one seat it wants; nobody waits any more,
+    // so the other returns to open sale.
+    ok(await cancel(first, offer?.booking_id as number));
+    const offers = await offersOf(show, [next]);
+    expect(offers.map(({ status, seat_ids }) => [status, seat_ids])).toEqual([["PENDING", [s1]]]);
+    expect(await seatMap(show)).toMatchObject({ [s1]: "LOCKED", [s2]: "AVAILABLE" });
+    ok(await holdSeats(app, shopper, show.show_id, [s2]));
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+  });
+
+  test("owed seats go on down the line, or back on sale, when the head of the line leaves", async () => {
+    const { show, buyer, bookings } = await soldOutShow(3);
+    const [s1] = show.seat_ids as [number];
+    const [head, behind, shopper] = await threeUsers();
+    ok(await join(head, show.show_id, { seats_wanted: 3 }), 201);
+    ok(await join(behind, show.show_id, { seats_wanted: 2 }), 201);
+    ok(await cancel(buyer, bookings.get(s1) as number));
+    expect(await seatMap(show)).toMatchObject({ [s1]: "LOCKED" });
+
+    // The head leaves: the one owed seat is not enough for the next (two wanted): still owed.
+    expect((await leave(head, show.show_id)).status).toBe(204);
+    expectError(await holdSeats(app, shopper, show.show_id, [s1]), 409, "SEAT_UNAVAILABLE");
+    // The last one leaves too: nobody waits, the seat is back on sale.
+    expect((await leave(behind, show.show_id)).status).toBe(204);
+    expect(await seatMap(show)).toMatchObject({ [s1]: "AVAILABLE" });
+    ok(await holdSeats(app, shopper, show.show_id, [s1]));
+    expect(await offersOf(show, [head, behind])).toEqual([]);
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+  });
+
+  test("an offer that would take its user past the seat limit goes to the next in line", async () => {
+    const show = await createShowFixture(app, adminToken, { rows: ["A"], perRow: 13 });
+    const ids = show.seat_ids;
+    const [buyer, waiter, next] = await threeUsers();
+    const first = ok(await holdSeats(app, buyer, show.show_id, ids.slice(0, 1)));
+    const second = ok(await holdSeats(app, buyer, show.show_id, ids.slice(1, 2)));
+    ok(await holdSeats(app, buyer, show.show_id, ids.slice(10, 12)));
+    ok(await holdSeats(app, waiter, show.show_id, ids.slice(2, 10)));
+    // Eight seats held, one free: the waiter may wait for two.
+    ok(await join(waiter, show.show_id, { seats_wanted: 2 }), 201);
+    // The waiter takes the free seat: nine held, two more would pass the limit of ten.
+    ok(await holdSeats(app, waiter, show.show_id, ids.slice(12, 13)));
+    ok(await join(next, show.show_id, { seats_wanted: 1 }), 201);
+
+    ok(await cancel(buyer, first.booking_id));
+    ok(await cancel(buyer, second.booking_id));
+    expect(await entryStatus(show, waiter)).toBe("EXPIRED");
+    const notes = ok(await notifications(waiter)).notifications;
+    expect(
+      notes.map((note: { kind: string; payload: unknown }) => [note.kind, note.payload]),
+    ).toEqual([["WAITLIST_SEAT_LIMIT", { show_id: show.show_id, seats_wanted: 2, remaining: 1 }]]);
+    const offers = await offersOf(show, [next]);
+    expect(offers.map(({ status, seat_ids }) => [status, seat_ids])).toEqual([
+      ["PENDING", [ids[0] as number]],
+    ]);
+    // Nobody waits any more: the other freed seat is back on open sale.
+    expect(await seatMap(show)).toMatchObject({ [ids[1] as number]: "AVAILABLE" });
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+  });
+
+  test("joining for more seats than the caller's seat limit leaves is refused", async () => {
+    const { show } = await soldOutShow(2);
+    const open = await createShowFixture(app, adminToken, { rows: ["A"], perRow: 10 });
+    const [waiter] = (await createUsersDirect(app, 1)) as [TestUser];
+    // Nine seats of the other show count nowhere here; eight of this one leave two.
+    ok(await holdSeats(app, waiter, open.show_id, open.seat_ids.slice(0, 8)));
+    ok(await join(waiter, show.show_id, { seats_wanted: 10 }), 201);
+    expect((await leave(waiter, show.show_id)).status).toBe(204);
+    const full = await createShowFixture(app, adminToken, { rows: ["A"], perRow: 9 });
+    ok(await holdSeats(app, waiter, full.show_id, full.seat_ids.slice(0, 8)));
+    const refused = await join(waiter, full.show_id, { seats_wanted: 3 });
+    expectError(refused, 409, "SEAT_LIMIT");
+    expect(refused.body.details).toEqual({ remaining: 2, limit: 10 });
+  });
+});
+
+describe.each(backends)("waitlist behind the waiting room (%s)", (backend) => {
+  let app: TestApp;
+  let adminToken: string;
+
+  beforeAll(async () => {
+    app = await createTestApp(backend, { WAITING_ROOM_ENABLED: "1", WAITING_ROOM_THRESHOLD: "1" });
+    adminToken = (await createAdmin(app)).token;
+  }, SETUP_TIMEOUT_MS);
+  afterAll(() => app.close());
+
+  test("a caller the waiting room holds back cannot join the waitlist either", async () => {
+    const show = await createShowFixture(app, adminToken, { rows: ["A"], perRow: 1 });
+    const [admitted, queued] = (await createUsersDirect(app, 2)) as [TestUser, TestUser];
+    // The one admitted place goes to the buyer of the only seat.
+    ok(await holdSeats(app, admitted, show.show_id, show.seat_ids));
+    const refused = await app.request("POST", `/api/v1/shows/${show.show_id}/waitlist`, {
+      token: queued.token,
+      body: { seats_wanted: 1 },
+    });
+    expectError(refused, 429, "WAITING_ROOM");
+    expect(refused.body.details.position).toBe(1);
+    const [entries] = await query<{ entries: number }>(
+      app,
+      sql`select count(*)::int as entries from waitlist_entries where show_id = ${show.show_id}`,
+    );
+    expect(entries?.entries).toBe(0);
   });
 });

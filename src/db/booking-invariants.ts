@@ -26,25 +26,32 @@ export const doubleSoldSeats = (showId: number): SQL<DoubleSoldSeat> =>
 
 /**
  * show_seats' LOCKED/BOOKED rows must be exactly the seats of active bookings, with the status
- * that matches the booking's (PENDING → LOCKED, CONFIRMED → BOOKED): the rows where they differ.
+ * that matches the booking's (PENDING → LOCKED, CONFIRMED → BOOKED), and a seat may be OWED to
+ * the waitlist only while someone waits in the show's line: the rows where that fails.
  */
 export const seatRowsOutOfStep = (showId: number): SQL<SeatOutOfStep> =>
   sql`with held as (
         select seat_id, booking_id, status::text as status from show_seats
-        where show_id = ${showId} and status <> 'AVAILABLE'
-      ), owed as (
+        where show_id = ${showId} and status in ('LOCKED', 'BOOKED')
+      ), expected as (
         select bs.seat_id, b.booking_id,
           case b.status when 'PENDING' then 'LOCKED' else 'BOOKED' end as status
         from booking_seats bs join bookings b on b.booking_id = bs.booking_id
         where b.show_id = ${showId} and b.status in ('PENDING', 'CONFIRMED')
       )
-      select coalesce(held.seat_id, owed.seat_id) as seat_id,
-        case when owed.seat_id is null then 'held in show_seats without an active booking'
-             when held.seat_id is null then 'in an active booking but AVAILABLE in show_seats'
+      select coalesce(held.seat_id, expected.seat_id) as seat_id,
+        case when expected.seat_id is null then 'held in show_seats without an active booking'
+             when held.seat_id is null then 'in an active booking but not held in show_seats'
              else 'held in show_seats by the wrong booking or status' end as problem
-      from held full join owed on held.seat_id = owed.seat_id
-      where held.seat_id is null or owed.seat_id is null
-        or held.booking_id <> owed.booking_id or held.status <> owed.status`;
+      from held full join expected on held.seat_id = expected.seat_id
+      where held.seat_id is null or expected.seat_id is null
+        or held.booking_id <> expected.booking_id or held.status <> expected.status
+      union all
+      select seat_id, 'owed to the waitlist while nobody waits in its line' as problem
+      from show_seats
+      where show_id = ${showId} and status = 'OWED'
+        and not exists (select 1 from waitlist_entries
+                        where show_id = ${showId} and status = 'WAITING')`;
 
 /** A row of doubleSoldSeats, as the checkers report it. */
 export const doubleSoldSentence = (row: DoubleSoldSeat) =>
@@ -63,4 +70,4 @@ export const heldSeats = (
 ): SQL<{ seat_id: number; status: "LOCKED" | "BOOKED"; lock_token: string }> =>
   sql`select ss.seat_id, ss.status::text as status, b.lock_token::text as lock_token
       from show_seats ss join bookings b on b.booking_id = ss.booking_id
-      where ss.show_id = ${showId} and ss.status <> 'AVAILABLE'`;
+      where ss.show_id = ${showId} and ss.status in ('LOCKED', 'BOOKED')`;

@@ -21,7 +21,12 @@ import {
  */
 
 export const userRole = pgEnum("user_role", ["user", "admin"]);
-export const seatStatus = pgEnum("seat_status", ["AVAILABLE", "LOCKED", "BOOKED"]);
+/**
+ * OWED: freed by a cancel or expiry while people wait for the show, and kept for its waitlist
+ * (no booking holds it, no general hold can take it) until enough are owed to serve the first
+ * in line, or nobody waits any more.
+ */
+export const seatStatus = pgEnum("seat_status", ["AVAILABLE", "LOCKED", "BOOKED", "OWED"]);
 export const paymentStatus = pgEnum("payment_status", ["SUCCEEDED", "DECLINED", "REFUNDED"]);
 export const bookingStatus = pgEnum("booking_status", [
   "PENDING",
@@ -169,7 +174,7 @@ export const bookings = pgTable(
 /**
  * One row per (show, seat), created with the show, so a hold always has a row to lock with
  * SELECT ... FOR UPDATE (no phantom inserts). booking_id points at the PENDING/CONFIRMED
- * booking that holds the seat while it is LOCKED or BOOKED.
+ * booking that holds the seat while it is LOCKED or BOOKED; AVAILABLE and OWED seats have none.
  *
  * The hottest table of a sale: every hold, confirm, cancel and expiry updates its rows. No
  * index covers the columns those updates change (status, booking_id, locked_until), and pages
@@ -193,9 +198,11 @@ export const showSeats = pgTable(
     primaryKey({ columns: [table.show_id, table.seat_id] }),
     // Deleting a seat from a layout checks its rows across shows.
     index("show_seats_seat_idx").on(table.seat_id),
+    // Written without naming OWED: a value added to an enum cannot be used in the transaction
+    // that adds it, and the migrations run in one.
     check(
       "show_seats_holder_matches_status",
-      sql`(${table.status} = 'AVAILABLE') = (${table.booking_id} is null)`,
+      sql`(${table.status} in ('LOCKED', 'BOOKED')) = (${table.booking_id} is not null)`,
     ),
   ],
 );

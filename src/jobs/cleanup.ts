@@ -13,6 +13,8 @@ export interface CleanupDependencies extends AfterCommit {
   batchSize: number;
   /** WAITLIST_OFFER_TTL_SECONDS: expired holds' seats go to the waitlist first. */
   waitlistOfferTtlSeconds: number;
+  /** MAX_SEATS_PER_USER_PER_SHOW: offers to the waitlist respect it too. */
+  seatLimit: number;
 }
 
 export interface CleanupResult {
@@ -44,7 +46,13 @@ export async function expireLapsedHolds(
         tx,
         due.map((row) => row.booking_id),
         "EXPIRED",
-        { waitlist: { ttlSeconds: deps.waitlistOfferTtlSeconds, logger: deps.logger } },
+        {
+          waitlist: {
+            ttlSeconds: deps.waitlistOfferTtlSeconds,
+            seatLimit: deps.seatLimit,
+            logger: deps.logger,
+          },
+        },
       );
     });
     if (endings.ended.length === 0) break;

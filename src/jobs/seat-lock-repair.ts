@@ -94,7 +94,7 @@ async function owedSeatLocks(db: Database): Promise<(SeatLockEntry & { bookingTo
         from show_seats ss
         join shows sh on sh.show_id = ss.show_id
         join bookings b on b.booking_id = ss.booking_id
-        where ss.status <> 'AVAILABLE' and sh.start_time > now()
+        where ss.status in ('LOCKED', 'BOOKED') and sh.start_time > now()
           and b.status in ('PENDING', 'CONFIRMED')`,
   );
   return rows.map((row) => ({

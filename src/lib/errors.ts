@@ -9,6 +9,7 @@ export type ErrorCode =
   | "FORBIDDEN"
   | "NOT_FOUND"
   | "SEAT_UNAVAILABLE"
+  | "SEAT_LIMIT"
   | "EMAIL_TAKEN"
   | "CONFLICT"
   | "INVALID_STATE"
@@ -44,3 +45,11 @@ export const conflict = (message: string, details?: Record<string, unknown>) =>
 export const invalidState = (message: string) => new AppError(409, "INVALID_STATE", message);
 export const badRequest = (message: string, details?: Record<string, unknown>) =>
   new AppError(400, "VALIDATION_ERROR", message, details);
+/** MAX_SEATS_PER_USER_PER_SHOW would be passed: `remaining` seats may still be held. */
+export const seatLimitReached = (remaining: number, limit: number) =>
+  new AppError(
+    409,
+    "SEAT_LIMIT",
+    `At most ${limit} seats per customer for this show; you may hold ${remaining} more`,
+    { remaining, limit },
+  );

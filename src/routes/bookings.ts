@@ -42,7 +42,7 @@ const lock = bookingPost({
   path: "/lock",
   summary: "Hold 1–10 seats for 10 minutes (all or nothing)",
   description:
-    "Any seat taken → 409 `SEAT_UNAVAILABLE` with `details.failed_seats` (exactly the requested seats that were taken) and nothing is held. Ids that are not seats of the show's venue → 400 with `details.invalid_seats` (a request naming both is refused for its taken seats, 409). Unknown show → 404; show already started → 400 `SHOW_STARTED`. Behind the show's waiting room: a queued caller gets 429 `WAITING_ROOM` with `details.position` and Retry-After.",
+    "Any seat taken → 409 `SEAT_UNAVAILABLE` with `details.failed_seats` (exactly the requested seats that were taken) and nothing is held. Ids that are not seats of the show's venue → 400 with `details.invalid_seats` (a request naming both is refused for its taken seats, 409). Per customer: the seats of the caller's PENDING (not yet lapsed) and CONFIRMED bookings of the show, this hold included, may not exceed MAX_SEATS_PER_USER_PER_SHOW (default 10), else 409 `SEAT_LIMIT` with `details.remaining` (seats the caller may still hold for this show) and `details.limit`, and nothing is held; parallel holds of one caller cannot pass it together, seats freed by a cancel or a lapsed hold count no more, and a replay of an Idempotency-Key is not a second hold. Unknown show → 404; show already started → 400 `SHOW_STARTED`. Behind the show's waiting room: a queued caller gets 429 `WAITING_ROOM` with `details.position` and Retry-After.",
   request: {
     headers: idempotencyHeader,
     body: jsonBody(

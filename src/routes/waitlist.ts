@@ -42,7 +42,7 @@ const NotificationSchema = z
     kind: z.string().openapi({ example: "WAITLIST_OFFER" }),
     payload: z.record(z.string(), z.unknown()).openapi({
       description:
-        "For WAITLIST_OFFER: `{booking_id, show_id, seat_ids, expires_at}` — the seats are held for you as a PENDING booking; pay and confirm it before `expires_at`.",
+        "For WAITLIST_OFFER: `{booking_id, show_id, seat_ids, expires_at}` — the seats are held for you as a PENDING booking; pay and confirm it before `expires_at`. For WAITLIST_SEAT_LIMIT: `{show_id, seats_wanted, remaining}` — your entry was closed because the seats you wait for would take you past the per-show seat limit.",
     }),
     created_at: z.string(),
     read_at: z.string().nullable(),
@@ -57,7 +57,7 @@ const join = createRoute({
   path: "/{show_id}/waitlist",
   summary: "Join the waitlist of a sold-out show",
   description:
-    "The body is optional: `{seats_wanted}` (1–10) defaults to 1, so a bare POST joins for one seat. When seats free up (cancellation or expiry) they are offered FIFO: the first in line gets a PENDING booking on as many seats as it wants (lasting WAITLIST_OFFER_TTL_SECONDS) and a WAITLIST_OFFER notification; an offer that lapses goes to the next in line. Idempotent: an active entry of the caller is returned with 200. Only a show whose free seats are fewer than `seats_wanted` can be joined, else 409 `NOT_SOLD_OUT` (`details.free_seats`); unknown show → 404; started show → 400 `SHOW_STARTED`.",
+    "The body is optional: `{seats_wanted}` (1–10) defaults to 1, so a bare POST joins for one seat. Seats freed by a cancellation or expiry while anyone waits are kept for the line (the seat map shows them LOCKED; no general hold can take them) and offered FIFO: once the line is owed as many seats as the first in line wants, it gets a PENDING booking on exactly those seats (lasting WAITLIST_OFFER_TTL_SECONDS) and a WAITLIST_OFFER notification. An offer is made only of seats freed for the line, never of seats on open sale. An offer that lapses or is cancelled passes its seats to the next in line; when nobody waits any more, owed seats go back on open sale. An offer never takes its user past MAX_SEATS_PER_USER_PER_SHOW: an entry that no longer fits is closed (EXPIRED) with a WAITLIST_SEAT_LIMIT notification. Idempotent: an active entry of the caller is returned with 200. Joining passes the show's waiting room like a hold (queued → 429 `WAITING_ROOM` with `details.position`). Only a show whose free seats are fewer than `seats_wanted` can be joined, else 409 `NOT_SOLD_OUT` (`details.free_seats`); wanting more seats than the caller may still hold for the show → 409 `SEAT_LIMIT` (`details.remaining`, `details.limit`); unknown show → 404; started show → 400 `SHOW_STARTED`.",
   request: {
     params: showIdParams,
     body: optionalJsonBody(z.object({ seats_wanted: z.number().int().min(1).max(10).optional() })),
@@ -65,7 +65,7 @@ const join = createRoute({
   responses: {
     201: jsonResponse(z.object({ entry: WaitlistEntrySchema }), "Joined"),
     200: jsonResponse(z.object({ entry: WaitlistEntrySchema }), "Already on the waitlist"),
-    ...errorResponses(400, 401, 404, 409),
+    ...errorResponses(400, 401, 404, 409, 429),
   },
 });
 
@@ -77,7 +77,7 @@ const leave = createRoute({
   path: "/{show_id}/waitlist",
   summary: "Leave the waitlist of a show",
   description:
-    "Only a WAITING entry can be left; not waiting (also: already offered seats — cancel that booking instead) → 404.",
+    "Only a WAITING entry can be left; not waiting (also: already offered seats — cancel that booking instead) → 404. Seats the line was owed go to the next in line, or back on open sale when nobody waits any more.",
   request: { params: showIdParams },
   responses: {
     204: { description: "Left the waitlist" },

@@ -2,10 +2,11 @@ import { sql } from "drizzle-orm";
 import { execRows, intArray, type Queryable } from "../db/client";
 import type { AfterCommit } from "./seat-changes";
 import {
+  noWaitlistChanges,
   type OfferSettings,
   offerToWaitlists,
-  settleOffers,
-  type WaitlistOffer,
+  settleWaitlistChanges,
+  type WaitlistChanges,
 } from "./waitlist-offers";
 
 export interface EndedBooking {
@@ -18,14 +19,15 @@ export interface EndedBooking {
   refund: { amount_cents: number; transaction_id: string } | null;
 }
 
-/** What a transaction that ended bookings leaves to settle after its commit. */
-export interface Endings {
+/**
+ * What a transaction that ended bookings leaves to settle after its commit: the bookings, and
+ * what the freed seats' waitlists got in the same transaction.
+ */
+export interface Endings extends WaitlistChanges {
   ended: EndedBooking[];
-  /** Waitlist offers the freed seats went to, in the same transaction. */
-  offers: WaitlistOffer[];
 }
 
-export const nothingEnded = (): Endings => ({ ended: [], offers: [] });
+export const nothingEnded = (): Endings => ({ ended: [], ...noWaitlistChanges() });
 
 interface EndOptions {
   /**
@@ -39,8 +41,8 @@ interface EndOptions {
  * Moves active bookings to EXPIRED or CANCELLED: frees their seats and refunds any successful
  * charge, so money and seats never part ways. Only PENDING bookings can expire. Run inside the
  * caller's transaction; returns what Redis must forget afterwards. Seats of a show with a
- * waitlist go to the line in the same transaction (EndOptions): between the commit and a later
- * offer, a general hold could take them.
+ * waitlist go to the line (OWED, or straight into an offer) in the same transaction
+ * (EndOptions): between the commit and a later offer, a general hold could take them.
  *
  * The bookings are locked by a statement of their own first: under READ COMMITTED a statement
  * that waited for a lock still reads other tables as of its start, so the refund would miss a
@@ -53,9 +55,14 @@ export async function endBookings(
   options: EndOptions = {},
 ): Promise<Endings> {
   const ended = await endAndFree(tx, bookingIds, to);
-  const freedShows = [...new Set(ended.filter((b) => b.seat_ids.length > 0).map((b) => b.show_id))];
-  if (!options.waitlist || freedShows.length === 0) return { ended, offers: [] };
-  return { ended, offers: await offerToWaitlists(tx, freedShows, options.waitlist) };
+  const freed = new Map<number, number[]>();
+  for (const booking of ended) {
+    if (booking.seat_ids.length === 0) continue;
+    freed.set(booking.show_id, [...(freed.get(booking.show_id) ?? []), ...booking.seat_ids]);
+  }
+  if (!options.waitlist || freed.size === 0) return { ended, ...noWaitlistChanges() };
+  const seats = [...freed].map(([show_id, seat_ids]) => ({ show_id, seat_ids }));
+  return { ended, ...(await offerToWaitlists(tx, seats, options.waitlist)) };
 }
 
 async function endAndFree(
@@ -107,13 +114,15 @@ async function endAndFree(
 
 /**
  * After the transaction commits: drop the Redis locks of ended bookings and announce their
- * seats as free, then lock and announce the seats offered to waitlists. A Redis failure here
+ * seats as free, then lock and announce what the waitlists got. A Redis failure here
  * only delays a seat's return to sale in the fast filter (PostgreSQL already freed it), so it
  * is logged rather than failing the request.
  */
 export async function settleEndedBookings(endings: Endings, after: AfterCommit): Promise<void> {
-  const offered = new Set(
-    endings.offers.flatMap((offer) => offer.seat_ids.map((seatId) => `${offer.show_id}:${seatId}`)),
+  const kept = new Set(
+    [...endings.offers, ...endings.owed].flatMap((seats) =>
+      seats.seat_ids.map((seatId) => `${seats.show_id}:${seatId}`),
+    ),
   );
   await Promise.all(
     endings.ended.map(async (booking) => {
@@ -130,14 +139,12 @@ export async function settleEndedBookings(endings: Endings, after: AfterCommit):
           error: String(error),
         });
       }
-      // Seats that went straight to an offer were never free: settleOffers announces them.
-      const freed = booking.seat_ids.filter(
-        (seatId) => !offered.has(`${booking.show_id}:${seatId}`),
-      );
+      // Seats that went to the waitlist were never free: settleWaitlistChanges announces them.
+      const freed = booking.seat_ids.filter((seatId) => !kept.has(`${booking.show_id}:${seatId}`));
       if (freed.length > 0) {
         await after.seatsChanged({ showId: booking.show_id, seatIds: freed, status: "AVAILABLE" });
       }
     }),
   );
-  await settleOffers(endings.offers, after);
+  await settleWaitlistChanges(endings, after);
 }

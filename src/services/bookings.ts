@@ -4,7 +4,7 @@ import type { AuthUser } from "../app-env";
 import { type Database, execRows, type Queryable } from "../db/client";
 import { isTransientConflict, pgErrorCode, UNIQUE_VIOLATION, withRetries } from "../db/errors";
 import { bookedMarkerTtlMs } from "../infra/seat-locks";
-import { AppError, badRequest, invalidState, notFound } from "../lib/errors";
+import { AppError, badRequest, invalidState, notFound, seatLimitReached } from "../lib/errors";
 import { fromCents, toCents } from "../lib/money";
 import { iso } from "../lib/time";
 import { TtlCache } from "../lib/ttl-cache";
@@ -34,6 +34,8 @@ export interface BookingSettings {
   holdTtlSeconds: number;
   /** Seats freed while people wait for the show are offered to them as holds this long. */
   waitlistOfferTtlSeconds: number;
+  /** MAX_SEATS_PER_USER_PER_SHOW: seats of one user's live holds and bookings of one show. */
+  seatLimit: number;
 }
 
 /** A booking as cancel (and the expiry of a lapsed hold) sees it, under its row lock. */
@@ -63,6 +65,7 @@ const HOLD_RESULTS = {
   invalid: "invalid",
   taken: "conflicted",
   lapsed: "conflicted",
+  over_limit: "refused",
   not_on_sale: "refused",
 } as const;
 
@@ -105,7 +108,14 @@ export class BookingService {
       this.after.metrics.recordHold("conflicted");
       throw error;
     });
-    const request = { userId, showId, seatIds, token, ttlSeconds: this.settings.holdTtlSeconds };
+    const request = {
+      userId,
+      showId,
+      seatIds,
+      token,
+      ttlSeconds: this.settings.holdTtlSeconds,
+      seatLimit: this.settings.seatLimit,
+    };
     let held: { outcome: HoldOutcome; reclaimed: Endings };
     try {
       held = await this.holdInDatabase(request);
@@ -177,6 +187,8 @@ export class BookingService {
       case "lapsed":
         // Another hold reclaimed and took them between our two statements.
         return seatUnavailable([]);
+      case "over_limit":
+        return seatLimitReached(outcome.remaining, this.settings.seatLimit);
       case "not_on_sale":
         return this.whyNotOnSale(this.db, showId);
     }
@@ -435,7 +447,11 @@ export class BookingService {
   /** Ends bookings; seats the show's waitlist wants go to it before the commit. */
   private end(tx: Queryable, bookingIds: number[], to: "EXPIRED" | "CANCELLED") {
     return endBookings(tx, bookingIds, to, {
-      waitlist: { ttlSeconds: this.settings.waitlistOfferTtlSeconds, logger: this.logger },
+      waitlist: {
+        ttlSeconds: this.settings.waitlistOfferTtlSeconds,
+        seatLimit: this.settings.seatLimit,
+        logger: this.logger,
+      },
     });
   }
 

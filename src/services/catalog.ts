@@ -41,10 +41,12 @@ export interface ShowSearch extends Page {
 
 /**
  * A seat whose hold ran out counts as AVAILABLE even before the cleanup job has expired it,
- * so nobody ever sees a seat stuck as LOCKED.
+ * so nobody ever sees a seat stuck as LOCKED. A seat owed to the waitlist shows as LOCKED: it
+ * is not for sale, and whom it is kept for is nobody else's business.
  */
 export const effectiveSeatStatus = sql<SeatView["status"]>`case
   when ${showSeats.status} = 'LOCKED' and ${showSeats.locked_until} <= now() then 'AVAILABLE'
+  when ${showSeats.status} = 'OWED' then 'LOCKED'
   else ${showSeats.status}::text end`;
 
 const seatIsFree = sql`(${showSeats.status} = 'AVAILABLE'

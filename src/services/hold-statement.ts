@@ -9,6 +9,8 @@ export interface HoldRequest {
   /** Owner token of the Redis locks, stored with the booking. */
   token: string;
   ttlSeconds: number;
+  /** MAX_SEATS_PER_USER_PER_SHOW: seats the user may hold or own for the show, this hold included. */
+  seatLimit: number;
 }
 
 export interface SeatRef {
@@ -18,7 +20,7 @@ export interface SeatRef {
 }
 
 interface LockedSeat extends SeatRef {
-  status: "AVAILABLE" | "LOCKED" | "BOOKED";
+  status: "AVAILABLE" | "LOCKED" | "BOOKED" | "OWED";
   booking_id: number | null;
   lapsed: boolean;
 }
@@ -31,10 +33,12 @@ export type HoldOutcome =
     }
   /** Requested ids that are not seats of the show's venue. */
   | { kind: "invalid"; seatIds: number[] }
-  /** Requested seats that are BOOKED or held by a running hold. */
+  /** Requested seats that are BOOKED, held by a running hold, or owed to the waitlist. */
   | { kind: "taken"; seatIds: number[] }
   /** Some seats are still LOCKED by holds that ran out: those bookings must expire first. */
   | { kind: "lapsed"; bookingIds: number[]; seatIds: number[] }
+  /** Every seat was free, but holding them would take the user past the per-show seat limit. */
+  | { kind: "over_limit"; remaining: number }
   /** Every seat was free but the show has started or is gone. */
   | { kind: "not_on_sale" };
 
@@ -46,6 +50,8 @@ interface StatementRow {
   booking_id: number | null;
   amount_cents: number | null;
   expires_at: string | Date | null;
+  /** Seats the user already held or owned for the show; null unless every seat was free. */
+  seats_held: number | null;
 }
 
 /**
@@ -62,6 +68,14 @@ interface StatementRow {
  * waited for its row lock: the locking read sees the freed row, but the update, run with the
  * statement's snapshot, skips it. Run again, the statement sees the commit: the guard's error
  * is retryable (isSeatRowsChanged).
+ *
+ * The per-user seat limit is checked once every requested row is locked and free, by
+ * seats_held_by_user (the seat_limit_per_user migration): it serialises one user's holds of
+ * one show on an advisory lock kept until this statement commits, and counts with a snapshot
+ * taken after the lock was granted, so two parallel holds of one user never both pass on the
+ * same count.
+ * Calling it last, after the row locks, keeps the lock order of every hold the same (rows,
+ * then the user's lock): one that holds the user's lock waits for nothing else.
  */
 const SEAT_ROWS_CHANGED = "seat rows changed under their row locks";
 
@@ -74,7 +88,7 @@ export function isSeatRowsChanged(error: unknown): boolean {
 }
 
 const holdStatement = new Statement<HoldParameters, StatementRow>(
-  ({ userId, showId, seatIds, seatCount, token, ttlSeconds }) => sql`with locked as (
+  ({ userId, showId, seatIds, seatCount, token, ttlSeconds, seatLimit }) => sql`with locked as (
       select ss.seat_id, ss.status::text as status, ss.booking_id, s.seat_row, s.seat_number,
         coalesce(ss.locked_until <= now(), false) as lapsed
       from show_seats ss join seats s on s.seat_id = ss.seat_id
@@ -83,14 +97,18 @@ const holdStatement = new Statement<HoldParameters, StatementRow>(
       for update of ss
     ), free as (
       select count(*) filter (where status = 'AVAILABLE') as seats from locked
+    ), allowance as (
+      select case when free.seats = ${seatCount}
+        then seats_held_by_user(${userId}, ${showId}) end as seats_held
+      from free
     ), booking as (
       insert into bookings (user_id, show_id, status, amount_cents, expires_at, lock_token)
       select ${userId}, sh.show_id, 'PENDING', sh.price_cents * ${seatCount},
         now() + make_interval(secs => ${ttlSeconds}), ${token}
-      from shows sh, free
+      from shows sh, allowance
       where sh.show_id = ${showId} and sh.start_time > now() and sh.deleted_at is null
         and (sh.sales_open_at is null or sh.sales_open_at <= now())
-        and free.seats = ${seatCount}
+        and allowance.seats_held + ${seatCount} <= ${seatLimit}
       returning booking_id, amount_cents, expires_at
     ), copied as (
       insert into booking_seats (booking_id, seat_id, seat_row, seat_number)
@@ -106,6 +124,7 @@ const holdStatement = new Statement<HoldParameters, StatementRow>(
     select
       (select json_agg(locked order by seat_id) from locked) as seats,
       booking.booking_id, booking.amount_cents, booking.expires_at,
+      (select seats_held from allowance) as seats_held,
       case when booking.booking_id is not null
             and (select count(*) from held) <> ${seatCount}
         then ('booking ' || booking.booking_id || ': ${sql.raw(SEAT_ROWS_CHANGED)}')::int
@@ -133,12 +152,19 @@ function interpret(request: HoldRequest, row: StatementRow | undefined): HoldOut
   // Taken seats are reported before ids that are not seats, as Redis, which knows only the
   // locks, reports them: the answer is the same whichever layer refuses the hold.
   const taken = seats.filter(
-    (seat) => seat.status === "BOOKED" || (seat.status === "LOCKED" && !seat.lapsed),
+    (seat) =>
+      seat.status === "BOOKED" ||
+      seat.status === "OWED" ||
+      (seat.status === "LOCKED" && !seat.lapsed),
   );
   if (taken.length > 0) return { kind: "taken", seatIds: taken.map((seat) => seat.seat_id) };
   if (seats.length !== request.seatIds.length) {
     const found = new Set(seats.map((seat) => seat.seat_id));
     return { kind: "invalid", seatIds: request.seatIds.filter((id) => !found.has(id)) };
+  }
+  const held = row?.seats_held ?? null;
+  if (held !== null && held + request.seatIds.length > request.seatLimit) {
+    return { kind: "over_limit", remaining: Math.max(request.seatLimit - held, 0) };
   }
   const lapsed = seats.filter((seat) => seat.status === "LOCKED" && seat.booking_id !== null);
   if (lapsed.length > 0) {

@@ -89,6 +89,11 @@ export function createServices(deps: ServiceDependencies): Services {
     seatsChanged: (change) => seatChanges.announce(change),
     metrics: deps.metrics,
   };
+  const bookings = new BookingService(deps.db, after, waitingRoom, {
+    holdTtlSeconds: config.HOLD_TTL_SECONDS,
+    waitlistOfferTtlSeconds: config.WAITLIST_OFFER_TTL_SECONDS,
+    seatLimit: config.MAX_SEATS_PER_USER_PER_SHOW,
+  });
   return {
     config,
     db: deps.db,
@@ -98,10 +103,7 @@ export function createServices(deps: ServiceDependencies): Services {
     }),
     catalog: new CatalogService(deps.db),
     admin: new AdminService(deps.db, after),
-    bookings: new BookingService(deps.db, after, waitingRoom, {
-      holdTtlSeconds: config.HOLD_TTL_SECONDS,
-      waitlistOfferTtlSeconds: config.WAITLIST_OFFER_TTL_SECONDS,
-    }),
+    bookings,
     seatMap,
     seatChanges,
     seatStreams: new SeatStreams(deps.seatEvents, seatMap, deps.db, deps.logger, {
@@ -117,6 +119,7 @@ export function createServices(deps: ServiceDependencies): Services {
       holdTtlSeconds: config.HOLD_TTL_SECONDS,
       batchSize: config.CLEANUP_BATCH_SIZE,
       waitlistOfferTtlSeconds: config.WAITLIST_OFFER_TTL_SECONDS,
+      seatLimit: config.MAX_SEATS_PER_USER_PER_SHOW,
     },
     metrics: deps.metrics,
     bookingViews: new BookingViews(deps.db),
@@ -125,7 +128,16 @@ export function createServices(deps: ServiceDependencies): Services {
     locks: deps.locks,
     rateLimitStore: deps.rateLimitStore,
     waitingRoom,
-    waitlist: new WaitlistService(deps.db),
+    waitlist: new WaitlistService(
+      deps.db,
+      after,
+      async (showId, userId) =>
+        waitingRoom.enter(showId, userId, (await bookings.timesOf(showId)).salesOpenAt),
+      {
+        ttlSeconds: config.WAITLIST_OFFER_TTL_SECONDS,
+        seatLimit: config.MAX_SEATS_PER_USER_PER_SHOW,
+      },
+    ),
     health: deps.health,
   };
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
-import { execRows, type Queryable } from "../db/client";
+import { execRows, intArray, type Queryable } from "../db/client";
 import type { Logger } from "../lib/logger";
 import { iso } from "../lib/time";
 import { runHoldStatement } from "./hold-statement";
@@ -38,6 +38,8 @@ export async function reconcileOffers(db: Queryable, showId: number): Promise<vo
 export interface OfferSettings {
   /** Lifetime of an offer's PENDING hold (WAITLIST_OFFER_TTL_SECONDS). */
   ttlSeconds: number;
+  /** MAX_SEATS_PER_USER_PER_SHOW: an offer never takes its user past it. */
+  seatLimit: number;
   logger: Logger;
 }
 
@@ -63,41 +65,62 @@ async function lockOffers(tx: Queryable, showId: number): Promise<void> {
   await execRows(tx, sql`select pg_advisory_xact_lock(${OFFER_LOCK_SPACE}, ${showId})`);
 }
 
+/** Seats of one show. */
+export interface ShowSeats {
+  show_id: number;
+  seat_ids: number[];
+}
+
+/** What a transaction did for the shows' waitlists, announced once it has committed. */
+export interface WaitlistChanges {
+  offers: WaitlistOffer[];
+  /** Freed seats now kept for the line (OWED): off sale, shown as LOCKED. */
+  owed: ShowSeats[];
+  /** Seats that were owed to a line nobody waits in any more: back on open sale. */
+  released: ShowSeats[];
+}
+
+export const noWaitlistChanges = (): WaitlistChanges => ({ offers: [], owed: [], released: [] });
+
 /**
- * Offers the free seats of every show among `showIds` that has an active waitlist (WAITING
- * entries, or OFFERED ones whose booking may just have ended), in the caller's transaction:
- * the one that freed the seats, so that no general hold can take a freed seat before the line
- * gets it. Shows are taken in id order, each in a savepoint of its own: if its offers fail (a
- * lock timeout, a deadlock) they are logged and undone, never another show's offers nor the
+ * Gives the seats a transaction freed to their shows' waitlists, in that transaction, so that
+ * no general hold can take a freed seat before the line gets it: in a show with an active
+ * waitlist (WAITING entries, or OFFERED ones whose booking may just have ended) freed seats
+ * become OWED to the line, and the line is served from its owed seats only, never from seats
+ * on open sale. Shows are taken in id order, each in a savepoint of its own: if its offers
+ * fail (a lock timeout, a deadlock) they are logged and undone, never another show's nor the
  * cancel or expiry that freed the seats, which then stay on general sale.
  */
 export async function offerToWaitlists(
   tx: Queryable,
-  showIds: number[],
+  freed: ShowSeats[],
   settings: OfferSettings,
-): Promise<WaitlistOffer[]> {
-  const offers: WaitlistOffer[] = [];
-  for (const showId of [...showIds].sort((a, b) => a - b)) {
+): Promise<WaitlistChanges> {
+  const changes = noWaitlistChanges();
+  for (const { show_id: showId, seat_ids: seatIds } of [...freed].sort(
+    (a, b) => a.show_id - b.show_id,
+  )) {
     try {
-      offers.push(
-        ...(await tx.transaction(async (savepoint) => {
-          await lockWaitlist(savepoint, showId, "to look");
-          // Read after the lock: every join that committed before it is seen. An offer whose
-          // hold is still running needs nothing; one whose booking ended (this transaction's
-          // own doing, say) must be settled and its seats offered on.
-          const [waited] = await execRows<{ waiting: boolean }>(
-            savepoint,
-            sql`select exists (select 1 from waitlist_entries w
-                  left join bookings b on b.booking_id = w.booking_id
-                  where w.show_id = ${showId}
-                    and (w.status = 'WAITING'
-                      or (w.status = 'OFFERED' and b.status is distinct from 'PENDING'))) as waiting`,
-          );
-          if (!waited?.waiting) return [];
-          await lockOffers(savepoint, showId);
-          return offerFreeSeats(savepoint, showId, settings.ttlSeconds);
-        })),
-      );
+      const served = await tx.transaction(async (savepoint) => {
+        await lockWaitlist(savepoint, showId, "to look");
+        // Read after the lock: every join that committed before it is seen. An offer whose
+        // hold is still running needs nothing; one whose booking ended (this transaction's
+        // own doing, say) must be settled and its seats offered on.
+        const [waited] = await execRows<{ waiting: boolean }>(
+          savepoint,
+          sql`select exists (select 1 from waitlist_entries w
+                left join bookings b on b.booking_id = w.booking_id
+                where w.show_id = ${showId}
+                  and (w.status = 'WAITING'
+                    or (w.status = 'OFFERED' and b.status is distinct from 'PENDING'))) as waiting`,
+        );
+        if (!waited?.waiting) return noWaitlistChanges();
+        await lockOffers(savepoint, showId);
+        return serveLine(savepoint, showId, seatIds, settings);
+      });
+      changes.offers.push(...served.offers);
+      changes.owed.push(...served.owed);
+      changes.released.push(...served.released);
     } catch (error) {
       settings.logger.warn("waitlist offer failed; the freed seats stay on general sale", {
         show_id: showId,
@@ -105,27 +128,92 @@ export async function offerToWaitlists(
       });
     }
   }
-  return offers;
+  return changes;
 }
 
 /**
- * FIFO: while the first WAITING entry can be served (enough AVAILABLE seats), holds that many
- * seats (lowest ids) for its user with the hold statement, marks the entry OFFERED and writes a
- * WAITLIST_OFFER notification. Strict FIFO: when the head of the line wants more seats than
- * are free, nobody behind it is served.
- *
- * Run under the show's offer lock (OFFER_LOCK_SPACE), held until the caller commits: a later
- * offer of the show's seats sees the seats an earlier one offered as LOCKED. Seats
- * another transaction has locked are skipped (SKIP LOCKED): one that freed them offers them
- * itself before it commits; seats a general hold or an admin change has locked for a moment
- * are offered with the next seats the show frees.
+ * Serves the show's line after someone left it: the seats it was owed go to the next in line,
+ * or back on open sale when nobody waits any more. Run in the transaction that ended the
+ * entry, under the same locks as a freeing transaction.
  */
-async function offerFreeSeats(
+export async function serveLineAfterLeaving(
   tx: Queryable,
   showId: number,
-  ttlSeconds: number,
-): Promise<WaitlistOffer[]> {
+  settings: OfferSettings,
+): Promise<WaitlistChanges> {
+  await lockWaitlist(tx, showId, "to look");
+  await lockOffers(tx, showId);
+  return serveLine(tx, showId, [], settings);
+}
+
+/**
+ * Under the show's offer lock (OFFER_LOCK_SPACE), held until the caller commits, so two
+ * transactions never offer the same seats nor serve the same entry: settles ended offers,
+ * makes `freedSeatIds` OWED while anyone waits, serves the line from the owed seats, and
+ * returns them to open sale once nobody waits.
+ */
+async function serveLine(
+  tx: Queryable,
+  showId: number,
+  freedSeatIds: number[],
+  settings: OfferSettings,
+): Promise<WaitlistChanges> {
   await reconcileOffers(tx, showId);
+  const owed =
+    freedSeatIds.length > 0 && (await someoneWaits(tx, showId))
+      ? await execRows<{ seat_id: number }>(
+          tx,
+          sql`update show_seats set status = 'OWED'
+              where show_id = ${showId} and seat_id = any(${intArray(freedSeatIds)})
+                and status = 'AVAILABLE'
+              returning seat_id`,
+        )
+      : [];
+  const offers = await offerOwedSeats(tx, showId, settings);
+  const released = (await someoneWaits(tx, showId))
+    ? []
+    : await execRows<{ seat_id: number }>(
+        tx,
+        sql`update show_seats set status = 'AVAILABLE'
+            where show_id = ${showId} and status = 'OWED' returning seat_id`,
+      );
+  const handedOn = new Set([
+    ...offers.flatMap((offer) => offer.seat_ids),
+    ...released.map((row) => row.seat_id),
+  ]);
+  const stillOwed = owed.map((row) => row.seat_id).filter((seatId) => !handedOn.has(seatId));
+  return {
+    offers,
+    owed: stillOwed.length > 0 ? [{ show_id: showId, seat_ids: stillOwed }] : [],
+    released:
+      released.length > 0
+        ? [{ show_id: showId, seat_ids: released.map((row) => row.seat_id) }]
+        : [],
+  };
+}
+
+async function someoneWaits(tx: Queryable, showId: number): Promise<boolean> {
+  const [line] = await execRows<{ waiting: boolean }>(
+    tx,
+    sql`select exists (select 1 from waitlist_entries
+          where show_id = ${showId} and status = 'WAITING') as waiting`,
+  );
+  return line?.waiting ?? false;
+}
+
+/**
+ * FIFO: while the show owes the first WAITING entry as many seats as it wants, holds them
+ * (lowest ids) for its user with the hold statement, marks the entry OFFERED and writes a
+ * WAITLIST_OFFER notification. Strict FIFO: when the head of the line wants more seats than
+ * are owed, nobody behind it is served, and the owed seats wait for more. The hold statement
+ * takes AVAILABLE seats only: the chosen seats are made AVAILABLE for it under their row
+ * locks, which no general hold gets before the commit, by when they are LOCKED.
+ */
+async function offerOwedSeats(
+  tx: Queryable,
+  showId: number,
+  { ttlSeconds, seatLimit }: OfferSettings,
+): Promise<WaitlistOffer[]> {
   const made: WaitlistOffer[] = [];
   for (;;) {
     const [entry] = await execRows<{
@@ -140,23 +228,33 @@ async function offerFreeSeats(
           for update`,
     );
     if (!entry) break;
-    const free = await execRows<{ seat_id: number }>(
+    const owed = await execRows<{ seat_id: number }>(
       tx,
       sql`select seat_id from show_seats
-          where show_id = ${showId} and status = 'AVAILABLE'
+          where show_id = ${showId} and status = 'OWED'
           order by seat_id limit ${entry.seats_wanted}
-          for update skip locked`,
+          for update`,
     );
-    if (free.length < entry.seats_wanted) break;
+    if (owed.length < entry.seats_wanted) break;
     const token = randomUUID();
-    const seatIds = free.map((row) => row.seat_id);
+    const seatIds = owed.map((row) => row.seat_id);
+    const owedToOffer = (status: "AVAILABLE" | "OWED") =>
+      tx.execute(sql`update show_seats set status = ${status}
+        where show_id = ${showId} and seat_id = any(${intArray(seatIds)})`);
+    await owedToOffer("AVAILABLE");
     const outcome = await runHoldStatement(tx, {
       userId: entry.user_id,
       showId,
       seatIds,
       token,
       ttlSeconds,
+      seatLimit,
     });
+    if (outcome.kind !== "held") await owedToOffer("OWED");
+    if (outcome.kind === "over_limit") {
+      await closeOverLimit(tx, showId, entry, outcome.remaining);
+      continue;
+    }
     // Not on sale any more (the show started or is gone): nothing can be offered.
     if (outcome.kind !== "held") break;
     const { booking } = outcome;
@@ -186,10 +284,43 @@ async function offerFreeSeats(
 }
 
 /**
- * After the offers committed: locks their seats in Redis with their bookings' tokens (best
- * effort) and announces them LOCKED. Run after the ended bookings' own locks were dropped.
+ * The user holds or bought enough seats of the show since joining that the seats they wait for
+ * would take them past MAX_SEATS_PER_USER_PER_SHOW: their entry is closed (EXPIRED) and they are
+ * told so (WAITLIST_SEAT_LIMIT); the line moves on to the next in line.
  */
-export async function settleOffers(offers: WaitlistOffer[], after: AfterCommit): Promise<void> {
+async function closeOverLimit(
+  tx: Queryable,
+  showId: number,
+  entry: { waitlist_entry_id: number; user_id: number; seats_wanted: number },
+  remaining: number,
+): Promise<void> {
+  await tx.execute(sql`update waitlist_entries set status = 'EXPIRED', updated_at = now()
+    where waitlist_entry_id = ${entry.waitlist_entry_id}`);
+  const payload = { show_id: showId, seats_wanted: entry.seats_wanted, remaining };
+  await tx.execute(sql`insert into notifications (user_id, kind, payload)
+    values (${entry.user_id}, 'WAITLIST_SEAT_LIMIT', ${JSON.stringify(payload)}::jsonb)`);
+}
+
+/**
+ * After the transaction committed: locks the offers' seats in Redis with their bookings'
+ * tokens (best effort) and announces them LOCKED; announces owed seats LOCKED (no Redis lock:
+ * PostgreSQL refuses them to general holds) and released ones AVAILABLE. Run after the ended
+ * bookings' own locks were dropped.
+ */
+export async function settleWaitlistChanges(
+  { offers, owed, released }: WaitlistChanges,
+  after: AfterCommit,
+): Promise<void> {
+  for (const seats of owed) {
+    await after.seatsChanged({ showId: seats.show_id, seatIds: seats.seat_ids, status: "LOCKED" });
+  }
+  for (const seats of released) {
+    await after.seatsChanged({
+      showId: seats.show_id,
+      seatIds: seats.seat_ids,
+      status: "AVAILABLE",
+    });
+  }
   for (const offer of offers) {
     const ttlMs = Math.max(Date.parse(offer.expires_at) - Date.now(), 1);
     try {

@@ -1,10 +1,17 @@
 import { sql } from "drizzle-orm";
 import { type Database, execRows, type Queryable } from "../db/client";
 import { shows } from "../db/schema";
-import { AppError, notFound } from "../lib/errors";
+import { AppError, notFound, seatLimitReached } from "../lib/errors";
 import { iso } from "../lib/time";
 import { availableSeats } from "./catalog";
-import { lockWaitlist, reconcileOffers } from "./waitlist-offers";
+import type { AfterCommit } from "./seat-changes";
+import {
+  lockWaitlist,
+  type OfferSettings,
+  reconcileOffers,
+  serveLineAfterLeaving,
+  settleWaitlistChanges,
+} from "./waitlist-offers";
 
 export type WaitlistStatus = "WAITING" | "OFFERED" | "FULFILLED" | "EXPIRED" | "LEFT";
 
@@ -31,18 +38,29 @@ export interface NotificationView {
   read_at: string | null;
 }
 
+/** Lets the caller through the show's waiting room, as a hold would; 429 WAITING_ROOM if not. */
+export type Admission = (showId: number, userId: number) => Promise<void>;
+
 export class WaitlistService {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly after: AfterCommit,
+    private readonly admit: Admission,
+    private readonly offers: Omit<OfferSettings, "logger">,
+  ) {}
 
   /**
    * Joins the show's waitlist. Idempotent: an active (WAITING or OFFERED) entry of the caller is
-   * returned as is (`created: false`). Only a show on sale whose free seats are fewer than
-   * `seatsWanted` can be joined: otherwise 409 NOT_SOLD_OUT (hold the seats instead). The show
-   * row is share-locked, so a deletion of the show in flight finishes first (then 404); the
-   * free seats are counted under the show's waitlist lock, so a cancel or expiry committing
-   * meanwhile either counts here or offers its seats to this entry.
+   * returned as is (`created: false`). The caller must first get through the show's waiting
+   * room, as for a hold: the line is no way around it. Only a show on sale whose free seats are
+   * fewer than `seatsWanted` can be joined: otherwise 409 NOT_SOLD_OUT (hold the seats
+   * instead); wanting more seats than the caller's seat limit leaves → 409 SEAT_LIMIT. The
+   * show row is share-locked, so a deletion of the show in flight finishes first (then 404);
+   * the free seats are counted under the show's waitlist lock, so a cancel or expiry
+   * committing meanwhile either counts here or offers its seats to this entry.
    */
   async join(userId: number, showId: number, seatsWanted: number) {
+    await this.admit(showId, userId);
     return this.db.transaction(async (tx) => {
       const [show] = await execRows<{ started: boolean }>(
         tx,
@@ -71,6 +89,12 @@ export class WaitlistService {
           { free_seats: free },
         );
       }
+      const [held] = await execRows<{ seats: number }>(
+        tx,
+        sql`select seats_held_by_user(${userId}, ${showId}) as seats`,
+      );
+      const remaining = Math.max(this.offers.seatLimit - (held?.seats ?? 0), 0);
+      if (seatsWanted > remaining) throw seatLimitReached(remaining, this.offers.seatLimit);
       // A concurrent join of the same user inserts nothing here and answers the winner's entry.
       const inserted = await execRows<{ waitlist_entry_id: number }>(
         tx,
@@ -85,15 +109,22 @@ export class WaitlistService {
     });
   }
 
-  /** Leaves the line: the caller's WAITING entry becomes LEFT; none → 404. */
+  /**
+   * Leaves the line: the caller's WAITING entry becomes LEFT; none → 404. Seats the line was
+   * owed go on to the next in line, or back on open sale when nobody waits any more.
+   */
   async leave(userId: number, showId: number): Promise<void> {
-    const left = await execRows<{ waitlist_entry_id: number }>(
-      this.db,
-      sql`update waitlist_entries set status = 'LEFT', updated_at = now()
-          where show_id = ${showId} and user_id = ${userId} and status = 'WAITING'
-          returning waitlist_entry_id`,
-    );
-    if (left.length === 0) throw notFound("Waitlist entry");
+    const changes = await this.db.transaction(async (tx) => {
+      const left = await execRows<{ waitlist_entry_id: number }>(
+        tx,
+        sql`update waitlist_entries set status = 'LEFT', updated_at = now()
+            where show_id = ${showId} and user_id = ${userId} and status = 'WAITING'
+            returning waitlist_entry_id`,
+      );
+      if (left.length === 0) throw notFound("Waitlist entry");
+      return serveLineAfterLeaving(tx, showId, { ...this.offers, logger: this.after.logger });
+    });
+    await settleWaitlistChanges(changes, this.after);
   }
 
   /** The caller's notifications, newest first. */
