@@ -7,6 +7,7 @@ const database = await openDatabase({
   url: config.DATABASE_URL,
   dataDir: config.DATA_DIR,
   poolMax: 1,
+  behindPgBouncer: config.DB_PGBOUNCER,
 });
 await runMigrations(database);
 await database.close();

@@ -75,6 +75,11 @@ export const configSchema = z
     TRUST_PROXY: flag(false),
     DB_POOL_MAX: positiveInt(20),
     DB_PREPARE: flag(true),
+    /**
+     * PgBouncer in transaction pooling in front of PostgreSQL: no startup parameters, no prepared
+     * statements; the timeouts come from the role, checked at start.
+     */
+    DB_PGBOUNCER: flag(false),
     /** 0: a pooled connection stays open however long it idles (postgres.js idle_timeout). */
     DB_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(0).default(0),
     /** Upper bound of opening a connection (postgres.js connect_timeout). */

@@ -5,6 +5,7 @@ import type { Config } from "./config";
 import { type DatabaseHandle, openDatabase } from "./db/client";
 import { databaseConnections } from "./db/connections";
 import { runMigrations } from "./db/migrate";
+import { checkPooledSessionSettings } from "./db/pooled-session";
 import { seedDemoData } from "./db/seed";
 import { Metrics } from "./infra/metrics";
 import { PasswordHasher } from "./infra/password-hasher";
@@ -66,12 +67,22 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
       dataDir: config.DATA_DIR,
       poolMax: config.DB_POOL_MAX,
       prepare: config.DB_PREPARE,
+      behindPgBouncer: config.DB_PGBOUNCER,
       statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
       lockTimeoutMs: config.DB_LOCK_TIMEOUT_MS,
       planCacheMode: config.DB_PLAN_CACHE_MODE,
       connectTimeoutSeconds: config.DB_CONNECT_TIMEOUT_SECONDS,
       idleTimeoutSeconds: config.DB_IDLE_TIMEOUT_SECONDS,
     }));
+  if (config.DB_PGBOUNCER && database.driver === "postgres") {
+    await checkPooledSessionSettings(database, {
+      statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+      lockTimeoutMs: config.DB_LOCK_TIMEOUT_MS,
+    }).catch(async (error) => {
+      if (!options.database) await database.close();
+      throw error;
+    });
+  }
   // Production migrates explicitly (bun run db:migrate, the Docker entrypoint); embedded
   // mode has no operator to do it.
   if (database.driver === "pglite") await runMigrations(database);
