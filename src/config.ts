@@ -23,6 +23,12 @@ export const configSchema = z
     DATABASE_URL: optionalString.pipe(
       z.url({ protocol: /^postgres(ql)?$/, message: "must be a postgres:// URL" }).optional(),
     ),
+    /** A streaming replica for reads that may lag a moment (browsing, admin lists, analytics). */
+    DATABASE_READ_URL: optionalString.pipe(
+      z.url({ protocol: /^postgres(ql)?$/, message: "must be a postgres:// URL" }).optional(),
+    ),
+    /** A replica further behind than this is not read from (probed every half of it). */
+    DATABASE_READ_MAX_LAG_SECONDS: positiveInt(5),
     DATA_DIR: z.string().default("./data/pglite"),
     REDIS_URL: optionalString.pipe(
       z.url({ protocol: /^rediss?$/, message: "must be a redis:// URL" }).optional(),

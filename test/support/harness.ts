@@ -5,7 +5,7 @@ import { type Config, loadConfig } from "../../src/config";
 import { type DatabaseHandle, openDatabase } from "../../src/db/client";
 import { runMigrations } from "../../src/db/migrate";
 import type { SeatLocks } from "../../src/infra/seat-locks";
-import { createLogger } from "../../src/lib/logger";
+import { createLogger, type Logger } from "../../src/lib/logger";
 import { type Runtime, startRuntime } from "../../src/runtime";
 import {
   type Backend,
@@ -87,6 +87,8 @@ export interface TestAppOptions {
   throughPgBouncer?: boolean;
   /** Postgres backend only: DATABASE_READ_URL is the test database on the replica. */
   readReplica?: boolean;
+  /** Where the app logs (silent unless LOG_LEVEL says otherwise). */
+  logger?: Logger;
 }
 
 export async function createTestApp(
@@ -180,7 +182,7 @@ export async function createTestApp(
   const config = loadConfig({ ...baseEnv, ...env });
   const runtime = await startRuntime(config, {
     database,
-    logger: createLogger(config.LOG_LEVEL),
+    logger: options.logger ?? createLogger(config.LOG_LEVEL),
     // Embedded "instances" live in one process: they share the in-memory locks as real
     // instances share Redis.
     locks:
