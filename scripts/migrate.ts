@@ -9,6 +9,7 @@ await startOrExit(config, async () => {
     url: config.DATABASE_URL,
     dataDir: config.DATA_DIR,
     poolMax: 1,
+    behindPgBouncer: config.DB_PGBOUNCER,
   });
   try {
     await runMigrations(database);

@@ -43,6 +43,12 @@ export const configSchema = z
     DATABASE_URL: optionalString.pipe(
       z.url({ protocol: /^postgres(ql)?$/, message: "must be a postgres:// URL" }).optional(),
     ),
+    /** A streaming replica for reads that may lag a moment (browsing, admin lists, analytics). */
+    DATABASE_READ_URL: optionalString.pipe(
+      z.url({ protocol: /^postgres(ql)?$/, message: "must be a postgres:// URL" }).optional(),
+    ),
+    /** A replica further behind than this is not read from (probed every half of it). */
+    DATABASE_READ_MAX_LAG_SECONDS: positiveInt(5),
     DATA_DIR: z.string().default("./data/pglite"),
     REDIS_URL: optionalString.pipe(
       z.url({ protocol: /^rediss?$/, message: "must be a redis:// URL" }).optional(),
@@ -101,6 +107,11 @@ export const configSchema = z
     TRUST_PROXY: proxyHops,
     DB_POOL_MAX: positiveInt(20),
     DB_PREPARE: flag(true),
+    /**
+     * PgBouncer in transaction pooling in front of PostgreSQL: no startup parameters, no prepared
+     * statements; the timeouts come from the role, checked at start.
+     */
+    DB_PGBOUNCER: flag(false),
     /** 0: a pooled connection stays open however long it idles (postgres.js idle_timeout). */
     DB_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(0).default(0),
     /** Upper bound of opening a connection (postgres.js connect_timeout). */

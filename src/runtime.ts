@@ -6,6 +6,8 @@ import type { Config } from "./config";
 import { type DatabaseHandle, openDatabase } from "./db/client";
 import { databaseConnections } from "./db/connections";
 import { runMigrations } from "./db/migrate";
+import { checkPooledSessionSettings } from "./db/pooled-session";
+import { ReplicaReads, readsOnPrimary } from "./db/read-replica";
 import { seedDemoData } from "./db/seed";
 import { Metrics } from "./infra/metrics";
 import { PasswordHasher } from "./infra/password-hasher";
@@ -62,23 +64,43 @@ export interface RuntimeOptions {
 /** Wires config, database, Redis and services into a ready app; shared by API, worker and tests. */
 export async function startRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const logger = options.logger ?? createLogger(config.LOG_LEVEL);
+  const pool = {
+    poolMax: config.DB_POOL_MAX,
+    prepare: config.DB_PREPARE,
+    behindPgBouncer: config.DB_PGBOUNCER,
+    statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+    lockTimeoutMs: config.DB_LOCK_TIMEOUT_MS,
+    planCacheMode: config.DB_PLAN_CACHE_MODE,
+    connectTimeoutSeconds: config.DB_CONNECT_TIMEOUT_SECONDS,
+    idleTimeoutSeconds: config.DB_IDLE_TIMEOUT_SECONDS,
+  };
   const database =
     options.database ??
-    (await openDatabase({
-      url: config.DATABASE_URL,
-      dataDir: config.DATA_DIR,
-      poolMax: config.DB_POOL_MAX,
-      prepare: config.DB_PREPARE,
+    (await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, ...pool }));
+  if (config.DB_PGBOUNCER && database.driver === "postgres") {
+    await checkPooledSessionSettings(database, {
       statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
       lockTimeoutMs: config.DB_LOCK_TIMEOUT_MS,
-      planCacheMode: config.DB_PLAN_CACHE_MODE,
-      connectTimeoutSeconds: config.DB_CONNECT_TIMEOUT_SECONDS,
-      idleTimeoutSeconds: config.DB_IDLE_TIMEOUT_SECONDS,
-    }));
+    }).catch(async (error) => {
+      if (!options.database) await database.close();
+      throw error;
+    });
+  }
   // Production migrates explicitly (bun run db:migrate, the Docker entrypoint); embedded
   // mode has no operator to do it.
   if (database.driver === "pglite") await runMigrations(database);
   await assertDatabaseUsable(database, config.DATABASE_URL);
+
+  // The replica's pool opens lazily: a replica that is down at start costs nothing but a log line.
+  const staleReads =
+    config.DATABASE_READ_URL && database.driver === "postgres"
+      ? new ReplicaReads({
+          primary: database.db,
+          replica: await openDatabase({ url: config.DATABASE_READ_URL, ...pool }),
+          maxLagMs: config.DATABASE_READ_MAX_LAG_SECONDS * 1000,
+          logger,
+        })
+      : readsOnPrimary(database.db);
 
   let redis: Redis | undefined;
   let queueRedis: Redis | undefined;
@@ -224,6 +246,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
   const services = createServices({
     config,
     db: database.db,
+    staleReads,
     health,
     locks,
     rateLimitStore,
@@ -266,6 +289,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
       redisCircuit?.close();
       redis?.disconnect();
       queueRedis?.disconnect();
+      await staleReads.close();
       if (!options.keepDatabaseOpen) await database.close();
     },
   };

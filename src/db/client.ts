@@ -28,6 +28,13 @@ export interface DatabaseOptions {
   poolMax?: number;
   /** Prepared statements; switch off behind PgBouncer in transaction mode. */
   prepare?: boolean;
+  /**
+   * A transaction pooler (PgBouncer, pool_mode = transaction) is in front: it refuses session
+   * settings as startup parameters and keeps no prepared statement from one transaction to the
+   * next, so neither is sent. The timeouts must then come from the role or the database
+   * (`checkPooledSessionSettings` verifies that they do).
+   */
+  behindPgBouncer?: boolean;
   /** Upper bounds for one statement and for one wait on a row lock (ms); 0 = none. */
   statementTimeoutMs?: number;
   lockTimeoutMs?: number;
@@ -57,16 +64,18 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   if (options.url) {
     const client = postgres(options.url, {
       max: options.poolMax ?? 20,
-      prepare: options.prepare ?? true,
+      prepare: !options.behindPgBouncer && (options.prepare ?? true),
       onnotice: () => {},
       connect_timeout: options.connectTimeoutSeconds ?? 5,
       idle_timeout: options.idleTimeoutSeconds ?? 0,
       // Sent as startup parameters: no request waits on a lock or a query without bound.
-      connection: {
-        statement_timeout: options.statementTimeoutMs ?? 0,
-        lock_timeout: options.lockTimeoutMs ?? 0,
-        plan_cache_mode: options.planCacheMode ?? "force_generic_plan",
-      },
+      connection: options.behindPgBouncer
+        ? {}
+        : {
+            statement_timeout: options.statementTimeoutMs ?? 0,
+            lock_timeout: options.lockTimeoutMs ?? 0,
+            plan_cache_mode: options.planCacheMode ?? "force_generic_plan",
+          },
     });
     return {
       db: drizzlePostgres({ client, schema }) as unknown as Database,

@@ -48,6 +48,8 @@ const getShow = createRoute({
   path: "/{show_id}",
   tags: ["Catalogue"],
   summary: "One show with its availability",
+  description:
+    "Catalogue reads (this, `/shows`, `/shows/search`, `/events`) may be served by a read replica: `available_seats` can trail a hold made a moment ago by up to a few seconds. The seat map (`/shows/{show_id}/seats`) is always current.",
   request: { params: showIdParams },
   responses: {
     200: jsonResponse(z.object({ show: ShowSchema }), "The show"),

@@ -1,6 +1,7 @@
 import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { Database, Queryable } from "../db/client";
 import { pgErrorCode, UNIQUE_VIOLATION, withRetries } from "../db/errors";
+import type { StaleReads } from "../db/read-replica";
 import { bookings, events, seats, showSeats, shows, venues, waitlistEntries } from "../db/schema";
 import { AppError, badRequest, conflict, notFound } from "../lib/errors";
 import { toCents } from "../lib/money";
@@ -59,16 +60,15 @@ export class AdminService {
   constructor(
     private readonly db: Database,
     private readonly after: AfterCommit,
+    private readonly reads: StaleReads,
   ) {}
 
   // ---- venues -------------------------------------------------------------------------------
 
   async listVenues() {
-    const rows = await this.db
-      .select()
-      .from(venues)
-      .where(isNull(venues.deleted_at))
-      .orderBy(venues.venue_id);
+    const rows = await this.reads.run((db) =>
+      db.select().from(venues).where(isNull(venues.deleted_at)).orderBy(venues.venue_id),
+    );
     return rows.map(venueView);
   }
 

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
-import { type Database, execRows } from "../db/client";
+import { execRows } from "../db/client";
+import type { StaleReads } from "../db/read-replica";
 import { AppError } from "../lib/errors";
 import { fromCents } from "../lib/money";
 import { iso } from "../lib/time";
@@ -224,11 +225,11 @@ const num = (value: unknown): number => Number(value);
 
 /** Booking analytics for admins: aggregates in SQL, only mapping here. */
 export class AnalyticsService {
-  constructor(private readonly db: Database) {}
+  constructor(private readonly reads: StaleReads) {}
 
   async report(query: AnalyticsQuery, now = new Date()): Promise<AnalyticsReport> {
     const range = resolveRange(query, now);
-    const [row] = await execRows<ReportRow>(this.db, reportStatement(range));
+    const [row] = await this.reads.run((db) => execRows<ReportRow>(db, reportStatement(range)));
     if (!row) throw new Error("analytics statement returned no row");
     const { totals } = row;
     return {

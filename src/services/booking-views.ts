@@ -1,5 +1,6 @@
 import { type SQL, sql } from "drizzle-orm";
-import { type Database, execRows } from "../db/client";
+import { type Database, execRows, type Queryable } from "../db/client";
+import type { StaleReads } from "../db/read-replica";
 import { notFound } from "../lib/errors";
 import { fromCents } from "../lib/money";
 import { iso } from "../lib/time";
@@ -127,7 +128,10 @@ const toView = (row: BookingViewRow): BookingView => {
 };
 
 export class BookingViews {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly reads: StaleReads,
+  ) {}
 
   /** One booking for its owner or an admin; for anyone else it does not exist. */
   async get(bookingId: number, viewer: { user_id: number; role: string }) {
@@ -141,7 +145,17 @@ export class BookingViews {
     return toView(row);
   }
 
-  async list(filter: BookingFilter) {
+  /** A user's own bookings: on the primary, so a hold just made is in the list. */
+  list(filter: BookingFilter) {
+    return this.listOn(this.db, filter);
+  }
+
+  /** Every user's bookings, for admins: may lag the primary a moment (the read replica). */
+  listForAdmin(filter: BookingFilter) {
+    return this.reads.run((db) => this.listOn(db, filter));
+  }
+
+  private async listOn(db: Queryable, filter: BookingFilter) {
     const conditions = [sql`true`];
     if (filter.userId !== undefined) conditions.push(sql`b.user_id = ${filter.userId}`);
     if (filter.showId !== undefined) conditions.push(sql`b.show_id = ${filter.showId}`);
@@ -149,9 +163,9 @@ export class BookingViews {
     const where = sql.join(conditions, sql` and `);
     // A separate count: a window count would make PostgreSQL read every match before paging.
     const [rows, [count]] = await Promise.all([
-      execRows<BookingViewRow>(this.db, bookingViewQuery(where, filter)),
+      execRows<BookingViewRow>(db, bookingViewQuery(where, filter)),
       execRows<{ total: number }>(
-        this.db,
+        db,
         sql`select count(*)::int as total from bookings b where ${where}`,
       ),
     ]);

@@ -1,5 +1,6 @@
 import { and, asc, eq, gte, ilike, isNull, lte, type SQL, sql } from "drizzle-orm";
-import type { Database, Queryable } from "../db/client";
+import type { Queryable } from "../db/client";
+import type { StaleReads } from "../db/read-replica";
 import { events, seats, showSeats, shows, venues } from "../db/schema";
 import { notFound } from "../lib/errors";
 import { fromCents } from "../lib/money";
@@ -126,8 +127,13 @@ const countShows = (db: Queryable, where: SQL | undefined) =>
     .innerJoin(venues, eq(venues.venue_id, shows.venue_id))
     .where(where);
 
+/**
+ * What anyone browsing sees: shows, search, events. A moment's lag is harmless here (the seat
+ * map, which decides what a buyer tries to hold, is read from the primary), so all of it runs
+ * on the read replica when there is one.
+ */
 export class CatalogService {
-  constructor(private readonly db: Database) {}
+  constructor(private readonly reads: StaleReads) {}
 
   listUpcoming(page: Page) {
     return this.pageOfShows(upcoming(), page);
@@ -144,74 +150,81 @@ export class CatalogService {
   }
 
   getShow(showId: number) {
-    return findShow(this.db, showId);
+    return this.reads.run((db) => findShow(db, showId));
   }
 
-  async listEvents(page: Page) {
-    const [rows, [count]] = await Promise.all([
-      this.db
+  listEvents(page: Page) {
+    return this.reads.run(async (db) => {
+      const [rows, [count]] = await Promise.all([
+        db
+          .select()
+          .from(events)
+          .where(liveEvent())
+          .orderBy(asc(events.event_id))
+          .limit(page.limit)
+          .offset((page.page - 1) * page.limit),
+        db
+          .select({ total: sql<number>`count(*)`.mapWith(Number) })
+          .from(events)
+          .where(liveEvent()),
+      ]);
+      const upcomingShows = await upcomingShowsOf(
+        db,
+        rows.map((row) => row.event_id),
+      );
+      return {
+        events: rows.map((row) => ({
+          ...eventView(row),
+          shows: upcomingShows.filter((show) => show.event.event_id === row.event_id),
+        })),
+        ...page,
+        total: count?.total ?? 0,
+      };
+    });
+  }
+
+  getEvent(eventId: number) {
+    return this.reads.run(async (db) => {
+      const [row] = await db
         .select()
         .from(events)
-        .where(liveEvent())
-        .orderBy(asc(events.event_id))
-        .limit(page.limit)
-        .offset((page.page - 1) * page.limit),
-      this.db
-        .select({ total: sql<number>`count(*)`.mapWith(Number) })
-        .from(events)
-        .where(liveEvent()),
-    ]);
-    const upcomingShows = await this.upcomingShowsOf(rows.map((row) => row.event_id));
-    return {
-      events: rows.map((row) => ({
-        ...this.eventView(row),
-        shows: upcomingShows.filter((show) => show.event.event_id === row.event_id),
-      })),
-      ...page,
-      total: count?.total ?? 0,
-    };
+        .where(and(eq(events.event_id, eventId), liveEvent()));
+      if (!row) throw notFound("Event");
+      return { ...eventView(row), shows: await upcomingShowsOf(db, [eventId]) };
+    });
   }
 
-  async getEvent(eventId: number) {
-    const [row] = await this.db
-      .select()
-      .from(events)
-      .where(and(eq(events.event_id, eventId), liveEvent()));
-    if (!row) throw notFound("Event");
-    return { ...this.eventView(row), shows: await this.upcomingShowsOf([eventId]) };
+  private pageOfShows(where: SQL | undefined, page: Page) {
+    return this.reads.run(async (db) => {
+      const [rows, [count]] = await Promise.all([
+        showRows(db)
+          .where(where)
+          .orderBy(asc(shows.start_time), asc(shows.show_id))
+          .limit(page.limit)
+          .offset((page.page - 1) * page.limit),
+        countShows(db, where),
+      ]);
+      return {
+        shows: rows.map(toShowView),
+        page: page.page,
+        limit: page.limit,
+        total: count?.total ?? 0,
+      };
+    });
   }
+}
 
-  private eventView(row: typeof events.$inferSelect) {
-    return {
-      event_id: row.event_id,
-      title: row.title,
-      description: row.description,
-      created_at: iso(row.created_at),
-    };
-  }
+const eventView = (row: typeof events.$inferSelect) => ({
+  event_id: row.event_id,
+  title: row.title,
+  description: row.description,
+  created_at: iso(row.created_at),
+});
 
-  private async upcomingShowsOf(eventIds: number[]): Promise<ShowView[]> {
-    if (eventIds.length === 0) return [];
-    const rows = await showRows(this.db)
-      .where(and(upcoming(), sql`${shows.event_id} in ${eventIds}`))
-      .orderBy(asc(shows.start_time), asc(shows.show_id));
-    return rows.map(toShowView);
-  }
-
-  private async pageOfShows(where: SQL | undefined, page: Page) {
-    const [rows, [count]] = await Promise.all([
-      showRows(this.db)
-        .where(where)
-        .orderBy(asc(shows.start_time), asc(shows.show_id))
-        .limit(page.limit)
-        .offset((page.page - 1) * page.limit),
-      countShows(this.db, where),
-    ]);
-    return {
-      shows: rows.map(toShowView),
-      page: page.page,
-      limit: page.limit,
-      total: count?.total ?? 0,
-    };
-  }
+async function upcomingShowsOf(db: Queryable, eventIds: number[]): Promise<ShowView[]> {
+  if (eventIds.length === 0) return [];
+  const rows = await showRows(db)
+    .where(and(upcoming(), sql`${shows.event_id} in ${eventIds}`))
+    .orderBy(asc(shows.start_time), asc(shows.show_id));
+  return rows.map(toShowView);
 }

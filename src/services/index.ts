@@ -2,6 +2,7 @@ import type { Store } from "hono-rate-limiter";
 import type { AppEnv } from "../app-env";
 import type { Config } from "../config";
 import type { Database } from "../db/client";
+import type { StaleReads } from "../db/read-replica";
 import type { Metrics } from "../infra/metrics";
 import type { PasswordHasher } from "../infra/password-hasher";
 import type { SeatEvents } from "../infra/seat-events";
@@ -56,6 +57,8 @@ export interface Services {
 export interface ServiceDependencies {
   config: Config;
   db: Database;
+  /** Browsing, admin lists and analytics: on the read replica when there is one. */
+  staleReads: StaleReads;
   health: HealthCheck;
   locks: SeatLocks;
   rateLimitStore?: Store<AppEnv>;
@@ -101,8 +104,8 @@ export function createServices(deps: ServiceDependencies): Services {
       jwtSecret: config.JWT_SECRET,
       jwtTtlSeconds: config.JWT_TTL_SECONDS,
     }),
-    catalog: new CatalogService(deps.db),
-    admin: new AdminService(deps.db, after),
+    catalog: new CatalogService(deps.staleReads),
+    admin: new AdminService(deps.db, after, deps.staleReads),
     bookings,
     seatMap,
     seatChanges,
@@ -122,8 +125,8 @@ export function createServices(deps: ServiceDependencies): Services {
       seatLimit: config.MAX_SEATS_PER_USER_PER_SHOW,
     },
     metrics: deps.metrics,
-    bookingViews: new BookingViews(deps.db),
-    analytics: new AnalyticsService(deps.db),
+    bookingViews: new BookingViews(deps.db, deps.staleReads),
+    analytics: new AnalyticsService(deps.staleReads),
     idempotency: new IdempotencyStore(deps.db),
     locks: deps.locks,
     rateLimitStore: deps.rateLimitStore,

@@ -5,9 +5,16 @@ import { type Config, loadConfig } from "../../src/config";
 import { type DatabaseHandle, openDatabase } from "../../src/db/client";
 import { runMigrations } from "../../src/db/migrate";
 import type { SeatLocks } from "../../src/infra/seat-locks";
-import { createLogger } from "../../src/lib/logger";
+import { createLogger, type Logger } from "../../src/lib/logger";
 import { type Runtime, startRuntime } from "../../src/runtime";
-import { type Backend, databaseUrl, redisUrl } from "./services";
+import {
+  type Backend,
+  databaseUrl,
+  pgbouncerUrl,
+  redisUrl,
+  replicaUrl,
+  requireUrl,
+} from "./services";
 
 export const TEST_JWT_SECRET = "test-secret-that-is-at-least-32-characters-long";
 
@@ -35,6 +42,13 @@ export interface TestResponse {
   text: string;
 }
 
+/** `server`'s URL with `database` as its database. */
+export function onDatabase(server: string, database: string): string {
+  const url = new URL(server);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
 /** A fresh, empty PostgreSQL database for one test file; dropped by the returned cleanup. */
 export async function createScratchDatabase(): Promise<{
   name: string;
@@ -46,11 +60,9 @@ export async function createScratchDatabase(): Promise<{
   const admin = postgres(databaseUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database ${name}`);
   await admin.end();
-  const url = new URL(databaseUrl);
-  url.pathname = `/${name}`;
   return {
     name,
-    url: url.toString(),
+    url: onDatabase(databaseUrl, name),
     drop: async () => {
       const cleaner = postgres(databaseUrl as string, { max: 1, onnotice: () => {} });
       await cleaner.unsafe(`drop database if exists ${name} with (force)`);
@@ -67,6 +79,16 @@ export interface TestAppOptions {
    * connection and services (on PGlite, which is single-process, the same handle).
    */
   sameDataAs?: TestApp;
+  /**
+   * Postgres backend only: the app's pool goes through PgBouncer (PGBOUNCER_URL) with
+   * DB_PGBOUNCER=1; its timeouts are set on the test database, as an operator sets them on
+   * the role (the role here is shared by every test run).
+   */
+  throughPgBouncer?: boolean;
+  /** Postgres backend only: DATABASE_READ_URL is the test database on the replica. */
+  readReplica?: boolean;
+  /** Where the app logs (silent unless LOG_LEVEL says otherwise). */
+  logger?: Logger;
 }
 
 export async function createTestApp(
@@ -93,9 +115,14 @@ export async function createTestApp(
       DATABASE_URL: twin.config.DATABASE_URL ?? "",
       REDIS_URL: twin.config.REDIS_URL ?? "",
       REDIS_KEY_PREFIX: twin.config.REDIS_KEY_PREFIX,
+      DB_PGBOUNCER: twin.config.DB_PGBOUNCER ? "1" : "0",
     });
     if (twin.config.DATABASE_URL) {
-      database = await openDatabase({ url: twin.config.DATABASE_URL, poolMax: 10 });
+      database = await openDatabase({
+        url: twin.config.DATABASE_URL,
+        poolMax: 10,
+        behindPgBouncer: twin.config.DB_PGBOUNCER,
+      });
     } else {
       database = twin.runtime.database;
       closeDatabase = false;
@@ -121,17 +148,41 @@ export async function createTestApp(
         }
       };
     }
+    if (options.readReplica) {
+      baseEnv.DATABASE_READ_URL = onDatabase(
+        requireUrl(replicaUrl, "DATABASE_REPLICA_URL"),
+        scratch.name,
+      );
+    }
     // Lock waits are unbounded unless a suite asks for a bound (production has one).
     const lockTimeoutMs = env.DB_LOCK_TIMEOUT_MS ? Number(env.DB_LOCK_TIMEOUT_MS) : undefined;
     database = await openDatabase({ url: scratch.url, poolMax: 10, lockTimeoutMs });
     await runMigrations(database);
+    if (options.throughPgBouncer) {
+      const wanted = loadConfig({ ...baseEnv, ...env });
+      const settings = {
+        statement_timeout: wanted.DB_STATEMENT_TIMEOUT_MS,
+        lock_timeout: wanted.DB_LOCK_TIMEOUT_MS,
+      };
+      for (const [name, value] of Object.entries(settings)) {
+        await database.db.execute(sql.raw(`alter database ${scratch.name} set ${name} = ${value}`));
+      }
+      await database.close();
+      baseEnv.DATABASE_URL = onDatabase(requireUrl(pgbouncerUrl, "PGBOUNCER_URL"), scratch.name);
+      baseEnv.DB_PGBOUNCER = "1";
+      database = await openDatabase({
+        url: baseEnv.DATABASE_URL,
+        poolMax: 10,
+        behindPgBouncer: true,
+      });
+    }
   } else {
     database = await openDatabase({ dataDir: "memory://" });
   }
   const config = loadConfig({ ...baseEnv, ...env });
   const runtime = await startRuntime(config, {
     database,
-    logger: createLogger(config.LOG_LEVEL),
+    logger: options.logger ?? createLogger(config.LOG_LEVEL),
     // Embedded "instances" live in one process: they share the in-memory locks as real
     // instances share Redis.
     locks:

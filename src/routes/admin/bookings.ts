@@ -46,6 +46,6 @@ export const adminBookingRoutes = createRouter().openapi(listBookings, async (c)
   const { show_id, user_id, status, page, limit } = c.req.valid("query");
   const result = await c
     .get("services")
-    .bookingViews.list({ showId: show_id, userId: user_id, status, page, limit });
+    .bookingViews.listForAdmin({ showId: show_id, userId: user_id, status, page, limit });
   return c.json(result, 200);
 });
