@@ -37,7 +37,7 @@ const metrics = createRoute({
   tags: ["System"],
   summary: "Prometheus metrics",
   description:
-    "Text exposition format: `evently_http_requests_total` and `evently_http_request_duration_seconds` by method, route template and status; `evently_holds_total` by result; `evently_booking_transitions_total` (confirmed, cancelled, expired); `evently_waiting_room_queued` per show and `evently_waiting_room_admissions_total`; `evently_db_connections` by state; `evently_queue_jobs` per BullMQ queue; process metrics. Not rate limited.",
+    "Text exposition format: `evently_http_requests_total` and `evently_http_request_duration_seconds` by method, route template and status; `evently_holds_total` by result; `evently_booking_transitions_total` (confirmed, cancelled, expired); `evently_waiting_room_queued` per show (users who polled within QUEUE_ABANDON_SECONDS) and `evently_waiting_room_admissions_total` (admissions from a line, by any call or job); `evently_db_connections` by state; `evently_queue_jobs` per BullMQ queue; process metrics. Not rate limited.",
   responses: { 200: { description: "Metrics", content: { "text/plain": { schema: z.string() } } } },
 });
 
