@@ -170,6 +170,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     threshold: config.WAITING_ROOM_THRESHOLD,
     admissionTtlMs: config.ADMISSION_TTL_SECONDS * 1000,
     abandonMs: config.QUEUE_ABANDON_SECONDS * 1000,
+    onLineAdmissions: (count: number) => metrics.recordAdmissions(count),
   };
   const waitingRoomStore = redisClient
     ? new RedisWaitingRoomStore(redisClient, roomSettings, config.REDIS_KEY_PREFIX)
@@ -179,7 +180,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     ? new Queue(WAITING_ROOM_QUEUE, { connection: queueRedis, prefix: bullPrefix(config) })
     : undefined;
   const admitNext = async (showId: number) => {
-    metrics.recordAdmissions((await waitingRoomStore.admitNext(showId, Date.now())).length);
+    await waitingRoomStore.admitNext(showId, Date.now());
   };
   const admissionTrigger = async (showId: number) => {
     if (admissionQueue) await enqueueAdmission(admissionQueue, showId);
@@ -204,9 +205,9 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
   }
   const metrics = new Metrics({
     evently_waiting_room_queued: {
-      help: "Users waiting in each show's waiting-room line",
+      help: "Users waiting in each show's waiting-room line (polled within QUEUE_ABANDON_SECONDS)",
       label: "show_id",
-      read: () => waitingRoomStore.lineLengths(),
+      read: () => waitingRoomStore.lineLengths(Date.now()),
     },
     evently_db_connections: {
       help: "Connections to this database by state (all instances), and this pool's maximum",

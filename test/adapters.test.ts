@@ -508,14 +508,108 @@ describe.each(roomImplementations)("WaitingRoomStore contract: $name", ({ create
     expect(await room.enter(SHOW, 6, T0 + 20)).toEqual(queued(3));
     expect(await room.queueLength(SHOW)).toBe(3);
 
-    // An admitted user's enter keeps them admitted (the line is not empty) and extends the
-    // admission; status reads it without extending.
-    expect(await room.enter(SHOW, 1, T0 + 50)).toEqual(admitted(T0 + 350));
-    expect(await room.enter(SHOW, 1, T0 + 60)).toEqual(admitted(T0 + 360));
-    expect(await room.status(SHOW, 1, T0 + 70)).toEqual(admitted(T0 + 360));
-    expect(await room.status(SHOW, 2, T0 + 70)).toEqual(admitted(T0 + 300));
+    // An admitted user's enter keeps them admitted (the line is not empty).
+    expect(await room.enter(SHOW, 1, T0 + 50)).toEqual(admitted(T0 + 300));
+    expect(await room.status(SHOW, 1, T0 + 70)).toEqual(admitted(T0 + 300));
     expect(await room.queueLength(SHOW)).toBe(3);
     expect(await room.status(SHOW, 6, T0 + 70)).toEqual(queued(3));
+  });
+
+  test("an admission lasts admissionTtlMs from admission: enter never extends it, renew does while it lasts", async () => {
+    const room = create();
+    await fill(room);
+    for (const user of [4, 5])
+      expect(await room.enter(SHOW, user, T0 + 1)).toEqual(queued(user - 3));
+
+    // Hold attempts that come to nothing call enter again and again: the admission stays put.
+    for (const at of [T0 + 100, T0 + 200, T0 + 299]) {
+      expect(await room.enter(SHOW, 1, at)).toEqual(admitted(T0 + 300));
+      expect(await room.status(SHOW, 4, at)).toEqual(queued(1));
+      expect(await room.status(SHOW, 5, at)).toEqual(queued(2));
+    }
+    // Progress (a hold that succeeded, a payment) renews it from now.
+    expect(await room.renew(SHOW, 2, T0 + 250)).toEqual(admitted(T0 + 550));
+    expect(await room.status(SHOW, 2, T0 + 251)).toEqual(admitted(T0 + 550));
+
+    // At T0 + 300 the admissions of 1 and 3 lapse and the line moves in.
+    expect(await room.status(SHOW, 4, T0 + 300)).toEqual(admitted(T0 + 600));
+    expect(await room.status(SHOW, 5, T0 + 300)).toEqual(admitted(T0 + 600));
+    expect(await room.status(SHOW, 1, T0 + 300)).toEqual(OPEN);
+    // Renewing a lapsed admission, a queued place or nothing changes nothing.
+    expect(await room.renew(SHOW, 1, T0 + 301)).toEqual(OPEN);
+    expect(await room.enter(SHOW, 1, T0 + 302)).toEqual(queued(1));
+    expect(await room.renew(SHOW, 1, T0 + 303)).toEqual(queued(1));
+    expect(await room.status(SHOW, 1, T0 + 304)).toEqual(queued(1));
+    expect(await room.renew(SHOW, 99, T0 + 305)).toEqual(OPEN);
+    expect(await room.queueLength(SHOW)).toBe(1);
+  });
+
+  test("a queued user silent for abandonMs loses the place even when their own call comes first", async () => {
+    const room = create();
+    await fill(room);
+    for (const user of [4, 5, 6]) await room.enter(SHOW, user, T0);
+    for (const user of [1, 2, 3]) await room.renew(SHOW, user, T0 + 250);
+    expect(await room.status(SHOW, 5, T0 + 400)).toEqual(queued(2));
+
+    // Nobody else called since 4 went silent: 4's own hold attempt is judged on 4's clock, so
+    // 4 goes to the back, behind 5, who kept polling (6 went silent too and is gone).
+    expect(await room.enter(SHOW, 4, T0 + 500)).toEqual(queued(2));
+    expect(await room.status(SHOW, 5, T0 + 501)).toEqual(queued(1));
+    expect(await room.status(SHOW, 6, T0 + 502)).toEqual(OPEN);
+    expect(await room.enter(SHOW, 6, T0 + 503)).toEqual(queued(3));
+    expect(await room.queueLength(SHOW)).toBe(3);
+  });
+
+  test("a queued user whose own status call comes first after abandonMs of silence is out", async () => {
+    const room = create();
+    await fill(room);
+    await room.enter(SHOW, 4, T0);
+    for (const user of [1, 2, 3]) await room.renew(SHOW, user, T0 + 250);
+    expect(await room.status(SHOW, 4, T0 + 500)).toEqual(OPEN);
+    expect(await room.queueLength(SHOW)).toBe(0);
+  });
+
+  test("lineLengths counts only the queued users who polled within abandonMs", async () => {
+    const room = create();
+    await fill(room, T0, 1);
+    await fill(room, T0, 2);
+    for (const user of [4, 5]) await room.enter(1, user, T0);
+    await room.enter(2, 4, T0);
+    for (const user of [1, 2, 3]) await room.renew(1, user, T0 + 250);
+    expect(await room.status(1, 5, T0 + 400)).toEqual(queued(2));
+
+    expect(await room.lineLengths(T0 + 499)).toEqual({ "1": 2, "2": 1 });
+    // Nobody called since: the silent ones are no longer counted as waiting.
+    expect(await room.lineLengths(T0 + 500)).toEqual({ "1": 1 });
+    expect(await room.lineLengths(T0 + 900)).toEqual({});
+  });
+
+  test("linePace: admissions from the line in the last admissionTtlMs, after the first of them", async () => {
+    const room = create();
+    const none = { admissions: 0, spanMs: 0 };
+    expect(await room.linePace(SHOW, T0)).toEqual(none);
+    // Arrivals admitted at once did not come from the line: no pace.
+    await fill(room);
+    for (const user of [4, 5, 6, 7]) await room.enter(SHOW, user, T0);
+    expect(await room.linePace(SHOW, T0 + 1)).toEqual(none);
+
+    // One batch is no pace yet: it only starts the clock.
+    await room.leave(SHOW, 1);
+    await room.leave(SHOW, 2);
+    expect(await room.admitNext(SHOW, T0 + 100)).toEqual([4, 5]);
+    expect(await room.linePace(SHOW, T0 + 150)).toEqual(none);
+
+    await room.leave(SHOW, 4);
+    expect(await room.status(SHOW, 6, T0 + 200)).toEqual(admitted(T0 + 500));
+    expect(await room.linePace(SHOW, T0 + 250)).toEqual({ admissions: 1, spanMs: 100 });
+    // User 3's admission lapses: 7 comes in.
+    expect(await room.status(SHOW, 7, T0 + 300)).toEqual(admitted(T0 + 600));
+    expect(await room.linePace(SHOW, T0 + 350)).toEqual({ admissions: 2, spanMs: 200 });
+
+    // The span is admissionTtlMs long: at T0 + 450 the batch of T0 + 100 has left it.
+    expect(await room.linePace(SHOW, T0 + 450)).toEqual({ admissions: 1, spanMs: 100 });
+    expect(await room.linePace(SHOW, T0 + 550)).toEqual(none);
+    expect(await room.linePace(SHOW, T0 + 600)).toEqual(none);
   });
 
   test("status of a stranger is open and does not join the line", async () => {
@@ -608,8 +702,8 @@ describe.each(roomImplementations)("WaitingRoomStore contract: $name", ({ create
     const room = create();
     await fill(room);
     for (const user of [4, 5, 6]) expect((await room.enter(SHOW, user, T0)).status).toBe("queued");
-    // Keep the admitted users active so nobody is admitted during the test.
-    for (const user of [1, 2, 3]) await room.enter(SHOW, user, T0 + 250);
+    // The admitted users make progress so nobody is admitted during the test.
+    for (const user of [1, 2, 3]) await room.renew(SHOW, user, T0 + 250);
 
     // Only 5 polls.
     expect(await room.status(SHOW, 5, T0 + 400)).toEqual(queued(2));
@@ -627,7 +721,7 @@ describe.each(roomImplementations)("WaitingRoomStore contract: $name", ({ create
     expect(await room.queueLength(SHOW)).toBe(2);
 
     // Polling keeps the place for as long as it goes on (well past abandonMs since joining).
-    for (const user of [1, 2, 3]) await room.enter(SHOW, user, T0 + 520);
+    for (const user of [1, 2, 3]) await room.renew(SHOW, user, T0 + 520);
     expect(await room.status(SHOW, 5, T0 + 800)).toEqual(queued(1));
     expect(await room.status(SHOW, 4, T0 + 800)).toEqual(queued(2));
   });
@@ -659,7 +753,7 @@ describe.each(roomImplementations)("WaitingRoomStore contract: $name", ({ create
     await fill(room);
     await room.enter(SHOW, 4, T0);
     await room.enter(SHOW, 5, T0);
-    for (const user of [1, 2, 3]) await room.enter(SHOW, user, T0 + 250);
+    for (const user of [1, 2, 3]) await room.renew(SHOW, user, T0 + 250);
     expect(await room.status(SHOW, 5, T0 + 400)).toEqual(queued(2));
 
     await room.leave(SHOW, 1);
@@ -717,6 +811,41 @@ describe.each(roomImplementations)("WaitingRoomStore contract: $name", ({ create
     }
   });
 });
+
+/** A store that reports its line admissions, as the metrics counter hears them. */
+const reporting = (build: (settings: RoomSettings) => WaitingRoomStore) => () => {
+  const heard: number[] = [];
+  const room = build({ ...SETTINGS, onLineAdmissions: (count) => heard.push(count) });
+  return { room, heard };
+};
+
+const reportingRoomImplementations = implementations(
+  reporting((settings) => new MemoryWaitingRoomStore(settings)),
+  reporting((settings) => new RedisWaitingRoomStore(connection(), settings, nextPrefix())),
+);
+
+describe.each(reportingRoomImplementations)(
+  "WaitingRoomStore line admissions: $name",
+  ({ create }) => {
+    test("every admission from the line is reported, whichever call made it; direct ones are not", async () => {
+      const { room, heard } = create();
+      for (const user of [1, 2, 3]) await room.enter(1, user, T0);
+      for (const user of [4, 5, 6, 7, 8]) await room.enter(1, user, T0);
+      expect(heard).toEqual([]);
+
+      await room.leave(1, 1);
+      expect(await room.status(1, 4, T0 + 1)).toEqual(admitted(T0 + 301));
+      await room.leave(1, 2);
+      expect(await room.enter(1, 5, T0 + 2)).toEqual(admitted(T0 + 302));
+      await room.leave(1, 3);
+      expect((await room.renew(1, 4, T0 + 3)).status).toBe("admitted");
+      await room.leave(1, 4);
+      await room.leave(1, 5);
+      expect(await room.admitNext(1, T0 + 4)).toEqual([7, 8]);
+      expect(heard).toEqual([1, 1, 1, 2]);
+    });
+  },
+);
 
 // ---------------------------------------------------------------------------------------------
 // Rate-limit store (hono-rate-limiter's Store)

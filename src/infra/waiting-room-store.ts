@@ -5,13 +5,26 @@ export type RoomState =
   | { status: "queued"; position: number }
   | { status: "open" };
 
+/** What a show's line did lately: its pace is `admissions` per `spanMs`. */
+export interface LinePace {
+  /** People admitted from the line in the last admission TTL, after the first of them. */
+  admissions: number;
+  /** Time from the first to the last of those admissions. */
+  spanMs: number;
+}
+
 export interface RoomSettings {
   /** Admitted users per show before arrivals are queued. */
   threshold: number;
-  /** An admitted user idle this long lapses. */
+  /**
+   * An admission lasts this long unless renewed by progress; also the span over which the
+   * line's pace is measured.
+   */
   admissionTtlMs: number;
   /** A queued user who has not polled for this long loses the place. */
   abandonMs: number;
+  /** Told how many were admitted from a line, whichever call admitted them (metrics). */
+  onLineAdmissions?: (count: number) => void;
 }
 
 /**
@@ -20,18 +33,25 @@ export interface RoomSettings {
  * from the head of the line while there is room, so the line moves even if no job runs.
  */
 export interface WaitingRoomStore {
-  /** A hold attempt: admitted users stay admitted (and active); others are admitted or queued. */
+  /**
+   * A hold attempt: admitted users stay admitted (without renewal); others are admitted or
+   * queued. A queued caller's call counts as a poll, unless they were already silent too long.
+   */
   enter(showId: number, userId: number, now: number): Promise<RoomState>;
   /** The caller's state, without joining the line. Polling keeps a queued place. */
   status(showId: number, userId: number, now: number): Promise<RoomState>;
+  /** Progress: an admission still running lasts admissionTtlMs from now; others are untouched. */
+  renew(showId: number, userId: number, now: number): Promise<RoomState>;
   /** The user's session ended (booking confirmed or cancelled): free the place. */
   leave(showId: number, userId: number): Promise<void>;
   /** Admits from the head of the line while there is room; returns who was admitted. */
   admitNext(showId: number, now: number): Promise<number[]>;
-  /** Number of users queued, for metrics and ETAs. */
+  /** Places in the line, abandoned ones included until a call of that show tidies them. */
   queueLength(showId: number): Promise<number>;
-  /** Users queued per show id, for every show with a line (metrics). */
-  lineLengths(): Promise<Record<string, number>>;
+  /** Users still waiting (polled within abandonMs) per show id, for every show with a line. */
+  lineLengths(now: number): Promise<Record<string, number>>;
+  /** Admissions from the show's line over the last admissionTtlMs, for ETAs. */
+  linePace(showId: number, now: number): Promise<LinePace>;
   /** Before sales open: remember the caller for the opening draw; returns how many wait. */
   preEnter(showId: number, userId: number): Promise<number>;
   /**
@@ -84,20 +104,23 @@ end
 redis.call('DEL', KEYS[1])
 return #members`;
 
-// KEYS: admitted, queue, seen, seq. ARGV: mode (enter|status|admit), user, now, threshold,
-// admission ttl ms, abandon-before timestamp. Returns {state, value, admitted users...}.
+// KEYS: admitted, queue, seen, seq, line admissions. ARGV: mode (enter|status|renew|admit),
+// user, now, threshold, admission ttl ms, abandon-before timestamp.
+// Returns {state, value, admitted users...}.
 const ROOM = `
-local admitted, queue, seen, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local admitted, queue, seen, seq, admissions = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local mode, user, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local threshold, ttl, abandonBefore = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 
-if user ~= '' and redis.call('ZSCORE', queue, user) then redis.call('ZADD', seen, now, user) end
 redis.call('ZREMRANGEBYSCORE', admitted, '-inf', now)
 local gone = redis.call('ZRANGEBYSCORE', seen, '-inf', abandonBefore)
 for _, u in ipairs(gone) do
   redis.call('ZREM', queue, u)
   redis.call('ZREM', seen, u)
 end
+-- Only now does the caller's call count as a poll: a place lost to silence stays lost.
+local polling = mode == 'enter' or mode == 'status'
+if polling and redis.call('ZSCORE', queue, user) then redis.call('ZADD', seen, now, user) end
 
 local newly = {}
 while redis.call('ZCARD', admitted) < threshold do
@@ -105,8 +128,10 @@ while redis.call('ZCARD', admitted) < threshold do
   if #head == 0 then break end
   redis.call('ZREM', seen, head[1])
   redis.call('ZADD', admitted, now + ttl, head[1])
+  redis.call('ZADD', admissions, now, now .. ':' .. head[1])
   newly[#newly + 1] = head[1]
 end
+redis.call('ZREMRANGEBYSCORE', admissions, '-inf', now - ttl)
 
 -- An idle room (nobody admitted or waiting for a day) leaves nothing behind.
 for _, key in ipairs(KEYS) do redis.call('PEXPIRE', key, 86400000) end
@@ -120,7 +145,7 @@ end
 if mode == 'admit' then return reply('open', 0) end
 local admittedUntil = redis.call('ZSCORE', admitted, user)
 if admittedUntil then
-  if mode == 'enter' then
+  if mode == 'renew' then
     admittedUntil = now + ttl
     redis.call('ZADD', admitted, admittedUntil, user)
   end
@@ -128,7 +153,7 @@ if admittedUntil then
 end
 local rank = redis.call('ZRANK', queue, user)
 if rank then return reply('queued', rank + 1) end
-if mode == 'status' then return reply('open', 0) end
+if mode ~= 'enter' then return reply('open', 0) end
 if redis.call('ZCARD', queue) == 0 and redis.call('ZCARD', admitted) < threshold then
   redis.call('ZADD', admitted, now + ttl, user)
   return reply('admitted', now + ttl)
@@ -137,7 +162,15 @@ redis.call('ZADD', queue, redis.call('INCR', seq), user)
 redis.call('ZADD', seen, now, user)
 return reply('queued', redis.call('ZCARD', queue))`;
 
+// KEYS: line admissions. ARGV: window start (exclusive). Returns a LinePace's fields.
+const PACE = `
+local first = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+if #first == 0 then return {0, 0} end
+local last = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {redis.call('ZCOUNT', KEYS[1], '(' .. first[2], '+inf'), tonumber(last[2]) - tonumber(first[2])}`;
+
 type ScriptRedis = Redis & {
+  waitingRoomPace(key: string, windowStart: number): Promise<[number, number]>;
   waitingRoom(...args: (string | number)[]): Promise<string[]>;
   waitingRoomOpenLine(...args: (string | number)[]): Promise<number>;
 };
@@ -156,7 +189,8 @@ export class RedisWaitingRoomStore implements WaitingRoomStore {
     private readonly settings: RoomSettings,
     private readonly prefix = "",
   ) {
-    redis.defineCommand("waitingRoom", { numberOfKeys: 4, lua: ROOM });
+    redis.defineCommand("waitingRoom", { numberOfKeys: 5, lua: ROOM });
+    redis.defineCommand("waitingRoomPace", { numberOfKeys: 1, lua: PACE });
     redis.defineCommand("waitingRoomOpenLine", { numberOfKeys: 5, lua: OPEN_LINE });
     this.redis = redis as ScriptRedis;
   }
@@ -167,6 +201,10 @@ export class RedisWaitingRoomStore implements WaitingRoomStore {
 
   status(showId: number, userId: number, now: number) {
     return this.run("status", showId, String(userId), now).then((reply) => reply.state);
+  }
+
+  renew(showId: number, userId: number, now: number) {
+    return this.run("renew", showId, String(userId), now).then((reply) => reply.state);
   }
 
   async leave(showId: number, userId: number) {
@@ -181,19 +219,29 @@ export class RedisWaitingRoomStore implements WaitingRoomStore {
     return this.redis.zcard(this.keys(showId)[1]);
   }
 
-  async lineLengths() {
+  /** Every queued user has a last poll in `seen`: the recent ones are still waiting. */
+  async lineLengths(now: number) {
     const lengths: Record<string, number> = {};
-    const pattern = `${this.prefix}wr:{*}:queue`;
+    const pattern = `${this.prefix}wr:{*}:seen`;
+    const abandonBefore = now - this.settings.abandonMs;
     let cursor = "0";
     do {
       const [next, keys] = await this.redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
       cursor = next;
       for (const key of keys) {
-        const length = await this.redis.zcard(key);
+        const length = await this.redis.zcount(key, `(${abandonBefore}`, "+inf");
         if (length > 0) lengths[key.slice(key.indexOf("{") + 1, key.indexOf("}"))] = length;
       }
     } while (cursor !== "0");
     return lengths;
+  }
+
+  async linePace(showId: number, now: number) {
+    const [admissions, spanMs] = await this.redis.waitingRoomPace(
+      this.keys(showId)[4],
+      now - this.settings.admissionTtlMs,
+    );
+    return { admissions, spanMs };
   }
 
   async preEnter(showId: number, userId: number) {
@@ -228,7 +276,13 @@ export class RedisWaitingRoomStore implements WaitingRoomStore {
   /** `wr:{<show>}:…`: one hash tag, so the script's keys share a Redis Cluster slot. */
   private keys(showId: number) {
     const base = `${this.prefix}wr:{${showId}}:`;
-    return [`${base}admitted`, `${base}queue`, `${base}seen`, `${base}seq`] as const;
+    return [
+      `${base}admitted`,
+      `${base}queue`,
+      `${base}seen`,
+      `${base}seq`,
+      `${base}admissions`,
+    ] as const;
   }
 
   private async run(mode: string, showId: number, user: string, now: number) {
@@ -241,6 +295,7 @@ export class RedisWaitingRoomStore implements WaitingRoomStore {
       this.settings.admissionTtlMs,
       now - this.settings.abandonMs,
     );
+    if (admitted.length > 0) this.settings.onLineAdmissions?.(admitted.length);
     return { state: toState(state, value), admitted: admitted.map(Number) };
   }
 }
@@ -250,6 +305,8 @@ interface Room {
   /** user → arrival number; Map keeps insertion order, which is arrival order. */
   queue: Map<number, number>;
   seen: Map<number, number>;
+  /** When each admission from the line happened, over the last admission TTL, oldest first. */
+  lineAdmissions: number[];
   preQueue: Set<number>;
   opened: boolean;
 }
@@ -261,10 +318,9 @@ export class MemoryWaitingRoomStore implements WaitingRoomStore {
   constructor(private readonly settings: RoomSettings) {}
 
   async enter(showId: number, userId: number, now: number): Promise<RoomState> {
-    const room = this.tidy(showId, userId, now);
+    const room = this.tidy(showId, now, userId);
     const current = this.current(room, userId);
-    if (current.status === "admitted") return this.admit(room, userId, now);
-    if (current.status === "queued") return current;
+    if (current.status !== "open") return current;
     if (room.queue.size === 0 && room.admitted.size < this.settings.threshold) {
       return this.admit(room, userId, now);
     }
@@ -274,7 +330,12 @@ export class MemoryWaitingRoomStore implements WaitingRoomStore {
   }
 
   async status(showId: number, userId: number, now: number): Promise<RoomState> {
-    return this.current(this.tidy(showId, userId, now), userId);
+    return this.current(this.tidy(showId, now, userId), userId);
+  }
+
+  async renew(showId: number, userId: number, now: number): Promise<RoomState> {
+    const room = this.tidy(showId, now);
+    return room.admitted.has(userId) ? this.admit(room, userId, now) : this.current(room, userId);
   }
 
   async leave(showId: number, userId: number) {
@@ -313,12 +374,23 @@ export class MemoryWaitingRoomStore implements WaitingRoomStore {
     return drawn.length;
   }
 
-  async lineLengths() {
+  async lineLengths(now: number) {
     const lengths: Record<string, number> = {};
     for (const [showId, room] of this.rooms) {
-      if (room.queue.size > 0) lengths[String(showId)] = room.queue.size;
+      const waiting = [...room.seen.values()].filter((lastSeen) => !this.abandoned(lastSeen, now));
+      if (waiting.length > 0) lengths[String(showId)] = waiting.length;
     }
     return lengths;
+  }
+
+  async linePace(showId: number, now: number) {
+    const recent = this.recentAdmissions(this.room(showId), now);
+    const first = recent[0];
+    if (first === undefined) return { admissions: 0, spanMs: 0 };
+    return {
+      admissions: recent.filter((at) => at > first).length,
+      spanMs: (recent.at(-1) ?? first) - first,
+    };
   }
 
   private room(showId: number): Room {
@@ -328,6 +400,7 @@ export class MemoryWaitingRoomStore implements WaitingRoomStore {
         admitted: new Map(),
         queue: new Map(),
         seen: new Map(),
+        lineAdmissions: [],
         preQueue: new Set(),
         opened: false,
       };
@@ -336,11 +409,14 @@ export class MemoryWaitingRoomStore implements WaitingRoomStore {
     return room;
   }
 
-  /** The caller's poll counts first, then lapsed admissions and abandoned places go. */
-  private tidy(showId: number, userId: number, now: number): Room {
+  /**
+   * Lapsed admissions and abandoned places go first; only then does a queued `poller`'s call
+   * count as a poll, so a place lost to silence stays lost.
+   */
+  private tidy(showId: number, now: number, poller?: number): Room {
     const room = this.room(showId);
-    if (room.queue.has(userId)) room.seen.set(userId, now);
     this.dropLapsed(room, now);
+    if (poller !== undefined && room.queue.has(poller)) room.seen.set(poller, now);
     this.admitFromHead(room, now);
     return room;
   }
@@ -348,11 +424,22 @@ export class MemoryWaitingRoomStore implements WaitingRoomStore {
   private dropLapsed(room: Room, now: number): void {
     for (const [user, until] of room.admitted) if (until <= now) room.admitted.delete(user);
     for (const [user, lastSeen] of room.seen) {
-      if (lastSeen <= now - this.settings.abandonMs) {
+      if (this.abandoned(lastSeen, now)) {
         room.queue.delete(user);
         room.seen.delete(user);
       }
     }
+  }
+
+  private abandoned(lastSeen: number, now: number): boolean {
+    return lastSeen <= now - this.settings.abandonMs;
+  }
+
+  /** Admissions from the line still inside the pace window; older ones are forgotten. */
+  private recentAdmissions(room: Room, now: number): number[] {
+    const windowStart = now - this.settings.admissionTtlMs;
+    room.lineAdmissions = room.lineAdmissions.filter((at) => at > windowStart);
+    return room.lineAdmissions;
   }
 
   private admitFromHead(room: Room, now: number): number[] {
@@ -363,6 +450,10 @@ export class MemoryWaitingRoomStore implements WaitingRoomStore {
       room.seen.delete(user);
       room.admitted.set(user, now + this.settings.admissionTtlMs);
       admitted.push(user);
+    }
+    if (admitted.length > 0) {
+      this.recentAdmissions(room, now).push(...admitted.map(() => now));
+      this.settings.onLineAdmissions?.(admitted.length);
     }
     return admitted;
   }

@@ -8,7 +8,7 @@ const status = createRoute({
   tags: ["Bookings"],
   summary: "The caller's place in the show's waiting room",
   description:
-    "`open`: not in line; a hold attempt is admitted at once or queued. `queued`: `position` (1 = next) and a pessimistic `estimated_wait_seconds`; polling keeps the place, stopping for QUEUE_ABANDON_SECONDS loses it. `admitted`: holds are allowed until `admitted_until` (extended by each hold attempt).",
+    "`open`: not in line (or the place was lost); a hold attempt is admitted at once or queued at the back. `queued`: `position` (1 = next) and `estimated_wait_seconds`; polling keeps the place, and a user whose last poll is QUEUE_ABANDON_SECONDS old has lost it, even if nobody else called meanwhile. `estimated_wait_seconds` is an estimate, not a promise: `position` divided by the pace at which this show's line admitted people over the last ADMISSION_TTL_SECONDS (from the first to the last of those admissions). Places free up in batches as sessions end, so the real wait differs by about one session either way. Until the line has moved twice in that span it is the wait if every admitted user stays the whole admission: ⌈position / WAITING_ROOM_THRESHOLD⌉ × ADMISSION_TTL_SECONDS. `admitted`: holds are allowed until `admitted_until`, ADMISSION_TTL_SECONDS (600: ten minutes to choose and hold seats) after admission. Only progress renews it for another ADMISSION_TTL_SECONDS: a hold that succeeds or a payment. Refused hold attempts renew nothing; a confirmed or cancelled booking ends the admission.",
   security: [{ bearerAuth: [] }],
   middleware: [requireUser] as const,
   request: { params: z.object({ show_id: idParam("show_id") }) },

@@ -80,7 +80,7 @@ export class BookingService {
   constructor(
     private readonly db: Database,
     private readonly after: AfterCommit,
-    private readonly waitingRoom: Pick<WaitingRoom, "enter" | "leave">,
+    private readonly waitingRoom: Pick<WaitingRoom, "enter" | "renewAdmission" | "leave">,
     private readonly settings: BookingSettings,
   ) {}
 
@@ -134,6 +134,7 @@ export class BookingService {
       throw await this.refusal(outcome, showId, seatIds.length);
     }
     this.after.metrics.recordHold("won");
+    await this.waitingRoom.renewAdmission(showId, userId);
     await this.after.seatsChanged({ showId, seatIds, status: "LOCKED" });
     return {
       booking_id: outcome.booking.booking_id,
@@ -219,6 +220,7 @@ export class BookingService {
         transaction_id: transactionId,
       });
     }
+    await this.waitingRoom.renewAdmission(booking.show_id, user.user_id);
     return {
       transaction_id: transactionId,
       status: "SUCCEEDED" as const,

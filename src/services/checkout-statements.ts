@@ -44,7 +44,10 @@ export interface PaymentRequest {
   transactionId: string;
 }
 
-const paymentStatement = new Statement<PaymentRequest, CheckoutState & { recorded: boolean }>(
+const paymentStatement = new Statement<
+  PaymentRequest,
+  CheckoutState & { show_id: number; recorded: boolean }
+>(
   ({
     userId,
     bookingId,
@@ -61,7 +64,7 @@ const paymentStatement = new Statement<PaymentRequest, CheckoutState & { recorde
       returning payment_id
     )
     select booking.status, booking.amount_cents, booking.hold_lapsed, booking.paid,
-      exists (select 1 from payment) as recorded
+      booking.show_id, exists (select 1 from payment) as recorded
     from booking`,
 );
 

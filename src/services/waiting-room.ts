@@ -1,5 +1,5 @@
 import { randomInt } from "node:crypto";
-import type { RoomState, WaitingRoomStore } from "../infra/waiting-room-store";
+import type { LinePace, RoomState, WaitingRoomStore } from "../infra/waiting-room-store";
 import { AppError } from "../lib/errors";
 import type { Logger } from "../lib/logger";
 
@@ -33,6 +33,8 @@ const preQueued = (opensAt: number, now: number) => {
   );
 };
 
+const hasPace = (pace: LinePace) => pace.admissions > 0 && pace.spanMs > 0;
+
 export interface WaitingRoomStatus {
   status: "open" | "queued" | "admitted";
   /** Set while sales have not opened yet. */
@@ -55,6 +57,7 @@ export class WaitingRoom {
     private readonly settings: WaitingRoomSettings,
     private readonly triggerAdmission: AdmissionTrigger,
     private readonly logger: Logger,
+    private readonly clock: () => number = Date.now,
   ) {}
 
   /**
@@ -63,7 +66,7 @@ export class WaitingRoom {
    * that is shuffled once when sales open; with it off, they are refused.
    */
   async enter(showId: number, userId: number, salesOpenAt?: number): Promise<void> {
-    const now = Date.now();
+    const now = this.clock();
     if (salesOpenAt !== undefined && now < salesOpenAt) {
       if (!this.settings.enabled) throw salesNotOpen(salesOpenAt);
       await this.guard(() => this.store.preEnter(showId, userId));
@@ -71,10 +74,9 @@ export class WaitingRoom {
     }
     if (!this.settings.enabled) return;
     if (salesOpenAt !== undefined) await this.openLineOnce(showId);
-    const state = await this.guard(() => this.store.enter(showId, userId, Date.now()));
+    const state = await this.guard(() => this.store.enter(showId, userId, this.clock()));
     if (state?.status !== "queued") return;
-    const view = this.describe(state);
-    const wait = view.estimated_wait_seconds ?? 1;
+    const wait = await this.estimatedWait(showId, state.position);
     throw new AppError(
       429,
       "WAITING_ROOM",
@@ -87,13 +89,23 @@ export class WaitingRoom {
   async status(showId: number, userId: number, salesOpenAt?: number): Promise<WaitingRoomStatus> {
     if (!this.settings.enabled) return { status: "open" };
     if (salesOpenAt !== undefined) {
-      if (Date.now() < salesOpenAt) {
+      if (this.clock() < salesOpenAt) {
         return { status: "open", sales_open_at: new Date(salesOpenAt).toISOString() };
       }
       await this.openLineOnce(showId);
     }
-    const state = await this.guard(() => this.store.status(showId, userId, Date.now()));
-    return state ? this.describe(state) : { status: "open" };
+    const state = await this.guard(() => this.store.status(showId, userId, this.clock()));
+    return state ? this.describe(showId, state) : { status: "open" };
+  }
+
+  /**
+   * The caller made progress (a hold that succeeded, a payment): an admission still running
+   * lasts ADMISSION_TTL from now. Nothing else renews it, so refused attempts cannot keep a
+   * place while the line waits.
+   */
+  async renewAdmission(showId: number, userId: number): Promise<void> {
+    if (!this.settings.enabled) return;
+    await this.guard(() => this.store.renew(showId, userId, this.clock()));
   }
 
   /** The caller's session ended: free the place and let the line move. */
@@ -105,30 +117,37 @@ export class WaitingRoom {
     });
   }
 
-  /**
-   * A queued user's wait if every admitted user took their whole admission: places free up at
-   * threshold per ADMISSION_TTL at worst. Pessimistic on purpose; real waits are shorter.
-   */
-  private describe(state: RoomState): WaitingRoomStatus {
+  private async describe(showId: number, state: RoomState): Promise<WaitingRoomStatus> {
     if (state.status === "admitted") {
       return { status: "admitted", admitted_until: new Date(state.admittedUntil).toISOString() };
     }
     if (state.status === "queued") {
-      const secondsPerPlace = this.settings.admissionTtlSeconds / this.settings.threshold;
       return {
         status: "queued",
         position: state.position,
-        estimated_wait_seconds: Math.ceil(state.position * secondsPerPlace),
+        estimated_wait_seconds: await this.estimatedWait(showId, state.position),
       };
     }
     return { status: "open" };
+  }
+
+  /**
+   * At the pace the show's line moved over the last ADMISSION_TTL, how long until `position`
+   * is admitted. Places free up in batches as sessions end, so the truth differs by about one
+   * session either way. Until the line has moved twice in that span there is no pace: then
+   * the wait if everyone admitted, and every batch after them, sat out their whole admission.
+   */
+  private async estimatedWait(showId: number, position: number): Promise<number> {
+    const pace = await this.guard(() => this.store.linePace(showId, this.clock()));
+    if (pace && hasPace(pace)) return Math.ceil((position * pace.spanMs) / pace.admissions / 1000);
+    return Math.ceil(position / this.settings.threshold) * this.settings.admissionTtlSeconds;
   }
 
   /** The opening draw, at most once per show (the store makes it atomic across instances). */
   private async openLineOnce(showId: number): Promise<void> {
     if (this.opened.has(showId)) return;
     const seed = 1 + randomInt(2_147_483_646);
-    const joined = await this.guard(() => this.store.openLine(showId, seed, Date.now()));
+    const joined = await this.guard(() => this.store.openLine(showId, seed, this.clock()));
     this.opened.add(showId);
     if (joined)
       this.logger.info("sales opened: pre-queue drawn into the line", { show_id: showId, joined });
