@@ -501,6 +501,42 @@ describe.each(backends)("auth on %s", (backend) => {
       expect(after[0]?.count).toBe(before[0]?.count);
     });
 
+    test("promoting a registered account revokes the tokens its registrant holds", async () => {
+      const squatter = await registerUser(app);
+      const adminPassword = "the operator's admin password";
+      await app.runtime.services.auth.ensureAdmin({
+        email: squatter.email,
+        password: adminPassword,
+      });
+      for (const path of ["/api/v1/auth/me", "/api/v1/admin/venues"]) {
+        expectError(
+          await app.request("GET", path, { token: squatter.token }),
+          401,
+          "UNAUTHENTICATED",
+        );
+      }
+      expectError(
+        await login({ email: squatter.email, password: squatter.password }),
+        401,
+        "INVALID_CREDENTIALS",
+      );
+      const admin = await login({ email: squatter.email, password: adminPassword });
+      expect(admin.status).toBe(200);
+      expect(admin.body.user.role).toBe("admin");
+    });
+
+    test("ensuring an admin again with the same password keeps its tokens; a new password revokes them", async () => {
+      const admin = await createAdmin(app);
+      await app.runtime.services.auth.ensureAdmin({ email: admin.email, password: admin.password });
+      expect((await me(admin.token)).status).toBe(200);
+
+      await app.runtime.services.auth.ensureAdmin({
+        email: admin.email.toUpperCase(),
+        password: "a new admin password",
+      });
+      expectError(await me(admin.token), 401, "UNAUTHENTICATED");
+    });
+
     test("an admin route without a token is 401, and an admin's token is accepted", async () => {
       expectError(await app.request("GET", "/api/v1/admin/venues"), 401, "UNAUTHENTICATED");
       const admin = await createAdmin(app);

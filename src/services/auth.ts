@@ -182,22 +182,36 @@ export class AuthService {
   }
 
   /**
-   * Creates the admin or, if the email exists, makes it an admin with this password.
-   * Idempotent, so it can run at every start.
+   * Creates the admin or, if the email exists, makes it an admin with this password. A change
+   * of role or password revokes every token issued before it: registration is open, so the
+   * address may have been registered by someone else, whose token would otherwise read as an
+   * admin's. Runs at every start: an admin who already has this password keeps their tokens.
    */
   async ensureAdmin(input: Credentials & { name?: string }): Promise<AuthUser> {
+    const email = normaliseEmail(input.email);
+    const existing = await this.accountsByEmail.load(email);
+    if (
+      existing?.role === "admin" &&
+      (await this.passwords.verify(input.password, existing.password_hash))
+    ) {
+      return publicUser(existing);
+    }
     const passwordHash = await this.hashPassword(input.password);
     const [row] = await this.db
       .insert(users)
       .values({
-        email: normaliseEmail(input.email),
+        email,
         name: input.name ?? "Administrator",
         password_hash: passwordHash,
         role: "admin",
       })
       .onConflictDoUpdate({
         target: users.email,
-        set: { role: "admin", password_hash: passwordHash },
+        set: {
+          role: "admin",
+          password_hash: passwordHash,
+          token_version: sql`${users.token_version} + 1`,
+        },
       })
       .returning();
     if (!row) throw new Error("admin upsert returned no row");

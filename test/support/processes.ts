@@ -10,6 +10,8 @@ export interface TestProcess {
   stdout(): string;
   /** SIGTERM (or `signal`), then waits for the exit; answers the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Waits until it exits by itself and everything it printed is read; answers the exit code. */
+  finished(): Promise<number>;
 }
 
 /** A port nothing listens on right now: the kernel picks it, then we let it go. */
@@ -27,14 +29,17 @@ function spawnWithOutput(command: string[], env: Record<string, string | undefin
     const decoder = new TextDecoder();
     for await (const chunk of stream) printed[name] += decoder.decode(chunk, { stream: true });
   };
-  void collect("stdout", child.stdout);
-  void collect("stderr", child.stderr);
+  const collected = Promise.all([collect("stdout", child.stdout), collect("stderr", child.stderr)]);
   return {
     process: child,
     output: () => `${printed.stdout}${printed.stderr}`,
     stdout: () => printed.stdout,
     async stop(signal = "SIGTERM") {
       child.kill(signal);
+      return child.exited;
+    },
+    async finished() {
+      await collected;
       return child.exited;
     },
   };
@@ -103,6 +108,18 @@ export function startWorker(app: TestApp, env: Record<string, string> = {}): Tes
   return spawnWithOutput(
     ["bun", "run", "src/worker.ts"],
     eventlyEnv(app, { PGAPPNAME: WORKER_SESSIONS, ...env }),
+  );
+}
+
+/** `bun run admin:create` with `args` on `app`'s database and Redis, left to run to its end. */
+export function runCreateAdmin(
+  app: TestApp,
+  args: string[],
+  env: Record<string, string> = {},
+): TestProcess {
+  return spawnWithOutput(
+    ["bun", "run", "scripts/create-admin.ts", ...args],
+    eventlyEnv(app, { LOG_LEVEL: "debug", ...env }),
   );
 }
 
