@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
+import { passwordSchema } from "./lib/password-rules";
 
 const flag = (fallback: boolean) =>
   z
@@ -62,7 +63,7 @@ export const configSchema = z
     SEAT_STREAM_HEARTBEAT_SECONDS: positiveInt(15),
     QUEUE_ABANDON_SECONDS: positiveInt(300),
     ADMIN_EMAIL: optionalString.pipe(z.email().optional()),
-    ADMIN_PASSWORD: optionalString.pipe(z.string().min(8).max(128).optional()),
+    ADMIN_PASSWORD: optionalString.pipe(passwordSchema.optional()),
     CORS_ORIGINS: z
       .string()
       .default("*")

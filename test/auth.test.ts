@@ -329,6 +329,13 @@ describe.each(backends)("auth on %s", (backend) => {
       expectError(await me(token), 401, "UNAUTHENTICATED");
     });
 
+    test("a signed token without exp (or with a non-numeric one) is 401 UNAUTHENTICATED", async () => {
+      for (const exp of [undefined, String(now() + 600), null]) {
+        const token = await sign(claims({ exp }), TEST_JWT_SECRET, "HS256");
+        expectError(await me(token), 401, "UNAUTHENTICATED");
+      }
+    });
+
     test("a token without numeric sub/ver claims is 401 UNAUTHENTICATED", async () => {
       for (const overrides of [
         { sub: String(user.user_id) },
@@ -586,6 +593,16 @@ describe.each(backends)("auth on %s", (backend) => {
       const longest = await register({ email, password: "y".repeat(128) });
       expect(longest.status).toBe(201);
       expect((await login({ email, password: "y".repeat(128) })).status).toBe(200);
+    });
+
+    test("a password of whitespace only is 400 with details.password and creates no user", async () => {
+      for (const password of [" ".repeat(8), "\t \n \t \n ", "\u00a0".repeat(10)]) {
+        const email = uniqueEmail("blank");
+        expectValidation(await register({ email, password }), "password");
+        expect(await userCount(email)).toBe(0);
+      }
+      const padded = await register({ email: uniqueEmail(), password: "   padded   " });
+      expect(padded.status).toBe(201);
     });
 
     test("missing fields are 400 naming every missing field", async () => {

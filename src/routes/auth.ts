@@ -1,11 +1,12 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AppError } from "../lib/errors";
 import { createRouter, errorResponses, jsonBody, jsonResponse, text, z } from "../lib/openapi";
+import { passwordSchema } from "../lib/password-rules";
 import { requireUser } from "../middleware/auth";
 import { UserSchema } from "./schemas";
 
 const email = z.email().max(254).openapi({ example: "ada@example.com" });
-const password = z.string().min(8).max(128).openapi({ example: "correct horse battery" });
+const password = passwordSchema.meta({ example: "correct horse battery" });
 const name = text().trim().min(1).max(100);
 
 /** What an account is made of, as registration checks it (the admin CLI checks the same). */
@@ -19,7 +20,7 @@ const register = createRoute({
   tags: ["Auth"],
   summary: "Create a user account",
   description:
-    'Emails are case-insensitive. Accounts are always role `user`: a body asking for `role: "admin"` is refused with 403. Passwords are 8–128 characters; bcrypt compares only their first 72 bytes (UTF-8), so two passwords that share those bytes are the same password.',
+    'Emails are case-insensitive. Accounts are always role `user`: a body asking for `role: "admin"` is refused with 403. Passwords are 8–128 characters, not whitespace only; bcrypt compares only their first 72 bytes (UTF-8), so two passwords that share those bytes are the same password.',
   request: {
     body: jsonBody(
       AccountFields.extend({

@@ -41,6 +41,8 @@ const isUserId = (value: unknown): value is number =>
 
 const isTokenVersion = (value: unknown): value is number => Number.isSafeInteger(value);
 
+const isExpiry = (value: unknown): value is number => typeof value === "number" && value > 0;
+
 export const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
 interface VerifiedClaims {
@@ -159,16 +161,15 @@ export class AuthService {
     }
     const { sub, ver, exp } = payload;
     // Only a signed token gets here, but a user id PostgreSQL cannot read would fail the
-    // lookup it shares with other requests.
-    if (!isUserId(sub) || !isTokenVersion(ver)) {
+    // lookup it shares with other requests. hono/jwt checks exp only when it is present: a
+    // token without one would never expire.
+    if (!isUserId(sub) || !isTokenVersion(ver) || !isExpiry(exp)) {
       throw unauthenticated("Invalid or expired token");
     }
-    const claims = { sub, ver, exp: typeof exp === "number" ? exp : 0 };
-    if (claims.exp > 0) {
-      this.verifiedTokens.set(token, claims);
-      if (this.verifiedTokens.size > VERIFIED_TOKENS_KEPT) {
-        this.verifiedTokens.delete(this.verifiedTokens.keys().next().value as string);
-      }
+    const claims = { sub, ver, exp };
+    this.verifiedTokens.set(token, claims);
+    if (this.verifiedTokens.size > VERIFIED_TOKENS_KEPT) {
+      this.verifiedTokens.delete(this.verifiedTokens.keys().next().value as string);
     }
     return claims;
   }
