@@ -55,6 +55,9 @@ export const configSchema = z
     RATE_LIMIT_ENABLED: flag(true),
     RATE_LIMIT_PER_MINUTE: positiveInt(60),
     BOOKING_RATE_LIMIT_PER_MINUTE: positiveInt(30),
+    /** Failed logins at one account (email) per window, from any address, before 429. */
+    LOGIN_FAILURES_PER_EMAIL: positiveInt(10),
+    LOGIN_FAILURE_WINDOW_SECONDS: positiveInt(900),
     WAITING_ROOM_ENABLED: flag(true),
     WAITING_ROOM_THRESHOLD: positiveInt(500),
     WAITING_ROOM_ADMIT_CONCURRENCY: positiveInt(10),

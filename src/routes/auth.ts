@@ -39,13 +39,14 @@ const login = createRoute({
   path: "/login",
   tags: ["Auth"],
   summary: "Exchange email and password for a token",
-  description: "Wrong password and unknown email get the same 401 `INVALID_CREDENTIALS`.",
+  description:
+    "Wrong password and unknown email get the same 401 `INVALID_CREDENTIALS`. Besides the per-address limit, failed logins are counted per account (email, in any letter case) from every address: after `LOGIN_FAILURES_PER_EMAIL` failures (10 by default) within `LOGIN_FAILURE_WINDOW_SECONDS` (900) of the first, every login to that account, the right password included, is 429 `RATE_LIMITED` with `Retry-After` until the window ends. A successful login starts the count afresh. Unknown emails are counted the same way.",
   request: {
     body: jsonBody(z.object({ email: text().max(254), password: z.string().max(128) })),
   },
   responses: {
     200: jsonResponse(SessionSchema, "Logged in"),
-    ...errorResponses(400, 401),
+    ...errorResponses(400, 401, 429),
   },
 });
 

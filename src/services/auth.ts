@@ -8,6 +8,7 @@ import type { PasswordHasher } from "../infra/password-hasher";
 import { AppError } from "../lib/errors";
 import { hmacKey } from "../lib/jwt-key";
 import { MAX_ID } from "../lib/openapi";
+import type { LoginThrottle } from "./login-throttle";
 
 export interface AuthSettings {
   jwtSecret: string;
@@ -88,6 +89,8 @@ export class AuthService {
     private readonly db: Database,
     private readonly passwords: PasswordHasher,
     private readonly settings: AuthSettings,
+    /** Absent when rate limits are off. */
+    private readonly loginThrottle?: LoginThrottle,
   ) {}
 
   hashPassword(password: string): Promise<string> {
@@ -110,10 +113,25 @@ export class AuthService {
   }
 
   async login(input: Credentials): Promise<Session> {
-    const row = await this.accountsByEmail.load(normaliseEmail(input.email));
+    const email = normaliseEmail(input.email);
+    await this.loginThrottle?.attempt(email);
+    let session: Session;
+    try {
+      session = await this.checkCredentials(email, input.password);
+    } catch (error) {
+      const wrongPassword = error instanceof AppError && error.code === "INVALID_CREDENTIALS";
+      if (!wrongPassword) await this.loginThrottle?.undecided(email);
+      throw error;
+    }
+    await this.loginThrottle?.succeeded(email);
+    return session;
+  }
+
+  private async checkCredentials(email: string, password: string): Promise<Session> {
+    const row = await this.accountsByEmail.load(email);
     this.decoyHash ??= this.startDecoyHash();
     const matches = await this.passwords.verify(
-      input.password,
+      password,
       row?.password_hash ?? (await this.decoyHash),
     );
     if (!row || !matches) throw invalidCredentials();
