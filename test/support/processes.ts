@@ -85,22 +85,28 @@ export interface ApiProcess extends TestProcess {
 export const API_SESSIONS = "evently-test-api";
 export const WORKER_SESSIONS = "evently-test-worker";
 
-/** `bun run src/index.ts` on `app`'s database and Redis, answering /health. */
-export async function startApi(
-  app: TestApp,
-  env: Record<string, string> = {},
-): Promise<ApiProcess> {
+/** `bun run src/index.ts` on `app`'s database and Redis, as soon as it is spawned. */
+export function spawnApi(app: TestApp, env: Record<string, string> = {}): ApiProcess {
   const port = freePort();
   const api = spawnWithOutput(
     ["bun", "run", "src/index.ts"],
     eventlyEnv(app, { PORT: String(port), PGAPPNAME: API_SESSIONS, ...env }),
   );
-  const baseUrl = `http://127.0.0.1:${port}`;
+  return { ...api, baseUrl: `http://127.0.0.1:${port}` };
+}
+
+/** `bun run src/index.ts` on `app`'s database and Redis, answering /health. */
+export async function startApi(
+  app: TestApp,
+  env: Record<string, string> = {},
+): Promise<ApiProcess> {
+  const api = spawnApi(app, env);
+  const { baseUrl } = api;
   await waitUntil(
     async () => (await fetch(`${baseUrl}/health`)).ok,
     () => `the API did not start:\n${api.output()}`,
   );
-  return { ...api, baseUrl };
+  return api;
 }
 
 /** `bun run src/worker.ts` on `app`'s database and Redis. */
