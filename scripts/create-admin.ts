@@ -7,7 +7,7 @@ import { startRuntime } from "../src/runtime";
 const usage = `usage: bun run admin:create --email admin@example.com --password '...' [--name Ada]
 
 Makes the account an admin. An existing account with that email becomes an admin and its
-password is replaced by this one.`;
+password is replaced by this one; every token issued to it before stops working.`;
 
 function exitWith(problem: string): never {
   console.error(`${problem}\n\n${usage}`);

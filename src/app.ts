@@ -28,6 +28,24 @@ import type { Services } from "./services";
 
 export const OPENAPI_PATH = "/api/v1/openapi.json";
 
+/**
+ * Routes whose answers carry a token or a user's own data: every auth route and every route
+ * that needs a token. Their answers, errors included, must not be kept by any cache.
+ */
+const PRIVATE_ROUTES = [
+  "/api/v1/auth/*",
+  "/api/v1/bookings/*",
+  "/api/v1/user/*",
+  "/api/v1/admin/*",
+  "/api/v1/waiting-room/*",
+  "/api/v1/shows/:show_id/waitlist",
+];
+
+const noStore = createMiddleware<AppEnv>(async (c, next) => {
+  await next();
+  c.header("Cache-Control", "no-store");
+});
+
 /** Builds the HTTP app: middleware order and route mounting, nothing else. */
 export function createApp(services: Services, logger: Logger) {
   const { config } = services;
@@ -37,6 +55,8 @@ export function createApp(services: Services, logger: Logger) {
   app.notFound(notFoundHandler);
 
   app.use(requestContext(logger, services.metrics, config.TRUST_PROXY));
+  // Before the rate limits, so that their 429s are covered too.
+  for (const path of PRIVATE_ROUTES) app.use(path, noStore);
   // nosniff, frame denial, HSTS, referrer policy, cross-origin isolation headers. No CSP: the
   // API serves JSON, and the Swagger UI page loads its assets from a CDN.
   app.use(secureHeaders());
@@ -113,7 +133,8 @@ export function createApp(services: Services, logger: Logger) {
     type: "http",
     scheme: "bearer",
     bearerFormat: "JWT",
-    description: "The `token` returned by /api/v1/auth/login or /register",
+    description:
+      "The `token` returned by /api/v1/auth/login or /register. A token without `exp`, expired, revoked (logout, or a change of role or password) or of a deleted user is refused with 401.",
   });
   documentTheDocumentation(app);
   app.doc31(OPENAPI_PATH, {
@@ -122,7 +143,7 @@ export function createApp(services: Services, logger: Logger) {
       title: "Evently API",
       version: "1.0.0",
       description:
-        "Seat booking for events that sell out in minutes. Errors always have the shape `{message, code, details?}`. Ids are positive integers below 2^31; money is a number with at most two decimals; timestamps are ISO-8601 UTC. Request bodies are JSON: a body sent with another `Content-Type` is refused with 415 `UNSUPPORTED_MEDIA_TYPE`.",
+        "Seat booking for events that sell out in minutes. Errors always have the shape `{message, code, details?}`. Ids are positive integers below 2^31; money is a number with at most two decimals; timestamps are ISO-8601 UTC. Request bodies are JSON: a body sent with another `Content-Type` is refused with 415 `UNSUPPORTED_MEDIA_TYPE`. Answers of the auth routes and of every route that needs a token, errors included, carry `Cache-Control: no-store`.",
     },
   });
   app.get("/api-docs", swaggerUI({ url: OPENAPI_PATH, persistAuthorization: true }));

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { createLogger } from "./lib/logger";
+import { passwordSchema } from "./lib/password-rules";
 
 const flag = (fallback: boolean) =>
   z
@@ -82,6 +83,9 @@ export const configSchema = z
     RATE_LIMIT_ENABLED: flag(true),
     RATE_LIMIT_PER_MINUTE: positiveInt(60),
     BOOKING_RATE_LIMIT_PER_MINUTE: positiveInt(30),
+    /** Failed logins at one account (email) per window, from any address, before 429. */
+    LOGIN_FAILURES_PER_EMAIL: positiveInt(10),
+    LOGIN_FAILURE_WINDOW_SECONDS: positiveInt(900),
     WAITING_ROOM_ENABLED: flag(true),
     WAITING_ROOM_THRESHOLD: positiveInt(500),
     WAITING_ROOM_ADMIT_CONCURRENCY: positiveInt(10),
@@ -94,7 +98,7 @@ export const configSchema = z
     SEAT_STREAM_HEARTBEAT_SECONDS: positiveInt(15),
     QUEUE_ABANDON_SECONDS: positiveInt(300),
     ADMIN_EMAIL: optionalString.pipe(z.email().optional()),
-    ADMIN_PASSWORD: optionalString.pipe(z.string().min(8).max(128).optional()),
+    ADMIN_PASSWORD: optionalString.pipe(passwordSchema.optional()),
     CORS_ORIGINS: z
       .string()
       .default("*")

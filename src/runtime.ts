@@ -166,6 +166,9 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
   const rateLimitStore = redisClient
     ? new RedisRateLimitStore(redisClient, `${config.REDIS_KEY_PREFIX}rate:`)
     : undefined;
+  const loginFailureStore = redisClient
+    ? new RedisRateLimitStore(redisClient, `${config.REDIS_KEY_PREFIX}login-failures:`)
+    : undefined;
   const roomSettings = {
     threshold: config.WAITING_ROOM_THRESHOLD,
     admissionTtlMs: config.ADMISSION_TTL_SECONDS * 1000,
@@ -251,6 +254,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     health,
     locks,
     rateLimitStore,
+    loginFailureStore,
     waitingRoomStore,
     admissionTrigger,
     passwords,

@@ -329,6 +329,13 @@ describe.each(backends)("auth on %s", (backend) => {
       expectError(await me(token), 401, "UNAUTHENTICATED");
     });
 
+    test("a signed token without exp (or with a non-numeric one) is 401 UNAUTHENTICATED", async () => {
+      for (const exp of [undefined, String(now() + 600), null]) {
+        const token = await sign(claims({ exp }), TEST_JWT_SECRET, "HS256");
+        expectError(await me(token), 401, "UNAUTHENTICATED");
+      }
+    });
+
     test("a token without numeric sub/ver claims is 401 UNAUTHENTICATED", async () => {
       for (const overrides of [
         { sub: String(user.user_id) },
@@ -501,6 +508,42 @@ describe.each(backends)("auth on %s", (backend) => {
       expect(after[0]?.count).toBe(before[0]?.count);
     });
 
+    test("promoting a registered account revokes the tokens its registrant holds", async () => {
+      const squatter = await registerUser(app);
+      const adminPassword = "the operator's admin password";
+      await app.runtime.services.auth.ensureAdmin({
+        email: squatter.email,
+        password: adminPassword,
+      });
+      for (const path of ["/api/v1/auth/me", "/api/v1/admin/venues"]) {
+        expectError(
+          await app.request("GET", path, { token: squatter.token }),
+          401,
+          "UNAUTHENTICATED",
+        );
+      }
+      expectError(
+        await login({ email: squatter.email, password: squatter.password }),
+        401,
+        "INVALID_CREDENTIALS",
+      );
+      const admin = await login({ email: squatter.email, password: adminPassword });
+      expect(admin.status).toBe(200);
+      expect(admin.body.user.role).toBe("admin");
+    });
+
+    test("ensuring an admin again with the same password keeps its tokens; a new password revokes them", async () => {
+      const admin = await createAdmin(app);
+      await app.runtime.services.auth.ensureAdmin({ email: admin.email, password: admin.password });
+      expect((await me(admin.token)).status).toBe(200);
+
+      await app.runtime.services.auth.ensureAdmin({
+        email: admin.email.toUpperCase(),
+        password: "a new admin password",
+      });
+      expectError(await me(admin.token), 401, "UNAUTHENTICATED");
+    });
+
     test("an admin route without a token is 401, and an admin's token is accepted", async () => {
       expectError(await app.request("GET", "/api/v1/admin/venues"), 401, "UNAUTHENTICATED");
       const admin = await createAdmin(app);
@@ -550,6 +593,16 @@ describe.each(backends)("auth on %s", (backend) => {
       const longest = await register({ email, password: "y".repeat(128) });
       expect(longest.status).toBe(201);
       expect((await login({ email, password: "y".repeat(128) })).status).toBe(200);
+    });
+
+    test("a password of whitespace only is 400 with details.password and creates no user", async () => {
+      for (const password of [" ".repeat(8), "\t \n \t \n ", "\u00a0".repeat(10)]) {
+        const email = uniqueEmail("blank");
+        expectValidation(await register({ email, password }), "password");
+        expect(await userCount(email)).toBe(0);
+      }
+      const padded = await register({ email: uniqueEmail(), password: "   padded   " });
+      expect(padded.status).toBe(201);
     });
 
     test("missing fields are 400 naming every missing field", async () => {

@@ -62,6 +62,17 @@ const OWNED_BOOKING_ROUTES = new Set([
   "GET /api/v1/bookings/{booking_id}",
 ]);
 
+/**
+ * Answers that carry a token (every auth route) or a user's own data (every route that needs a
+ * token), errors included, must not be kept by any cache.
+ */
+const isPrivate = (route: Route) =>
+  route.access !== "public" || route.path.startsWith("/api/v1/auth/");
+const cachingFailure = (response: CallResult) =>
+  response.headers.get("Cache-Control") === "no-store"
+    ? undefined
+    : `Cache-Control: ${response.headers.get("Cache-Control")}`;
+
 type Expectation =
   | { kind: "exact"; status: number; code: string }
   | { kind: "allowed" } // anything but 401 / 403 (the route's own checks may still say no)
@@ -107,6 +118,7 @@ interface Session extends TestUser {
 
 interface CallResult {
   status: number;
+  headers: Headers;
   // biome-ignore lint/suspicious/noExplicitAny: error bodies are arbitrary JSON
   body: any;
   text: string;
@@ -146,11 +158,16 @@ describe.each(backends)("authorization matrix on %s", (backend) => {
     if (response.headers.get("Content-Type")?.includes("text/event-stream")) {
       await response.body?.cancel();
       controller.abort();
-      return { status: response.status, body: undefined, text: "" };
+      return { status: response.status, headers: response.headers, body: undefined, text: "" };
     }
     const text = await response.text();
     const isJson = response.headers.get("Content-Type")?.includes("application/json");
-    return { status: response.status, body: isJson ? JSON.parse(text) : text, text };
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: isJson ? JSON.parse(text) : text,
+      text,
+    };
   }
 
   async function tokenVersion(userId: number): Promise<number> {
@@ -343,6 +360,8 @@ describe.each(backends)("authorization matrix on %s", (backend) => {
           }
         }
         if (response.status >= 500) failures.push(`${cell} (5xx)`);
+        const caching = isPrivate(route) ? cachingFailure(response) : undefined;
+        if (caching) failures.push(`${cell} (${caching})`);
         if (route.key === "POST /api/v1/auth/logout" && response.status === 204) {
           if (identity === "user" || identity === "other user" || identity === "admin") {
             await relogin(sessions[identity]);
@@ -390,6 +409,8 @@ describe.each(backends)("authorization matrix on %s", (backend) => {
           if (anonymous.status !== 401 || anonymous.body?.code !== "UNAUTHENTICATED") {
             failures.push(`${route.key} anonymous ${path} ${body}: ${anonymous.status}`);
           }
+          const caching = cachingFailure(anonymous);
+          if (caching) failures.push(`${route.key} anonymous ${path} ${body}: ${caching}`);
           if (route.access === "admin") {
             const user = await call(route.method, path, { body, token: sessions.user.token });
             if (user.status !== 403 || user.body?.code !== "FORBIDDEN") {

@@ -205,6 +205,15 @@ describe("loadConfig", () => {
         configError({ NODE_ENV: "test", ADMIN_EMAIL: "not-an-email", ADMIN_PASSWORD: "short" }),
       ),
     ).toEqual(["ADMIN_EMAIL", "ADMIN_PASSWORD"]);
+    expect(
+      badVariables(
+        configError({
+          NODE_ENV: "test",
+          ADMIN_EMAIL: "ops@example.com",
+          ADMIN_PASSWORD: " ".repeat(12),
+        }),
+      ),
+    ).toEqual(["ADMIN_PASSWORD"]);
     const config = loadConfig({
       NODE_ENV: "test",
       ADMIN_EMAIL: "ops@example.com",

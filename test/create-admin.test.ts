@@ -36,6 +36,10 @@ describe("bun run admin:create", () => {
       [["--email", "a@example.com", "--password", "short"], "--password: Too small"],
       [["--email", "not-an-email", "--password", "long enough pw"], "--email: Invalid email"],
       [[...account, "--name", "x".repeat(101)], "--name: Too big"],
+      [
+        ["--email", "a@example.com", "--password", " \t".repeat(6)],
+        "--password: Must not be whitespace only",
+      ],
     ] as const) {
       const run = createAdmin(...args);
       expect({ args, code: run.code }).toEqual({ args, code: 1 });

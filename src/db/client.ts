@@ -1,11 +1,36 @@
 import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
 import { type Placeholder, type Query, type SQL, sql } from "drizzle-orm";
-import { type PgDatabase, PgDialect, type PgQueryResultHKT } from "drizzle-orm/pg-core";
+import {
+  type PgDatabase,
+  PgDialect,
+  PgPreparedQuery,
+  type PgQueryResultHKT,
+} from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
+import { withoutStatementValues } from "./errors";
 import * as schema from "./schema";
+
+/**
+ * Every statement of both drivers runs through this drizzle method, which wraps a failure in
+ * an error that quotes the statement's values: they are taken out here, once for every caller.
+ */
+const preparedQuery = PgPreparedQuery.prototype as unknown as {
+  queryWithCache(this: unknown, ...args: unknown[]): Promise<unknown>;
+};
+const queryWithCache = preparedQuery.queryWithCache;
+if (typeof queryWithCache !== "function") {
+  throw new Error(
+    "drizzle's PgPreparedQuery.queryWithCache is gone: failed queries would print their values",
+  );
+}
+preparedQuery.queryWithCache = function (...args) {
+  return queryWithCache.apply(this, args).catch((error: unknown) => {
+    throw withoutStatementValues(error);
+  });
+};
 
 export type Schema = typeof schema;
 /** The drizzle database every service uses; it does not know which driver is underneath. */

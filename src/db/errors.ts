@@ -1,3 +1,5 @@
+import { DrizzleQueryError } from "drizzle-orm";
+
 /** An error and its causes, outermost first (drizzle wraps the driver's error in its own). */
 export function* causeChain(error: unknown): Generator<unknown> {
   let current: unknown = error;
@@ -58,4 +60,37 @@ export async function withRetries<T>(
       if (!retryable(error) || attempt >= ATTEMPTS) throw error;
     }
   }
+}
+
+/**
+ * Where a failed statement's values sit on its errors: drizzle's own list, the drivers'
+ * copies (PGlite's are printed with the error), and PostgreSQL's detail, which may quote the
+ * failing row ("Failing row contains (…)").
+ */
+const STATEMENT_VALUES = ["params", "parameters", "args", "queryOptions", "detail"];
+
+/**
+ * Takes a failed statement's values out of its error and the errors it wraps: they include
+ * password hashes and stored answers, and anything that prints an error (a log line, the
+ * runtime's report of an uncaught error) would print them. The SQL text and PostgreSQL's
+ * code and message stay for the operator.
+ */
+export function withoutStatementValues(error: unknown): unknown {
+  if (error instanceof DrizzleQueryError) {
+    const message = `Failed query: ${error.query}`;
+    error.stack = error.stack?.replace(error.message, message);
+    error.message = message;
+    error.params = [];
+  }
+  let wrapped = error instanceof Error ? error.cause : undefined;
+  for (let depth = 0; wrapped && typeof wrapped === "object" && depth < 5; depth++) {
+    for (const name of STATEMENT_VALUES) {
+      // postgres.js defines its copies unenumerable and fixed: never printed, and not removable.
+      if (Object.getOwnPropertyDescriptor(wrapped, name)?.configurable) {
+        delete (wrapped as Record<string, unknown>)[name];
+      }
+    }
+    wrapped = (wrapped as { cause?: unknown }).cause;
+  }
+  return error;
 }

@@ -1,11 +1,12 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AppError } from "../lib/errors";
 import { createRouter, errorResponses, jsonBody, jsonResponse, text, z } from "../lib/openapi";
+import { passwordSchema } from "../lib/password-rules";
 import { requireUser } from "../middleware/auth";
 import { UserSchema } from "./schemas";
 
 const email = z.email().max(254).openapi({ example: "ada@example.com" });
-const password = z.string().min(8).max(128).openapi({ example: "correct horse battery" });
+const password = passwordSchema.meta({ example: "correct horse battery" });
 const name = text().trim().min(1).max(100);
 
 /** What an account is made of, as registration checks it (the admin CLI checks the same). */
@@ -19,7 +20,7 @@ const register = createRoute({
   tags: ["Auth"],
   summary: "Create a user account",
   description:
-    'Emails are case-insensitive. Accounts are always role `user`: a body asking for `role: "admin"` is refused with 403. Passwords are 8–128 characters; bcrypt compares only their first 72 bytes (UTF-8), so two passwords that share those bytes are the same password.',
+    'Emails are case-insensitive. Accounts are always role `user`: a body asking for `role: "admin"` is refused with 403. Passwords are 8–128 characters, not whitespace only; bcrypt compares only their first 72 bytes (UTF-8), so two passwords that share those bytes are the same password.',
   request: {
     body: jsonBody(
       AccountFields.extend({
@@ -38,13 +39,14 @@ const login = createRoute({
   path: "/login",
   tags: ["Auth"],
   summary: "Exchange email and password for a token",
-  description: "Wrong password and unknown email get the same 401 `INVALID_CREDENTIALS`.",
+  description:
+    "Wrong password and unknown email get the same 401 `INVALID_CREDENTIALS`. Besides the per-address limit, failed logins are counted per account (email, in any letter case) from every address: after `LOGIN_FAILURES_PER_EMAIL` failures (10 by default) within `LOGIN_FAILURE_WINDOW_SECONDS` (900) of the first, every login to that account, the right password included, is 429 `RATE_LIMITED` with `Retry-After` until the window ends. A successful login starts the count afresh. Unknown emails are counted the same way.",
   request: {
     body: jsonBody(z.object({ email: text().max(254), password: z.string().max(128) })),
   },
   responses: {
     200: jsonResponse(SessionSchema, "Logged in"),
-    ...errorResponses(400, 401),
+    ...errorResponses(400, 401, 429),
   },
 });
 

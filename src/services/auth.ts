@@ -8,6 +8,7 @@ import type { PasswordHasher } from "../infra/password-hasher";
 import { AppError } from "../lib/errors";
 import { hmacKey } from "../lib/jwt-key";
 import { MAX_ID } from "../lib/openapi";
+import type { LoginThrottle } from "./login-throttle";
 
 export interface AuthSettings {
   jwtSecret: string;
@@ -40,6 +41,8 @@ const isUserId = (value: unknown): value is number =>
   Number.isInteger(value) && (value as number) >= 1 && (value as number) <= MAX_ID;
 
 const isTokenVersion = (value: unknown): value is number => Number.isSafeInteger(value);
+
+const isExpiry = (value: unknown): value is number => typeof value === "number" && value > 0;
 
 export const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
@@ -86,6 +89,8 @@ export class AuthService {
     private readonly db: Database,
     private readonly passwords: PasswordHasher,
     private readonly settings: AuthSettings,
+    /** Absent when rate limits are off. */
+    private readonly loginThrottle?: LoginThrottle,
   ) {}
 
   hashPassword(password: string): Promise<string> {
@@ -108,10 +113,25 @@ export class AuthService {
   }
 
   async login(input: Credentials): Promise<Session> {
-    const row = await this.accountsByEmail.load(normaliseEmail(input.email));
+    const email = normaliseEmail(input.email);
+    await this.loginThrottle?.attempt(email);
+    let session: Session;
+    try {
+      session = await this.checkCredentials(email, input.password);
+    } catch (error) {
+      const wrongPassword = error instanceof AppError && error.code === "INVALID_CREDENTIALS";
+      if (!wrongPassword) await this.loginThrottle?.undecided(email);
+      throw error;
+    }
+    await this.loginThrottle?.succeeded(email);
+    return session;
+  }
+
+  private async checkCredentials(email: string, password: string): Promise<Session> {
+    const row = await this.accountsByEmail.load(email);
     this.decoyHash ??= this.startDecoyHash();
     const matches = await this.passwords.verify(
-      input.password,
+      password,
       row?.password_hash ?? (await this.decoyHash),
     );
     if (!row || !matches) throw invalidCredentials();
@@ -159,16 +179,15 @@ export class AuthService {
     }
     const { sub, ver, exp } = payload;
     // Only a signed token gets here, but a user id PostgreSQL cannot read would fail the
-    // lookup it shares with other requests.
-    if (!isUserId(sub) || !isTokenVersion(ver)) {
+    // lookup it shares with other requests. hono/jwt checks exp only when it is present: a
+    // token without one would never expire.
+    if (!isUserId(sub) || !isTokenVersion(ver) || !isExpiry(exp)) {
       throw unauthenticated("Invalid or expired token");
     }
-    const claims = { sub, ver, exp: typeof exp === "number" ? exp : 0 };
-    if (claims.exp > 0) {
-      this.verifiedTokens.set(token, claims);
-      if (this.verifiedTokens.size > VERIFIED_TOKENS_KEPT) {
-        this.verifiedTokens.delete(this.verifiedTokens.keys().next().value as string);
-      }
+    const claims = { sub, ver, exp };
+    this.verifiedTokens.set(token, claims);
+    if (this.verifiedTokens.size > VERIFIED_TOKENS_KEPT) {
+      this.verifiedTokens.delete(this.verifiedTokens.keys().next().value as string);
     }
     return claims;
   }
@@ -182,22 +201,36 @@ export class AuthService {
   }
 
   /**
-   * Creates the admin or, if the email exists, makes it an admin with this password.
-   * Idempotent, so it can run at every start.
+   * Creates the admin or, if the email exists, makes it an admin with this password. A change
+   * of role or password revokes every token issued before it: registration is open, so the
+   * address may have been registered by someone else, whose token would otherwise read as an
+   * admin's. Runs at every start: an admin who already has this password keeps their tokens.
    */
   async ensureAdmin(input: Credentials & { name?: string }): Promise<AuthUser> {
+    const email = normaliseEmail(input.email);
+    const existing = await this.accountsByEmail.load(email);
+    if (
+      existing?.role === "admin" &&
+      (await this.passwords.verify(input.password, existing.password_hash))
+    ) {
+      return publicUser(existing);
+    }
     const passwordHash = await this.hashPassword(input.password);
     const [row] = await this.db
       .insert(users)
       .values({
-        email: normaliseEmail(input.email),
+        email,
         name: input.name ?? "Administrator",
         password_hash: passwordHash,
         role: "admin",
       })
       .onConflictDoUpdate({
         target: users.email,
-        set: { role: "admin", password_hash: passwordHash },
+        set: {
+          role: "admin",
+          password_hash: passwordHash,
+          token_version: sql`${users.token_version} + 1`,
+        },
       })
       .returning();
     if (!row) throw new Error("admin upsert returned no row");

@@ -1,4 +1,4 @@
-import type { Store } from "hono-rate-limiter";
+import { MemoryStore, type Store } from "hono-rate-limiter";
 import type { AppEnv } from "../app-env";
 import type { Config } from "../config";
 import type { Database } from "../db/client";
@@ -19,6 +19,7 @@ import { BookingService } from "./bookings";
 import { CatalogService } from "./catalog";
 import type { HealthCheck } from "./health";
 import { IdempotencyStore } from "./idempotency";
+import { LoginThrottle } from "./login-throttle";
 import { SeatChangeAnnouncer } from "./seat-change-announcer";
 import type { AfterCommit } from "./seat-changes";
 import { SeatMapService } from "./seat-map";
@@ -62,6 +63,8 @@ export interface ServiceDependencies {
   health: HealthCheck;
   locks: SeatLocks;
   rateLimitStore?: Store<AppEnv>;
+  /** Shared failed-login counters (Redis); undefined → counted in memory. */
+  loginFailureStore?: Store<AppEnv>;
   waitingRoomStore: WaitingRoomStore;
   admissionTrigger: AdmissionTrigger;
   passwords: PasswordHasher;
@@ -100,10 +103,18 @@ export function createServices(deps: ServiceDependencies): Services {
   return {
     config,
     db: deps.db,
-    auth: new AuthService(deps.db, deps.passwords, {
-      jwtSecret: config.JWT_SECRET,
-      jwtTtlSeconds: config.JWT_TTL_SECONDS,
-    }),
+    auth: new AuthService(
+      deps.db,
+      deps.passwords,
+      { jwtSecret: config.JWT_SECRET, jwtTtlSeconds: config.JWT_TTL_SECONDS },
+      config.RATE_LIMIT_ENABLED
+        ? new LoginThrottle(deps.loginFailureStore ?? new MemoryStore<AppEnv>(), {
+            maxFailures: config.LOGIN_FAILURES_PER_EMAIL,
+            windowSeconds: config.LOGIN_FAILURE_WINDOW_SECONDS,
+            logger: deps.logger,
+          })
+        : undefined,
+    ),
     catalog: new CatalogService(deps.staleReads),
     admin: new AdminService(deps.db, after, deps.staleReads),
     bookings,

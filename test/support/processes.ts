@@ -12,6 +12,8 @@ export interface TestProcess {
   drained: Promise<void>;
   /** SIGTERM (or `signal`), then waits for the exit; answers the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Waits until it exits by itself and everything it printed is read; answers the exit code. */
+  finished(): Promise<number>;
 }
 
 /** A port nothing listens on right now: the kernel picks it, then we let it go. */
@@ -40,6 +42,10 @@ function spawnWithOutput(command: string[], env: Record<string, string | undefin
     stdout: () => printed.stdout,
     async stop(signal = "SIGTERM") {
       child.kill(signal);
+      return child.exited;
+    },
+    async finished() {
+      await drained;
       return child.exited;
     },
   };
@@ -85,22 +91,28 @@ export interface ApiProcess extends TestProcess {
 export const API_SESSIONS = "evently-test-api";
 export const WORKER_SESSIONS = "evently-test-worker";
 
-/** `bun run src/index.ts` on `app`'s database and Redis, answering /health. */
-export async function startApi(
-  app: TestApp,
-  env: Record<string, string> = {},
-): Promise<ApiProcess> {
+/** `bun run src/index.ts` on `app`'s database and Redis, as soon as it is spawned. */
+export function spawnApi(app: TestApp, env: Record<string, string> = {}): ApiProcess {
   const port = freePort();
   const api = spawnWithOutput(
     ["bun", "run", "src/index.ts"],
     eventlyEnv(app, { PORT: String(port), PGAPPNAME: API_SESSIONS, ...env }),
   );
-  const baseUrl = `http://127.0.0.1:${port}`;
+  return { ...api, baseUrl: `http://127.0.0.1:${port}` };
+}
+
+/** `bun run src/index.ts` on `app`'s database and Redis, answering /health. */
+export async function startApi(
+  app: TestApp,
+  env: Record<string, string> = {},
+): Promise<ApiProcess> {
+  const api = spawnApi(app, env);
+  const { baseUrl } = api;
   await waitUntil(
     async () => (await fetch(`${baseUrl}/health`)).ok,
     () => `the API did not start:\n${api.output()}`,
   );
-  return { ...api, baseUrl };
+  return api;
 }
 
 /** `bun run src/worker.ts` on `app`'s database and Redis. */
@@ -134,6 +146,18 @@ export async function runUntilExit(
     .split("\n")
     .filter((line) => line.trim() !== "");
   return { exitCode: exited, lines };
+}
+
+/** `bun run admin:create` with `args` on `app`'s database and Redis, left to run to its end. */
+export function runCreateAdmin(
+  app: TestApp,
+  args: string[],
+  env: Record<string, string> = {},
+): TestProcess {
+  return spawnWithOutput(
+    ["bun", "run", "scripts/create-admin.ts", ...args],
+    eventlyEnv(app, { LOG_LEVEL: "debug", ...env }),
+  );
 }
 
 export interface RedisProcess {
