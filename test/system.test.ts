@@ -182,8 +182,24 @@ describe.each(backends)("system on %s", (backend) => {
       expect(response.status).toBe(200);
       expect(response.headers.get("Content-Type")).toContain("text/html");
       expect(response.text.toLowerCase()).toContain("<html");
-      expect(response.text).toContain("swagger-ui");
-      expect(response.text).toContain("/api/v1/openapi.json");
+      expect(response.text).not.toMatch(/(https?:)?\/\/[a-z]/i);
+      expect(response.headers.get("Content-Security-Policy")).toContain("default-src 'self'");
+      const initializer = await app.request("GET", "/api-docs/swagger-initializer.js");
+      expect(initializer.text).toContain('"url":"/api/v1/openapi.json"');
+      expect(initializer.text).toContain('"persistAuthorization":false');
+    });
+
+    test("the page's assets come from the installed swagger-ui-dist, unknown names are 404", async () => {
+      const installed = await Bun.file(
+        Bun.fileURLToPath(import.meta.resolve("swagger-ui-dist/swagger-ui-bundle.js")),
+      ).text();
+      const bundle = await app.request("GET", "/api-docs/swagger-ui-bundle.js");
+      expect(bundle.status).toBe(200);
+      expect(bundle.headers.get("Content-Type")).toContain("javascript");
+      expect(bundle.text).toBe(installed);
+      for (const name of ["package.json", "..%2Fpackage.json", "swagger-ui.js.map"]) {
+        expectError(await app.request("GET", `/api-docs/${name}`), 404, "NOT_FOUND");
+      }
     });
   });
 
