@@ -10,7 +10,7 @@ import {
   type TestUser,
 } from "./support/fixtures";
 import { createTestApp, query, sql, type TestApp } from "./support/harness";
-import { backends } from "./support/services";
+import { describeEachBackend } from "./support/services";
 
 /** Setup builds an app and data through the API: generous, as CI machines may be busy. */
 const SETUP_TIMEOUT_MS = 60_000;
@@ -114,7 +114,7 @@ function expectValidationError(
   for (const field of fields) expect(Object.keys(response.body.details ?? {})).toContain(field);
 }
 
-describe.each(backends)("admin API on %s", (backend) => {
+describeEachBackend("admin API on %s", (backend) => {
   let app: TestApp;
   let admin: TestUser;
   let user: TestUser;

@@ -1,16 +1,14 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
 import type { Server } from "bun";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { createTestApp, type TestApp } from "./support/harness";
-import { servicesRequired } from "./support/services";
+import { canRun } from "./support/services";
 
 const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = existsSync(CHROMIUM);
 const LOCAL_HOSTS = new Set(["127.0.0.1", "localhost"]);
 
 /** Swagger UI in a real browser that can reach this machine and nothing else. */
-describe.skipIf(!hasChromium && !servicesRequired)("Swagger UI in a browser, offline", () => {
+describe.skipIf(!canRun(CHROMIUM))("Swagger UI in a browser, offline", () => {
   let app: TestApp;
   let server: Server<undefined>;
   let browser: Browser;
@@ -21,7 +19,6 @@ describe.skipIf(!hasChromium && !servicesRequired)("Swagger UI in a browser, off
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!hasChromium) throw new Error(`REQUIRE_SERVICES=1 but ${CHROMIUM} is not installed`);
     app = await createTestApp("embedded");
     server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: app.runtime.app.fetch });
     browser = await chromium.launch({

@@ -5,7 +5,7 @@
  * covered without touching this file; `security` says whether it needs a token and the `Admin`
  * tag whether it is admin-only. A route the rules below cannot classify fails the suite.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { sign } from "hono/jwt";
 import {
   createAdmin,
@@ -15,7 +15,7 @@ import {
   type TestUser,
 } from "./support/fixtures";
 import { createTestApp, query, sql, TEST_JWT_SECRET, type TestApp } from "./support/harness";
-import { backends } from "./support/services";
+import { describeEachBackend } from "./support/services";
 
 const OPENAPI_PATH = "/api/v1/openapi.json";
 const OTHER_SECRET = "another-secret-that-is-also-at-least-32-characters";
@@ -115,7 +115,7 @@ interface CallResult {
 const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-describe.each(backends)("authorization matrix on %s", (backend) => {
+describeEachBackend("authorization matrix on %s", (backend) => {
   let app: TestApp;
   const routes: Route[] = [];
   const sessions = {} as Record<"user" | "other user" | "admin", Session>;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createAdmin, registerUser, type TestUser } from "./support/fixtures";
 import { createTestApp, query, sql, type TestApp } from "./support/harness";
-import { backends } from "./support/services";
+import { describeEachBackend } from "./support/services";
 
 /** Setup builds an app and data through the API: generous, as CI machines may be busy. */
 const SETUP_TIMEOUT_MS = 60_000;
@@ -105,7 +105,7 @@ interface CreatedShow extends ShowSpec {
   end_time: string;
 }
 
-describe.each(backends)("catalogue on %s", (backend) => {
+describeEachBackend("catalogue on %s", (backend) => {
   let app: TestApp;
   let admin: TestUser;
   let user: TestUser;

@@ -9,7 +9,7 @@ import {
   type TestUser,
 } from "./support/fixtures";
 import { createTestApp, type TestApp } from "./support/harness";
-import { backends, redisUrl } from "./support/services";
+import { describeEachBackend, hasPostgresAndRedis } from "./support/services";
 
 /** The value of one series in Prometheus text format, or 0 when absent. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {
@@ -21,7 +21,7 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
   return 0;
 }
 
-describe.each(backends)("/metrics on %s", (backend) => {
+describeEachBackend("/metrics on %s", (backend) => {
   let app: TestApp;
   beforeAll(async () => {
     app = await createTestApp(backend);
@@ -101,11 +101,9 @@ describe.each(backends)("/metrics on %s", (backend) => {
 });
 
 // Real Redis: the postgres backend runs with REDIS_URL whenever it is set (CI requires it).
-const withRedis = backends.filter((backend) => backend === "postgres" && redisUrl);
-
-describe.each(withRedis)("Redis clients of the API on %s", (backend) => {
+describe.skipIf(!hasPostgresAndRedis)("Redis clients of the API on postgres", () => {
   test("queue depths read through BullMQ; its scripts stay off the seat locks' client", async () => {
-    const app = await createTestApp(backend);
+    const app = await createTestApp("postgres");
     try {
       const metrics = await app.request("GET", "/metrics");
       expect(metrics.status).toBe(200);

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, spyOn, test } from "bun:test";
+import { afterAll, beforeAll, expect, spyOn, test } from "bun:test";
 import { RedisSeatEvents } from "../src/infra/seat-events";
 import {
   createAdmin,
@@ -10,7 +10,7 @@ import {
   type TestUser,
 } from "./support/fixtures";
 import { createTestApp, type TestApp } from "./support/harness";
-import { backends, redisUrl } from "./support/services";
+import { describeEachBackend, redisUrl } from "./support/services";
 
 interface SseEvent {
   event: string;
@@ -146,10 +146,8 @@ async function lapseOf(client: SseClient, seatId: number, timeoutMs: number) {
   }
 }
 
-describe.each(backends)("live seat map stream on %s", (backend) => {
-  const testWithRedis = (...args: Parameters<typeof test>) => {
-    if (backend === "postgres" && redisUrl) test(...args);
-  };
+describeEachBackend("live seat map stream on %s", (backend) => {
+  const testWithRedis = test.skipIf(!(backend === "postgres" && redisUrl));
   let app: TestApp;
   /** A second API instance on the same database and Redis; embedded mode is one process. */
   let other: TestApp;

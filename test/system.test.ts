@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHealthCheck } from "../src/services/health";
 import { expectError } from "./support/answers";
 import { createTestApp, type TestApp } from "./support/harness";
-import { backends, redisUrl } from "./support/services";
+import { describeEachBackend, redisUrl } from "./support/services";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const SANE_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -19,7 +19,7 @@ function mountedOperations(app: TestApp): string[] {
 
 const HTTP_METHODS = ["get", "put", "post", "delete", "patch", "options", "head"];
 
-describe.each(backends)("system on %s", (backend) => {
+describeEachBackend("system on %s", (backend) => {
   let app: TestApp;
   beforeAll(async () => {
     app = await createTestApp(backend);
