@@ -202,16 +202,17 @@ describeEachBackend("authorization matrix on %s", (backend) => {
 
   function fillPath(route: Route): string {
     const data = route.access === "admin" ? adminFixture : fixture;
-    const ids: Record<string, number> = {
+    const values: Record<string, number | string> = {
       booking_id: bookingId,
       show_id: data.show_id,
       event_id: data.event_id,
       venue_id: data.venue_id,
+      asset: "swagger-ui.css",
     };
     return route.path.replace(/\{(\w+)\}/g, (_, name: string) => {
-      const id = ids[name];
-      if (id === undefined) throw new Error(`no id to fill {${name}} of ${route.key}`);
-      return String(id);
+      const value = values[name];
+      if (value === undefined) throw new Error(`no value to fill {${name}} of ${route.key}`);
+      return String(value);
     });
   }
 
