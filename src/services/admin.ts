@@ -6,7 +6,7 @@ import { AppError, badRequest, conflict, notFound } from "../lib/errors";
 import { toCents } from "../lib/money";
 import { iso } from "../lib/time";
 import { endBookings, settleEndedBookings } from "./booking-lifecycle";
-import { findShow, seatLayoutOrder } from "./catalog";
+import { findShow, type Page, seatLayoutOrder } from "./catalog";
 import type { AfterCommit } from "./seat-changes";
 
 export interface VenueInput {
@@ -63,9 +63,17 @@ export class AdminService {
 
   // ---- venues -------------------------------------------------------------------------------
 
-  async listVenues() {
-    const rows = await this.db.select().from(venues).orderBy(venues.venue_id);
-    return rows.map(venueView);
+  async listVenues(page: Page) {
+    const [rows, [count]] = await Promise.all([
+      this.db
+        .select()
+        .from(venues)
+        .orderBy(venues.venue_id)
+        .limit(page.limit)
+        .offset((page.page - 1) * page.limit),
+      this.db.select({ total: sql<number>`count(*)`.mapWith(Number) }).from(venues),
+    ]);
+    return { venues: rows.map(venueView), ...page, total: count?.total ?? 0 };
   }
 
   async getVenue(venueId: number) {
