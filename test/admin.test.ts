@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { expectError, ok } from "./support/answers";
+import { expectPagingBounds, ok } from "./support/answers";
 import {
   createAdmin,
   createShowFixture,
@@ -942,18 +942,7 @@ describeEachBackend("admin API on %s", (backend) => {
     });
 
     test("page and limit out of bounds are 400 VALIDATION_ERROR naming the field", async () => {
-      for (const [search, field] of [
-        ["?page=0", "page"],
-        ["?page=abc", "page"],
-        ["?page=100001", "page"],
-        ["?limit=0", "limit"],
-        ["?limit=101", "limit"],
-        ["?limit=1.5", "limit"],
-      ] as const) {
-        const response = await adminRequest("GET", `${ADMIN}/venues${search}`);
-        expectError(response, 400, "VALIDATION_ERROR");
-        expect(Object.keys(response.body.details ?? {})).toEqual([field]);
-      }
+      await expectPagingBounds((query) => adminRequest("GET", `${ADMIN}/venues?${query}`));
     });
 
     test("a venue with seats but no shows can be deleted, seats included", async () => {

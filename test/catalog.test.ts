@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { expectPagingBounds } from "./support/answers";
 import { createAdmin, registerUser, type TestUser } from "./support/fixtures";
 import { createTestApp, query, sql, type TestApp } from "./support/harness";
 import { describeEachBackend } from "./support/services";
@@ -283,20 +284,7 @@ describeEachBackend("catalogue on %s", (backend) => {
     });
 
     test("bad pagination → 400 naming the parameter", async () => {
-      for (const [qs, field] of [
-        ["page=0", "page"],
-        ["page=-1", "page"],
-        ["page=1.5", "page"],
-        ["page=abc", "page"],
-        ["limit=0", "limit"],
-        ["limit=101", "limit"],
-        ["limit=ten", "limit"],
-      ] as const) {
-        const response = await app.request("GET", `/api/v1/shows?${qs}`);
-        expect({ qs, status: response.status }).toEqual({ qs, status: 400 });
-        expect(response.body.code).toBe("VALIDATION_ERROR");
-        expect(Object.keys(response.body.details)).toContain(field);
-      }
+      await expectPagingBounds((query) => app.request("GET", `/api/v1/shows?${query}`));
     });
   });
 
