@@ -1,14 +1,14 @@
 # syntax=docker/dockerfile:1
 # API by default; the worker with: docker run <image> bun run src/worker.ts
 
-FROM oven/bun:1 AS deps
+FROM oven/bun:1.4.5 AS deps
 WORKDIR /app
 COPY package.json bun.lock ./
 # bun applies package.json's patchedDependencies while installing: the patches come first.
 COPY patches ./patches
 RUN bun install --frozen-lockfile --production
 
-FROM oven/bun:1-slim AS runtime
+FROM oven/bun:1.4.5-slim AS runtime
 WORKDIR /app
 # The container is the boundary: listen on its every interface, embedded mode too.
 ENV NODE_ENV=production PORT=3000 HOST=0.0.0.0

@@ -1,4 +1,3 @@
-import { swaggerUI } from "@hono/swagger-ui";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
@@ -6,7 +5,7 @@ import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv } from "./app-env";
 import { AppError } from "./lib/errors";
 import type { Logger } from "./lib/logger";
-import { createRouter } from "./lib/openapi";
+import { createRouter, errorResponses, z } from "./lib/openapi";
 import { errorHandler, notFoundHandler } from "./middleware/error-handler";
 import { rateLimit } from "./middleware/rate-limit";
 import { requestContext } from "./middleware/request-context";
@@ -15,6 +14,7 @@ import { adminBookingRoutes } from "./routes/admin/bookings";
 import { adminEventRoutes } from "./routes/admin/events";
 import { adminShowRoutes } from "./routes/admin/shows";
 import { adminVenueRoutes } from "./routes/admin/venues";
+import { API_DOCS_ASSETS, apiDocsRoutes } from "./routes/api-docs";
 import { authRoutes } from "./routes/auth";
 import { bookingRoutes } from "./routes/bookings";
 import { eventRoutes } from "./routes/events";
@@ -27,6 +27,7 @@ import { notificationRoutes, waitlistRoutes } from "./routes/waitlist";
 import type { Services } from "./services";
 
 export const OPENAPI_PATH = "/api/v1/openapi.json";
+const API_DOCS_PATH = "/api-docs";
 
 /**
  * Routes whose answers carry a token or a user's own data: every auth route and every route
@@ -57,8 +58,8 @@ export function createApp(services: Services, logger: Logger) {
   app.use(requestContext(logger, services.metrics, config.TRUST_PROXY));
   // Before the rate limits, so that their 429s are covered too.
   for (const path of PRIVATE_ROUTES) app.use(path, noStore);
-  // nosniff, frame denial, HSTS, referrer policy, cross-origin isolation headers. No CSP: the
-  // API serves JSON, and the Swagger UI page loads its assets from a CDN.
+  // nosniff, frame denial, HSTS, referrer policy, cross-origin isolation headers. The API
+  // serves JSON: only the Swagger UI page needs a CSP, and sets its own.
   app.use(secureHeaders());
   app.use(
     cors({
@@ -146,7 +147,7 @@ export function createApp(services: Services, logger: Logger) {
         "Seat booking for events that sell out in minutes. Errors always have the shape `{message, code, details?}`. Ids are positive integers below 2^31; money is a number with at most two decimals; timestamps are ISO-8601 UTC. Request bodies are JSON: a body sent with another `Content-Type` is refused with 415 `UNSUPPORTED_MEDIA_TYPE`. Answers of the auth routes and of every route that needs a token, errors included, carry `Cache-Control: no-store`.",
     },
   });
-  app.get("/api-docs", swaggerUI({ url: OPENAPI_PATH, persistAuthorization: true }));
+  app.route(API_DOCS_PATH, apiDocsRoutes(API_DOCS_PATH, OPENAPI_PATH));
 
   return app;
 }
@@ -163,9 +164,24 @@ function documentTheDocumentation(app: ReturnType<typeof createRouter>) {
   });
   registry.registerPath({
     method: "get",
-    path: "/api-docs",
+    path: API_DOCS_PATH,
     tags: ["System"],
     summary: "Swagger UI over this document",
+    description:
+      "Served with its scripts and styles from this API (no CDN), so it works without internet access. A token given to Authorize is kept in the page only: a reload forgets it.",
     responses: { 200: { description: "An HTML page", content: { "text/html": {} } } },
+  });
+  registry.registerPath({
+    method: "get",
+    path: `${API_DOCS_PATH}/{asset}`,
+    tags: ["System"],
+    summary: "A script, style sheet or icon of the Swagger UI page",
+    request: {
+      params: z.object({ asset: z.enum(API_DOCS_ASSETS) }),
+    },
+    responses: {
+      200: { description: "The file" },
+      ...errorResponses(404),
+    },
   });
 }

@@ -1,12 +1,12 @@
 /**
  * Contract suites for the coordination adapters (DESIGN §2): each interface has one suite that
  * runs against the in-memory implementation always, and against the Redis one when REDIS_URL
- * is set (REQUIRE_SERVICES=1 makes a missing REDIS_URL an error in ./support/services).
+ * is set (listed as skipped otherwise; REQUIRE_SERVICES=1 makes a missing REDIS_URL an error).
  *
  * Every Redis store gets its own key space under one random prefix per run, so parallel runs
  * never collide; the run's keys are deleted (SCAN + DEL) at the end.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import { MemoryStore, type Store } from "hono-rate-limiter";
 import type Redis from "ioredis";
 import type { AppEnv } from "../src/app-env";
@@ -31,7 +31,7 @@ import {
   seededShuffle,
   type WaitingRoomStore,
 } from "../src/infra/waiting-room-store";
-import { redisUrl } from "./support/services";
+import { describeEachIfAvailable, redisUrl } from "./support/services";
 
 // ---------------------------------------------------------------------------------------------
 // Redis connection and key spaces
@@ -71,12 +71,20 @@ interface Implementation<T> {
   create: () => T;
 }
 
-/** The memory implementation always; the Redis one only when this run has a Redis. */
 function implementations<T>(memory: () => T, redisBacked: () => T): Implementation<T>[] {
-  const list: Implementation<T>[] = [{ name: "memory", create: memory }];
-  if (redisUrl) list.push({ name: "redis", create: redisBacked });
-  return list;
+  return [
+    { name: "memory", create: memory },
+    { name: "redis", create: redisBacked },
+  ];
 }
+
+/** `describe.each` over implementations: the Redis one is skipped when this run has no Redis. */
+const describeEach = <T>(list: Implementation<T>[]) =>
+  describeEachIfAvailable(
+    list,
+    (implementation) => implementation.name,
+    (implementation) => implementation.name === "memory" || redisUrl !== undefined,
+  );
 
 const sorted = (values: Iterable<number>) => [...values].sort((a, b) => a - b);
 
@@ -94,7 +102,7 @@ const versionImplementations = implementations<{ versions: SeatMapVersions; pref
   },
 );
 
-describe.each(versionImplementations)("SeatMapVersions contract: $name", ({ create }) => {
+describeEach(versionImplementations)("SeatMapVersions contract: %s", ({ create }) => {
   test("a show has no version until started or bumped; starting twice keeps it", async () => {
     const { versions } = create();
     expect(await versions.current(1)).toBeUndefined();
@@ -120,7 +128,7 @@ describe.each(versionImplementations)("SeatMapVersions contract: $name", ({ crea
   });
 });
 
-describe.each(versionImplementations.filter(({ name }) => name === "redis"))(
+describeEach(versionImplementations.filter(({ name }) => name === "redis"))(
   "SeatMapVersions in Redis",
   ({ create }) => {
     test("a version Redis lost never comes back to a value it had", async () => {
@@ -159,7 +167,7 @@ const seatLockImplementations = implementations<SeatLocks>(
   () => new RedisSeatLocks(connection(), nextPrefix()),
 );
 
-describe.each(seatLockImplementations)("SeatLocks contract: $name", ({ create }) => {
+describeEach(seatLockImplementations)("SeatLocks contract: %s", ({ create }) => {
   const LONG = 60_000;
   const SHOW = 1;
 
@@ -462,7 +470,7 @@ const admitted = (admittedUntil: number): RoomState => ({ status: "admitted", ad
 const queued = (position: number): RoomState => ({ status: "queued", position });
 const OPEN: RoomState = { status: "open" };
 
-describe.each(roomImplementations)("WaitingRoomStore contract: $name", ({ create }) => {
+describeEach(roomImplementations)("WaitingRoomStore contract: %s", ({ create }) => {
   const SHOW = 1;
 
   /** Users 1..3 admitted at `now`: the room is full. */
@@ -824,28 +832,25 @@ const reportingRoomImplementations = implementations(
   reporting((settings) => new RedisWaitingRoomStore(connection(), settings, nextPrefix())),
 );
 
-describe.each(reportingRoomImplementations)(
-  "WaitingRoomStore line admissions: $name",
-  ({ create }) => {
-    test("every admission from the line is reported, whichever call made it; direct ones are not", async () => {
-      const { room, heard } = create();
-      for (const user of [1, 2, 3]) await room.enter(1, user, T0);
-      for (const user of [4, 5, 6, 7, 8]) await room.enter(1, user, T0);
-      expect(heard).toEqual([]);
+describeEach(reportingRoomImplementations)("WaitingRoomStore line admissions: %s", ({ create }) => {
+  test("every admission from the line is reported, whichever call made it; direct ones are not", async () => {
+    const { room, heard } = create();
+    for (const user of [1, 2, 3]) await room.enter(1, user, T0);
+    for (const user of [4, 5, 6, 7, 8]) await room.enter(1, user, T0);
+    expect(heard).toEqual([]);
 
-      await room.leave(1, 1);
-      expect(await room.status(1, 4, T0 + 1)).toEqual(admitted(T0 + 301));
-      await room.leave(1, 2);
-      expect(await room.enter(1, 5, T0 + 2)).toEqual(admitted(T0 + 302));
-      await room.leave(1, 3);
-      expect((await room.renew(1, 4, T0 + 3)).status).toBe("admitted");
-      await room.leave(1, 4);
-      await room.leave(1, 5);
-      expect(await room.admitNext(1, T0 + 4)).toEqual([7, 8]);
-      expect(heard).toEqual([1, 1, 1, 2]);
-    });
-  },
-);
+    await room.leave(1, 1);
+    expect(await room.status(1, 4, T0 + 1)).toEqual(admitted(T0 + 301));
+    await room.leave(1, 2);
+    expect(await room.enter(1, 5, T0 + 2)).toEqual(admitted(T0 + 302));
+    await room.leave(1, 3);
+    expect((await room.renew(1, 4, T0 + 3)).status).toBe("admitted");
+    await room.leave(1, 4);
+    await room.leave(1, 5);
+    expect(await room.admitNext(1, T0 + 4)).toEqual([7, 8]);
+    expect(heard).toEqual([1, 1, 1, 2]);
+  });
+});
 
 // ---------------------------------------------------------------------------------------------
 // Rate-limit store (hono-rate-limiter's Store)
@@ -860,7 +865,7 @@ const rateStoreImplementations = implementations<RateStore>(
   () => new RedisRateLimitStore(connection(), nextPrefix()),
 );
 
-describe.each(rateStoreImplementations)("rate-limit Store contract: $name", ({ create }) => {
+describeEach(rateStoreImplementations)("rate-limit Store contract: %s", ({ create }) => {
   const opened: RateStore[] = [];
   const open = () => {
     const store = create();

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { ok } from "./support/answers";
+import { expectPagingBounds, ok } from "./support/answers";
 import {
   createAdmin,
   createShowFixture,
@@ -10,7 +10,7 @@ import {
   type TestUser,
 } from "./support/fixtures";
 import { createTestApp, query, sql, type TestApp } from "./support/harness";
-import { backends } from "./support/services";
+import { describeEachBackend } from "./support/services";
 
 /** Setup builds an app and data through the API: generous, as CI machines may be busy. */
 const SETUP_TIMEOUT_MS = 60_000;
@@ -114,7 +114,7 @@ function expectValidationError(
   for (const field of fields) expect(Object.keys(response.body.details ?? {})).toContain(field);
 }
 
-describe.each(backends)("admin API on %s", (backend) => {
+describeEachBackend("admin API on %s", (backend) => {
   let app: TestApp;
   let admin: TestUser;
   let user: TestUser;
@@ -881,9 +881,10 @@ describe.each(backends)("admin API on %s", (backend) => {
       expect(venue.address).toBe("10 Crud Lane");
       expect(new Date(venue.created_at).toISOString()).toBe(venue.created_at);
 
-      const list = await adminRequest("GET", `${ADMIN}/venues`);
-      expect(list.status).toBe(200);
-      expect(list.body.venues).toContainEqual(venue);
+      const total = await count(app, sql`select count(*) as n from venues`);
+      const lastPage = await adminRequest("GET", `${ADMIN}/venues?limit=1&page=${total}`);
+      expect(lastPage.status).toBe(200);
+      expect(lastPage.body.venues).toEqual([venue]);
 
       const read = await adminRequest("GET", `${ADMIN}/venues/${venue.venue_id}`);
       expect(read.status).toBe(200);
@@ -922,6 +923,37 @@ describe.each(backends)("admin API on %s", (backend) => {
         address: "12 Crud Lane",
       });
       expect(renamed.status).toBe(404);
+    });
+
+    test("the list pages like every list: {venues, page, limit, total}, oldest first", async () => {
+      for (let made = 0; made < 3; made++) await createVenue();
+      const ids = (
+        await query<{ venue_id: number }>(app, sql`select venue_id from venues order by venue_id`)
+      ).map((row) => Number(row.venue_id));
+      const page = async (search: string) => {
+        const response = await adminRequest("GET", `${ADMIN}/venues${search}`);
+        expect(response.status).toBe(200);
+        const { venues, ...envelope } = response.body;
+        return { ids: venues.map((venue: { venue_id: number }) => venue.venue_id), envelope };
+      };
+      expect(await page("?limit=2")).toEqual({
+        ids: ids.slice(0, 2),
+        envelope: { page: 1, limit: 2, total: ids.length },
+      });
+      expect(await page("?limit=2&page=2")).toEqual({
+        ids: ids.slice(2, 4),
+        envelope: { page: 2, limit: 2, total: ids.length },
+      });
+      const beyond = Math.ceil(ids.length / 2) + 1;
+      expect(await page(`?limit=2&page=${beyond}`)).toEqual({
+        ids: [],
+        envelope: { page: beyond, limit: 2, total: ids.length },
+      });
+      expect((await page("")).envelope).toEqual({ page: 1, limit: 20, total: ids.length });
+    });
+
+    test("page and limit out of bounds are 400 VALIDATION_ERROR naming the field", async () => {
+      await expectPagingBounds((query) => adminRequest("GET", `${ADMIN}/venues?${query}`));
     });
 
     test("a venue with seats but no shows can be deleted; it takes no more seats or shows", async () => {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { expectError, ok } from "./support/answers";
 import {
   createAdmin,
@@ -10,7 +10,7 @@ import {
   type TestUser,
 } from "./support/fixtures";
 import { createTestApp, query, sql, type TestApp } from "./support/harness";
-import { backends } from "./support/services";
+import { describeEachBackend } from "./support/services";
 
 /** Setup builds an app and a booking scenario through the API: generous on a busy machine. */
 const SETUP_TIMEOUT_MS = 60_000;
@@ -30,7 +30,7 @@ const zeroDay = (date: string) => ({
   revenue: 0,
 });
 
-describe.each(backends)("admin analytics (%s)", (backend) => {
+describeEachBackend("admin analytics (%s)", (backend) => {
   let app: TestApp;
   let admin: TestUser;
   let users: TestUser[];

@@ -10,7 +10,7 @@ import {
   type TestApp,
   type TestResponse,
 } from "./support/harness";
-import { backends } from "./support/services";
+import { describeEachBackend } from "./support/services";
 
 let counter = 0;
 const uniqueEmail = (prefix = "auth") =>
@@ -20,7 +20,7 @@ const PASSWORD = "password-123";
 const now = () => Math.floor(Date.now() / 1000);
 const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
 
-describe.each(backends)("auth on %s", (backend) => {
+describeEachBackend("auth on %s", (backend) => {
   let app: TestApp;
   beforeAll(async () => {
     app = await createTestApp(backend);

@@ -5,7 +5,7 @@
  * covered without touching this file; `security` says whether it needs a token and the `Admin`
  * tag whether it is admin-only. A route the rules below cannot classify fails the suite.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { sign } from "hono/jwt";
 import {
   createAdmin,
@@ -15,7 +15,7 @@ import {
   type TestUser,
 } from "./support/fixtures";
 import { createTestApp, query, sql, TEST_JWT_SECRET, type TestApp } from "./support/harness";
-import { backends } from "./support/services";
+import { describeEachBackend } from "./support/services";
 
 const OPENAPI_PATH = "/api/v1/openapi.json";
 const OTHER_SECRET = "another-secret-that-is-also-at-least-32-characters";
@@ -127,7 +127,7 @@ interface CallResult {
 const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-describe.each(backends)("authorization matrix on %s", (backend) => {
+describeEachBackend("authorization matrix on %s", (backend) => {
   let app: TestApp;
   const routes: Route[] = [];
   const sessions = {} as Record<"user" | "other user" | "admin", Session>;
@@ -219,16 +219,17 @@ describe.each(backends)("authorization matrix on %s", (backend) => {
 
   function fillPath(route: Route): string {
     const data = route.access === "admin" ? adminFixture : fixture;
-    const ids: Record<string, number> = {
+    const values: Record<string, number | string> = {
       booking_id: bookingId,
       show_id: data.show_id,
       event_id: data.event_id,
       venue_id: data.venue_id,
+      asset: "swagger-ui.css",
     };
     return route.path.replace(/\{(\w+)\}/g, (_, name: string) => {
-      const id = ids[name];
-      if (id === undefined) throw new Error(`no id to fill {${name}} of ${route.key}`);
-      return String(id);
+      const value = values[name];
+      if (value === undefined) throw new Error(`no value to fill {${name}} of ${route.key}`);
+      return String(value);
     });
   }
 

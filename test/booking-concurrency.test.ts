@@ -14,7 +14,7 @@ import {
 import { createTestApp, query, sql, type TestApp, type TestResponse } from "./support/harness";
 import { bookingInvariantViolations } from "./support/invariants";
 import { waitUntil } from "./support/processes";
-import { backends } from "./support/services";
+import { describeEachBackend, hasPostgres } from "./support/services";
 
 /** Joins the show's waitlist for one seat. */
 const joinWaitlist = (app: TestApp, user: TestUser, showId: number) =>
@@ -58,7 +58,7 @@ function pickSeats(seatIds: number[], size: number): number[] {
   return picked;
 }
 
-describe.each(backends)("concurrent holds on %s", (backend) => {
+describeEachBackend("concurrent holds on %s", (backend) => {
   let app: TestApp;
   let adminToken: string;
 
@@ -283,7 +283,7 @@ describe.each(backends)("concurrent holds on %s", (backend) => {
 });
 
 // Row-lock waits need a second session: real PostgreSQL only.
-if (backends.includes("postgres")) {
+describe.skipIf(!hasPostgres)("row-lock races on real PostgreSQL", () => {
   /**
    * A connection the test drives statement by statement (`conn`), in a session whose other
    * connection can watch for lock waits; end() closes both.
@@ -891,4 +891,4 @@ if (backends.includes("postgres")) {
       }
     });
   });
-}
+});

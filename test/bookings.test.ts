@@ -9,7 +9,7 @@ import {
 } from "./support/fixtures";
 import { createTestApp, query, sql, type TestApp } from "./support/harness";
 import { bookingInvariantViolations } from "./support/invariants";
-import { backends } from "./support/services";
+import { describeEachBackend } from "./support/services";
 
 const MAX_ID = 2_147_483_647;
 /** Starting PGlite or a scratch database can take seconds on a loaded machine. */
@@ -150,7 +150,7 @@ const startShowNow = (app: TestApp, showId: number) =>
         where show_id = ${showId}`,
   );
 
-describe.each(backends)("bookings on %s", (backend) => {
+describeEachBackend("bookings on %s", (backend) => {
   let app: TestApp;
   let admin: TestUser;
   let client: ReturnType<typeof api>;

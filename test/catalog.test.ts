@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { expectPagingBounds } from "./support/answers";
 import { createAdmin, registerUser, type TestUser } from "./support/fixtures";
 import { createTestApp, query, sql, type TestApp } from "./support/harness";
-import { backends } from "./support/services";
+import { describeEachBackend } from "./support/services";
 
 /** Setup builds an app and data through the API: generous, as CI machines may be busy. */
 const SETUP_TIMEOUT_MS = 60_000;
@@ -105,7 +106,7 @@ interface CreatedShow extends ShowSpec {
   end_time: string;
 }
 
-describe.each(backends)("catalogue on %s", (backend) => {
+describeEachBackend("catalogue on %s", (backend) => {
   let app: TestApp;
   let admin: TestUser;
   let user: TestUser;
@@ -284,20 +285,7 @@ describe.each(backends)("catalogue on %s", (backend) => {
     });
 
     test("bad pagination → 400 naming the parameter", async () => {
-      for (const [qs, field] of [
-        ["page=0", "page"],
-        ["page=-1", "page"],
-        ["page=1.5", "page"],
-        ["page=abc", "page"],
-        ["limit=0", "limit"],
-        ["limit=101", "limit"],
-        ["limit=ten", "limit"],
-      ] as const) {
-        const response = await app.request("GET", `/api/v1/shows?${qs}`);
-        expect({ qs, status: response.status }).toEqual({ qs, status: 400 });
-        expect(response.body.code).toBe("VALIDATION_ERROR");
-        expect(Object.keys(response.body.details)).toContain(field);
-      }
+      await expectPagingBounds((query) => app.request("GET", `/api/v1/shows?${query}`));
     });
   });
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
 import { type DatabaseOptions, execRows, openDatabase } from "../src/db/client";
-import { databaseUrl } from "./support/services";
+import { databaseUrl, hasPostgres } from "./support/services";
 
 interface SessionSettings {
   plan_cache_mode: string;
@@ -25,9 +25,7 @@ async function sessionSettings(options: Omit<DatabaseOptions, "url">): Promise<S
   }
 }
 
-const describeOnPostgres = databaseUrl ? describe : () => {};
-
-describeOnPostgres("PostgreSQL pool sessions", () => {
+describe.skipIf(!hasPostgres)("PostgreSQL pool sessions", () => {
   test("prepared statements are planned once (generic plans) unless configured otherwise", async () => {
     expect((await sessionSettings({})).plan_cache_mode).toBe("force_generic_plan");
     expect((await sessionSettings({ planCacheMode: "auto" })).plan_cache_mode).toBe("auto");

@@ -25,7 +25,7 @@ import {
   WORKER_SESSIONS,
   waitUntil,
 } from "./support/processes";
-import { backends, databaseUrl, redisUrl } from "./support/services";
+import { canRun, databaseUrl, hasPostgresAndRedis } from "./support/services";
 
 /**
  * Real API and worker processes on real PostgreSQL and Redis, with faults injected while a
@@ -34,9 +34,7 @@ import { backends, databaseUrl, redisUrl } from "./support/services";
 const LOAD_MS = Number(process.env.FAULT_LOAD_SECONDS ?? 4) * 1000;
 
 // Real PostgreSQL and Redis (always in CI), and redis-server on the PATH for the Redis fault.
-const describeWithServices = backends.includes("postgres") && redisUrl ? describe : () => {};
-
-describeWithServices("fault injection", () => {
+describe.skipIf(!hasPostgresAndRedis || !canRun("redis-server"))("fault injection", () => {
   const running: { app?: TestApp; processes: TestProcess[]; redis?: RedisProcess } = {
     processes: [],
   };

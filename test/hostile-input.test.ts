@@ -17,7 +17,7 @@
  *
  * Only the in-process app is targeted (app.request); nothing goes over the network.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import fc from "fast-check";
 import {
   createAdmin,
@@ -27,7 +27,7 @@ import {
   type TestUser,
 } from "./support/fixtures";
 import { createTestApp, query, sql, type TestApp } from "./support/harness";
-import { backends } from "./support/services";
+import { describeEachBackend } from "./support/services";
 
 const OPENAPI_PATH = "/api/v1/openapi.json";
 const MAX_ID = 2_147_483_647;
@@ -349,7 +349,7 @@ const hostileHeaders = fc.record(
 
 // ---------------------------------------------------------------------------------------------
 
-describe.each(backends)("hostile input on %s", (backend) => {
+describeEachBackend("hostile input on %s", (backend) => {
   let app: TestApp;
   const routes: Route[] = [];
   let admin: TestUser;

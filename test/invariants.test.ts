@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import {
   createAdmin,
   createShowFixture,
@@ -8,10 +8,10 @@ import {
 } from "./support/fixtures";
 import { createTestApp, query, sql, type TestApp } from "./support/harness";
 import { bookingInvariantViolations } from "./support/invariants";
-import { backends } from "./support/services";
+import { describeEachBackend } from "./support/services";
 
 // The race suites trust an empty list of violations: the checker must see a broken promise.
-describe.each(backends)("the booking invariant checker on %s", (backend) => {
+describeEachBackend("the booking invariant checker on %s", (backend) => {
   let app: TestApp;
   beforeAll(async () => {
     app = await createTestApp(backend);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, spyOn, test } from "bun:test";
 import { PasswordHasher } from "../src/infra/password-hasher";
 import { expectError } from "./support/answers";
 import { createTestApp, type TestApp, type TestResponse } from "./support/harness";
-import { backends, redisUrl } from "./support/services";
+import { describeEachBackend, redisUrl } from "./support/services";
 
 const FAILURES = 3;
 /**
@@ -48,7 +48,7 @@ function expectThrottled(response: TestResponse) {
   expect(response.headers.get("Cache-Control")).toBe("no-store");
 }
 
-describe.each(backends)("per-account login throttle on %s", (backend) => {
+describeEachBackend("per-account login throttle on %s", (backend) => {
   let app: TestApp;
   beforeAll(async () => {
     app = await createTestApp(backend, throttled);

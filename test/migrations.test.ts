@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,7 +9,7 @@ import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import { migrationsFolder } from "../src/db/migrate";
-import { type Backend, backends, databaseUrl } from "./support/services";
+import { type Backend, databaseUrl, describeEachBackend } from "./support/services";
 
 /**
  * Upgrading a database that already holds bookings: built with the migrations up to 0006
@@ -127,7 +127,7 @@ async function openScratch(backend: Backend): Promise<ScratchDatabase> {
   };
 }
 
-describe.each(backends)("upgrading a populated database on %s", (backend) => {
+describeEachBackend("upgrading a populated database on %s", (backend) => {
   let database: ScratchDatabase;
   let released: string;
 

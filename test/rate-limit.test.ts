@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createUsersDirect, holdSeats, type TestUser } from "./support/fixtures";
 import { createTestApp, type TestApp } from "./support/harness";
-import { backends } from "./support/services";
+import { describeEachBackend, hasPostgresAndRedis } from "./support/services";
 
 const limited = {
   RATE_LIMIT_ENABLED: "1",
@@ -9,7 +9,7 @@ const limited = {
   BOOKING_RATE_LIMIT_PER_MINUTE: "2",
 };
 
-describe.each(backends)("rate limits on %s", (backend) => {
+describeEachBackend("rate limits on %s", (backend) => {
   let app: TestApp;
   let users: TestUser[];
 
@@ -68,7 +68,7 @@ describe.each(backends)("rate limits on %s", (backend) => {
   });
 });
 
-describe.each(backends)("the client IP behind trusted proxies on %s", (backend) => {
+describeEachBackend("the client IP behind trusted proxies on %s", (backend) => {
   /** TRUST_PROXY → its app; each with the general limit of 3 a minute. */
   const apps = new Map<string, TestApp>();
   beforeAll(async () => {
@@ -128,29 +128,25 @@ describe.each(backends)("the client IP behind trusted proxies on %s", (backend) 
   });
 });
 
-if (backends.includes("postgres")) {
-  describe("rate limits across instances", () => {
-    let first: TestApp;
-    let second: TestApp;
+describe.skipIf(!hasPostgresAndRedis)("rate limits across instances", () => {
+  let first: TestApp;
+  let second: TestApp;
 
-    beforeAll(async () => {
-      first = await createTestApp("postgres", limited);
-      second = await createTestApp("postgres", limited, { sameDataAs: first });
-    });
-    afterAll(async () => {
-      await second.close();
-      await first.close();
-    });
-
-    test("two app instances share one count through Redis", async () => {
-      const [user] = (await createUsersDirect(first, 1)) as [TestUser];
-      const statuses = [];
-      for (const target of [first, second, first, second]) {
-        statuses.push(
-          (await target.request("GET", "/api/v1/auth/me", { token: user.token })).status,
-        );
-      }
-      expect(statuses).toEqual([200, 200, 200, 429]);
-    });
+  beforeAll(async () => {
+    first = await createTestApp("postgres", limited);
+    second = await createTestApp("postgres", limited, { sameDataAs: first });
   });
-}
+  afterAll(async () => {
+    await second.close();
+    await first.close();
+  });
+
+  test("two app instances share one count through Redis", async () => {
+    const [user] = (await createUsersDirect(first, 1)) as [TestUser];
+    const statuses = [];
+    for (const target of [first, second, first, second]) {
+      statuses.push((await target.request("GET", "/api/v1/auth/me", { token: user.token })).status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 429]);
+  });
+});

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import {
   createAdmin,
   createShowFixture,
@@ -7,7 +7,7 @@ import {
   type TestUser,
 } from "./support/fixtures";
 import { createTestApp, type TestApp } from "./support/harness";
-import { backends } from "./support/services";
+import { describeEachBackend } from "./support/services";
 
 const OPENS_IN_MS = 1500;
 
@@ -25,7 +25,7 @@ async function showOpeningSoon(app: TestApp, adminToken: string) {
 
 const untilOpen = (opensAt: Date) => Bun.sleep(Math.max(0, opensAt.getTime() - Date.now()) + 100);
 
-describe.each(backends)("sale opening on %s", (backend) => {
+describeEachBackend("sale opening on %s", (backend) => {
   let app: TestApp;
   let roomApp: TestApp;
   let adminToken: string;

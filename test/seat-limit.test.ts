@@ -11,7 +11,7 @@ import {
 } from "./support/fixtures";
 import { createTestApp, query, sql, type TestApp } from "./support/harness";
 import { bookingInvariantViolations } from "./support/invariants";
-import { backends, databaseUrl, redisUrl } from "./support/services";
+import { databaseUrl, describeEachBackend, redisUrl } from "./support/services";
 
 const SETUP_TIMEOUT_MS = 60_000;
 const LIMIT = 4;
@@ -28,7 +28,7 @@ const activeSeats = async (app: TestApp, user: TestUser, showId: number) => {
   return row?.seats ?? 0;
 };
 
-describe.each(backends)("seats per user per show (%s)", (backend) => {
+describeEachBackend("seats per user per show (%s)", (backend) => {
   let app: TestApp;
   let adminToken: string;
   let show: ShowFixture;

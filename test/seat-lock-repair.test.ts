@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { BOOKED_MARKER } from "../src/infra/seat-locks";
 import { runCleanup } from "../src/jobs/cleanup";
 import { createLogger } from "../src/lib/logger";
@@ -12,11 +12,11 @@ import {
 } from "./support/fixtures";
 import { createTestApp, type TestApp } from "./support/harness";
 import { bookingInvariantViolations } from "./support/invariants";
-import { backends } from "./support/services";
+import { describeEachBackend } from "./support/services";
 
 const HOLD_TTL_SECONDS = 600;
 
-describe.each(backends)("seat lock repair on %s", (backend) => {
+describeEachBackend("seat lock repair on %s", (backend) => {
   let app: TestApp;
   let adminToken: string;
   beforeAll(async () => {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, spyOn, test } from "bun:test";
+import { afterAll, beforeAll, expect, spyOn, test } from "bun:test";
 import { SeatLayout } from "../src/services/seat-layout";
 import {
   createAdmin,
@@ -9,12 +9,12 @@ import {
   type TestUser,
 } from "./support/fixtures";
 import { createTestApp, type TestApp } from "./support/harness";
-import { backends } from "./support/services";
+import { describeEachBackend } from "./support/services";
 
 const statusOf = (body: { seats: { seat_id: number; status: string }[] }, seatId: number) =>
   body.seats.find((seat) => seat.seat_id === seatId)?.status;
 
-describe.each(backends)("cached seat map on %s", (backend) => {
+describeEachBackend("cached seat map on %s", (backend) => {
   let app: TestApp;
   let other: TestApp;
   let show: ShowFixture;

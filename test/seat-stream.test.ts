@@ -12,7 +12,7 @@ import {
 } from "./support/fixtures";
 import { createTestApp, type TestApp } from "./support/harness";
 import { privateRedis, type RedisProcess } from "./support/processes";
-import { backends, databaseUrl, redisUrl } from "./support/services";
+import { databaseUrl, describeEachBackend, redisUrl } from "./support/services";
 
 interface SseEvent {
   event: string;
@@ -169,10 +169,8 @@ function neverReading(url: string, headers: Record<string, string>): net.Socket 
   return socket;
 }
 
-describe.each(backends)("live seat map stream on %s", (backend) => {
-  const testWithRedis = (...args: Parameters<typeof test>) => {
-    if (backend === "postgres" && redisUrl) test(...args);
-  };
+describeEachBackend("live seat map stream on %s", (backend) => {
+  const testWithRedis = test.skipIf(!(backend === "postgres" && redisUrl));
   let app: TestApp;
   /** A second API instance on the same database and Redis; embedded mode is one process. */
   let other: TestApp;

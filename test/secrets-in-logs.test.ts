@@ -8,7 +8,7 @@ import { pgErrorCode } from "../src/db/errors";
 import { expectError } from "./support/answers";
 import { createTestApp, query, sql, type TestApp } from "./support/harness";
 import { runCreateAdmin, spawnApi, startApi } from "./support/processes";
-import { backends, databaseUrl } from "./support/services";
+import { databaseUrl, describeEachBackend } from "./support/services";
 
 const BCRYPT_HASH = /\$2[aby]?\$\d\d\$/;
 const FORCED = "forced failure of a test";
@@ -42,7 +42,7 @@ function expectNoSecret(printed: string, password: string) {
   expect(printed).not.toContain(password);
 }
 
-describe.each(backends)("failed queries keep their parameters to themselves on %s", (backend) => {
+describeEachBackend("failed queries keep their parameters to themselves on %s", (backend) => {
   let app: TestApp;
   beforeAll(async () => {
     app = await createTestApp(backend);

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createAdmin, createShowFixture } from "./support/fixtures";
 import { createTestApp, query, sql, type TestApp } from "./support/harness";
-import { backends } from "./support/services";
+import { describeEachBackend } from "./support/services";
 
-describe.each(backends)("smoke on %s", (backend) => {
+describeEachBackend("smoke on %s", (backend) => {
   let app: TestApp;
   beforeAll(async () => {
     app = await createTestApp(backend);

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { pgErrorCode } from "../src/db/errors";
 import { expectError, ok } from "./support/answers";
 import {
@@ -11,7 +11,7 @@ import {
   type TestUser,
 } from "./support/fixtures";
 import { createTestApp, query, sql, type TestApp } from "./support/harness";
-import { backends } from "./support/services";
+import { describeEachBackend } from "./support/services";
 
 /**
  * Every admin deletion path (show, forced or not; event; venue; seats removed from a layout)
@@ -49,7 +49,7 @@ const trailCounts = (app: TestApp) =>
           (select count(*)::int from payments) as payments`,
   );
 
-describe.each(backends)("soft deletion on %s", (backend) => {
+describeEachBackend("soft deletion on %s", (backend) => {
   let app: TestApp;
   let admin: TestUser;
   let buyer: TestUser;

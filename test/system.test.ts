@@ -4,7 +4,7 @@ import { execRows } from "../src/db/client";
 import { createHealthCheck, type HealthReport } from "../src/services/health";
 import { expectError } from "./support/answers";
 import { createTestApp, type TestApp } from "./support/harness";
-import { backends, redisUrl } from "./support/services";
+import { describeEachBackend, redisUrl } from "./support/services";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const SANE_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -21,7 +21,7 @@ function mountedOperations(app: TestApp): string[] {
 
 const HTTP_METHODS = ["get", "put", "post", "delete", "patch", "options", "head"];
 
-describe.each(backends)("system on %s", (backend) => {
+describeEachBackend("system on %s", (backend) => {
   let app: TestApp;
   beforeAll(async () => {
     app = await createTestApp(backend);
@@ -234,8 +234,24 @@ describe.each(backends)("system on %s", (backend) => {
       expect(response.status).toBe(200);
       expect(response.headers.get("Content-Type")).toContain("text/html");
       expect(response.text.toLowerCase()).toContain("<html");
-      expect(response.text).toContain("swagger-ui");
-      expect(response.text).toContain("/api/v1/openapi.json");
+      expect(response.text).not.toMatch(/(https?:)?\/\/[a-z]/i);
+      expect(response.headers.get("Content-Security-Policy")).toContain("default-src 'self'");
+      const initializer = await app.request("GET", "/api-docs/swagger-initializer.js");
+      expect(initializer.text).toContain('"url":"/api/v1/openapi.json"');
+      expect(initializer.text).toContain('"persistAuthorization":false');
+    });
+
+    test("the page's assets come from the installed swagger-ui-dist, unknown names are 404", async () => {
+      const installed = await Bun.file(
+        Bun.fileURLToPath(import.meta.resolve("swagger-ui-dist/swagger-ui-bundle.js")),
+      ).text();
+      const bundle = await app.request("GET", "/api-docs/swagger-ui-bundle.js");
+      expect(bundle.status).toBe(200);
+      expect(bundle.headers.get("Content-Type")).toContain("javascript");
+      expect(bundle.text).toBe(installed);
+      for (const name of ["package.json", "..%2Fpackage.json", "swagger-ui.js.map"]) {
+        expectError(await app.request("GET", `/api-docs/${name}`), 404, "NOT_FOUND");
+      }
     });
   });
 

@@ -23,11 +23,16 @@ import {
 } from "./support/fixtures";
 import { createTestApp, type TestApp } from "./support/harness";
 import { sample } from "./support/prometheus";
-import { backends, redisUrl } from "./support/services";
+import {
+  describeEachBackend,
+  describeEachIfAvailable,
+  hasPostgresAndRedis,
+  redisUrl,
+} from "./support/services";
 
 const room = { WAITING_ROOM_ENABLED: "1", WAITING_ROOM_THRESHOLD: "3" };
 
-describe.each(backends)("waiting room on %s", (backend) => {
+describeEachBackend("waiting room on %s", (backend) => {
   let app: TestApp;
   let show: ShowFixture;
   let users: TestUser[];
@@ -163,56 +168,54 @@ describe.each(backends)("waiting room on %s", (backend) => {
   });
 });
 
-if (backends.includes("postgres") && redisUrl) {
-  describe("waiting-room-queue worker", () => {
-    let app: TestApp;
-    beforeAll(async () => {
-      app = await createTestApp("postgres", room);
-    });
-    afterAll(() => app.close());
-
-    test("a BullMQ admission job moves the line when a session ends, without anyone polling", async () => {
-      const admin = await createAdmin(app);
-      const show = await createShowFixture(app, admin.token, { rows: ["A"], perRow: 6 });
-      const users = await createUsersDirect(app, 5);
-      const store = app.runtime.waitingRoomStore;
-      const jobs = startQueuedJobs(app.runtime.services.cleanup, {
-        cleanupCron: "0 0 1 1 *",
-        logger: createLogger("silent"),
-        prefix: bullPrefix(app.config),
-        connect: () => connectRedis({ url: redisUrl as string, forWorkers: true }),
-        admit: (showId) => store.admitNext(showId, Date.now()),
-        admitConcurrency: 10,
-      });
-      try {
-        const holds = [];
-        for (const [index, user] of users.entries()) {
-          holds.push(await holdSeats(app, user, show.show_id, [show.seat_ids[index] as number]));
-        }
-        expect(holds.map((response) => response.status)).toEqual([200, 200, 200, 429, 429]);
-        expect(await store.queueLength(show.show_id)).toBe(2);
-
-        const cancelled = await app.request(
-          "POST",
-          `/api/v1/bookings/${holds[0]?.body.booking_id}/cancel`,
-          {
-            token: (users[0] as TestUser).token,
-          },
-        );
-        expect(cancelled.status).toBe(200);
-
-        const deadline = Date.now() + 10_000;
-        while ((await store.queueLength(show.show_id)) !== 1 && Date.now() < deadline)
-          await Bun.sleep(100);
-        expect(await store.queueLength(show.show_id)).toBe(1);
-      } finally {
-        await jobs.stop();
-      }
-    });
+describe.skipIf(!hasPostgresAndRedis)("waiting-room-queue worker", () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp("postgres", room);
   });
-}
+  afterAll(() => app.close());
 
-describe.each(backends)("waiting room metrics and silence on %s", (backend) => {
+  test("a BullMQ admission job moves the line when a session ends, without anyone polling", async () => {
+    const admin = await createAdmin(app);
+    const show = await createShowFixture(app, admin.token, { rows: ["A"], perRow: 6 });
+    const users = await createUsersDirect(app, 5);
+    const store = app.runtime.waitingRoomStore;
+    const jobs = startQueuedJobs(app.runtime.services.cleanup, {
+      cleanupCron: "0 0 1 1 *",
+      logger: createLogger("silent"),
+      prefix: bullPrefix(app.config),
+      connect: () => connectRedis({ url: redisUrl as string, forWorkers: true }),
+      admit: (showId) => store.admitNext(showId, Date.now()),
+      admitConcurrency: 10,
+    });
+    try {
+      const holds = [];
+      for (const [index, user] of users.entries()) {
+        holds.push(await holdSeats(app, user, show.show_id, [show.seat_ids[index] as number]));
+      }
+      expect(holds.map((response) => response.status)).toEqual([200, 200, 200, 429, 429]);
+      expect(await store.queueLength(show.show_id)).toBe(2);
+
+      const cancelled = await app.request(
+        "POST",
+        `/api/v1/bookings/${holds[0]?.body.booking_id}/cancel`,
+        {
+          token: (users[0] as TestUser).token,
+        },
+      );
+      expect(cancelled.status).toBe(200);
+
+      const deadline = Date.now() + 10_000;
+      while ((await store.queueLength(show.show_id)) !== 1 && Date.now() < deadline)
+        await Bun.sleep(100);
+      expect(await store.queueLength(show.show_id)).toBe(1);
+    } finally {
+      await jobs.stop();
+    }
+  });
+});
+
+describeEachBackend("waiting room metrics and silence on %s", (backend) => {
   // Admissions lapse after 1 s, silent places after 2 s: the tests wait them out.
   let app: TestApp;
   beforeAll(async () => {
@@ -352,21 +355,19 @@ async function driveLine(store: WaitingRoomStore, sessionSeconds: number): Promi
   }));
 }
 
-const etaStores: { name: string; create: () => WaitingRoomStore }[] = [
-  { name: "memory", create: () => new MemoryWaitingRoomStore(etaStoreSettings) },
-];
 let etaRedis: Redis | undefined;
 const etaPrefix = `test:wr-eta:${crypto.randomUUID().slice(0, 8)}:`;
 let etaRooms = 0;
-if (redisUrl) {
-  etaStores.push({
+const etaStores: { name: string; create: () => WaitingRoomStore }[] = [
+  { name: "memory", create: () => new MemoryWaitingRoomStore(etaStoreSettings) },
+  {
     name: "redis",
     create: () => {
       if (!etaRedis) throw new Error("Redis is not connected");
       return new RedisWaitingRoomStore(etaRedis, etaStoreSettings, `${etaPrefix}${++etaRooms}:`);
     },
-  });
-}
+  },
+];
 beforeAll(async () => {
   if (!redisUrl) return;
   etaRedis = connectRedis({ url: redisUrl, commandTimeoutMs: 2000 });
@@ -378,7 +379,11 @@ afterAll(async () => {
   etaRedis.disconnect();
 });
 
-describe.each(etaStores)("waiting-room ETA against the real wait ($name store)", ({ create }) => {
+describeEachIfAvailable(
+  etaStores,
+  (store) => store.name,
+  (store) => store.name === "memory" || redisUrl !== undefined,
+)("waiting-room ETA against the real wait (%s store)", ({ create }) => {
   test.each([
     ["every admitted user stays the full admission", ETA_TTL_SECONDS],
     ["buyers confirm within 30 s", 30],

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { expireLapsedHolds } from "../src/jobs/cleanup";
 import { createLogger } from "../src/lib/logger";
 import { endBookings, settleEndedBookings } from "../src/services/booking-lifecycle";
@@ -15,7 +15,7 @@ import {
 } from "./support/fixtures";
 import { createTestApp, query, sql, type TestApp } from "./support/harness";
 import { bookingInvariantViolations } from "./support/invariants";
-import { backends } from "./support/services";
+import { describeEachBackend } from "./support/services";
 
 const SETUP_TIMEOUT_MS = 60_000;
 const FLOW_TIMEOUT_MS = 60_000;
@@ -31,7 +31,7 @@ interface OfferRow {
   created_at: Date | string;
 }
 
-describe.each(backends)("waitlist (%s)", (backend) => {
+describeEachBackend("waitlist (%s)", (backend) => {
   let app: TestApp;
   let adminToken: string;
 
@@ -508,7 +508,7 @@ describe.each(backends)("waitlist (%s)", (backend) => {
   });
 });
 
-describe.each(backends)("waitlist behind the waiting room (%s)", (backend) => {
+describeEachBackend("waitlist behind the waiting room (%s)", (backend) => {
   let app: TestApp;
   let adminToken: string;
 

@@ -13,7 +13,7 @@ import {
 import { createTestApp, query, sql, type TestApp } from "./support/harness";
 import { bookingInvariantViolations } from "./support/invariants";
 import { startWorker } from "./support/processes";
-import { backends, redisUrl } from "./support/services";
+import { describeEachBackend, hasPostgresAndRedis, redisUrl } from "./support/services";
 
 const silent = createLogger("silent");
 
@@ -47,7 +47,7 @@ async function holdOneSeatEach(app: TestApp, show: ShowFixture, count: number): 
   return responses.map((response) => response.body.booking_id);
 }
 
-describe.each(backends)("hold expiry cleanup on %s", (backend) => {
+describeEachBackend("hold expiry cleanup on %s", (backend) => {
   let app: TestApp;
   let adminToken: string;
 
@@ -167,9 +167,7 @@ describe.each(backends)("hold expiry cleanup on %s", (backend) => {
 });
 
 // Only where real PostgreSQL and Redis exist (always in CI): the worker process needs both.
-const describeWithServices = redisUrl && backends.includes("postgres") ? describe : () => {};
-
-describeWithServices("the worker process", () => {
+describe.skipIf(!hasPostgresAndRedis)("the worker process", () => {
   let app: TestApp;
 
   beforeAll(async () => {

@@ -7,7 +7,7 @@ import { AppError, badRequest, conflict, notFound } from "../lib/errors";
 import { toCents } from "../lib/money";
 import { iso } from "../lib/time";
 import { endBookings, settleEndedBookings } from "./booking-lifecycle";
-import { findShow, seatLayoutOrder } from "./catalog";
+import { findShow, type Page, seatLayoutOrder } from "./catalog";
 import type { AfterCommit } from "./seat-changes";
 
 export interface VenueInput {
@@ -65,11 +65,24 @@ export class AdminService {
 
   // ---- venues -------------------------------------------------------------------------------
 
-  async listVenues() {
-    const rows = await this.reads.run((db) =>
-      db.select().from(venues).where(isNull(venues.deleted_at)).orderBy(venues.venue_id),
+  async listVenues(page: Page) {
+    const live = isNull(venues.deleted_at);
+    const [rows, [count]] = await this.reads.run((db) =>
+      Promise.all([
+        db
+          .select()
+          .from(venues)
+          .where(live)
+          .orderBy(venues.venue_id)
+          .limit(page.limit)
+          .offset((page.page - 1) * page.limit),
+        db
+          .select({ total: sql<number>`count(*)`.mapWith(Number) })
+          .from(venues)
+          .where(live),
+      ]),
     );
-    return rows.map(venueView);
+    return { venues: rows.map(venueView), ...page, total: count?.total ?? 0 };
   }
 
   async getVenue(venueId: number) {

@@ -25,3 +25,28 @@ export function expectError(
   const allowed = ["code", "details", "message"];
   for (const key of Object.keys(response.body)) expect(allowed).toContain(key);
 }
+
+/** Query strings every paged list refuses, each with the parameter its 400 must name. */
+const OUT_OF_BOUNDS_PAGES = [
+  ["page=0", "page"],
+  ["page=-1", "page"],
+  ["page=1.5", "page"],
+  ["page=abc", "page"],
+  ["page=100001", "page"],
+  ["limit=0", "limit"],
+  ["limit=101", "limit"],
+  ["limit=1.5", "limit"],
+  ["limit=ten", "limit"],
+] as const;
+
+/** Asserts a paged list answers every out-of-bounds page or limit with a 400 naming it. */
+export async function expectPagingBounds(
+  list: (query: string) => Promise<TestResponse>,
+): Promise<void> {
+  for (const [query, field] of OUT_OF_BOUNDS_PAGES) {
+    const response = await list(query);
+    expectError(response, 400, "VALIDATION_ERROR");
+    const named = Object.keys(response.body.details ?? {});
+    expect({ query, named }).toEqual({ query, named: [field] });
+  }
+}

@@ -1,6 +1,9 @@
+import { describe } from "bun:test";
+
 /**
  * Which real services this run has. Without DATABASE_URL the suites run on the embedded
- * backends only; with REQUIRE_SERVICES=1 (CI) a missing service is an error, never a skip.
+ * backends only and the others show as skipped; with REQUIRE_SERVICES=1 (CI) a missing
+ * service is an error, never a skip.
  */
 export const databaseUrl = process.env.DATABASE_URL || undefined;
 export const redisUrl = process.env.REDIS_URL || undefined;
@@ -30,3 +33,38 @@ export function requireUrl(url: string | undefined, variable: string): string {
   if (!url) throw new Error(`REQUIRE_SERVICES=1 but ${variable} is not set (.ci/run sets it)`);
   return url;
 }
+
+/** Real PostgreSQL: the "postgres" backend, a second session, server-side faults. */
+export const hasPostgres = databaseUrl !== undefined;
+/** Real PostgreSQL and Redis: the worker, BullMQ, state shared between instances. */
+export const hasPostgresAndRedis = hasPostgres && redisUrl !== undefined;
+/**
+ * A program a suite starts itself (redis-server, chromium): absent, the suite is skipped,
+ * except under REQUIRE_SERVICES=1 where it runs and fails.
+ */
+export const canRun = (program: string) => servicesRequired || Bun.which(program) !== null;
+
+/**
+ * A `describe.each` whose cases this run may lack a service for: those are listed as skipped
+ * in the summary rather than left out. `%s` in the title is the case's name.
+ */
+export function describeEachIfAvailable<T>(
+  cases: readonly T[],
+  name: (testCase: T) => string,
+  isAvailable: (testCase: T) => boolean,
+) {
+  return (title: string, suite: (testCase: T) => void): void => {
+    for (const testCase of cases) {
+      describe.skipIf(!isAvailable(testCase))(title.replace("%s", name(testCase)), () =>
+        suite(testCase),
+      );
+    }
+  };
+}
+
+/** `describe.each(backends)` over every backend the suites are written for. */
+export const describeEachBackend = describeEachIfAvailable<Backend>(
+  ["embedded", "postgres"],
+  (backend) => backend,
+  (backend) => backends.includes(backend),
+);

@@ -6,6 +6,8 @@ import {
   idParam,
   jsonBody,
   jsonResponse,
+  paginationEnvelope,
+  paginationQuery,
   text,
   updateBody,
   z,
@@ -60,10 +62,16 @@ const VenueDetailSchema = VenueSchema.extend({
 const listVenues = adminRoute({
   method: "get",
   path: "/",
-  summary: "All venues",
+  summary: "Venues, a page at a time",
+  description:
+    "Oldest first (by `venue_id`), so a venue created while paging lands on the last page instead of shifting the others.",
+  request: { query: paginationQuery },
   responses: {
-    200: jsonResponse(z.object({ venues: z.array(VenueSchema) }), "Venues"),
-    ...errorResponses(401, 403),
+    200: jsonResponse(
+      z.object({ venues: z.array(VenueSchema), ...paginationEnvelope }),
+      "A page of venues",
+    ),
+    ...errorResponses(400, 401, 403),
   },
 });
 
@@ -149,7 +157,7 @@ const deleteSeats = adminRoute({
 
 export const adminVenueRoutes = createRouter()
   .openapi(listVenues, async (c) =>
-    c.json({ venues: await c.get("services").admin.listVenues() }, 200),
+    c.json(await c.get("services").admin.listVenues(c.req.valid("query")), 200),
   )
   .openapi(getVenue, async (c) =>
     c.json({ venue: await c.get("services").admin.getVenue(c.req.valid("param").venue_id) }, 200),
