@@ -1,17 +1,18 @@
 /**
  * Contract suites for the coordination adapters (DESIGN §2): each interface has one suite that
- * runs against the in-memory implementation always, and against the Redis one when REDIS_URL
- * is set (REQUIRE_SERVICES=1 makes a missing REDIS_URL an error in ./support/services).
+ * runs against the in-memory implementation always, against the Redis one when REDIS_URL is
+ * set, and against the Redis one on a Redis Cluster when REDIS_CLUSTER_TEST_NODES is set
+ * (REQUIRE_SERVICES=1 makes either missing an error, see ./support/services).
  *
  * Every Redis store gets its own key space under one random prefix per run, so parallel runs
  * never collide; the run's keys are deleted (SCAN + DEL) at the end.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { MemoryStore, type Store } from "hono-rate-limiter";
-import type Redis from "ioredis";
+import { deleteKeysWithPrefix } from "../scripts/bench/redis";
 import type { AppEnv } from "../src/app-env";
 import { RedisRateLimitStore } from "../src/infra/rate-limit-store";
-import { connectRedis, waitForRedis } from "../src/infra/redis";
+import { connectRedis, type RedisClient, waitForRedis } from "../src/infra/redis";
 import {
   BOOKED_MARKER,
   MemorySeatLocks,
@@ -31,50 +32,74 @@ import {
   seededShuffle,
   type WaitingRoomStore,
 } from "../src/infra/waiting-room-store";
-import { redisUrl } from "./support/services";
+import {
+  clusterSuitesRun,
+  redisClusterNodes,
+  redisUrl,
+  requireRedisCluster,
+} from "./support/services";
 
 // ---------------------------------------------------------------------------------------------
 // Redis connection and key spaces
 // ---------------------------------------------------------------------------------------------
 
 const runPrefix = `test:adapters:${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}:`;
-let redis: Redis | undefined;
+let redis: RedisClient | undefined;
+let cluster: RedisClient | undefined;
 let keySpaces = 0;
 
 /** A fresh key space under the run's prefix: every store instance starts empty. */
 const nextPrefix = () => `${runPrefix}${++keySpaces}:`;
 
-const connection = (): Redis => {
+const connection = (): RedisClient => {
   if (!redis) throw new Error("Redis is not connected (REDIS_URL set, but beforeAll failed?)");
   return redis;
 };
 
+/** Fails each cluster test (not the file) when CI requires a cluster this run lacks. */
+const clusterConnection = (): RedisClient => {
+  requireRedisCluster();
+  if (!cluster) throw new Error("the Redis Cluster is not connected (beforeAll failed?)");
+  return cluster;
+};
+
 beforeAll(async () => {
-  if (!redisUrl) return;
-  redis = connectRedis({ url: redisUrl, commandTimeoutMs: 1000 });
-  await waitForRedis(redis, 5000);
+  if (redisUrl) {
+    redis = connectRedis({ url: redisUrl, commandTimeoutMs: 1000 });
+    await waitForRedis(redis, 5000);
+  }
+  if (redisClusterNodes) {
+    cluster = connectRedis({ clusterNodes: redisClusterNodes, commandTimeoutMs: 1000 });
+    await waitForRedis(cluster, 5000);
+  }
 });
 
 afterAll(async () => {
-  if (!redis) return;
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${runPrefix}*`, "COUNT", 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== "0");
-  await redis.quit();
+  for (const client of [redis, cluster]) {
+    if (!client) continue;
+    await deleteKeysWithPrefix(client, runPrefix);
+    await client.quit();
+  }
 });
 
 interface Implementation<T> {
-  name: "memory" | "redis";
+  name: "memory" | "redis" | "redis-cluster";
   create: () => T;
 }
 
-/** The memory implementation always; the Redis one only when this run has a Redis. */
-function implementations<T>(memory: () => T, redisBacked: () => T): Implementation<T>[] {
+/**
+ * The memory implementation always; the Redis one on each Redis this run has (one server,
+ * a cluster). `redisBacked` gets the connection to build on.
+ */
+function implementations<T>(
+  memory: () => T,
+  redisBacked: (redis: RedisClient) => T,
+): Implementation<T>[] {
   const list: Implementation<T>[] = [{ name: "memory", create: memory }];
-  if (redisUrl) list.push({ name: "redis", create: redisBacked });
+  if (redisUrl) list.push({ name: "redis", create: () => redisBacked(connection()) });
+  if (clusterSuitesRun) {
+    list.push({ name: "redis-cluster", create: () => redisBacked(clusterConnection()) });
+  }
   return list;
 }
 
@@ -86,11 +111,15 @@ const sorted = (values: Iterable<number>) => [...values].sort((a, b) => a - b);
 
 // ---- SeatMapVersions -------------------------------------------------------------------------
 
-const versionImplementations = implementations<{ versions: SeatMapVersions; prefix: string }>(
+const versionImplementations = implementations<{
+  versions: SeatMapVersions;
+  prefix: string;
+  redis?: RedisClient;
+}>(
   () => ({ versions: new MemorySeatMapVersions(), prefix: "" }),
-  () => {
+  (redis) => {
     const prefix = nextPrefix();
-    return { versions: new RedisSeatMapVersions(connection(), prefix), prefix };
+    return { versions: new RedisSeatMapVersions(redis, prefix), prefix, redis };
   },
 );
 
@@ -120,11 +149,19 @@ describe.each(versionImplementations)("SeatMapVersions contract: $name", ({ crea
   });
 });
 
-describe.each(versionImplementations.filter(({ name }) => name === "redis"))(
+/** The connection a Redis-backed implementation was built on. */
+const redisOf = ({ redis }: { redis?: RedisClient }): RedisClient => {
+  if (!redis) throw new Error("a Redis-backed implementation carries its connection");
+  return redis;
+};
+
+describe.each(versionImplementations.filter(({ name }) => name !== "memory"))(
   "SeatMapVersions in Redis",
   ({ create }) => {
     test("a version Redis lost never comes back to a value it had", async () => {
-      const { versions, prefix } = create();
+      const created = create();
+      const { versions, prefix } = created;
+      const redis = redisOf(created);
       const key = `${prefix}seatmap_version:{7}`;
       const issued = [await versions.start(7)];
       const bumpAndRead = async () => {
@@ -133,19 +170,20 @@ describe.each(versionImplementations.filter(({ name }) => name === "redis"))(
       };
       for (let bump = 0; bump < 3; bump++) await bumpAndRead();
       // Lost (a restart without persistence), then started by a read.
-      await connection().del(key);
+      await redis.del(key);
       issued.push(await versions.start(7));
       await bumpAndRead();
       // Lost, and bumped before anyone reads it.
-      await connection().del(key);
+      await redis.del(key);
       await bumpAndRead();
       expect(issued).toEqual([...issued].sort((a, b) => a - b));
       expect(new Set(issued).size).toBe(issued.length);
     });
 
     test("a version starts at Redis's clock in microseconds, a whole number", async () => {
-      const { versions } = create();
-      const [seconds, micros] = await connection().time();
+      const created = create();
+      const { versions } = created;
+      const [seconds, micros] = await redisOf(created).time();
       const started = await versions.start(8);
       expect(started).toBeGreaterThanOrEqual(Number(seconds) * 1e6 + Number(micros));
       expect(started).toBeLessThan((Number(seconds) + 5) * 1e6);
@@ -156,7 +194,7 @@ describe.each(versionImplementations.filter(({ name }) => name === "redis"))(
 
 const seatLockImplementations = implementations<SeatLocks>(
   () => new MemorySeatLocks(),
-  () => new RedisSeatLocks(connection(), nextPrefix()),
+  (redis) => new RedisSeatLocks(redis, nextPrefix()),
 );
 
 describe.each(seatLockImplementations)("SeatLocks contract: $name", ({ create }) => {
@@ -455,7 +493,7 @@ const T0 = 1_700_000_000_000;
 
 const roomImplementations = implementations<WaitingRoomStore>(
   () => new MemoryWaitingRoomStore(SETTINGS),
-  () => new RedisWaitingRoomStore(connection(), SETTINGS, nextPrefix()),
+  (redis) => new RedisWaitingRoomStore(redis, SETTINGS, nextPrefix()),
 );
 
 const admitted = (admittedUntil: number): RoomState => ({ status: "admitted", admittedUntil });
@@ -728,7 +766,7 @@ const WINDOW_MS = 200;
 
 const rateStoreImplementations = implementations<RateStore>(
   () => new MemoryStore<AppEnv>(),
-  () => new RedisRateLimitStore(connection(), nextPrefix()),
+  (redis) => new RedisRateLimitStore(redis, nextPrefix()),
 );
 
 describe.each(rateStoreImplementations)("rate-limit Store contract: $name", ({ create }) => {

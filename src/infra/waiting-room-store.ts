@@ -1,4 +1,4 @@
-import type Redis from "ioredis";
+import { type RedisClient, scanKeys } from "./redis";
 
 export type RoomState =
   | { status: "admitted"; admittedUntil: number }
@@ -137,7 +137,7 @@ redis.call('ZADD', queue, redis.call('INCR', seq), user)
 redis.call('ZADD', seen, now, user)
 return reply('queued', redis.call('ZCARD', queue))`;
 
-type ScriptRedis = Redis & {
+type ScriptRedis = RedisClient & {
   waitingRoom(...args: (string | number)[]): Promise<string[]>;
   waitingRoomOpenLine(...args: (string | number)[]): Promise<number>;
 };
@@ -152,7 +152,7 @@ export class RedisWaitingRoomStore implements WaitingRoomStore {
   private readonly redis: ScriptRedis;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly settings: RoomSettings,
     private readonly prefix = "",
   ) {
@@ -183,16 +183,12 @@ export class RedisWaitingRoomStore implements WaitingRoomStore {
 
   async lineLengths() {
     const lengths: Record<string, number> = {};
-    const pattern = `${this.prefix}wr:{*}:queue`;
-    let cursor = "0";
-    do {
-      const [next, keys] = await this.redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-      cursor = next;
+    for await (const { server, keys } of scanKeys(this.redis, `${this.prefix}wr:{*}:queue`)) {
       for (const key of keys) {
-        const length = await this.redis.zcard(key);
+        const length = await server.zcard(key);
         if (length > 0) lengths[key.slice(key.indexOf("{") + 1, key.indexOf("}"))] = length;
       }
-    } while (cursor !== "0");
+    }
     return lengths;
   }
 
