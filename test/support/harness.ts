@@ -1,13 +1,14 @@
 import { type SQL, sql } from "drizzle-orm";
 import postgres from "postgres";
-import { connectRedis, deleteKeysWithPrefix } from "../../scripts/bench/redis";
+import { deleteKeysWithPrefix } from "../../scripts/bench/redis";
 import { type Config, loadConfig } from "../../src/config";
 import { type DatabaseHandle, openDatabase } from "../../src/db/client";
 import { runMigrations } from "../../src/db/migrate";
+import { connectRedis, type RedisTarget, waitForRedis } from "../../src/infra/redis";
 import type { SeatLocks } from "../../src/infra/seat-locks";
 import { createLogger } from "../../src/lib/logger";
 import { type Runtime, startRuntime } from "../../src/runtime";
-import { type Backend, databaseUrl, redisUrl } from "./services";
+import { type Backend, databaseUrl, redisUrl, requireRedisCluster } from "./services";
 
 export const TEST_JWT_SECRET = "test-secret-that-is-at-least-32-characters-long";
 
@@ -92,6 +93,7 @@ export async function createTestApp(
     Object.assign(baseEnv, {
       DATABASE_URL: twin.config.DATABASE_URL ?? "",
       REDIS_URL: twin.config.REDIS_URL ?? "",
+      REDIS_CLUSTER_NODES: twin.config.REDIS_CLUSTER_NODES?.join(",") ?? "",
       REDIS_KEY_PREFIX: twin.config.REDIS_KEY_PREFIX,
     });
     if (twin.config.DATABASE_URL) {
@@ -100,24 +102,26 @@ export async function createTestApp(
       database = twin.runtime.database;
       closeDatabase = false;
     }
-  } else if (backend === "postgres") {
+  } else if (backend === "postgres" || backend === "postgres-cluster") {
     const scratch = await createScratchDatabase();
     dropDatabase = scratch.drop;
     baseEnv.DATABASE_URL = scratch.url;
-    if (redisUrl) {
-      const url = redisUrl;
+    const redis = testRedis(backend);
+    if (redis) {
       const prefix = `test:${scratch.name}:`;
-      baseEnv.REDIS_URL = url;
+      if ("url" in redis) baseEnv.REDIS_URL = redis.url;
+      else baseEnv.REDIS_CLUSTER_NODES = redis.clusterNodes.join(",");
       // Redis is shared by every test file and run: each app gets keys of its own, gone with
       // its database (seat markers would otherwise outlive the run by days).
       baseEnv.REDIS_KEY_PREFIX = prefix;
       dropDatabase = async () => {
         await scratch.drop();
-        const redis = connectRedis(url);
+        const client = connectRedis({ ...redis, commandTimeoutMs: 5000 });
         try {
-          await deleteKeysWithPrefix(redis, prefix);
+          await waitForRedis(client, 5000);
+          await deleteKeysWithPrefix(client, prefix);
         } finally {
-          redis.disconnect();
+          client.disconnect();
         }
       };
     }
@@ -165,6 +169,12 @@ export async function createTestApp(
       await dropDatabase();
     },
   };
+}
+
+/** The Redis of a backend: the run's one Redis, or the test cluster for "postgres-cluster". */
+function testRedis(backend: Backend): RedisTarget | undefined {
+  if (backend === "postgres-cluster") return { clusterNodes: requireRedisCluster() };
+  return redisUrl ? { url: redisUrl } : undefined;
 }
 
 /** Runs a raw SQL query on the test's database and returns its rows. */

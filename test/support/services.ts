@@ -28,7 +28,11 @@ export function requireRedisCluster(): string[] {
   return redisClusterNodes;
 }
 
-export type Backend = "embedded" | "postgres";
+/** "postgres-cluster": PostgreSQL with a Redis Cluster in place of the one Redis. */
+export type Backend = "embedded" | "postgres" | "postgres-cluster";
 
 /** Every backend the suites must pass on in this run. */
 export const backends: Backend[] = databaseUrl ? ["embedded", "postgres"] : ["embedded"];
+
+/** The cluster backend, for the suites that also run on it (the key races, the failover). */
+export const clusterBackends: Backend[] = clusterSuitesRun ? ["postgres-cluster"] : [];
