@@ -12,11 +12,11 @@ import {
 } from "./support/fixtures";
 import { createTestApp, type TestApp } from "./support/harness";
 import { bookingInvariantViolations } from "./support/invariants";
-import { backends } from "./support/services";
+import { backends, clusterBackends } from "./support/services";
 
 const HOLD_TTL_SECONDS = 600;
 
-describe.each(backends)("seat lock repair on %s", (backend) => {
+describe.each([...backends, ...clusterBackends])("seat lock repair on %s", (backend) => {
   let app: TestApp;
   let adminToken: string;
   beforeAll(async () => {

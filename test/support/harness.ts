@@ -106,7 +106,7 @@ export async function createTestApp(
     const scratch = await createScratchDatabase();
     dropDatabase = scratch.drop;
     baseEnv.DATABASE_URL = scratch.url;
-    const redis = testRedis(backend);
+    const redis = testRedis(backend, env);
     if (redis) {
       const prefix = `test:${scratch.name}:`;
       if ("url" in redis) baseEnv.REDIS_URL = redis.url;
@@ -171,9 +171,14 @@ export async function createTestApp(
   };
 }
 
-/** The Redis of a backend: the run's one Redis, or the test cluster for "postgres-cluster". */
-function testRedis(backend: Backend): RedisTarget | undefined {
-  if (backend === "postgres-cluster") return { clusterNodes: requireRedisCluster() };
+/**
+ * The Redis of a backend: the run's one Redis, or for "postgres-cluster" the cluster the
+ * suite names (REDIS_CLUSTER_NODES in its env: a private one) or else the run's test cluster.
+ */
+function testRedis(backend: Backend, env: Record<string, string>): RedisTarget | undefined {
+  if (backend === "postgres-cluster") {
+    return { clusterNodes: env.REDIS_CLUSTER_NODES?.split(",") ?? requireRedisCluster() };
+  }
   return redisUrl ? { url: redisUrl } : undefined;
 }
 
