@@ -12,7 +12,8 @@ import { MemoryStore, type Store } from "hono-rate-limiter";
 import { deleteKeysWithPrefix } from "../scripts/bench/redis";
 import type { AppEnv } from "../src/app-env";
 import { RedisRateLimitStore } from "../src/infra/rate-limit-store";
-import { connectRedis, type RedisClient, waitForRedis } from "../src/infra/redis";
+import { connectRedis, keyspaces, type RedisClient, waitForRedis } from "../src/infra/redis";
+import { RedisSeatEvents } from "../src/infra/seat-events";
 import {
   BOOKED_MARKER,
   MemorySeatLocks,
@@ -32,6 +33,9 @@ import {
   seededShuffle,
   type WaitingRoomStore,
 } from "../src/infra/waiting-room-store";
+import { createLogger } from "../src/lib/logger";
+import type { SeatChange } from "../src/services/seat-changes";
+import { waitUntil } from "./support/processes";
 import {
   clusterSuitesRun,
   redisClusterNodes,
@@ -859,5 +863,38 @@ describe.each(rateStoreImplementations)("rate-limit Store contract: $name", ({ c
     expect(next.totalHits).toBe(1);
     expect(next.resetTime).toBeGreaterThan(Date.now());
     expect((await hit(store, "k")).totalHits).toBe(2);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// SeatEvents on a Redis Cluster: sharded pub/sub between two instances
+// ---------------------------------------------------------------------------------------------
+
+describe.skipIf(!clusterSuitesRun)("SeatEvents on a Redis Cluster", () => {
+  test("a change published by one instance reaches the other's listener over a shard channel", async () => {
+    const prefix = nextPrefix();
+    const logger = createLogger("silent");
+    const publisher = new RedisSeatEvents(clusterConnection(), { prefix, logger });
+    const subscriber = new RedisSeatEvents(clusterConnection(), { prefix, logger });
+    try {
+      const received: SeatChange[] = [];
+      const unsubscribe = subscriber.subscribe(42, (change) => received.push(change));
+      await unsubscribe.ready;
+      // SSUBSCRIBE, not SUBSCRIBE: the channel is a shard channel of the show's slot.
+      const shardChannels = await Promise.all(
+        keyspaces(clusterConnection()).map((node) => node.pubsub("SHARDCHANNELS")),
+      );
+      expect(shardChannels.flat()).toContain(subscriber.channel(42));
+
+      await publisher.publish({ showId: 42, seatIds: [1, 2], status: "LOCKED" });
+      await waitUntil(
+        async () => received.length > 0,
+        () => "the change never arrived",
+      );
+      expect(received).toEqual([{ showId: 42, seatIds: [1, 2], status: "LOCKED" }]);
+      unsubscribe();
+    } finally {
+      await Promise.all([publisher.close(), subscriber.close()]);
+    }
   });
 });
