@@ -54,6 +54,14 @@ export const configSchema = z
     REDIS_URL: optionalString.pipe(
       z.url({ protocol: /^rediss?$/, message: "must be a redis:// URL" }).optional(),
     ),
+    /** `host:port,…` of Redis Cluster nodes (any few: the rest are discovered). */
+    REDIS_CLUSTER_NODES: optionalString.pipe(
+      z
+        .string()
+        .regex(/^\s*[\w.-]+:\d{1,5}\s*(,\s*[\w.-]+:\d{1,5}\s*)*$/, "must be host:port,host:port,…")
+        .transform((value) => value.split(",").map((node) => node.trim()))
+        .optional(),
+    ),
     REDIS_KEY_PREFIX: z
       .string()
       .max(64)
@@ -137,6 +145,13 @@ export const configSchema = z
           code: "custom",
           path: ["JWT_SECRET"],
           message: "is required when DATABASE_URL is set (production mode)",
+        });
+      }
+      if (env.REDIS_URL && env.REDIS_CLUSTER_NODES) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["REDIS_CLUSTER_NODES"],
+          message: "set either REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a cluster), not both",
         });
       }
       if (Boolean(env.ADMIN_EMAIL) !== Boolean(env.ADMIN_PASSWORD)) {

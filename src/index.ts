@@ -1,5 +1,6 @@
 import { loadConfigOrExit, startOrExit } from "./boot";
 import { DEMO_ADMIN, DEMO_USER } from "./db/seed";
+import { redisTarget } from "./infra/redis";
 import { startInProcessJobs } from "./jobs/background";
 import { startRuntime } from "./runtime";
 
@@ -12,7 +13,7 @@ const { runtime, server } = await startOrExit(config, async () => {
 const { logger, services } = runtime;
 
 // Without Redis there is no worker process to coordinate with: run the jobs here.
-const jobs = config.REDIS_URL
+const jobs = redisTarget(config)
   ? undefined
   : startInProcessJobs(services.cleanup, { cleanupCron: config.CLEANUP_CRON, logger });
 

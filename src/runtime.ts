@@ -1,5 +1,4 @@
 import { Queue } from "bullmq";
-import type Redis from "ioredis";
 import { createApp } from "./app";
 import { assertDatabaseUsable, StartupError } from "./boot";
 import type { Config } from "./config";
@@ -12,7 +11,13 @@ import { seedDemoData } from "./db/seed";
 import { Metrics } from "./infra/metrics";
 import { PasswordHasher } from "./infra/password-hasher";
 import { RedisRateLimitStore } from "./infra/rate-limit-store";
-import { connectRedis, RedisCircuit, waitForRedis } from "./infra/redis";
+import {
+  connectRedis,
+  RedisCircuit,
+  type RedisClient,
+  redisTarget,
+  waitForRedis,
+} from "./infra/redis";
 import { MemorySeatEvents, RedisSeatEvents } from "./infra/seat-events";
 import { MemorySeatLocks, RedisSeatLocks, type SeatLocks } from "./infra/seat-locks";
 import { MemorySeatMapVersions, RedisSeatMapVersions } from "./infra/seat-map-versions";
@@ -40,7 +45,7 @@ export interface Runtime {
   services: Services;
   app: ReturnType<typeof createApp>;
   database: DatabaseHandle;
-  redis?: Redis;
+  redis?: RedisClient;
   /** Fails Redis calls fast while Redis hangs; shared by the main and the queue connection. */
   redisCircuit?: RedisCircuit;
   waitingRoomStore: WaitingRoomStore;
@@ -102,13 +107,14 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
         })
       : readsOnPrimary(database.db);
 
-  let redis: Redis | undefined;
-  let queueRedis: Redis | undefined;
-  const redisCircuit = config.REDIS_URL ? new RedisCircuit(logger) : undefined;
-  if (config.REDIS_URL) {
+  let redis: RedisClient | undefined;
+  let queueRedis: RedisClient | undefined;
+  const target = redisTarget(config);
+  const redisCircuit = target ? new RedisCircuit(logger) : undefined;
+  if (target) {
     const connect = async (purpose: string) => {
       const client = connectRedis({
-        url: config.REDIS_URL as string,
+        ...target,
         commandTimeoutMs: config.REDIS_TIMEOUT_MS,
         circuit: redisCircuit,
       });
@@ -145,7 +151,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     });
   } else if (!config.embedded) {
     logger.warn(
-      "REDIS_URL is not set: locks and limits are per process; run one API instance only",
+      "Neither REDIS_URL nor REDIS_CLUSTER_NODES is set: locks and limits are per process; run one API instance only",
     );
   }
 

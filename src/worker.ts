@@ -1,6 +1,6 @@
 import { loadConfigOrExit, startOrExit } from "./boot";
 import { requireMetricsToken } from "./infra/metrics";
-import { connectRedis } from "./infra/redis";
+import { connectRedis, redisTarget } from "./infra/redis";
 import {
   type BackgroundJobs,
   bullPrefix,
@@ -17,17 +17,19 @@ const deps = services.cleanup;
 const settings = { cleanupCron: config.CLEANUP_CRON, logger };
 
 let jobs: BackgroundJobs;
-if (config.REDIS_URL) {
-  const redisUrl = config.REDIS_URL;
+const redis = redisTarget(config);
+if (redis) {
   jobs = startQueuedJobs(deps, {
     ...settings,
     prefix: bullPrefix(config),
     admit: (showId) => runtime.admitNext(showId),
     admitConcurrency: config.WAITING_ROOM_ADMIT_CONCURRENCY,
-    connect: () => connectRedis({ url: redisUrl, forWorkers: true }),
+    connect: () => connectRedis({ ...redis, forWorkers: true }),
   });
 } else {
-  logger.warn("REDIS_URL is not set: running the jobs in this process only");
+  logger.warn(
+    "Neither REDIS_URL nor REDIS_CLUSTER_NODES is set: running the jobs in this process only",
+  );
   jobs = startInProcessJobs(deps, settings);
 }
 logger.info("Evently worker started", { cleanup_cron: config.CLEANUP_CRON });

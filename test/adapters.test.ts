@@ -1,17 +1,19 @@
 /**
  * Contract suites for the coordination adapters (DESIGN §2): each interface has one suite that
- * runs against the in-memory implementation always, and against the Redis one when REDIS_URL
- * is set (listed as skipped otherwise; REQUIRE_SERVICES=1 makes a missing REDIS_URL an error).
+ * runs against the in-memory implementation always, against the Redis one when REDIS_URL is
+ * set, and against the Redis one on a Redis Cluster when REDIS_CLUSTER_TEST_NODES is set
+ * (REQUIRE_SERVICES=1 makes either missing an error, see ./support/services).
  *
  * Every Redis store gets its own key space under one random prefix per run, so parallel runs
  * never collide; the run's keys are deleted (SCAN + DEL) at the end.
  */
-import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { MemoryStore, type Store } from "hono-rate-limiter";
-import type Redis from "ioredis";
+import { deleteKeysWithPrefix } from "../scripts/bench/redis";
 import type { AppEnv } from "../src/app-env";
 import { RedisRateLimitStore } from "../src/infra/rate-limit-store";
-import { connectRedis, waitForRedis } from "../src/infra/redis";
+import { connectRedis, keyspaces, type RedisClient, waitForRedis } from "../src/infra/redis";
+import { RedisSeatEvents } from "../src/infra/seat-events";
 import {
   BOOKED_MARKER,
   MemorySeatLocks,
@@ -31,50 +33,78 @@ import {
   seededShuffle,
   type WaitingRoomStore,
 } from "../src/infra/waiting-room-store";
-import { describeEachIfAvailable, redisUrl } from "./support/services";
+import { createLogger } from "../src/lib/logger";
+import type { SeatChange } from "../src/services/seat-changes";
+import { waitUntil } from "./support/processes";
+import {
+  clusterSuitesRun,
+  describeEachIfAvailable,
+  redisClusterNodes,
+  redisUrl,
+  requireRedisCluster,
+} from "./support/services";
 
 // ---------------------------------------------------------------------------------------------
 // Redis connection and key spaces
 // ---------------------------------------------------------------------------------------------
 
 const runPrefix = `test:adapters:${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}:`;
-let redis: Redis | undefined;
+let redis: RedisClient | undefined;
+let cluster: RedisClient | undefined;
 let keySpaces = 0;
 
 /** A fresh key space under the run's prefix: every store instance starts empty. */
 const nextPrefix = () => `${runPrefix}${++keySpaces}:`;
 
-const connection = (): Redis => {
+const connection = (): RedisClient => {
   if (!redis) throw new Error("Redis is not connected (REDIS_URL set, but beforeAll failed?)");
   return redis;
 };
 
+/** Fails each cluster test (not the file) when CI requires a cluster this run lacks. */
+const clusterConnection = (): RedisClient => {
+  requireRedisCluster();
+  if (!cluster) throw new Error("the Redis Cluster is not connected (beforeAll failed?)");
+  return cluster;
+};
+
 beforeAll(async () => {
-  if (!redisUrl) return;
-  redis = connectRedis({ url: redisUrl, commandTimeoutMs: 1000 });
-  await waitForRedis(redis, 5000);
+  if (redisUrl) {
+    redis = connectRedis({ url: redisUrl, commandTimeoutMs: 1000 });
+    await waitForRedis(redis, 5000);
+  }
+  if (redisClusterNodes) {
+    cluster = connectRedis({ clusterNodes: redisClusterNodes, commandTimeoutMs: 1000 });
+    await waitForRedis(cluster, 5000);
+  }
 });
 
 afterAll(async () => {
-  if (!redis) return;
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${runPrefix}*`, "COUNT", 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== "0");
-  await redis.quit();
+  for (const client of [redis, cluster]) {
+    if (!client) continue;
+    await deleteKeysWithPrefix(client, runPrefix);
+    await client.quit();
+  }
 });
 
 interface Implementation<T> {
-  name: "memory" | "redis";
+  name: "memory" | "redis" | "redis-cluster";
   create: () => T;
 }
 
-function implementations<T>(memory: () => T, redisBacked: () => T): Implementation<T>[] {
+/**
+ * The memory implementation, and the Redis one on each Redis the suites are written for (one
+ * server, a cluster); those this run lacks are listed as skipped. `redisBacked` gets the
+ * connection to build on.
+ */
+function implementations<T>(
+  memory: () => T,
+  redisBacked: (redis: RedisClient) => T,
+): Implementation<T>[] {
   return [
     { name: "memory", create: memory },
-    { name: "redis", create: redisBacked },
+    { name: "redis", create: () => redisBacked(connection()) },
+    { name: "redis-cluster", create: () => redisBacked(clusterConnection()) },
   ];
 }
 
@@ -83,7 +113,9 @@ const describeEach = <T>(list: Implementation<T>[]) =>
   describeEachIfAvailable(
     list,
     (implementation) => implementation.name,
-    (implementation) => implementation.name === "memory" || redisUrl !== undefined,
+    (implementation) =>
+      implementation.name === "memory" ||
+      (implementation.name === "redis" ? redisUrl !== undefined : clusterSuitesRun),
   );
 
 const sorted = (values: Iterable<number>) => [...values].sort((a, b) => a - b);
@@ -94,11 +126,15 @@ const sorted = (values: Iterable<number>) => [...values].sort((a, b) => a - b);
 
 // ---- SeatMapVersions -------------------------------------------------------------------------
 
-const versionImplementations = implementations<{ versions: SeatMapVersions; prefix: string }>(
+const versionImplementations = implementations<{
+  versions: SeatMapVersions;
+  prefix: string;
+  redis?: RedisClient;
+}>(
   () => ({ versions: new MemorySeatMapVersions(), prefix: "" }),
-  () => {
+  (redis) => {
     const prefix = nextPrefix();
-    return { versions: new RedisSeatMapVersions(connection(), prefix), prefix };
+    return { versions: new RedisSeatMapVersions(redis, prefix), prefix, redis };
   },
 );
 
@@ -128,11 +164,19 @@ describeEach(versionImplementations)("SeatMapVersions contract: %s", ({ create }
   });
 });
 
-describeEach(versionImplementations.filter(({ name }) => name === "redis"))(
+/** The connection a Redis-backed implementation was built on. */
+const redisOf = ({ redis }: { redis?: RedisClient }): RedisClient => {
+  if (!redis) throw new Error("a Redis-backed implementation carries its connection");
+  return redis;
+};
+
+describeEach(versionImplementations.filter(({ name }) => name !== "memory"))(
   "SeatMapVersions in Redis",
   ({ create }) => {
     test("a version Redis lost never comes back to a value it had", async () => {
-      const { versions, prefix } = create();
+      const created = create();
+      const { versions, prefix } = created;
+      const redis = redisOf(created);
       const key = `${prefix}seatmap_version:{7}`;
       const issued = [await versions.start(7)];
       const bumpAndRead = async () => {
@@ -141,19 +185,20 @@ describeEach(versionImplementations.filter(({ name }) => name === "redis"))(
       };
       for (let bump = 0; bump < 3; bump++) await bumpAndRead();
       // Lost (a restart without persistence), then started by a read.
-      await connection().del(key);
+      await redis.del(key);
       issued.push(await versions.start(7));
       await bumpAndRead();
       // Lost, and bumped before anyone reads it.
-      await connection().del(key);
+      await redis.del(key);
       await bumpAndRead();
       expect(issued).toEqual([...issued].sort((a, b) => a - b));
       expect(new Set(issued).size).toBe(issued.length);
     });
 
     test("a version starts at Redis's clock in microseconds, a whole number", async () => {
-      const { versions } = create();
-      const [seconds, micros] = await connection().time();
+      const created = create();
+      const { versions } = created;
+      const [seconds, micros] = await redisOf(created).time();
       const started = await versions.start(8);
       expect(started).toBeGreaterThanOrEqual(Number(seconds) * 1e6 + Number(micros));
       expect(started).toBeLessThan((Number(seconds) + 5) * 1e6);
@@ -164,7 +209,7 @@ describeEach(versionImplementations.filter(({ name }) => name === "redis"))(
 
 const seatLockImplementations = implementations<SeatLocks>(
   () => new MemorySeatLocks(),
-  () => new RedisSeatLocks(connection(), nextPrefix()),
+  (redis) => new RedisSeatLocks(redis, nextPrefix()),
 );
 
 describeEach(seatLockImplementations)("SeatLocks contract: %s", ({ create }) => {
@@ -463,7 +508,7 @@ const T0 = 1_700_000_000_000;
 
 const roomImplementations = implementations<WaitingRoomStore>(
   () => new MemoryWaitingRoomStore(SETTINGS),
-  () => new RedisWaitingRoomStore(connection(), SETTINGS, nextPrefix()),
+  (redis) => new RedisWaitingRoomStore(redis, SETTINGS, nextPrefix()),
 );
 
 const admitted = (admittedUntil: number): RoomState => ({ status: "admitted", admittedUntil });
@@ -862,7 +907,7 @@ const WINDOW_MS = 200;
 
 const rateStoreImplementations = implementations<RateStore>(
   () => new MemoryStore<AppEnv>(),
-  () => new RedisRateLimitStore(connection(), nextPrefix()),
+  (redis) => new RedisRateLimitStore(redis, nextPrefix()),
 );
 
 describeEach(rateStoreImplementations)("rate-limit Store contract: %s", ({ create }) => {
@@ -955,5 +1000,38 @@ describeEach(rateStoreImplementations)("rate-limit Store contract: %s", ({ creat
     expect(next.totalHits).toBe(1);
     expect(next.resetTime).toBeGreaterThan(Date.now());
     expect((await hit(store, "k")).totalHits).toBe(2);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// SeatEvents on a Redis Cluster: sharded pub/sub between two instances
+// ---------------------------------------------------------------------------------------------
+
+describe.skipIf(!clusterSuitesRun)("SeatEvents on a Redis Cluster", () => {
+  test("a change published by one instance reaches the other's listener over a shard channel", async () => {
+    const prefix = nextPrefix();
+    const logger = createLogger("silent");
+    const publisher = new RedisSeatEvents(clusterConnection(), { prefix, logger });
+    const subscriber = new RedisSeatEvents(clusterConnection(), { prefix, logger });
+    try {
+      const received: SeatChange[] = [];
+      const unsubscribe = subscriber.subscribe(42, (change) => received.push(change));
+      await unsubscribe.ready;
+      // SSUBSCRIBE, not SUBSCRIBE: the channel is a shard channel of the show's slot.
+      const shardChannels = await Promise.all(
+        keyspaces(clusterConnection()).map((node) => node.pubsub("SHARDCHANNELS")),
+      );
+      expect(shardChannels.flat()).toContain(subscriber.channel(42));
+
+      await publisher.publish({ showId: 42, seatIds: [1, 2], status: "LOCKED" });
+      await waitUntil(
+        async () => received.length > 0,
+        () => "the change never arrived",
+      );
+      expect(received).toEqual([{ showId: 42, seatIds: [1, 2], status: "LOCKED" }]);
+      unsubscribe();
+    } finally {
+      await Promise.all([publisher.close(), subscriber.close()]);
+    }
   });
 });

@@ -14,7 +14,7 @@ import {
 import { createTestApp, query, sql, type TestApp, type TestResponse } from "./support/harness";
 import { bookingInvariantViolations } from "./support/invariants";
 import { waitUntil } from "./support/processes";
-import { describeEachBackend, hasPostgres } from "./support/services";
+import { describeEachBackendAndCluster, hasPostgres } from "./support/services";
 
 /** Joins the show's waitlist for one seat. */
 const joinWaitlist = (app: TestApp, user: TestUser, showId: number) =>
@@ -58,7 +58,7 @@ function pickSeats(seatIds: number[], size: number): number[] {
   return picked;
 }
 
-describeEachBackend("concurrent holds on %s", (backend) => {
+describeEachBackendAndCluster("concurrent holds on %s", (backend) => {
   let app: TestApp;
   let adminToken: string;
 
@@ -86,6 +86,15 @@ describeEachBackend("concurrent holds on %s", (backend) => {
     expect(bookings).toHaveLength(1);
     expect(bookings[0]?.booking_id).toBe(winner?.body.booking_id);
     expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+    // The seat locks (Redis, a Redis Cluster or memory) took part: they hold the winner's seats.
+    const [token] = await query<{ lock_token: string }>(
+      app,
+      sql`select lock_token::text as lock_token from bookings
+          where booking_id = ${winner?.body.booking_id}`,
+    );
+    expect(await app.runtime.services.locks.snapshot(show.show_id)).toEqual(
+      new Map(seats.map((seat) => [seat, token?.lock_token as string])),
+    );
   });
 
   test("50 users with overlapping multi-seat holds on a 40-seat show never share a seat", async () => {

@@ -131,6 +131,31 @@ describe("loadConfig", () => {
     );
   });
 
+  test("REDIS_CLUSTER_NODES: a host:port list instead of REDIS_URL, never beside it", () => {
+    const config = loadConfig({
+      DATABASE_URL: PG_URL,
+      JWT_SECRET: SECRET,
+      REDIS_CLUSTER_NODES: "10.0.0.1:7000, redis-2.internal:7001",
+    });
+    expect(config.REDIS_CLUSTER_NODES).toEqual(["10.0.0.1:7000", "redis-2.internal:7001"]);
+    expect(config.REDIS_URL).toBeUndefined();
+    expect(
+      loadConfig({ NODE_ENV: "test", REDIS_CLUSTER_NODES: "" }).REDIS_CLUSTER_NODES,
+    ).toBeUndefined();
+    expect(badVariables(configError({ REDIS_CLUSTER_NODES: "redis://10.0.0.1:7000" }))).toEqual([
+      "REDIS_CLUSTER_NODES",
+    ]);
+    expect(badVariables(configError({ REDIS_CLUSTER_NODES: "10.0.0.1" }))).toEqual([
+      "REDIS_CLUSTER_NODES",
+    ]);
+    const both = configError({
+      REDIS_URL: "redis://cache.internal:6379",
+      REDIS_CLUSTER_NODES: "10.0.0.1:7000",
+    });
+    expect(badVariables(both)).toEqual(["REDIS_CLUSTER_NODES"]);
+    expect(both.message).toContain("not both");
+  });
+
   test("every bad variable is listed in one ConfigError", () => {
     const error = configError({
       NODE_ENV: "staging",

@@ -12,11 +12,11 @@ import {
 } from "./support/fixtures";
 import { createTestApp, type TestApp } from "./support/harness";
 import { bookingInvariantViolations } from "./support/invariants";
-import { describeEachBackend } from "./support/services";
+import { describeEachBackendAndCluster } from "./support/services";
 
 const HOLD_TTL_SECONDS = 600;
 
-describeEachBackend("seat lock repair on %s", (backend) => {
+describeEachBackendAndCluster("seat lock repair on %s", (backend) => {
   let app: TestApp;
   let adminToken: string;
   beforeAll(async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { connectRedis } from "../src/infra/redis";
+import { connectRedis, scanKeys } from "../src/infra/redis";
 import { bullPrefix, startInProcessJobs, startQueuedJobs } from "../src/jobs/background";
 import { expireLapsedHolds, runCleanup } from "../src/jobs/cleanup";
 import { createLogger } from "../src/lib/logger";
@@ -13,7 +13,12 @@ import {
 import { createTestApp, query, sql, type TestApp } from "./support/harness";
 import { bookingInvariantViolations } from "./support/invariants";
 import { startWorker } from "./support/processes";
-import { describeEachBackend, hasPostgresAndRedis, redisUrl } from "./support/services";
+import {
+  clusterSuitesRun,
+  describeEachBackend,
+  hasPostgresAndRedis,
+  redisUrl,
+} from "./support/services";
 
 const silent = createLogger("silent");
 
@@ -189,5 +194,49 @@ describe.skipIf(!hasPostgresAndRedis)("the worker process", () => {
       expect(await worker.stop("SIGTERM")).toBe(0);
     }
     expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+  });
+});
+
+describe.skipIf(!clusterSuitesRun)("BullMQ queues on postgres-cluster", () => {
+  const backend = "postgres-cluster";
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp(backend, { HOLD_TTL_SECONDS: "2" });
+  });
+  afterAll(() => app.close());
+
+  test("the queued cleanup runs on the cluster, every queue key under the {bull} hash tag", async () => {
+    const adminToken = (await createAdmin(app)).token;
+    const show = await createShowFixture(app, adminToken, { rows: ["A"], perRow: 4 });
+    await holdOneSeatEach(app, show, 3);
+    const nodes = app.config.REDIS_CLUSTER_NODES as string[];
+    const jobs = startQueuedJobs(
+      { ...app.runtime.services.cleanup, logger: silent },
+      {
+        cleanupCron: "* * * * * *",
+        logger: silent,
+        prefix: bullPrefix(app.config),
+        admit: async () => [],
+        admitConcurrency: 1,
+        connect: () => connectRedis({ clusterNodes: nodes, forWorkers: true }),
+      },
+    );
+    try {
+      expect(await eventually(async () => (await pendingCount(app, show.show_id)) === 0)).toBe(
+        true,
+      );
+    } finally {
+      await jobs.stop();
+    }
+    const redis = app.runtime.redis;
+    if (!redis) throw new Error("the app has no Redis");
+    const queueKeys: string[] = [];
+    for await (const { keys } of scanKeys(redis, `${app.config.REDIS_KEY_PREFIX}*bull*`)) {
+      queueKeys.push(...keys);
+    }
+    expect(queueKeys.length).toBeGreaterThan(0);
+    for (const key of queueKeys) {
+      expect(key.startsWith(`${app.config.REDIS_KEY_PREFIX}{bull}:`)).toBe(true);
+    }
   });
 });

@@ -1,4 +1,5 @@
 import Redis from "ioredis";
+import { type RedisClient, scanKeys } from "../../src/infra/redis";
 
 export function connectRedis(url: string): Redis {
   return new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2000, lazyConnect: false });
@@ -6,15 +7,20 @@ export function connectRedis(url: string): Redis {
 
 const escapeGlob = (text: string) => text.replace(/[*?[\]\\]/g, (char) => `\\${char}`);
 
-/** Deletes every key starting with `prefix` (SCAN + DEL, never KEYS); answers how many. */
-export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<number> {
+/**
+ * Deletes every key starting with `prefix` (SCAN + DEL, never KEYS; on a cluster on each
+ * primary, one DEL per key since a batch spans slots); answers how many.
+ */
+export async function deleteKeysWithPrefix(redis: RedisClient, prefix: string): Promise<number> {
   if (prefix === "") throw new Error("refusing to delete every key of the Redis database");
   let deleted = 0;
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${escapeGlob(prefix)}*`, "COUNT", 1000);
-    cursor = next;
-    if (keys.length > 0) deleted += await redis.del(...keys);
-  } while (cursor !== "0");
+  for await (const { server, keys } of scanKeys(redis, `${escapeGlob(prefix)}*`)) {
+    const pipeline = server.pipeline();
+    for (const key of keys) pipeline.del(key);
+    for (const [error, count] of (await pipeline.exec()) ?? []) {
+      if (error) throw error;
+      deleted += count as number;
+    }
+  }
   return deleted;
 }

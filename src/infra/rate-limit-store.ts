@@ -1,6 +1,6 @@
 import type { Store } from "hono-rate-limiter";
-import type Redis from "ioredis";
 import type { AppEnv } from "../app-env";
+import type { RedisClient } from "./redis";
 
 type StoreOptions = Parameters<NonNullable<Store<AppEnv>["init"]>>[0];
 
@@ -17,7 +17,7 @@ const DECREMENT = `
 if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then return redis.call('DECR', KEYS[1]) end
 return 0`;
 
-type ScriptRedis = Redis & {
+type ScriptRedis = RedisClient & {
   rateLimitIncrement(key: string, windowMs: number): Promise<[number, number]>;
   rateLimitDecrement(key: string): Promise<number>;
 };
@@ -32,7 +32,7 @@ export class RedisRateLimitStore implements Store<AppEnv> {
   private windowMs = 60_000;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly keyPrefix: string,
   ) {
     redis.defineCommand("rateLimitIncrement", { numberOfKeys: 1, lua: INCREMENT });

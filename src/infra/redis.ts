@@ -1,8 +1,23 @@
-import Redis, { Command, type RedisOptions } from "ioredis";
+import Redis, { Cluster, type ClusterOptions, Command, type RedisOptions } from "ioredis";
 import type { Logger } from "../lib/logger";
 
-export interface RedisConnectionOptions {
-  url: string;
+/** One Redis server or a Redis Cluster: the app's Redis code runs on either. */
+export type RedisClient = Redis | Cluster;
+
+/** Where Redis is: one server's URL (REDIS_URL) or some nodes of a cluster (REDIS_CLUSTER_NODES). */
+export type RedisTarget = { url: string } | { clusterNodes: string[] };
+
+/** The configured Redis, if any. */
+export function redisTarget(config: {
+  REDIS_URL?: string;
+  REDIS_CLUSTER_NODES?: string[];
+}): RedisTarget | undefined {
+  if (config.REDIS_URL) return { url: config.REDIS_URL };
+  if (config.REDIS_CLUSTER_NODES) return { clusterNodes: config.REDIS_CLUSTER_NODES };
+  return undefined;
+}
+
+export interface RedisConnectionSettings {
   /** Upper bound for every command: a slow or dead Redis must never hang a request. */
   commandTimeoutMs?: number;
   /** BullMQ workers need blocking commands without a per-request retry limit. */
@@ -11,8 +26,12 @@ export interface RedisConnectionOptions {
   circuit?: RedisCircuit;
 }
 
-export function connectRedis(options: RedisConnectionOptions): Redis {
-  const settings: RedisOptions = options.forWorkers
+export type RedisConnectionOptions = RedisTarget & RedisConnectionSettings;
+
+export function connectRedis(options: { url: string } & RedisConnectionSettings): Redis;
+export function connectRedis(options: RedisConnectionOptions): RedisClient;
+export function connectRedis(options: RedisConnectionOptions): RedisClient {
+  const { enableOfflineQueue, ...settings }: RedisOptions = options.forWorkers
     ? { maxRetriesPerRequest: null, enableReadyCheck: false }
     : {
         commandTimeout: options.commandTimeoutMs,
@@ -22,14 +41,72 @@ export function connectRedis(options: RedisConnectionOptions): Redis {
         // Fail fast while disconnected instead of queueing commands until Redis returns.
         enableOfflineQueue: false,
       };
-  const client = new Redis(options.url, {
-    connectTimeout: 2000,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
-    lazyConnect: false,
-    ...settings,
-  });
+  const retryStrategy = (attempt: number) => Math.min(attempt * 200, 2000);
+  const client =
+    "url" in options
+      ? new Redis(options.url, {
+          connectTimeout: 2000,
+          retryStrategy,
+          lazyConnect: false,
+          enableOfflineQueue,
+          ...settings,
+        })
+      : new Cluster(
+          options.clusterNodes.map(parseNode),
+          clusterOptions(settings, enableOfflineQueue),
+        );
   options.circuit?.guard(client);
   return client;
+}
+
+function clusterOptions(
+  { enableAutoPipelining, enableReadyCheck, ...perNode }: RedisOptions,
+  enableOfflineQueue: boolean | undefined,
+): ClusterOptions {
+  return {
+    // Auto-pipelines are built per node, so batching works on a cluster as on one server.
+    enableAutoPipelining,
+    enableReadyCheck,
+    enableOfflineQueue,
+    clusterRetryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+    // A node that stops answering is reconnected (a restarted replica keeps its slots), and
+    // a promoted replica is found by the MOVED replies and the periodic slot refresh.
+    clusterNodeRetryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+    slotsRefreshInterval: 2000,
+    redisOptions: { connectTimeout: 2000, ...perNode },
+  };
+}
+
+function parseNode(node: string) {
+  const colon = node.lastIndexOf(":");
+  return { host: node.slice(0, colon), port: Number(node.slice(colon + 1)) };
+}
+
+/**
+ * The servers that together hold every key: a cluster's primaries (each owns a share of the
+ * slots, so SCAN and other whole-keyspace reads run on each), or the one server.
+ */
+export function keyspaces(client: RedisClient): Redis[] {
+  return client instanceof Cluster ? client.nodes("master") : [client];
+}
+
+/**
+ * Every key matching `pattern`, a SCAN batch at a time, with the server that holds them (a
+ * pipeline of reads about a batch goes to that server: on a cluster the keys of one batch
+ * share a node, not a slot).
+ */
+export async function* scanKeys(
+  client: RedisClient,
+  pattern: string,
+): AsyncGenerator<{ server: Redis; keys: string[] }> {
+  for (const server of keyspaces(client)) {
+    let cursor = "0";
+    do {
+      const [next, keys] = await server.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+      cursor = next;
+      if (keys.length > 0) yield { server, keys };
+    } while (cursor !== "0");
+  }
 }
 
 /** How often an open circuit asks Redis whether it answers again. */
@@ -68,22 +145,27 @@ export class RedisCircuit {
     return this.probeTimer !== undefined;
   }
 
-  /** Routes `client`'s commands through the circuit. */
-  guard(client: Redis): void {
-    const send = client.sendCommand.bind(client);
+  /**
+   * Routes `client`'s commands through the circuit. On a cluster one circuit guards every
+   * node: a hung primary opens it for all of them, as a hung server does for one Redis.
+   */
+  guard(client: RedisClient): void {
+    // A cluster's sendCommand takes a third argument (the node); it is passed on untouched.
+    type SendCommand = (command: Command, ...routing: unknown[]) => Promise<unknown>;
+    const send = client.sendCommand.bind(client) as SendCommand;
     const probe = async () => {
       const ping = new Command("ping");
       send(ping);
       await ping.promise;
     };
-    client.sendCommand = (command, stream) => {
+    const guarded: SendCommand = (command, ...routing) => {
       // Before "ready" the commands are ioredis's own handshake (or are refused by it anyway).
       if (this.isOpen && client.status === "ready") {
         this.refused++;
         command.reject(new RedisCircuitOpenError());
         return command.promise;
       }
-      const sent = send(command, stream);
+      const sent = send(command, ...routing);
       command.promise.catch((error: Error) => {
         if (error.message !== COMMAND_TIMED_OUT) return;
         this.timeouts++;
@@ -91,6 +173,7 @@ export class RedisCircuit {
       });
       return sent;
     };
+    (client as { sendCommand: SendCommand }).sendCommand = guarded;
   }
 
   /** Stops probing (the process is closing its Redis clients). */
@@ -130,7 +213,7 @@ export class RedisCircuit {
 }
 
 /** Resolves once connected, or rejects after the timeout. */
-export async function waitForRedis(redis: Redis, timeoutMs: number): Promise<void> {
+export async function waitForRedis(redis: RedisClient, timeoutMs: number): Promise<void> {
   if (redis.status === "ready") return;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {

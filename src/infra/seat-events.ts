@@ -1,6 +1,8 @@
 import type Redis from "ioredis";
+import { Cluster } from "ioredis";
 import type { Logger } from "../lib/logger";
 import type { SeatChange } from "../services/seat-changes";
+import type { RedisClient } from "./redis";
 
 /** Receives the changes of one show; runs synchronously and must not throw. */
 export type SeatChangeHandler = (change: SeatChange) => void;
@@ -122,11 +124,16 @@ export interface RedisSeatEventsOptions {
  * UNSUBSCRIBEs when the last one leaves. A change made here reaches local listeners through
  * Redis too, so every instance sees the changes of a show in the same order.
  *
- * Changes published while the subscriber was disconnected are lost: after a reconnect every
- * listener is told `layoutChanged` (send a fresh snapshot).
+ * On a Redis Cluster the same runs on Redis 7 sharded pub/sub (SPUBLISH, SSUBSCRIBE): a
+ * change travels only to the primary owning its show's slot (and its replicas) instead of
+ * being broadcast over the cluster bus to every node, and the subscriber keeps one connection
+ * per primary.
+ *
+ * Changes published while the subscriber was disconnected (or its primary failed over) are
+ * lost: after a reconnect every listener is told `layoutChanged` (send a fresh snapshot).
  */
 export class RedisSeatEvents implements SeatEvents {
-  private subscriber?: Redis;
+  private subscriber?: RedisClient;
   private readonly listeners: Listeners;
   private readonly interruptionListeners: (() => void)[] = [];
   /** Settles when the subscriber connection is ready again; one for all waiting callers. */
@@ -136,14 +143,16 @@ export class RedisSeatEvents implements SeatEvents {
   private closed = false;
   private readonly prefix: string;
   private readonly logger: Logger;
+  private readonly sharded: boolean;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     options: RedisSeatEventsOptions,
   ) {
     this.prefix = options.prefix ?? "";
     this.logger = options.logger;
     this.listeners = new Listeners(options.logger);
+    this.sharded = redis instanceof Cluster;
   }
 
   channel(showId: number) {
@@ -151,7 +160,10 @@ export class RedisSeatEvents implements SeatEvents {
   }
 
   async publish(change: SeatChange) {
-    await this.redis.publish(this.channel(change.showId), JSON.stringify(change));
+    const channel = this.channel(change.showId);
+    const payload = JSON.stringify(change);
+    if (this.redis instanceof Cluster) await this.redis.spublish(channel, payload);
+    else await this.redis.publish(channel, payload);
   }
 
   subscribe(showId: number, listener: SeatChangeHandler): Unsubscribe {
@@ -161,9 +173,7 @@ export class RedisSeatEvents implements SeatEvents {
     if (!ready) {
       ready = this.closed
         ? Promise.reject(new Error("seat events are closed"))
-        : this.connection()
-            .subscribe(this.channel(showId))
-            .then(() => undefined);
+        : this.listen(this.connection(), showId);
       const attempt = ready;
       this.subscriptions.set(showId, attempt);
       // A failed SUBSCRIBE is forgotten, so the next subscriber tries again.
@@ -181,8 +191,13 @@ export class RedisSeatEvents implements SeatEvents {
       done = true;
       if (!this.listeners.remove(showId, entry)) return;
       this.subscriptions.delete(showId);
+      if (!this.subscriber) return;
       // Commands on one connection run in order: a later SUBSCRIBE of the show lands after it.
-      this.subscriber?.unsubscribe(this.channel(showId)).catch((error) => {
+      const channel = this.channel(showId);
+      const stopped = this.sharded
+        ? this.subscriber.sunsubscribe(channel)
+        : this.subscriber.unsubscribe(channel);
+      stopped.catch((error) => {
         this.logger.warn("could not unsubscribe from seat changes", {
           show_id: showId,
           error: String(error),
@@ -217,21 +232,49 @@ export class RedisSeatEvents implements SeatEvents {
     this.subscriber = undefined;
   }
 
-  private connection(): Redis {
+  private async listen(subscriber: RedisClient, showId: number) {
+    const channel = this.channel(showId);
+    if (this.sharded) await subscriber.ssubscribe(channel);
+    else await subscriber.subscribe(channel);
+  }
+
+  private connection(): RedisClient {
     if (this.subscriber) return this.subscriber;
+    const subscriber =
+      this.redis instanceof Cluster
+        ? this.clusterSubscriber(this.redis)
+        : this.serverSubscriber(this.redis);
+    subscriber.on("error", (error) =>
+      this.logger.warn("redis subscriber connection error", { error: String(error) }),
+    );
+    const onMessage = (channel: string, payload: string) => {
+      const change = parseChange(payload);
+      if (!change || channel !== this.channel(change.showId)) {
+        this.logger.warn("ignored a malformed seat change message", { channel });
+        return;
+      }
+      this.listeners.deliver(change);
+    };
+    subscriber.on(this.sharded ? "smessage" : "message", onMessage);
+    this.subscriber = subscriber;
+    return subscriber;
+  }
+
+  private resync(showId: number) {
+    this.listeners.deliver({ showId, layoutChanged: true });
+  }
+
+  private serverSubscriber(redis: Redis): Redis {
     // Queued while (re)connecting rather than failing at once: the caller bounds the wait.
-    const subscriber = this.redis.duplicate({
+    const subscriber = redis.duplicate({
       // Named, so operators (and tests) can find it in CLIENT LIST.
       connectionName: `${this.prefix}seat_events`,
       enableOfflineQueue: true,
       enableAutoPipelining: false,
       autoResubscribe: true,
-    }) as Redis;
+    });
     let connectedBefore = false;
     let delivering = false;
-    subscriber.on("error", (error) =>
-      this.logger.warn("redis subscriber connection error", { error: String(error) }),
-    );
     // Emitted again on every failed reconnect attempt: listeners hear of one interruption.
     subscriber.on("close", () => {
       if (!delivering) return;
@@ -242,9 +285,7 @@ export class RedisSeatEvents implements SeatEvents {
       if (connectedBefore) {
         this.logger.info("redis subscriber reconnected; live seat maps resynchronise");
         const resync = () => {
-          for (const showId of this.listeners.shows()) {
-            this.listeners.deliver({ showId, layoutChanged: true });
-          }
+          for (const showId of this.listeners.shows()) this.resync(showId);
         };
         // ioredis resubscribed before "ready"; a PING is answered after those SUBSCRIBEs, so
         // the snapshots the listeners read next miss nothing published from then on.
@@ -255,15 +296,38 @@ export class RedisSeatEvents implements SeatEvents {
       this.backLive?.resolve();
       this.backLive = undefined;
     });
-    subscriber.on("message", (channel: string, payload: string) => {
-      const change = parseChange(payload);
-      if (!change || channel !== this.channel(change.showId)) {
-        this.logger.warn("ignored a malformed seat change message", { channel });
-        return;
-      }
-      this.listeners.deliver(change);
+    return subscriber;
+  }
+
+  private clusterSubscriber(cluster: Cluster): Cluster {
+    const subscriber = cluster.duplicate([], {
+      // One subscriber connection per primary, each SSUBSCRIBEd to its own slots' channels.
+      shardedSubscribers: true,
+      enableOfflineQueue: true,
+      enableAutoPipelining: false,
+      redisOptions: { connectionName: `${this.prefix}seat_events` },
     });
-    this.subscriber = subscriber;
+    // A per-primary subscriber is dropped when its node fails or its slots move; once the
+    // replacements are made ("subscribersReady"), the changes sent meanwhile are lost.
+    let subscriberLost = false;
+    subscriber.on("-subscriber", () => {
+      subscriberLost = true;
+    });
+    subscriber.on("ready", () => {
+      this.backLive?.resolve();
+      this.backLive = undefined;
+    });
+    subscriber.on("subscribersReady", () => {
+      if (!subscriberLost) return;
+      subscriberLost = false;
+      this.logger.info("redis cluster subscribers moved; live seat maps resynchronise");
+      // SSUBSCRIBE again and wait for the reply before telling the listeners, so the
+      // snapshots they read next miss nothing published from then on.
+      for (const showId of this.listeners.shows()) {
+        const resync = () => this.resync(showId);
+        this.listen(subscriber, showId).then(resync, resync);
+      }
+    });
     return subscriber;
   }
 }

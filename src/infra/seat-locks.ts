@@ -1,4 +1,4 @@
-import type Redis from "ioredis";
+import { type RedisClient, scanKeys } from "./redis";
 
 /**
  * The fast, cross-instance filter in front of PostgreSQL's row locks. A seat's key holds either
@@ -121,7 +121,7 @@ for _, key in ipairs(KEYS) do
 end
 return 0`;
 
-type ScriptRedis = Redis & {
+type ScriptRedis = RedisClient & {
   seatLockAcquire(...args: (string | number)[]): Promise<number[]>;
   seatLockDeleteIfEquals(...args: (string | number)[]): Promise<number>;
   seatLockReplaceIfEquals(...args: (string | number)[]): Promise<number>;
@@ -133,7 +133,7 @@ export class RedisSeatLocks implements SeatLocks {
   private readonly redis: ScriptRedis;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly prefix = "",
   ) {
     // defineCommand runs EVALSHA and falls back to EVAL on NOSCRIPT (e.g. after a restart).
@@ -203,21 +203,11 @@ export class RedisSeatLocks implements SeatLocks {
     return discarded;
   }
 
-  /** The locks whose key (after REDIS_KEY_PREFIX) starts with `keyPrefix`. */
+  /** The locks whose key (after REDIS_KEY_PREFIX) starts with `keyPrefix`, on every primary. */
   private async scan(keyPrefix: string): Promise<SeatLockEntry[]> {
     const found: SeatLockEntry[] = [];
-    let cursor = "0";
-    do {
-      const [next, keys] = await this.redis.scan(
-        cursor,
-        "MATCH",
-        `${this.prefix}${keyPrefix}*`,
-        "COUNT",
-        1000,
-      );
-      cursor = next;
-      if (keys.length === 0) continue;
-      const pipeline = this.redis.pipeline();
+    for await (const { server, keys } of scanKeys(this.redis, `${this.prefix}${keyPrefix}*`)) {
+      const pipeline = server.pipeline();
       for (const key of keys) pipeline.get(key).pttl(key);
       const replies = (await pipeline.exec()) ?? [];
       keys.forEach((key, index) => {
@@ -228,7 +218,7 @@ export class RedisSeatLocks implements SeatLocks {
         const ttlMs = pttl === -1 ? Number.POSITIVE_INFINITY : pttl;
         if (value && seat && ttlMs > 0) found.push({ ...seat, value, ttlMs });
       });
-    } while (cursor !== "0");
+    }
     return found;
   }
 

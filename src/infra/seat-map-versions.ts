@@ -1,4 +1,4 @@
-import type Redis from "ioredis";
+import type { RedisClient } from "./redis";
 
 /**
  * A version per show, moved forward after every committed change to its seats. Cached seat
@@ -42,7 +42,7 @@ if not version or tonumber(version) < tonumber(now) then
 end
 return redis.call('INCR', KEYS[1])`;
 
-type ScriptRedis = Redis & {
+type ScriptRedis = RedisClient & {
   seatMapVersionStart(key: string): Promise<string>;
   seatMapVersionBump(key: string): Promise<number | string>;
 };
@@ -51,7 +51,7 @@ export class RedisSeatMapVersions implements SeatMapVersions {
   private readonly redis: ScriptRedis;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly prefix = "",
   ) {
     redis.defineCommand("seatMapVersionStart", { numberOfKeys: 1, lua: START });

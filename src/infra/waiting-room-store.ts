@@ -1,4 +1,4 @@
-import type Redis from "ioredis";
+import { type RedisClient, scanKeys } from "./redis";
 
 export type RoomState =
   | { status: "admitted"; admittedUntil: number }
@@ -169,7 +169,7 @@ if #first == 0 then return {0, 0} end
 local last = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return {redis.call('ZCOUNT', KEYS[1], '(' .. first[2], '+inf'), tonumber(last[2]) - tonumber(first[2])}`;
 
-type ScriptRedis = Redis & {
+type ScriptRedis = RedisClient & {
   waitingRoomPace(key: string, windowStart: number): Promise<[number, number]>;
   waitingRoom(...args: (string | number)[]): Promise<string[]>;
   waitingRoomOpenLine(...args: (string | number)[]): Promise<number>;
@@ -185,7 +185,7 @@ export class RedisWaitingRoomStore implements WaitingRoomStore {
   private readonly redis: ScriptRedis;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly settings: RoomSettings,
     private readonly prefix = "",
   ) {
@@ -222,17 +222,13 @@ export class RedisWaitingRoomStore implements WaitingRoomStore {
   /** Every queued user has a last poll in `seen`: the recent ones are still waiting. */
   async lineLengths(now: number) {
     const lengths: Record<string, number> = {};
-    const pattern = `${this.prefix}wr:{*}:seen`;
     const abandonBefore = now - this.settings.abandonMs;
-    let cursor = "0";
-    do {
-      const [next, keys] = await this.redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-      cursor = next;
+    for await (const { server, keys } of scanKeys(this.redis, `${this.prefix}wr:{*}:seen`)) {
       for (const key of keys) {
-        const length = await this.redis.zcount(key, `(${abandonBefore}`, "+inf");
+        const length = await server.zcount(key, `(${abandonBefore}`, "+inf");
         if (length > 0) lengths[key.slice(key.indexOf("{") + 1, key.indexOf("}"))] = length;
       }
-    } while (cursor !== "0");
+    }
     return lengths;
   }
 

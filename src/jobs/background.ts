@@ -1,15 +1,19 @@
 import { Queue, Worker } from "bullmq";
 import { Cron } from "croner";
-import type Redis from "ioredis";
+import type { RedisClient } from "../infra/redis";
 import type { Logger } from "../lib/logger";
 import { type CleanupDependencies, runCleanup } from "./cleanup";
 
 export const CLEANUP_QUEUE = "cleanup-queue";
 export const WAITING_ROOM_QUEUE = "waiting-room-queue";
 
-/** BullMQ keys live under REDIS_KEY_PREFIX too, so deployments and test runs never mix. */
-export const bullPrefix = (config: { REDIS_KEY_PREFIX: string }) =>
-  `${config.REDIS_KEY_PREFIX}bull`;
+/**
+ * BullMQ keys live under REDIS_KEY_PREFIX too, so deployments and test runs never mix. On a
+ * Redis Cluster the prefix is a hash tag (`{bull}`, BullMQ's documented way): a queue's Lua
+ * scripts touch many of its keys at once, and they must all live in one slot.
+ */
+export const bullPrefix = (config: { REDIS_KEY_PREFIX: string; REDIS_CLUSTER_NODES?: string[] }) =>
+  `${config.REDIS_KEY_PREFIX}${config.REDIS_CLUSTER_NODES ? "{bull}" : "bull"}`;
 
 /**
  * One pending admission job per show: sessions that end while it waits are served by it too,
@@ -58,7 +62,7 @@ export function startInProcessJobs(
 
 export interface QueueSettings extends ScheduleSettings {
   /** Creates a Redis connection suitable for BullMQ (maxRetriesPerRequest: null). */
-  connect: () => Redis;
+  connect: () => RedisClient;
   prefix: string;
   /** Admits the next in line of a show (the waiting room's admitNext). */
   admit: (showId: number) => Promise<unknown>;

@@ -1,9 +1,10 @@
 import { type SQL, sql } from "drizzle-orm";
 import postgres from "postgres";
-import { connectRedis, deleteKeysWithPrefix } from "../../scripts/bench/redis";
+import { deleteKeysWithPrefix } from "../../scripts/bench/redis";
 import { type Config, loadConfig } from "../../src/config";
 import { type DatabaseHandle, openDatabase } from "../../src/db/client";
 import { runMigrations } from "../../src/db/migrate";
+import { connectRedis, type RedisTarget, waitForRedis } from "../../src/infra/redis";
 import type { SeatLocks } from "../../src/infra/seat-locks";
 import { createLogger, type Logger } from "../../src/lib/logger";
 import { type Runtime, startRuntime } from "../../src/runtime";
@@ -13,6 +14,7 @@ import {
   pgbouncerUrl,
   redisUrl,
   replicaUrl,
+  requireRedisCluster,
   requireUrl,
 } from "./services";
 
@@ -114,6 +116,7 @@ export async function createTestApp(
     Object.assign(baseEnv, {
       DATABASE_URL: twin.config.DATABASE_URL ?? "",
       REDIS_URL: twin.config.REDIS_URL ?? "",
+      REDIS_CLUSTER_NODES: twin.config.REDIS_CLUSTER_NODES?.join(",") ?? "",
       REDIS_KEY_PREFIX: twin.config.REDIS_KEY_PREFIX,
       DB_PGBOUNCER: twin.config.DB_PGBOUNCER ? "1" : "0",
     });
@@ -127,24 +130,26 @@ export async function createTestApp(
       database = twin.runtime.database;
       closeDatabase = false;
     }
-  } else if (backend === "postgres") {
+  } else if (backend === "postgres" || backend === "postgres-cluster") {
     const scratch = await createScratchDatabase();
     dropDatabase = scratch.drop;
     baseEnv.DATABASE_URL = scratch.url;
-    if (redisUrl) {
-      const url = redisUrl;
+    const redis = testRedis(backend, env);
+    if (redis) {
       const prefix = `test:${scratch.name}:`;
-      baseEnv.REDIS_URL = url;
+      if ("url" in redis) baseEnv.REDIS_URL = redis.url;
+      else baseEnv.REDIS_CLUSTER_NODES = redis.clusterNodes.join(",");
       // Redis is shared by every test file and run: each app gets keys of its own, gone with
       // its database (seat markers would otherwise outlive the run by days).
       baseEnv.REDIS_KEY_PREFIX = prefix;
       dropDatabase = async () => {
         await scratch.drop();
-        const redis = connectRedis(url);
+        const client = connectRedis({ ...redis, commandTimeoutMs: 5000 });
         try {
-          await deleteKeysWithPrefix(redis, prefix);
+          await waitForRedis(client, 5000);
+          await deleteKeysWithPrefix(client, prefix);
         } finally {
-          redis.disconnect();
+          client.disconnect();
         }
       };
     }
@@ -216,6 +221,17 @@ export async function createTestApp(
       await dropDatabase();
     },
   };
+}
+
+/**
+ * The Redis of a backend: the run's one Redis, or for "postgres-cluster" the cluster the
+ * suite names (REDIS_CLUSTER_NODES in its env: a private one) or else the run's test cluster.
+ */
+function testRedis(backend: Backend, env: Record<string, string>): RedisTarget | undefined {
+  if (backend === "postgres-cluster") {
+    return { clusterNodes: env.REDIS_CLUSTER_NODES?.split(",") ?? requireRedisCluster() };
+  }
+  return redisUrl ? { url: redisUrl } : undefined;
 }
 
 /** Runs a raw SQL query on the test's database and returns its rows. */

@@ -13,7 +13,26 @@ if (servicesRequired && (!databaseUrl || !redisUrl)) {
   throw new Error("REQUIRE_SERVICES=1 but DATABASE_URL or REDIS_URL is not set");
 }
 
-export type Backend = "embedded" | "postgres";
+/**
+ * A Redis Cluster (`host:port,…`) for the cluster variants of the Redis suites; `.ci/run`
+ * starts one. Those variants are skipped without it, or fail when REQUIRE_SERVICES=1.
+ */
+const clusterNodeList = process.env.REDIS_CLUSTER_TEST_NODES?.split(",").filter(Boolean) ?? [];
+export const redisClusterNodes = clusterNodeList.length > 0 ? clusterNodeList : undefined;
+export const clusterSuitesRun = redisClusterNodes !== undefined || servicesRequired;
+
+/** The cluster's nodes; throws (failing the suite) when CI required a cluster it lacks. */
+export function requireRedisCluster(): string[] {
+  if (!redisClusterNodes) {
+    throw new Error(
+      "REQUIRE_SERVICES=1 but REDIS_CLUSTER_TEST_NODES is not set (.ci/run starts a Redis Cluster)",
+    );
+  }
+  return redisClusterNodes;
+}
+
+/** "postgres-cluster": PostgreSQL with a Redis Cluster in place of the one Redis. */
+export type Backend = "embedded" | "postgres" | "postgres-cluster";
 
 /** Every backend the suites must pass on in this run. */
 export const backends: Backend[] = databaseUrl ? ["embedded", "postgres"] : ["embedded"];
@@ -67,4 +86,14 @@ export const describeEachBackend = describeEachIfAvailable<Backend>(
   ["embedded", "postgres"],
   (backend) => backend,
   (backend) => backends.includes(backend),
+);
+
+/** The cluster backend, for the suites that also run on it (the key races, the failover). */
+export const clusterBackends: Backend[] = clusterSuitesRun ? ["postgres-cluster"] : [];
+
+/** Every backend the suites are written for, the Redis Cluster one included. */
+export const describeEachBackendAndCluster = describeEachIfAvailable<Backend>(
+  ["embedded", "postgres", "postgres-cluster"],
+  (backend) => backend,
+  (backend) => backends.includes(backend) || clusterBackends.includes(backend),
 );
