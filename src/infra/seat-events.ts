@@ -1,6 +1,7 @@
 import type Redis from "ioredis";
 import type { Logger } from "../lib/logger";
 import type { SeatChange } from "../services/seat-changes";
+import type { RedisCircuit } from "./redis";
 
 /** Receives the changes of one show; runs synchronously and must not throw. */
 export type SeatChangeHandler = (change: SeatChange) => void;
@@ -113,6 +114,11 @@ export interface RedisSeatEventsOptions {
   /** REDIS_KEY_PREFIX: channels are `${prefix}seat_events:{<show>}`. */
   prefix?: string;
   logger: Logger;
+  /**
+   * The request-path clients' circuit breaker. A hung Redis keeps the subscriber connection
+   * open and silent, so only the circuit tells that changes can no longer be published here.
+   */
+  circuit?: RedisCircuit;
 }
 
 /**
@@ -136,6 +142,7 @@ export class RedisSeatEvents implements SeatEvents {
   private closed = false;
   private readonly prefix: string;
   private readonly logger: Logger;
+  private readonly circuit?: RedisCircuit;
 
   constructor(
     private readonly redis: Redis,
@@ -144,6 +151,17 @@ export class RedisSeatEvents implements SeatEvents {
     this.prefix = options.prefix ?? "";
     this.logger = options.logger;
     this.listeners = new Listeners(options.logger);
+    this.circuit = options.circuit;
+    this.circuit?.onStateChange((open) => {
+      if (!this.subscriber) return;
+      if (open) {
+        this.interrupt();
+      } else {
+        // Changes published while it was open were lost: every listener reads afresh.
+        this.resynchronise();
+        this.wakeIfLive();
+      }
+    });
   }
 
   channel(showId: number) {
@@ -196,9 +214,12 @@ export class RedisSeatEvents implements SeatEvents {
     return this.listeners.count(showId);
   }
 
-  /** Before the first subscribe there is no connection to lose: a subscribe waits for its own. */
+  /**
+   * Before the first subscribe there is no connection to lose: a subscribe waits for its own.
+   * While the circuit is open, changes are not published (and Redis may not deliver them).
+   */
   get live() {
-    return !this.subscriber || this.subscriber.status === "ready";
+    return (!this.subscriber || this.subscriber.status === "ready") && !this.circuit?.isOpen;
   }
 
   whenLive(): Promise<void> {
@@ -209,6 +230,22 @@ export class RedisSeatEvents implements SeatEvents {
 
   onInterrupted(listener: () => void) {
     this.interruptionListeners.push(listener);
+  }
+
+  private interrupt() {
+    for (const listener of this.interruptionListeners) listener();
+  }
+
+  private resynchronise() {
+    for (const showId of this.listeners.shows()) {
+      this.listeners.deliver({ showId, layoutChanged: true });
+    }
+  }
+
+  private wakeIfLive() {
+    if (!this.live) return;
+    this.backLive?.resolve();
+    this.backLive = undefined;
   }
 
   async close() {
@@ -236,24 +273,19 @@ export class RedisSeatEvents implements SeatEvents {
     subscriber.on("close", () => {
       if (!delivering) return;
       delivering = false;
-      for (const listener of this.interruptionListeners) listener();
+      this.interrupt();
     });
     subscriber.on("ready", () => {
       if (connectedBefore) {
         this.logger.info("redis subscriber reconnected; live seat maps resynchronise");
-        const resync = () => {
-          for (const showId of this.listeners.shows()) {
-            this.listeners.deliver({ showId, layoutChanged: true });
-          }
-        };
+        const resync = () => this.resynchronise();
         // ioredis resubscribed before "ready"; a PING is answered after those SUBSCRIBEs, so
         // the snapshots the listeners read next miss nothing published from then on.
         subscriber.ping().then(resync, resync);
       }
       connectedBefore = true;
       delivering = true;
-      this.backLive?.resolve();
-      this.backLive = undefined;
+      this.wakeIfLive();
     });
     subscriber.on("message", (channel: string, payload: string) => {
       const change = parseChange(payload);
