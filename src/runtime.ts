@@ -266,7 +266,11 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     passwords,
     metrics,
     seatEvents: redisClient
-      ? new RedisSeatEvents(redisClient, { prefix: config.REDIS_KEY_PREFIX, logger })
+      ? new RedisSeatEvents(redisClient, {
+          prefix: config.REDIS_KEY_PREFIX,
+          logger,
+          circuit: redisCircuit,
+        })
       : new MemorySeatEvents(logger),
     seatMapVersions: redisClient
       ? new RedisSeatMapVersions(redisClient, config.REDIS_KEY_PREFIX)

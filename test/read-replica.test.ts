@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
+import { openDatabase } from "../src/db/client";
+import { ReplicaReads } from "../src/db/read-replica";
 import type { Logger } from "../src/lib/logger";
 import { ok } from "./support/answers";
 import {
@@ -30,6 +32,21 @@ function recordingLogger() {
 }
 
 const server = (url: string) => postgres(url, { max: 1, onnotice: () => {} });
+
+/** A new show, then each kind of read that may go to the replica, at once: all answered. */
+async function expectEveryReadServed(app: TestApp) {
+  const admin = await createAdmin(app);
+  const show = await createShowFixture(app, admin.token, { rows: ["A"], perRow: 1 });
+  const answers = await Promise.all([
+    app.request("GET", `/api/v1/shows/${show.show_id}`),
+    app.request("GET", "/api/v1/shows"),
+    app.request("GET", "/api/v1/events"),
+    app.request("GET", "/api/v1/admin/venues", { token: admin.token }),
+    app.request("GET", "/api/v1/admin/analytics", { token: admin.token }),
+  ]);
+  expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200, 200]);
+  expect(answers[0]?.body.show.show_id).toBe(show.show_id);
+}
 
 describe.skipIf(serviceAbsent(replicaUrl))(
   "reads on a streaming replica (DATABASE_READ_URL)",
@@ -218,19 +235,7 @@ describe.skipIf(serviceAbsent(replicaUrl))(
         { logger: recorded.logger },
       );
       try {
-        const admin = await createAdmin(app);
-        const show = await createShowFixture(app, admin.token, { rows: ["A"], perRow: 1 });
-
-        const answers = await Promise.all([
-          app.request("GET", `/api/v1/shows/${show.show_id}`),
-          app.request("GET", "/api/v1/shows"),
-          app.request("GET", "/api/v1/events"),
-          app.request("GET", "/api/v1/admin/venues", { token: admin.token }),
-          app.request("GET", "/api/v1/admin/analytics", { token: admin.token }),
-        ]);
-
-        expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200, 200]);
-        expect(answers[0]?.body.show.show_id).toBe(show.show_id);
+        await expectEveryReadServed(app);
         const warnings = recorded.lines.filter((line) => line.level === "warn");
         expect(warnings.map((line) => [line.msg, line.fields?.reason])).toEqual([
           ["read replica out of use, reads go to the primary", "a read failed on it"],
@@ -242,3 +247,60 @@ describe.skipIf(serviceAbsent(replicaUrl))(
     });
   },
 );
+
+// Any PostgreSQL will do: the "replica" is an empty database, as a mistyped DATABASE_READ_URL
+// or a replica of another database would be.
+describe.skipIf(serviceAbsent(databaseUrl))("a read replica without this schema", () => {
+  const name = `evently_wrong_replica_${process.pid}_${Date.now()}`;
+  let admin: postgres.Sql;
+  beforeAll(async () => {
+    admin = server(databaseUrl as string);
+    await admin.unsafe(`create database ${name}`);
+  });
+  afterAll(async () => {
+    await admin?.unsafe(`drop database if exists ${name} with (force)`);
+    await admin?.end();
+  });
+
+  test("is taken out of use: every read is served by the primary, with one log line", async () => {
+    const recorded = recordingLogger();
+    const replicaAt = new URL(databaseUrl as string);
+    replicaAt.pathname = `/${name}`;
+    const app = await createTestApp(
+      "postgres",
+      { DATABASE_READ_URL: replicaAt.toString(), DATABASE_READ_MAX_LAG_SECONDS: "600" },
+      { logger: recorded.logger },
+    );
+    try {
+      await expectEveryReadServed(app);
+      const warnings = recorded.lines.filter((line) => line.level === "warn");
+      expect(warnings.map((line) => line.msg)).toEqual([
+        "read replica out of use, reads go to the primary",
+      ]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  test("and a probe does not put it back in use", async () => {
+    const recorded = recordingLogger();
+    const replicaAt = new URL(databaseUrl as string);
+    replicaAt.pathname = `/${name}`;
+    const primary = await openDatabase({ url: databaseUrl as string, poolMax: 1 });
+    const reads = new ReplicaReads({
+      primary: primary.db,
+      replica: await openDatabase({ url: replicaAt.toString(), poolMax: 1 }),
+      maxLagMs: 600_000,
+      logger: recorded.logger,
+    });
+    try {
+      expect(await reads.probe()).toBe(false);
+      expect(recorded.lines.map((line) => line.fields?.reason)).toEqual([
+        "its schema is not the one this release reads",
+      ]);
+    } finally {
+      await reads.close();
+      await primary.close();
+    }
+  });
+});

@@ -594,6 +594,24 @@ describe.skipIf(!databaseUrl || !redisUrl)("live seat map while Redis is away", 
   const streamUrl = () =>
     `http://127.0.0.1:${server.port}/api/v1/shows/${show.show_id}/seats/stream`;
 
+  /** Once Redis is back, a new stream opens and sees a hold of `seatId` made after it. */
+  async function expectStreamsLiveAgain(seatId: number) {
+    const { seatStreams } = app.runtime.services;
+    expect(await eventually(() => seatStreams.events.live, true, 15_000)).toBe(true);
+    const again = await SseClient.open(streamUrl());
+    if (again instanceof Response) throw new Error(`stream refused: ${again.status}`);
+    try {
+      expect((await again.next(2000)).event).toBe("seats");
+      expect((await holdSeats(app, user, show.show_id, [seatId])).status).toBe(200);
+      expect(await changeOf(again, [seatId], 5000)).toEqual({
+        seat_ids: [seatId],
+        status: "LOCKED",
+      });
+    } finally {
+      again.close();
+    }
+  }
+
   test("new streams get 503 and open ones are told to reconnect, then end; back with Redis", async () => {
     const { seatStreams } = app.runtime.services;
     const open = await SseClient.open(streamUrl());
@@ -620,19 +638,37 @@ describe.skipIf(!databaseUrl || !redisUrl)("live seat map while Redis is away", 
     }
 
     await redis.start();
-    expect(await eventually(() => seatStreams.events.live, true, 15_000)).toBe(true);
-    const again = await SseClient.open(streamUrl());
-    if (again instanceof Response) throw new Error(`stream refused: ${again.status}`);
+    await expectStreamsLiveAgain(show.seat_ids[0] as number);
+  }, 60_000);
+
+  test("a hung Redis (the circuit open): new streams get 503 and open ones are told to reconnect", async () => {
+    const { seatStreams } = app.runtime.services;
+    const circuit = app.runtime.redisCircuit;
+    if (!circuit) throw new Error("the app has no Redis circuit");
+    const open = await SseClient.open(streamUrl());
+    if (open instanceof Response) throw new Error(`stream refused: ${open.status}`);
+    // The first seat is held by the test before.
+    const [, first, second] = show.seat_ids as [number, number, number];
     try {
-      expect((await again.next(2000)).event).toBe("seats");
-      const seatId = show.seat_ids[0] as number;
-      expect((await holdSeats(app, user, show.show_id, [seatId])).status).toBe(200);
-      expect(await changeOf(again, [seatId], 5000)).toEqual({
-        seat_ids: [seatId],
-        status: "LOCKED",
-      });
+      expect((await open.next(2000)).event).toBe("seats");
+      redis.pause();
+      // The hold's own Redis calls time out and open the circuit; its change cannot be told.
+      expect((await holdSeats(app, user, show.show_id, [first])).status).toBe(200);
+      expect(circuit.isOpen).toBe(true);
+      expect(seatStreams.events.live).toBe(false);
+
+      const refused = await SseClient.open(streamUrl());
+      expect(refused).toBeInstanceOf(Response);
+      expect((refused as Response).status).toBe(503);
+
+      const told = await open.nextOf("reconnect", 10_000);
+      expect(JSON.parse(told.data)).toMatchObject({ retry_after: 5 });
+      expect(await open.endsWithin(5000)).toBe(true);
     } finally {
-      again.close();
+      open.close();
+      redis.resume();
     }
+
+    await expectStreamsLiveAgain(second);
   }, 60_000);
 });

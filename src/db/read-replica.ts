@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import type { Logger } from "../lib/logger";
 import { type Database, type DatabaseHandle, execRows } from "./client";
 import { isDatabaseUnavailable, pgErrorCode } from "./errors";
+import { readSchemaVersion } from "./migrate";
 
 /**
  * Where reads that may be a moment behind the primary run: catalogue browsing, admin lists
@@ -22,9 +23,19 @@ export const readsOnPrimary = (db: Database): StaleReads => ({
 /** Timeouts mean the read is too slow, not that the replica is gone: running it again on the primary would double its cost. */
 const TIMEOUTS = ["57014", "55P03"];
 
-/** Lost connections, a shut-down replica, or a query cancelled by recovery on the replica. */
+/**
+ * A table, column, function or schema the replica does not have: it is not a replica of this
+ * database, or has not replayed this release's migrations yet.
+ */
+const SCHEMA_MISSING = ["42P01", "42703", "42883", "3F000"];
+
+/**
+ * Lost connections, a shut-down replica, a query cancelled by recovery on the replica, or a
+ * replica without the schema the primary has.
+ */
 const replicaFailed = (error: unknown) =>
-  isDatabaseUnavailable(error) && !TIMEOUTS.includes(pgErrorCode(error) ?? "");
+  (isDatabaseUnavailable(error) && !TIMEOUTS.includes(pgErrorCode(error) ?? "")) ||
+  SCHEMA_MISSING.includes(pgErrorCode(error) ?? "");
 
 /** drizzle wraps the driver's error in "Failed query: …": the cause says what went wrong. */
 const causeOf = (error: unknown) =>
@@ -40,8 +51,8 @@ export interface ReplicaReadsOptions {
 
 /**
  * Reads on a streaming replica while it keeps up, on the primary otherwise: a read that fails
- * for want of the replica runs again on the primary, and the replica stays out of use until a
- * probe finds it back. The probe runs every half `maxLagMs` and asks whether the replica has
+ * for want of the replica (or of its schema) runs again on the primary, and the replica stays
+ * out of use until a probe finds it back, with this release's schema. The probe runs every half `maxLagMs` and asks whether the replica has
  * replayed all the primary had written at the previous probe: then it is less than `maxLagMs`
  * behind. (A replay timestamp would call an idle replica of an idle primary late.)
  */
@@ -84,8 +95,10 @@ export class ReplicaReads implements StaleReads {
           sql`select coalesce(pg_last_wal_replay_lsn() >= ${this.primaryPositionAtLastProbe}::pg_lsn,
                               true) as caught_up`,
         );
-        if (row?.caught_up) this.putBackInUse();
-        else this.takeOutOfUse("it lags behind the primary");
+        if (!row?.caught_up) this.takeOutOfUse("it lags behind the primary");
+        else if ((await readSchemaVersion(this.options.replica.db)).state === "behind") {
+          this.takeOutOfUse("its schema is not the one this release reads");
+        } else this.putBackInUse();
       } catch (error) {
         this.takeOutOfUse("it does not answer", error);
       }

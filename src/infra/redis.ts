@@ -138,11 +138,20 @@ export class RedisCircuit {
   private probeTimer?: ReturnType<typeof setInterval>;
   private openedAt = 0;
   private refused = 0;
+  private readonly stateListeners: ((open: boolean) => void)[] = [];
 
   constructor(private readonly logger: Logger) {}
 
   get isOpen(): boolean {
     return this.probeTimer !== undefined;
+  }
+
+  /**
+   * `listener` runs each time the circuit opens (true) or closes again because Redis answered
+   * (false): what Redis delivers unasked, such as pub/sub messages, stops and resumes with it.
+   */
+  onStateChange(listener: (open: boolean) => void): void {
+    this.stateListeners.push(listener);
   }
 
   /**
@@ -201,6 +210,7 @@ export class RedisCircuit {
           open_ms: Date.now() - this.openedAt,
           commands_failed_fast: this.refused,
         });
+        for (const listener of this.stateListeners) listener(false);
       } catch {
         // Still no answer (or no connection): the next tick probes again.
       } finally {
@@ -209,6 +219,7 @@ export class RedisCircuit {
     }, PROBE_INTERVAL_MS);
     timer.unref();
     this.probeTimer = timer;
+    for (const listener of this.stateListeners) listener(true);
   }
 }
 

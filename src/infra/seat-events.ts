@@ -2,7 +2,7 @@ import type Redis from "ioredis";
 import { Cluster } from "ioredis";
 import type { Logger } from "../lib/logger";
 import type { SeatChange } from "../services/seat-changes";
-import type { RedisClient } from "./redis";
+import type { RedisCircuit, RedisClient } from "./redis";
 
 /** Receives the changes of one show; runs synchronously and must not throw. */
 export type SeatChangeHandler = (change: SeatChange) => void;
@@ -115,6 +115,11 @@ export interface RedisSeatEventsOptions {
   /** REDIS_KEY_PREFIX: channels are `${prefix}seat_events:{<show>}`. */
   prefix?: string;
   logger: Logger;
+  /**
+   * The request-path clients' circuit breaker. A hung Redis keeps the subscriber connection
+   * open and silent, so only the circuit tells that changes can no longer be published here.
+   */
+  circuit?: RedisCircuit;
 }
 
 /**
@@ -144,6 +149,7 @@ export class RedisSeatEvents implements SeatEvents {
   private readonly prefix: string;
   private readonly logger: Logger;
   private readonly sharded: boolean;
+  private readonly circuit?: RedisCircuit;
 
   constructor(
     private readonly redis: RedisClient,
@@ -153,6 +159,17 @@ export class RedisSeatEvents implements SeatEvents {
     this.logger = options.logger;
     this.listeners = new Listeners(options.logger);
     this.sharded = redis instanceof Cluster;
+    this.circuit = options.circuit;
+    this.circuit?.onStateChange((open) => {
+      if (!this.subscriber) return;
+      if (open) {
+        this.interrupt();
+      } else {
+        // Changes published while it was open were lost: every listener reads afresh.
+        this.resynchronise();
+        this.wakeIfLive();
+      }
+    });
   }
 
   channel(showId: number) {
@@ -211,9 +228,12 @@ export class RedisSeatEvents implements SeatEvents {
     return this.listeners.count(showId);
   }
 
-  /** Before the first subscribe there is no connection to lose: a subscribe waits for its own. */
+  /**
+   * Before the first subscribe there is no connection to lose: a subscribe waits for its own.
+   * While the circuit is open, changes are not published (and Redis may not deliver them).
+   */
   get live() {
-    return !this.subscriber || this.subscriber.status === "ready";
+    return (!this.subscriber || this.subscriber.status === "ready") && !this.circuit?.isOpen;
   }
 
   whenLive(): Promise<void> {
@@ -224,6 +244,22 @@ export class RedisSeatEvents implements SeatEvents {
 
   onInterrupted(listener: () => void) {
     this.interruptionListeners.push(listener);
+  }
+
+  private interrupt() {
+    for (const listener of this.interruptionListeners) listener();
+  }
+
+  private resynchronise() {
+    for (const showId of this.listeners.shows()) {
+      this.listeners.deliver({ showId, layoutChanged: true });
+    }
+  }
+
+  private wakeIfLive() {
+    if (!this.live) return;
+    this.backLive?.resolve();
+    this.backLive = undefined;
   }
 
   async close() {
@@ -279,22 +315,19 @@ export class RedisSeatEvents implements SeatEvents {
     subscriber.on("close", () => {
       if (!delivering) return;
       delivering = false;
-      for (const listener of this.interruptionListeners) listener();
+      this.interrupt();
     });
     subscriber.on("ready", () => {
       if (connectedBefore) {
         this.logger.info("redis subscriber reconnected; live seat maps resynchronise");
-        const resync = () => {
-          for (const showId of this.listeners.shows()) this.resync(showId);
-        };
+        const resync = () => this.resynchronise();
         // ioredis resubscribed before "ready"; a PING is answered after those SUBSCRIBEs, so
         // the snapshots the listeners read next miss nothing published from then on.
         subscriber.ping().then(resync, resync);
       }
       connectedBefore = true;
       delivering = true;
-      this.backLive?.resolve();
-      this.backLive = undefined;
+      this.wakeIfLive();
     });
     return subscriber;
   }
@@ -313,10 +346,7 @@ export class RedisSeatEvents implements SeatEvents {
     subscriber.on("-subscriber", () => {
       subscriberLost = true;
     });
-    subscriber.on("ready", () => {
-      this.backLive?.resolve();
-      this.backLive = undefined;
-    });
+    subscriber.on("ready", () => this.wakeIfLive());
     subscriber.on("subscribersReady", () => {
       if (!subscriberLost) return;
       subscriberLost = false;
