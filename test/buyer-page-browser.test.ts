@@ -259,6 +259,22 @@ describe.skipIf(!canRun(CHROMIUM))("buyer page in a browser", () => {
     }
   });
 
+  test("a new buyer registers on the page; logging out forgets the token", async () => {
+    const { page } = watcher;
+    await page.getByLabel("Email").fill("grace@example.com");
+    await page.getByLabel("Password").fill("a-long-password");
+    await page.getByRole("button", { name: "Register" }).click();
+    await page.getByText("Signed in as grace@example.com").waitFor();
+    const token = await page.evaluate(() => sessionStorage.getItem("evently.token"));
+    expect((await app.request("GET", "/api/v1/auth/me", { token: token ?? "" })).status).toBe(200);
+
+    await page.getByRole("button", { name: "Log out" }).click();
+    await page.getByRole("button", { name: "Log in" }).waitFor();
+    expect(await page.evaluate(() => sessionStorage.getItem("evently.token"))).toBeNull();
+    // Logging out revoked the token on the server too.
+    expect((await app.request("GET", "/api/v1/auth/me", { token: token ?? "" })).status).toBe(401);
+  });
+
   test("nothing left this machine, nothing failed in the page, the token stayed out of localStorage", async () => {
     for (const visitor of [holder, watcher]) {
       expect(visitor.outsideRequests).toEqual([]);
