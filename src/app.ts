@@ -17,6 +17,7 @@ import { adminVenueRoutes } from "./routes/admin/venues";
 import { API_DOCS_ASSETS, apiDocsRoutes } from "./routes/api-docs";
 import { authRoutes } from "./routes/auth";
 import { bookingRoutes } from "./routes/bookings";
+import { buyerPageRoutes } from "./routes/buyer-page";
 import { eventRoutes } from "./routes/events";
 import { seatStreamRoutes } from "./routes/seat-stream";
 import { showRoutes } from "./routes/shows";
@@ -59,7 +60,7 @@ export function createApp(services: Services, logger: Logger) {
   // Before the rate limits, so that their 429s are covered too.
   for (const path of PRIVATE_ROUTES) app.use(path, noStore);
   // nosniff, frame denial, HSTS, referrer policy, cross-origin isolation headers. The API
-  // serves JSON: only the Swagger UI page needs a CSP, and sets its own.
+  // serves JSON: only the HTML pages (Swagger UI, the buyer page) need a CSP, and set their own.
   app.use(secureHeaders());
   app.use(
     cors({
@@ -115,6 +116,7 @@ export function createApp(services: Services, logger: Logger) {
   );
 
   app.route("/", systemRoutes);
+  app.route("/", buyerPageRoutes);
   app.route("/api/v1/auth", authRoutes);
   app.route("/api/v1/shows", showRoutes);
   app.route("/api/v1/shows", seatStreamRoutes);

@@ -27,12 +27,14 @@ logger.info("Evently API listening", {
   listen,
   url: baseUrl,
   docs: `${baseUrl}/api-docs`,
+  buyer_page: `${baseUrl}/`,
   mode: config.embedded ? "embedded" : "production",
 });
 if (config.embedded) {
   console.log(`
   Evently is running (embedded mode: PGlite in ${config.DATA_DIR}, in-memory coordination)
     Listen   ${listen}${config.HOST === "127.0.0.1" ? " (this machine only; HOST=0.0.0.0 to share)" : ""}
+    Buyer    ${baseUrl}/
     API      ${baseUrl}/api/v1/shows
     Docs     ${baseUrl}/api-docs
     Admin    ${config.ADMIN_EMAIL ?? DEMO_ADMIN.email} / ${config.ADMIN_EMAIL ? "(ADMIN_PASSWORD)" : DEMO_ADMIN.password}

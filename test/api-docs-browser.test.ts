@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Server } from "bun";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { CHROMIUM, keepOffline, launchChromium } from "./support/browser";
 import { createTestApp, type TestApp } from "./support/harness";
 import { canRun } from "./support/services";
-
-const CHROMIUM = "/usr/bin/chromium";
-const LOCAL_HOSTS = new Set(["127.0.0.1", "localhost"]);
 
 /** Swagger UI in a real browser that can reach this machine and nothing else. */
 describe.skipIf(!canRun(CHROMIUM))("Swagger UI in a browser, offline", () => {
@@ -21,25 +19,9 @@ describe.skipIf(!canRun(CHROMIUM))("Swagger UI in a browser, offline", () => {
   beforeAll(async () => {
     app = await createTestApp("embedded");
     server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: app.runtime.app.fetch });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext();
-    await context.route("**/*", (route) => {
-      const url = new URL(route.request().url());
-      if (LOCAL_HOSTS.has(url.hostname)) return route.continue();
-      outsideRequests.push(url.href);
-      return route.abort("internetdisconnected");
-    });
+    await keepOffline(context, outsideRequests);
     page = await context.newPage();
     page.on("console", (message) => {
       if (message.type() === "error") pageErrors.push(message.text());
