@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { expireLapsedHolds } from "../src/jobs/cleanup";
 import { createLogger } from "../src/lib/logger";
+import { BOOKING_EVENTS } from "../src/services/booking-log";
 import { expectError, ok } from "./support/answers";
 import {
   createAdmin,
@@ -311,6 +312,30 @@ describeEachBackend("booking log (%s)", (backend) => {
       },
     ]);
     expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+  });
+
+  test("the OpenAPI document describes both reads of the log", async () => {
+    const doc = ok(await app.request("GET", "/api/v1/openapi.json"));
+    const answer = (path: string) =>
+      doc.paths[path].get.responses["200"].content["application/json"].schema.properties;
+    expect(answer("/api/v1/bookings/{booking_id}").booking.$ref).toBe(
+      "#/components/schemas/BookingWithLog",
+    );
+    expect(answer("/api/v1/admin/bookings/{booking_id}/log").log.items.$ref).toBe(
+      "#/components/schemas/AuditedBookingLogEntry",
+    );
+    const { BookingWithLog, BookingLogEntry, AuditedBookingLogEntry } = doc.components.schemas;
+    // The Booking of every list, and its log.
+    expect(BookingWithLog.allOf[0].$ref).toBe("#/components/schemas/Booking");
+    expect(BookingWithLog.allOf[1].properties.log.items.$ref).toBe(
+      "#/components/schemas/BookingLogEntry",
+    );
+    expect(Object.keys(BookingLogEntry.properties).sort()).toEqual(["at", "event"]);
+    expect(Object.keys(AuditedBookingLogEntry.properties).sort()).toEqual(
+      ["actor", "at", "details", "event", "request_id"].sort(),
+    );
+    // Every event the replays above produce, and only those.
+    expect(AuditedBookingLogEntry.properties.event.enum).toEqual([...BOOKING_EVENTS]);
   });
 
   test("the log is append-only: the database refuses to change, delete or truncate it", async () => {

@@ -113,12 +113,12 @@ const BookingEventSchema = z.enum(BOOKING_EVENTS).openapi({
     "HELD (the buyer held the seats) or OFFERED (the waitlist offered them) starts a booking, PENDING; CONFIRMED, CANCELLED and EXPIRED change its status; PAID, PAYMENT_DECLINED and REFUNDED are its money.",
 });
 
-const BuyerLogEntrySchema = z
-  .object({
-    event: BookingEventSchema,
-    at: z.string().openapi({ format: "date-time" }),
-  })
-  .openapi("BookingLogEntry");
+const logEntryFields = {
+  event: BookingEventSchema,
+  at: z.string().openapi({ format: "date-time" }),
+};
+
+const BuyerLogEntrySchema = z.object(logEntryFields).openapi("BookingLogEntry");
 
 /** A booking read on its own: the booking and its log. */
 export const BookingWithLogSchema = BookingSchema.extend({
@@ -128,20 +128,23 @@ export const BookingWithLogSchema = BookingSchema.extend({
   }),
 }).openapi("BookingWithLog");
 
-export const AuditedLogEntrySchema = BuyerLogEntrySchema.extend({
-  actor: z
-    .object({ user_id: z.number().int(), role: z.enum(["user", "admin"]) })
-    .nullable()
-    .openapi({
+export const AuditedLogEntrySchema = z
+  .object({
+    ...logEntryFields,
+    actor: z
+      .object({ user_id: z.number().int(), role: z.enum(["user", "admin"]) })
+      .nullable()
+      .openapi({
+        description:
+          "Who made the change (their role then); null for the system: expiries, and holds offered from the waitlist.",
+      }),
+    request_id: z.string().nullable().openapi({
       description:
-        "Who made the change (their role then); null for the system: expiries, and holds offered from the waitlist.",
+        "X-Request-Id of the HTTP request that caused the change (an expiry or waitlist offer carries the id of the request that triggered it); null when the worker made it.",
     }),
-  request_id: z.string().nullable().openapi({
-    description:
-      "X-Request-Id of the HTTP request that caused the change (an expiry or waitlist offer carries the id of the request that triggered it); null when the worker made it.",
-  }),
-  details: z.record(z.string(), z.unknown()).nullable().openapi({
-    description:
-      "HELD and OFFERED: `seat_ids`, `amount`, `expires_at`. PAID and PAYMENT_DECLINED: `amount`, `transaction_id`. REFUNDED: `amount`, `transaction_id` (of the refund), `payment_transaction_id`. Otherwise null. Entries of bookings made before the log existed were rebuilt from their rows and say `reconstructed: true` (their actor and request are unknown).",
-  }),
-}).openapi("AuditedBookingLogEntry");
+    details: z.record(z.string(), z.unknown()).nullable().openapi({
+      description:
+        "HELD and OFFERED: `seat_ids`, `amount`, `expires_at`. PAID and PAYMENT_DECLINED: `amount`, `transaction_id`. REFUNDED: `amount`, `transaction_id` (of the refund), `payment_transaction_id`. Otherwise null. Entries of bookings made before the log existed were rebuilt from their rows and say `reconstructed: true` (their actor and request are unknown).",
+    }),
+  })
+  .openapi("AuditedBookingLogEntry");
