@@ -320,6 +320,7 @@ describe.skipIf(!hasPostgres)("row-lock races on real PostgreSQL", () => {
     const { session, conn: cancel, end } = await handDriven(app);
     await cancel`begin`;
     await cancel`update bookings set status = 'CANCELLED' where booking_id = ${held.body.booking_id}`;
+    await cancel`insert into booking_log (booking_id, event) values (${held.body.booking_id}, 'CANCELLED')`;
     await cancel`update show_seats set status = 'AVAILABLE', booking_id = null, locked_until = null
                  where show_id = ${showId} and seat_id = ${seat}`;
     return { session, cancel, end };
@@ -466,12 +467,24 @@ describe.skipIf(!hasPostgres)("row-lock races on real PostgreSQL", () => {
       await tx`insert into payments (booking_id, amount_cents, status, transaction_id)
                select booking_id, amount_cents, 'SUCCEEDED', 'txn_other_' || booking_id
                from bookings where booking_id = ${bookingId}`;
+      await tx`insert into booking_log (booking_id, event, details)
+               select booking_id, 'PAID', jsonb_build_object('amount_cents', amount_cents,
+                 'transaction_id', 'txn_other_' || booking_id)
+               from bookings where booking_id = ${bookingId}`;
     };
     const cancellationOf = async (tx: postgres.ReservedSql, bookingId: number, showId: number) => {
       await tx`update bookings set status = 'CANCELLED' where booking_id = ${bookingId}`;
-      await tx`update payments set status = 'REFUNDED', refunded_at = now(),
-                 refund_transaction_id = 'rfd_' || booking_id
-               where booking_id = ${bookingId} and status = 'SUCCEEDED'`;
+      await tx`insert into booking_log (booking_id, event) values (${bookingId}, 'CANCELLED')`;
+      await tx`with refunded as (
+                 update payments set status = 'REFUNDED', refunded_at = now(),
+                   refund_transaction_id = 'rfd_' || booking_id
+                 where booking_id = ${bookingId} and status = 'SUCCEEDED'
+                 returning booking_id, amount_cents, refund_transaction_id
+               )
+               insert into booking_log (booking_id, event, details)
+               select booking_id, 'REFUNDED', jsonb_build_object('amount_cents', amount_cents,
+                 'transaction_id', refund_transaction_id)
+               from refunded`;
       const freed = await tx<{ seat_id: number }[]>`update show_seats
         set status = 'AVAILABLE', booking_id = null, locked_until = null
         where show_id = ${showId} and booking_id = ${bookingId} returning seat_id`;
@@ -754,6 +767,7 @@ describe.skipIf(!hasPostgres)("row-lock races on real PostgreSQL", () => {
         await untilOneWaitsForALock(session, "the deletion");
         // ...so the cancel's seat update finds its seat free and commits.
         await cancel`update bookings set status = 'CANCELLED' where booking_id = ${held.body.booking_id}`;
+        await cancel`insert into booking_log (booking_id, event) values (${held.body.booking_id}, 'CANCELLED')`;
         await cancel`update show_seats set status = 'AVAILABLE', booking_id = null, locked_until = null
                     where show_id = ${show.show_id} and seat_id = ${seat}`;
         await cancel`commit`;

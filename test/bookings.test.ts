@@ -243,18 +243,24 @@ describeEachBackend("bookings on %s", (backend) => {
         show: publicShow,
         payment: { transaction_id: paid.transaction_id, amount: 51 },
         refund: null,
+        log: ["HELD", "PAID", "CONFIRMED"].map((event) => ({
+          event,
+          at: expect.stringMatching(ISO_UTC),
+        })),
       });
       expect(booking.show.available_seats).toBe(8);
       expect(booking.show.total_seats).toBe(10);
 
+      // The history lists the same booking; its log is read with the booking on its own.
+      const { log: _log, ...listed } = booking;
       expect(ok(await client.history(user))).toEqual({
-        bookings: [booking],
+        bookings: [listed],
         page: 1,
         limit: 20,
         total: 1,
       });
       expect(ok(await client.history(user, "?status=CONFIRMED"))).toEqual({
-        bookings: [booking],
+        bookings: [listed],
         page: 1,
         limit: 20,
         total: 1,
@@ -481,8 +487,10 @@ describeEachBackend("bookings on %s", (backend) => {
       const { booking } = ok(await client.get(user, bookingId));
       expect(booking.status).toBe("CANCELLED");
       expect(bySeatId(booking.seats)).toEqual(seatRefs(map, seatIds));
+      const { log, ...listed } = booking;
+      expect(log.map((entry: { event: string }) => entry.event)).toEqual(["HELD", "CANCELLED"]);
       const history = ok(await client.history(user, "?status=CANCELLED"));
-      expect(history.bookings).toEqual([booking]);
+      expect(history.bookings).toEqual([listed]);
       expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
     });
 

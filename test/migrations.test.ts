@@ -209,4 +209,69 @@ describeEachBackend("upgrading a populated database on %s", (backend) => {
     );
     expect(named).toEqual({ seat_row: "A", seat_number: 4 });
   });
+
+  // Runs after the upgrade above, on the same database.
+  test("bookings made before the booking log get the history their rows tell", async () => {
+    const entries = await database.run(
+      `select booking_id, event::text as event, details, actor_user_id, request_id
+       from booking_log order by log_id`,
+    );
+    const reconstructed = { reconstructed: true };
+    expect(entries).toEqual([
+      {
+        booking_id: 1,
+        event: "HELD",
+        details: { amount_cents: 1000, seat_ids: [1], ...reconstructed },
+        actor_user_id: null,
+        request_id: null,
+      },
+      {
+        booking_id: 1,
+        event: "PAID",
+        details: { amount_cents: 1000, transaction_id: "txn_1", ...reconstructed },
+        actor_user_id: null,
+        request_id: null,
+      },
+      {
+        booking_id: 1,
+        event: "CONFIRMED",
+        details: reconstructed,
+        actor_user_id: null,
+        request_id: null,
+      },
+      {
+        booking_id: 2,
+        event: "HELD",
+        details: { amount_cents: 3000, seat_ids: [3, 4], ...reconstructed },
+        actor_user_id: null,
+        request_id: null,
+      },
+      {
+        booking_id: 2,
+        event: "PAID",
+        details: { amount_cents: 3000, transaction_id: "txn_2", ...reconstructed },
+        actor_user_id: null,
+        request_id: null,
+      },
+      {
+        booking_id: 2,
+        event: "CANCELLED",
+        details: reconstructed,
+        actor_user_id: null,
+        request_id: null,
+      },
+      {
+        booking_id: 2,
+        event: "REFUNDED",
+        details: {
+          amount_cents: 3000,
+          transaction_id: "rfd_2",
+          payment_transaction_id: "txn_2",
+          ...reconstructed,
+        },
+        actor_user_id: null,
+        request_id: null,
+      },
+    ]);
+  });
 });

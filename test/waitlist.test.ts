@@ -278,6 +278,7 @@ describeEachBackend("waitlist (%s)", (backend) => {
     // The cancel's transaction commits; nothing after the commit has run yet.
     const endings = await cleanup.db.transaction((tx) =>
       endBookings(tx, [bookings.get(seatId) as number], "CANCELLED", {
+        by: null,
         waitlist: { ttlSeconds: OFFER_TTL_SECONDS, seatLimit: 10, logger: silent },
       }),
     );

@@ -1,8 +1,10 @@
 import type Redis from "ioredis";
 import {
+  bookingLogOutOfStep,
   doubleSoldSeats,
   doubleSoldSentence,
   heldSeats,
+  logOutOfStepSentence,
   outOfStepSentence,
   seatRowsOutOfStep,
 } from "../../src/db/booking-invariants";
@@ -61,6 +63,7 @@ export class OversellCheck {
     const violations = [
       ...oversold,
       ...(await this.seatRowsDisagree(this.sql, showId)),
+      ...(await this.logDisagrees(this.sql, showId)),
       ...(await this.clientsWereToldOtherwise(this.sql, showId, told)),
       ...(await this.locksDisagree(this.sql, showId, venueSeatIds)),
     ];
@@ -83,6 +86,10 @@ export class OversellCheck {
 
   private async seatRowsDisagree(sql: Sql, showId: number): Promise<string[]> {
     return (await rowsOf(sql, seatRowsOutOfStep(showId))).map(outOfStepSentence);
+  }
+
+  private async logDisagrees(sql: Sql, showId: number): Promise<string[]> {
+    return (await rowsOf(sql, bookingLogOutOfStep(showId))).map(logOutOfStepSentence);
   }
 
   private async clientsWereToldOtherwise(

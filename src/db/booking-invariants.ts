@@ -71,3 +71,60 @@ export const heldSeats = (
   sql`select ss.seat_id, ss.status::text as status, b.lock_token::text as lock_token
       from show_seats ss join bookings b on b.booking_id = ss.booking_id
       where ss.show_id = ${showId} and ss.status in ('LOCKED', 'BOOKED')`;
+
+interface LogOutOfStep {
+  booking_id: number;
+  problem: string;
+}
+
+/**
+ * The booking log must tell each booking's story as its rows do: it starts with HELD or
+ * OFFERED, its last status entry (HELD and OFFERED leave it PENDING) is the booking's status,
+ * and its money entries are the booking's payments: PAID for each charge that succeeded
+ * (refunded since or not), PAYMENT_DECLINED for each declined one, REFUNDED for each refund,
+ * with the same amounts and transaction ids. The bookings where that fails.
+ */
+export const bookingLogOutOfStep = (showId: number): SQL<LogOutOfStep> =>
+  sql`with log as (
+        select l.booking_id, l.log_id, l.event::text as event, l.details
+        from booking_log l join bookings b on b.booking_id = l.booking_id
+        where b.show_id = ${showId}
+      ), told as (
+        select b.booking_id, b.status::text as status,
+          (select event from log where log.booking_id = b.booking_id
+           order by log_id limit 1) as first_event,
+          (select case when event in ('HELD', 'OFFERED') then 'PENDING' else event end
+           from log where log.booking_id = b.booking_id
+             and event in ('HELD', 'OFFERED', 'CONFIRMED', 'CANCELLED', 'EXPIRED')
+           order by log_id desc limit 1) as logged_status,
+          (select coalesce(array_agg(entry order by entry), '{}') from (
+             select event || ' ' || (details->>'amount_cents') || ' '
+                      || (details->>'transaction_id') as entry
+             from log where log.booking_id = b.booking_id
+               and event in ('PAID', 'PAYMENT_DECLINED', 'REFUNDED')
+           ) as money) as logged_money,
+          (select coalesce(array_agg(entry order by entry), '{}') from (
+             select case p.status when 'DECLINED' then 'PAYMENT_DECLINED' else 'PAID' end
+                      || ' ' || p.amount_cents || ' ' || p.transaction_id as entry
+             from payments p where p.booking_id = b.booking_id
+             union all
+             select 'REFUNDED ' || p.amount_cents || ' ' || p.refund_transaction_id
+             from payments p where p.booking_id = b.booking_id and p.status = 'REFUNDED'
+           ) as money) as paid_money
+        from bookings b where b.show_id = ${showId}
+      )
+      select booking_id,
+        case when first_event is null then 'has no log'
+             when first_event not in ('HELD', 'OFFERED') then 'log starts with ' || first_event
+             when logged_status is distinct from status
+               then 'is ' || status || ' but its log says ' || logged_status
+             else 'log has money ' || array_to_string(logged_money, ', ')
+                  || ' but its payments ' || array_to_string(paid_money, ', ')
+        end as problem
+      from told
+      where first_event is null or first_event not in ('HELD', 'OFFERED')
+        or logged_status is distinct from status or logged_money <> paid_money`;
+
+/** A row of bookingLogOutOfStep, as the checkers report it. */
+export const logOutOfStepSentence = (row: LogOutOfStep) =>
+  `booking ${row.booking_id} ${row.problem}`;

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import {
+  bigserial,
   check,
   index,
   integer,
@@ -253,6 +254,47 @@ export const payments = pgTable(
       .on(table.booking_id)
       .where(sql`${table.status} = 'SUCCEEDED'`),
   ],
+);
+
+/**
+ * What happened to a booking. HELD and OFFERED (a hold made for the waitlist) start it
+ * PENDING; CONFIRMED, CANCELLED and EXPIRED move its status; PAID, PAYMENT_DECLINED and
+ * REFUNDED are its money (details carry the amount and transaction id).
+ */
+export const bookingEvent = pgEnum("booking_event", [
+  "HELD",
+  "OFFERED",
+  "PAID",
+  "PAYMENT_DECLINED",
+  "CONFIRMED",
+  "CANCELLED",
+  "EXPIRED",
+  "REFUNDED",
+]);
+
+/**
+ * The booking log: one row per change of a booking, written by the statement that makes the
+ * change, in its transaction. Append-only: a trigger (booking_log_append_only migration)
+ * refuses UPDATE, DELETE and TRUNCATE. log_id is the order of events: every change of a
+ * booking locks its row first, so one booking's entries are written one at a time. The actor
+ * is the user who acted (role as of then), null for the system (expiry, waitlist offers);
+ * request_id is the X-Request-Id of the HTTP request that caused it, null for the worker.
+ */
+export const bookingLog = pgTable(
+  "booking_log",
+  {
+    log_id: bigserial({ mode: "number" }).primaryKey(),
+    booking_id: integer()
+      .notNull()
+      .references(() => bookings.booking_id, { onDelete: "restrict" }),
+    event: bookingEvent().notNull(),
+    at: timestamp({ withTimezone: true }).notNull().default(sql`clock_timestamp()`),
+    actor_user_id: integer(),
+    actor_role: userRole(),
+    request_id: text(),
+    details: jsonb(),
+  },
+  (table) => [index("booking_log_booking_idx").on(table.booking_id, table.log_id)],
 );
 
 /**

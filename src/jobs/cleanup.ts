@@ -47,6 +47,7 @@ export async function expireLapsedHolds(
         due.map((row) => row.booking_id),
         "EXPIRED",
         {
+          by: null,
           waitlist: {
             ttlSeconds: deps.waitlistOfferTtlSeconds,
             seatLimit: deps.seatLimit,

@@ -4,6 +4,7 @@ import { routePath } from "hono/route";
 import type { AppEnv } from "../app-env";
 import type { Metrics } from "../infra/metrics";
 import type { Logger } from "../lib/logger";
+import { inRequest } from "../lib/request-scope";
 import { clientIp } from "./client-identity";
 import { errorHandler } from "./error-handler";
 
@@ -18,7 +19,8 @@ function routeTemplate(c: Context<AppEnv>): string {
 /**
  * Echoes a caller's sane X-Request-Id or makes one, logs one line per request (with the client
  * IP the rate limits count, see TRUST_PROXY) and counts it in the metrics. (hono/request-id
- * accepts a different character set than the contract's.)
+ * accepts a different character set than the contract's.) The rest of the request runs in its
+ * request scope, where the booking log finds the id.
  */
 export const requestContext = (logger: Logger, metrics: Metrics, trustedProxies: number) =>
   createMiddleware<AppEnv>(async (c, next) => {
@@ -27,7 +29,7 @@ export const requestContext = (logger: Logger, metrics: Metrics, trustedProxies:
     c.set("requestId", requestId);
     const started = performance.now();
     try {
-      await next();
+      await inRequest(requestId, next);
     } catch (error) {
       // Hono hands only Error instances to app.onError; any other thrown value would escape
       // the app as the runtime's own 500 page. Answer it like any other bug.

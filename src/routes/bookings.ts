@@ -13,7 +13,7 @@ import {
 } from "../lib/openapi";
 import { requireUser } from "../middleware/auth";
 import { idempotent } from "../middleware/idempotency";
-import { BookingSchema, SeatSchema } from "./schemas";
+import { BookingWithLogSchema, SeatSchema } from "./schemas";
 
 const MAX_SEATS_PER_HOLD = 10;
 /** No booking costs more: a larger amount can never match one (and would overflow cents). */
@@ -158,11 +158,13 @@ const getBooking = createRoute({
   path: "/{booking_id}",
   tags: ["Bookings"],
   summary: "One booking (its owner or an admin; anyone else gets 404)",
+  description:
+    "The booking with `log`: every change it went through (held or offered from the waitlist, paid, payment declined, confirmed, cancelled, expired, refunded), oldest first, each with its time. Who acted and the payment details are for admins (`GET /api/v1/admin/bookings/{booking_id}/log`).",
   security: [{ bearerAuth: [] }],
   middleware: [requireUser] as const,
   request: { params: bookingParams },
   responses: {
-    200: jsonResponse(z.object({ booking: BookingSchema }), "The booking"),
+    200: jsonResponse(z.object({ booking: BookingWithLogSchema }), "The booking and its log"),
     ...errorResponses(400, 401, 404),
   },
 });
@@ -170,7 +172,7 @@ const getBooking = createRoute({
 export const bookingRoutes = createRouter()
   .openapi(lock, async (c) => {
     const { show_id, seat_ids } = c.req.valid("json");
-    const held = await c.get("services").bookings.hold(c.get("user").user_id, show_id, seat_ids);
+    const held = await c.get("services").bookings.hold(c.get("user"), show_id, seat_ids);
     return c.json(held, 200);
   })
   .openapi(pay, async (c) => {

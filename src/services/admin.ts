@@ -7,6 +7,7 @@ import { AppError, badRequest, conflict, notFound } from "../lib/errors";
 import { toCents } from "../lib/money";
 import { iso } from "../lib/time";
 import { endBookings, settleEndedBookings } from "./booking-lifecycle";
+import type { Actor } from "./booking-log";
 import { findShow, type Page, seatLayoutOrder } from "./catalog";
 import type { AfterCommit } from "./seat-changes";
 
@@ -365,9 +366,9 @@ export class AdminService {
 
   /**
    * Marks a show deleted (see removeShows); with active bookings only when forced, which
-   * cancels and refunds them first.
+   * cancels and refunds them first (the booking log names `admin` as who cancelled).
    */
-  async deleteShow(showId: number, force: boolean) {
+  async deleteShow(showId: number, force: boolean, admin: Actor) {
     // Retried on deadlock: a booking made while the deletion waits for the seats is locked
     // after them, the reverse of a cancel or confirm of it at the same moment.
     const cancelled = await withRetries(() =>
@@ -389,7 +390,7 @@ export class AdminService {
           throw conflict("The show has active bookings; repeat with ?force=true to cancel them");
         }
         // No waitlist offers: the show and its waitlist go with it.
-        const ended = await endBookings(tx, active, "CANCELLED");
+        const ended = await endBookings(tx, active, "CANCELLED", { by: admin });
         await removeShows(tx, [showId]);
         return ended;
       }),

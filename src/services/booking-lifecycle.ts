@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { execRows, intArray, type Queryable } from "../db/client";
+import { type Actor, LOG_COLUMNS, type LogStamp, stampBy, stampValues } from "./booking-log";
 import type { AfterCommit } from "./seat-changes";
 import {
   noWaitlistChanges,
@@ -30,6 +31,8 @@ export interface Endings extends WaitlistChanges {
 export const nothingEnded = (): Endings => ({ ended: [], ...noWaitlistChanges() });
 
 interface EndOptions {
+  /** Who cancelled (a user or an admin); null for the system (every expiry). */
+  by: Actor | null;
   /**
    * Offer the freed seats to their shows' waitlists before the transaction commits. Left out
    * only when the show itself goes.
@@ -46,15 +49,16 @@ interface EndOptions {
  *
  * The bookings are locked by a statement of their own first: under READ COMMITTED a statement
  * that waited for a lock still reads other tables as of its start, so the refund would miss a
- * payment committed while we waited. The second statement starts after the wait.
+ * payment committed while we waited. The second statement starts after the wait. It also
+ * writes the booking log: the end (CANCELLED or EXPIRED) and, for a refunded charge, REFUNDED.
  */
 export async function endBookings(
   tx: Queryable,
   bookingIds: number[],
   to: "EXPIRED" | "CANCELLED",
-  options: EndOptions = {},
+  options: EndOptions,
 ): Promise<Endings> {
-  const ended = await endAndFree(tx, bookingIds, to);
+  const ended = await endAndFree(tx, bookingIds, to, stampBy(options.by));
   const freed = new Map<number, number[]>();
   for (const booking of ended) {
     if (booking.seat_ids.length === 0) continue;
@@ -69,6 +73,7 @@ async function endAndFree(
   tx: Queryable,
   bookingIds: number[],
   to: "EXPIRED" | "CANCELLED",
+  stamp: LogStamp,
 ): Promise<EndedBooking[]> {
   if (bookingIds.length === 0) return [];
   const endable = to === "EXPIRED" ? sql`('PENDING')` : sql`('PENDING', 'CONFIRMED')`;
@@ -100,7 +105,20 @@ async function endAndFree(
       update payments p set status = 'REFUNDED', refunded_at = now(),
         refund_transaction_id = 'rfd_' || replace(gen_random_uuid()::text, '-', '')
       from ended where p.booking_id = ended.booking_id and p.status = 'SUCCEEDED'
-      returning p.booking_id, p.amount_cents, p.refund_transaction_id
+      returning p.booking_id, p.amount_cents, p.refund_transaction_id, p.transaction_id
+    ), logged_endings as (
+      insert into booking_log (${LOG_COLUMNS})
+      select booking_id, event::booking_event, details, ${stampValues(stamp)}
+      from (
+        select booking_id, status::text as event, null::jsonb as details, 1 as step from ended
+        union all
+        select booking_id, 'REFUNDED',
+          jsonb_build_object('amount_cents', amount_cents,
+            'transaction_id', refund_transaction_id, 'payment_transaction_id', transaction_id),
+          2
+        from refunded
+      ) as entries
+      order by booking_id, step
     )
     select ended.booking_id, ended.show_id, ended.lock_token::text as lock_token,
       ended.previous_status::text as previous_status, ended.status::text as status,

@@ -4,6 +4,7 @@ import type { StaleReads } from "../db/read-replica";
 import { notFound } from "../lib/errors";
 import { fromCents } from "../lib/money";
 import { iso } from "../lib/time";
+import { auditLogOf, type BookingLogEntry, buyerEntry, buyerLogColumn } from "./booking-log";
 import { availableSeats, type ShowView, showIsDeleted, totalSeats } from "./catalog";
 
 export type BookingStatus = "PENDING" | "CONFIRMED" | "CANCELLED" | "EXPIRED";
@@ -66,8 +67,11 @@ export interface BookingFilter {
 const effectiveStatus = sql`case when b.status = 'PENDING' and b.expires_at <= now()
   then 'EXPIRED' else b.status::text end`;
 
-/** Bookings with their show, event, venue and seats (from booking_seats) in one query. */
-function bookingViewQuery(where: SQL, page: { page: number; limit: number }) {
+/**
+ * Bookings with their show, event, venue and seats (from booking_seats) in one query; with
+ * `withLog`, also each one's booking log as its buyer sees it.
+ */
+function bookingViewQuery(where: SQL, page: { page: number; limit: number }, withLog = false) {
   return sql`select b.booking_id, b.user_id, ${effectiveStatus} as status, b.show_id,
       b.amount_cents, b.created_at, b.expires_at,
       coalesce((select json_agg(json_build_object('seat_id', bs.seat_id, 'seat_row', bs.seat_row,
@@ -88,6 +92,7 @@ function bookingViewQuery(where: SQL, page: { page: number; limit: number }) {
          from payments p
          where p.booking_id = b.booking_id and p.status in ('SUCCEEDED', 'REFUNDED')
          limit 1) as payment
+      ${withLog ? sql`, ${buyerLogColumn(sql`b.booking_id`)} as log` : sql``}
     from bookings b
     join shows on shows.show_id = b.show_id
     join events e on e.event_id = shows.event_id
@@ -133,16 +138,24 @@ export class BookingViews {
     private readonly reads: StaleReads,
   ) {}
 
-  /** One booking for its owner or an admin; for anyone else it does not exist. */
+  /**
+   * One booking, with its log (what happened and when), for its owner or an admin; for anyone
+   * else it does not exist.
+   */
   async get(bookingId: number, viewer: { user_id: number; role: string }) {
-    const [row] = await execRows<BookingViewRow>(
+    const [row] = await execRows<BookingViewRow & { log: BookingLogEntry[] }>(
       this.db,
-      bookingViewQuery(sql`b.booking_id = ${bookingId}`, { page: 1, limit: 1 }),
+      bookingViewQuery(sql`b.booking_id = ${bookingId}`, { page: 1, limit: 1 }, true),
     );
     if (!row || (row.user_id !== viewer.user_id && viewer.role !== "admin")) {
       throw notFound("Booking");
     }
-    return toView(row);
+    return { ...toView(row), log: row.log.map(buyerEntry) };
+  }
+
+  /** A booking's full log (who acted, in which request, the money's details), for admins. */
+  auditLog(bookingId: number) {
+    return auditLogOf(this.db, bookingId);
   }
 
   /** A user's own bookings: on the primary, so a hold just made is in the list. */

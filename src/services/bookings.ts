@@ -15,6 +15,7 @@ import {
   nothingEnded,
   settleEndedBookings,
 } from "./booking-lifecycle";
+import { type Actor, stampBy } from "./booking-log";
 import {
   type CheckoutState,
   runConfirmStatement,
@@ -99,7 +100,8 @@ export class BookingService {
    * opens; PostgreSQL row locks decide. If Redis is unreachable the row locks alone keep it
    * correct.
    */
-  async hold(userId: number, showId: number, seatIds: number[]) {
+  async hold(user: Actor, showId: number, seatIds: number[]) {
+    const userId = user.user_id;
     const times = await this.assertShowNotStarted(showId);
     await this.waitingRoom.enter(showId, userId, times.salesOpenAt);
     const token = randomUUID();
@@ -108,13 +110,15 @@ export class BookingService {
       this.after.metrics.recordHold("conflicted");
       throw error;
     });
-    const request = {
+    const request: HoldRequest = {
       userId,
       showId,
       seatIds,
       token,
       ttlSeconds: this.settings.holdTtlSeconds,
       seatLimit: this.settings.seatLimit,
+      event: "HELD",
+      stamp: stampBy(user),
     };
     let held: { outcome: HoldOutcome; reclaimed: Endings };
     try {
@@ -163,7 +167,7 @@ export class BookingService {
     // or a cancel in the show holding one of them, can still deadlock with this: PostgreSQL
     // breaks it and the retry runs the transaction again.
     return this.inTransaction(async (tx) => {
-      const reclaimed = await this.end(tx, outcome.bookingIds, "EXPIRED");
+      const reclaimed = await this.end(tx, outcome.bookingIds, "EXPIRED", null);
       return { outcome: await runHoldStatement(tx, request), reclaimed };
     });
   }
@@ -208,7 +212,7 @@ export class BookingService {
     } as const;
     let booking: Awaited<ReturnType<typeof runPaymentStatement>>;
     try {
-      booking = await this.retrying(() => runPaymentStatement(this.db, request));
+      booking = await this.retrying(() => runPaymentStatement(this.db, request, stampBy(user)));
     } catch (error) {
       // Another payment of this booking committed while this one waited for the row lock.
       if (pgErrorCode(error) === UNIQUE_VIOLATION) throw alreadyPaid();
@@ -232,7 +236,7 @@ export class BookingService {
   /** Turns a paid, still valid hold into a confirmed booking. */
   async confirm(user: AuthUser, bookingId: number) {
     const booking = await this.retrying(() =>
-      runConfirmStatement(this.db, user.user_id, bookingId),
+      runConfirmStatement(this.db, user.user_id, bookingId, stampBy(user)),
     );
     if (!booking?.confirmed || !booking.seats) {
       throw await this.whyNot(user, bookingId, booking);
@@ -321,7 +325,7 @@ export class BookingService {
         sql`select seat_id, seat_row, seat_number from booking_seats
             where booking_id = ${bookingId} order by seat_id`,
       );
-      const endings = await this.end(tx, [bookingId], "CANCELLED");
+      const endings = await this.end(tx, [bookingId], "CANCELLED", user);
       return { endings, seats, booking };
     });
     if (result.expired) {
@@ -443,12 +447,16 @@ export class BookingService {
 
   /** Expires a booking whose hold ran out; the caller commits, then answers 410. */
   private expire(tx: Queryable, booking: BookingRow) {
-    return this.end(tx, [booking.booking_id], "EXPIRED");
+    return this.end(tx, [booking.booking_id], "EXPIRED", null);
   }
 
-  /** Ends bookings; seats the show's waitlist wants go to it before the commit. */
-  private end(tx: Queryable, bookingIds: number[], to: "EXPIRED" | "CANCELLED") {
+  /**
+   * Ends bookings; seats the show's waitlist wants go to it before the commit. `by` is who
+   * cancelled; expiries are the system's (null), whichever request noticed them.
+   */
+  private end(tx: Queryable, bookingIds: number[], to: "EXPIRED" | "CANCELLED", by: Actor | null) {
     return endBookings(tx, bookingIds, to, {
+      by,
       waitlist: {
         ttlSeconds: this.settings.waitlistOfferTtlSeconds,
         seatLimit: this.settings.seatLimit,

@@ -1,5 +1,6 @@
 import { type Placeholder, sql } from "drizzle-orm";
 import { type Queryable, Statement } from "../db/client";
+import { LOG_COLUMNS, type LogStamp, stampValues } from "./booking-log";
 import type { SeatRef } from "./hold-statement";
 
 /**
@@ -12,6 +13,8 @@ import type { SeatRef } from "./hold-statement";
  * the database as of the statement's start. That is safe here: a payment committed meanwhile
  * is caught by the unique index on one SUCCEEDED payment per booking (the caller answers
  * "already paid"), and a confirm that misses it refuses with 402, which the client retries.
+ *
+ * Each writes its booking log entry (PAID or PAYMENT_DECLINED, CONFIRMED) in a CTE of its own.
  */
 
 type BookingStatus = "PENDING" | "CONFIRMED" | "CANCELLED" | "EXPIRED";
@@ -45,7 +48,7 @@ export interface PaymentRequest {
 }
 
 const paymentStatement = new Statement<
-  PaymentRequest,
+  PaymentRequest & LogStamp,
   CheckoutState & { show_id: number; recorded: boolean }
 >(
   ({
@@ -54,6 +57,9 @@ const paymentStatement = new Statement<
     amountCents,
     status,
     transactionId,
+    actorUserId,
+    actorRole,
+    requestId,
   }) => sql`with booking as (${lockedBooking(userId, bookingId)}
     ), payment as (
       insert into payments (booking_id, amount_cents, status, transaction_id)
@@ -61,7 +67,14 @@ const paymentStatement = new Statement<
       from booking
       where status = 'PENDING' and not hold_lapsed and not paid
         and amount_cents = ${amountCents}
-      returning payment_id
+      returning payment_id, booking_id, amount_cents, status, transaction_id
+    ), logged_payment as (
+      insert into booking_log (${LOG_COLUMNS})
+      select booking_id,
+        case status when 'SUCCEEDED' then 'PAID'::booking_event else 'PAYMENT_DECLINED' end,
+        jsonb_build_object('amount_cents', amount_cents, 'transaction_id', transaction_id),
+        ${stampValues({ actorUserId, actorRole, requestId })}
+      from payment
     )
     select booking.status, booking.amount_cents, booking.hold_lapsed, booking.paid,
       booking.show_id, exists (select 1 from payment) as recorded
@@ -69,8 +82,8 @@ const paymentStatement = new Statement<
 );
 
 /** Records the payment if the booking is the caller's, PENDING, unpaid and of that amount. */
-export async function runPaymentStatement(db: Queryable, request: PaymentRequest) {
-  const [row] = await paymentStatement.rows(db, request);
+export async function runPaymentStatement(db: Queryable, request: PaymentRequest, stamp: LogStamp) {
+  const [row] = await paymentStatement.rows(db, { ...request, ...stamp });
   return row;
 }
 
@@ -86,8 +99,17 @@ export interface Confirmation extends CheckoutState {
   seats: SeatRef[] | null;
 }
 
-const confirmStatement = new Statement<{ userId: number; bookingId: number }, Confirmation>(
-  ({ userId, bookingId }) => sql`with booking as (${lockedBooking(userId, bookingId)}
+const confirmStatement = new Statement<
+  { userId: number; bookingId: number } & LogStamp,
+  Confirmation
+>(
+  ({
+    userId,
+    bookingId,
+    actorUserId,
+    actorRole,
+    requestId,
+  }) => sql`with booking as (${lockedBooking(userId, bookingId)}
     ), confirmed as (
       update bookings b set status = 'CONFIRMED', updated_at = now()
       from booking
@@ -100,6 +122,10 @@ const confirmStatement = new Statement<{ userId: number; bookingId: number }, Co
       where ss.show_id = confirmed.show_id and ss.seat_id = bs.seat_id
         and ss.booking_id = confirmed.booking_id
       returning ss.seat_id, bs.seat_row, bs.seat_number
+    ), logged_confirmation as (
+      insert into booking_log (${LOG_COLUMNS})
+      select booking_id, 'CONFIRMED', null, ${stampValues({ actorUserId, actorRole, requestId })}
+      from confirmed
     )
     select booking.status, booking.amount_cents, booking.hold_lapsed, booking.paid,
       booking.show_id, booking.lock_token,
@@ -120,7 +146,12 @@ const confirmStatement = new Statement<{ userId: number; bookingId: number }, Co
  * fails on the guard's cast and rolls back: a paid booking is never confirmed without every
  * one of its seats.
  */
-export async function runConfirmStatement(db: Queryable, userId: number, bookingId: number) {
-  const [row] = await confirmStatement.rows(db, { userId, bookingId });
+export async function runConfirmStatement(
+  db: Queryable,
+  userId: number,
+  bookingId: number,
+  stamp: LogStamp,
+) {
+  const [row] = await confirmStatement.rows(db, { userId, bookingId, ...stamp });
   return row;
 }

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { type Queryable, Statement } from "../db/client";
 import { pgErrorCode } from "../db/errors";
+import { LOG_COLUMNS, type LogStamp, stampValues } from "./booking-log";
 
 export interface HoldRequest {
   userId: number;
@@ -11,6 +12,9 @@ export interface HoldRequest {
   ttlSeconds: number;
   /** MAX_SEATS_PER_USER_PER_SHOW: seats the user may hold or own for the show, this hold included. */
   seatLimit: number;
+  /** The booking log's first entry: HELD by the user, or OFFERED to them by the waitlist. */
+  event: "HELD" | "OFFERED";
+  stamp: LogStamp;
 }
 
 export interface SeatRef {
@@ -43,7 +47,7 @@ export type HoldOutcome =
   | { kind: "not_on_sale" };
 
 /** The hold statement's parameters: the request's, and the number of seats asked for. */
-type HoldParameters = HoldRequest & { seatCount: number };
+type HoldParameters = Omit<HoldRequest, "stamp"> & LogStamp & { seatCount: number };
 
 interface StatementRow {
   seats: LockedSeat[] | null;
@@ -76,6 +80,8 @@ interface StatementRow {
  * same count.
  * Calling it last, after the row locks, keeps the lock order of every hold the same (rows,
  * then the user's lock): one that holds the user's lock waits for nothing else.
+ *
+ * The booking log's first entry (logged_hold) is inserted with the booking.
  */
 const SEAT_ROWS_CHANGED = "seat rows changed under their row locks";
 
@@ -88,7 +94,19 @@ export function isSeatRowsChanged(error: unknown): boolean {
 }
 
 const holdStatement = new Statement<HoldParameters, StatementRow>(
-  ({ userId, showId, seatIds, seatCount, token, ttlSeconds, seatLimit }) => sql`with locked as (
+  ({
+    userId,
+    showId,
+    seatIds,
+    seatCount,
+    token,
+    ttlSeconds,
+    seatLimit,
+    event,
+    actorUserId,
+    actorRole,
+    requestId,
+  }) => sql`with locked as (
       select ss.seat_id, ss.status::text as status, ss.booking_id, s.seat_row, s.seat_number,
         coalesce(ss.locked_until <= now(), false) as lapsed
       from show_seats ss join seats s on s.seat_id = ss.seat_id
@@ -120,6 +138,13 @@ const holdStatement = new Statement<HoldParameters, StatementRow>(
       from booking
       where ss.show_id = ${showId} and ss.seat_id = any(${seatIds}::int[]) and ss.status = 'AVAILABLE'
       returning ss.seat_id
+    ), logged_hold as (
+      insert into booking_log (${LOG_COLUMNS})
+      select booking.booking_id, ${event}::booking_event,
+        jsonb_build_object('seat_ids', (select jsonb_agg(seat_id order by seat_id) from locked),
+          'amount_cents', booking.amount_cents, 'expires_at', booking.expires_at),
+        ${stampValues({ actorUserId, actorRole, requestId })}
+      from booking
     )
     select
       (select json_agg(locked order by seat_id) from locked) as seats,
@@ -179,6 +204,7 @@ function interpret(request: HoldRequest, row: StatementRow | undefined): HoldOut
 
 /** Runs the hold statement on `db` (the pool, or a transaction) and says what happened. */
 export async function runHoldStatement(db: Queryable, request: HoldRequest): Promise<HoldOutcome> {
-  const [row] = await holdStatement.rows(db, { ...request, seatCount: request.seatIds.length });
+  const { stamp, ...hold } = request;
+  const [row] = await holdStatement.rows(db, { ...hold, ...stamp, seatCount: hold.seatIds.length });
   return interpret(request, row);
 }

@@ -3,6 +3,7 @@ import { sql } from "drizzle-orm";
 import { execRows, intArray, type Queryable } from "../db/client";
 import type { Logger } from "../lib/logger";
 import { iso } from "../lib/time";
+import { stampBy } from "./booking-log";
 import { runHoldStatement } from "./hold-statement";
 import type { AfterCommit } from "./seat-changes";
 
@@ -249,6 +250,8 @@ async function offerOwedSeats(
       token,
       ttlSeconds,
       seatLimit,
+      event: "OFFERED",
+      stamp: stampBy(null),
     });
     if (outcome.kind !== "held") await owedToOffer("OWED");
     if (outcome.kind === "over_limit") {

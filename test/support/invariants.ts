@@ -1,7 +1,9 @@
 import {
+  bookingLogOutOfStep,
   doubleSoldSeats,
   doubleSoldSentence,
   heldSeats,
+  logOutOfStepSentence,
   outOfStepSentence,
   seatRowsOutOfStep,
 } from "../../src/db/booking-invariants";
@@ -45,6 +47,9 @@ export async function bookingInvariantViolations(app: TestApp, showId: number): 
   }
 
   violations.push(...(await query(app, seatRowsOutOfStep(showId))).map(outOfStepSentence));
+
+  // The booking log agrees with each booking's status and money.
+  violations.push(...(await query(app, bookingLogOutOfStep(showId))).map(logOutOfStepSentence));
 
   const expected = await query(app, heldSeats(showId));
   const locks = await app.runtime.services.locks.snapshot(showId);

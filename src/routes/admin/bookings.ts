@@ -1,13 +1,14 @@
 import {
   createRouter,
   errorResponses,
+  idParam,
   jsonResponse,
   MAX_ID,
   paginationEnvelope,
   paginationQuery,
   z,
 } from "../../lib/openapi";
-import { BOOKING_STATUSES, BookingSchema } from "../schemas";
+import { AuditedLogEntrySchema, BOOKING_STATUSES, BookingSchema } from "../schemas";
 import { adminRoute } from "./route";
 
 /** An id in the query string: a plain positive integer below 2^31, or a 400. */
@@ -42,10 +43,30 @@ const listBookings = adminRoute({
   },
 });
 
-export const adminBookingRoutes = createRouter().openapi(listBookings, async (c) => {
-  const { show_id, user_id, status, page, limit } = c.req.valid("query");
-  const result = await c
-    .get("services")
-    .bookingViews.listForAdmin({ showId: show_id, userId: user_id, status, page, limit });
-  return c.json(result, 200);
+const bookingLog = adminRoute({
+  method: "get",
+  path: "/{booking_id}/log",
+  summary: "A booking's log: every change, who made it, in which request",
+  description:
+    "Every state change of the booking, oldest first: HELD, OFFERED, PAID, PAYMENT_DECLINED, CONFIRMED, CANCELLED, EXPIRED, REFUNDED, each with its time, actor (null for the system), the X-Request-Id of the request that caused it and its details (amounts and transaction ids for money). Entries are written in the same transaction as the change and are append-only: the database refuses to change or delete them. Read from the primary: a change just answered is in it. Unknown booking → 404.",
+  request: { params: z.object({ booking_id: idParam("booking_id") }) },
+  responses: {
+    200: jsonResponse(
+      z.object({ booking_id: z.number().int(), log: z.array(AuditedLogEntrySchema) }),
+      "The booking's log",
+    ),
+    ...errorResponses(400, 401, 403, 404),
+  },
 });
+
+export const adminBookingRoutes = createRouter()
+  .openapi(listBookings, async (c) => {
+    const { show_id, user_id, status, page, limit } = c.req.valid("query");
+    const result = await c
+      .get("services")
+      .bookingViews.listForAdmin({ showId: show_id, userId: user_id, status, page, limit });
+    return c.json(result, 200);
+  })
+  .openapi(bookingLog, async (c) =>
+    c.json(await c.get("services").bookingViews.auditLog(c.req.valid("param").booking_id), 200),
+  );

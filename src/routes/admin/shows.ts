@@ -82,6 +82,6 @@ export const adminShowRoutes = createRouter()
   })
   .openapi(deleteShow, async (c) => {
     const force = c.req.valid("query").force === "true";
-    await c.get("services").admin.deleteShow(c.req.valid("param").show_id, force);
+    await c.get("services").admin.deleteShow(c.req.valid("param").show_id, force, c.get("user"));
     return c.body(null, 204);
   });
