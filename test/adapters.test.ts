@@ -9,7 +9,6 @@
 import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import { MemoryStore, type Store } from "hono-rate-limiter";
 import type Redis from "ioredis";
-import type { AppEnv } from "../src/app-env";
 import { RedisRateLimitStore } from "../src/infra/rate-limit-store";
 import { connectRedis, waitForRedis } from "../src/infra/redis";
 import {
@@ -856,12 +855,12 @@ describeEach(reportingRoomImplementations)("WaitingRoomStore line admissions: %s
 // Rate-limit store (hono-rate-limiter's Store)
 // ---------------------------------------------------------------------------------------------
 
-type RateStore = Store<AppEnv>;
+type RateStore = Store;
 type StoreOptions = Parameters<NonNullable<RateStore["init"]>>[0];
 const WINDOW_MS = 200;
 
 const rateStoreImplementations = implementations<RateStore>(
-  () => new MemoryStore<AppEnv>(),
+  () => new MemoryStore(),
   () => new RedisRateLimitStore(connection(), nextPrefix()),
 );
 
