@@ -1,12 +1,7 @@
 import type { Services } from "./services";
+import type { AuthUser } from "./services/auth";
 
-/** The authenticated caller, as loaded from the database on each request. */
-export interface AuthUser {
-  user_id: number;
-  email: string;
-  name: string | null;
-  role: "user" | "admin";
-}
+export type { AuthUser };
 
 export type AppEnv = {
   Variables: {

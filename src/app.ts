@@ -5,9 +5,9 @@ import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv } from "./app-env";
 import { AppError } from "./lib/errors";
 import type { Logger } from "./lib/logger";
-import { createRouter, errorResponses, z } from "./lib/openapi";
+import { completeOperations, createRouter, errorResponses, z } from "./lib/openapi";
 import { errorHandler, notFoundHandler } from "./middleware/error-handler";
-import { rateLimit } from "./middleware/rate-limit";
+import { isExemptFromRateLimits, rateLimit } from "./middleware/rate-limit";
 import { requestContext } from "./middleware/request-context";
 import { adminAnalyticsRoutes } from "./routes/admin/analytics";
 import { adminBookingRoutes } from "./routes/admin/bookings";
@@ -42,6 +42,11 @@ const PRIVATE_ROUTES = [
   "/api/v1/waiting-room/*",
   "/api/v1/shows/:show_id/waitlist",
 ];
+
+/** The same routes as they appear in the document. */
+const PRIVATE_PATHS = PRIVATE_ROUTES.map((route) =>
+  route.replace(/\/\*$/, "/").replace(/:(\w+)/g, "{$1}"),
+);
 
 const noStore = createMiddleware<AppEnv>(async (c, next) => {
   await next();
@@ -100,11 +105,9 @@ export function createApp(services: Services, logger: Logger) {
     bodyLimit({
       maxSize: config.BODY_LIMIT_BYTES,
       onError: () => {
-        throw new AppError(
-          413,
-          "PAYLOAD_TOO_LARGE",
-          `Request body is larger than ${config.BODY_LIMIT_BYTES} bytes`,
-        );
+        throw new AppError("PAYLOAD_TOO_LARGE", {
+          message: `Request body is larger than ${config.BODY_LIMIT_BYTES} bytes`,
+        });
       },
     }),
   );
@@ -140,8 +143,14 @@ export function createApp(services: Services, logger: Logger) {
       "The `token` returned by /api/v1/auth/login or /register. A token without `exp`, expired, revoked (logout, or a change of role or password) or of a deleted user is refused with 401.",
   });
   documentTheDocumentation(app);
+  completeOperations(app, {
+    isPrivate: (path) => PRIVATE_PATHS.some((prefix) => path.startsWith(prefix)),
+    isRateLimited: (path) => !isExemptFromRateLimits(path),
+    usesDependencies: (path) => path.startsWith("/api/v1/") && path !== OPENAPI_PATH,
+  });
   app.doc31(OPENAPI_PATH, {
     openapi: "3.1.0",
+    servers: [{ url: "/", description: "This server" }],
     info: {
       title: "Evently API",
       version: "1.0.0",
@@ -160,6 +169,7 @@ function documentTheDocumentation(app: ReturnType<typeof createRouter>) {
   registry.registerPath({
     method: "get",
     path: OPENAPI_PATH,
+    operationId: "getOpenApiDocument",
     tags: ["System"],
     summary: "This OpenAPI 3.1 document, generated from the route schemas",
     responses: { 200: { description: "The document", content: { "application/json": {} } } },
@@ -167,6 +177,7 @@ function documentTheDocumentation(app: ReturnType<typeof createRouter>) {
   registry.registerPath({
     method: "get",
     path: API_DOCS_PATH,
+    operationId: "getApiDocs",
     tags: ["System"],
     summary: "Swagger UI over this document",
     description:
@@ -176,6 +187,7 @@ function documentTheDocumentation(app: ReturnType<typeof createRouter>) {
   registry.registerPath({
     method: "get",
     path: `${API_DOCS_PATH}/{asset}`,
+    operationId: "getApiDocsAsset",
     tags: ["System"],
     summary: "A script, style sheet or icon of the Swagger UI page",
     request: {
@@ -183,7 +195,7 @@ function documentTheDocumentation(app: ReturnType<typeof createRouter>) {
     },
     responses: {
       200: { description: "The file" },
-      ...errorResponses(404),
+      ...errorResponses("NOT_FOUND"),
     },
   });
 }

@@ -8,6 +8,7 @@ import {
   startQueuedJobs,
 } from "./jobs/background";
 import { AppError } from "./lib/errors";
+import { httpError } from "./middleware/error-handler";
 import { startRuntime } from "./runtime";
 
 const config = loadConfigOrExit();
@@ -41,8 +42,8 @@ async function serveMetrics(request: Request): Promise<Response> {
     requireMetricsToken(request.headers.get("Authorization") ?? undefined, config.METRICS_TOKEN);
   } catch (error) {
     if (!(error instanceof AppError)) throw error;
-    const { status, code, message, headers } = error;
-    return Response.json({ message, code }, { status, headers });
+    const { status, body, headers } = httpError(error);
+    return Response.json(body, { status, headers });
   }
   return new Response(await services.metrics.render(), {
     headers: { "Content-Type": services.metrics.contentType },

@@ -10,7 +10,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { MemoryStore, type Store } from "hono-rate-limiter";
 import { deleteKeysWithPrefix } from "../scripts/bench/redis";
-import type { AppEnv } from "../src/app-env";
 import { RedisRateLimitStore } from "../src/infra/rate-limit-store";
 import { connectRedis, keyspaces, type RedisClient, waitForRedis } from "../src/infra/redis";
 import { RedisSeatEvents } from "../src/infra/seat-events";
@@ -901,12 +900,12 @@ describeEach(reportingRoomImplementations)("WaitingRoomStore line admissions: %s
 // Rate-limit store (hono-rate-limiter's Store)
 // ---------------------------------------------------------------------------------------------
 
-type RateStore = Store<AppEnv>;
+type RateStore = Store;
 type StoreOptions = Parameters<NonNullable<RateStore["init"]>>[0];
 const WINDOW_MS = 200;
 
 const rateStoreImplementations = implementations<RateStore>(
-  () => new MemoryStore<AppEnv>(),
+  () => new MemoryStore(),
   (redis) => new RedisRateLimitStore(redis, nextPrefix()),
 );
 

@@ -421,6 +421,14 @@ describeEachBackend("admin analytics (%s)", (backend) => {
       "from",
       "to",
     ]);
-    expect(Object.keys(operation.responses).sort()).toEqual(["200", "400", "401", "403"]);
+    expect(Object.keys(operation.responses).sort()).toEqual([
+      "200",
+      "400",
+      "401",
+      "403",
+      "429",
+      "500",
+      "503",
+    ]);
   });
 });

@@ -217,16 +217,41 @@ describeEachBackend("system on %s", (backend) => {
       ] as const) {
         expect(doc.paths[path][method].security).toEqual([{ bearerAuth: [] }]);
       }
-      expect(doc.paths["/api/v1/auth/login"].post.security).toBeUndefined();
-      expect(doc.paths["/health"].get.security).toBeUndefined();
+      expect(doc.paths["/api/v1/auth/login"].post.security).toEqual([]);
+      expect(doc.paths["/health"].get.security).toEqual([]);
     });
 
-    test("error responses reference the shared Error schema", async () => {
+    test("error responses name the catalogue codes the route answers", async () => {
       const doc = await openapi();
-      expect(doc.components.schemas.Error.properties).toHaveProperty("code");
-      expect(doc.components.schemas.Error.properties).toHaveProperty("message");
       const conflict = doc.paths["/api/v1/auth/register"].post.responses["409"];
-      expect(conflict.content["application/json"].schema.$ref).toBe("#/components/schemas/Error");
+      expect(conflict.content["application/json"].schema.$ref).toBe(
+        "#/components/schemas/EmailTakenError",
+      );
+      const emailTaken = doc.components.schemas.EmailTakenError;
+      expect(emailTaken.required).toEqual(["message", "code"]);
+      expect(emailTaken.properties.code.enum).toEqual(["EMAIL_TAKEN"]);
+      const login = doc.paths["/api/v1/auth/login"].post.responses;
+      expect(login["429"].content["application/json"].schema.$ref).toBe(
+        "#/components/schemas/RateLimitedError",
+      );
+      expect(Object.keys(login["429"].headers)).toEqual(
+        expect.arrayContaining(["Retry-After", "RateLimit-Limit", "X-Request-Id", "Cache-Control"]),
+      );
+      expect(login["413"].content["application/json"].schema.$ref).toBe(
+        "#/components/schemas/PayloadTooLargeError",
+      );
+    });
+
+    test("every operation has a unique operationId; the document names its server", async () => {
+      const doc = await openapi();
+      const ids = Object.values(
+        doc.paths as Record<string, Record<string, { operationId?: string }>>,
+      )
+        .flatMap((item) => Object.values(item))
+        .map((operation) => operation.operationId);
+      expect(ids).not.toContain(undefined);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(doc.servers).toEqual([expect.objectContaining({ url: "/" })]);
     });
 
     test("GET /api-docs serves the Swagger UI page pointing at the document", async () => {

@@ -130,12 +130,8 @@ export function requireMetricsToken(authorization: string | undefined, token?: s
   if (token === undefined) return;
   const presented = /^Bearer (.+)$/.exec(authorization ?? "")?.[1] ?? "";
   if (!timingSafeEqual(digest(presented), digest(token))) {
-    throw new AppError(
-      401,
-      "UNAUTHENTICATED",
-      "Metrics need the METRICS_TOKEN bearer token",
-      undefined,
-      { "WWW-Authenticate": 'Bearer realm="metrics"' },
-    );
+    throw new AppError("UNAUTHENTICATED", {
+      message: "Metrics need the METRICS_TOKEN bearer token",
+    });
   }
 }

@@ -1,8 +1,7 @@
 import type { Store } from "hono-rate-limiter";
-import type { AppEnv } from "../app-env";
 import type { RedisClient } from "./redis";
 
-type StoreOptions = Parameters<NonNullable<Store<AppEnv>["init"]>>[0];
+type StoreOptions = Parameters<NonNullable<Store["init"]>>[0];
 
 // KEYS: counter. ARGV: window ms. Fixed window: the first hit starts it.
 const INCREMENT = `
@@ -27,7 +26,7 @@ type ScriptRedis = RedisClient & {
  * window (its bundled RedisStore expects an Upstash-shaped client). defineCommand retries
  * with EVAL after NOSCRIPT, e.g. when Redis restarted and lost its script cache.
  */
-export class RedisRateLimitStore implements Store<AppEnv> {
+export class RedisRateLimitStore implements Store {
   private readonly redis: ScriptRedis;
   private windowMs = 60_000;
 

@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env";
-import { AppError } from "../lib/errors";
+import { AppError, badRequest } from "../lib/errors";
 
 const VALID_KEY = /^[\x20-\x7E]{1,255}$/;
 
-const keyInUse = (message: string) => new AppError(409, "IDEMPOTENCY_KEY_IN_USE", message);
+const keyInUse = (message: string) => new AppError("IDEMPOTENCY_KEY_IN_USE", { message });
 
 /** Answers whose retry may succeed are not stored, so the same key can be used again. */
 const isRetryable = (status: number) => status === 409 || status === 429 || status >= 500;
@@ -19,7 +19,7 @@ export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
   const key = c.req.header("Idempotency-Key");
   if (key === undefined) return next();
   if (!VALID_KEY.test(key)) {
-    throw new AppError(400, "VALIDATION_ERROR", "Invalid Idempotency-Key header", {
+    throw badRequest("Invalid Idempotency-Key header", {
       "Idempotency-Key": "must be 1-255 printable ASCII characters",
     });
   }

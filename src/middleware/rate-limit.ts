@@ -7,20 +7,23 @@ export interface RateLimitSettings extends CallerKeySettings {
   limitPerMinute: number;
   /** Names the counter, so several limits can share one store. */
   name: string;
-  store?: Store<AppEnv>;
+  store?: Store;
   logger: Logger;
 }
 
 const EXEMPT = /^\/(health|metrics)(\/|$)/;
+/** Probes and scrapes are never limited. */
+export const isExemptFromRateLimits = (path: string) => EXEMPT.test(path);
 
 /**
  * A fixed one-minute window per caller. If the shared store is unreachable the request is let
  * through (and logged): rate limiting must not take the service down with Redis.
  */
 export function rateLimit(settings: RateLimitSettings) {
-  const store = settings.store ?? new MemoryStore<AppEnv>();
+  const store = settings.store ?? new MemoryStore();
   const failOpen: Store<AppEnv> = {
-    init: (options) => store.init?.(options),
+    // The stores read only the window from the limiter's options.
+    init: ({ windowMs }) => store.init?.({ windowMs } as Parameters<NonNullable<Store["init"]>>[0]),
     increment: async (key) => {
       try {
         // MemoryStore answers its live counter: copied at once, or the parallel requests
@@ -42,7 +45,7 @@ export function rateLimit(settings: RateLimitSettings) {
     limit: settings.limitPerMinute,
     standardHeaders: "draft-6",
     store: failOpen,
-    skip: (c) => c.req.method === "OPTIONS" || EXEMPT.test(c.req.path),
+    skip: (c) => c.req.method === "OPTIONS" || isExemptFromRateLimits(c.req.path),
     keyGenerator: async (c) => `${settings.name}:${await callerKey(c, settings)}`,
     handler: (c) =>
       c.json(

@@ -17,6 +17,7 @@ const SessionSchema = z.object({ token: z.string(), user: UserSchema }).openapi(
 const register = createRoute({
   method: "post",
   path: "/register",
+  operationId: "register",
   tags: ["Auth"],
   summary: "Create a user account",
   description:
@@ -30,13 +31,14 @@ const register = createRoute({
   },
   responses: {
     201: jsonResponse(SessionSchema, "Registered; the token is ready to use"),
-    ...errorResponses(400, 403, 409),
+    ...errorResponses("FORBIDDEN", "EMAIL_TAKEN"),
   },
 });
 
 const login = createRoute({
   method: "post",
   path: "/login",
+  operationId: "login",
   tags: ["Auth"],
   summary: "Exchange email and password for a token",
   description:
@@ -46,38 +48,39 @@ const login = createRoute({
   },
   responses: {
     200: jsonResponse(SessionSchema, "Logged in"),
-    ...errorResponses(400, 401, 429),
+    ...errorResponses("INVALID_CREDENTIALS"),
   },
 });
 
 const me = createRoute({
   method: "get",
   path: "/me",
+  operationId: "getMe",
   tags: ["Auth"],
   summary: "The caller's account",
   security: [{ bearerAuth: [] }],
   middleware: [requireUser] as const,
   responses: {
     200: jsonResponse(z.object({ user: UserSchema }), "The caller"),
-    ...errorResponses(401),
   },
 });
 
 const logout = createRoute({
   method: "post",
   path: "/logout",
+  operationId: "logout",
   tags: ["Auth"],
   summary: "Revoke every token issued to the caller so far",
   security: [{ bearerAuth: [] }],
   middleware: [requireUser] as const,
-  responses: { 204: { description: "Logged out everywhere" }, ...errorResponses(401) },
+  responses: { 204: { description: "Logged out everywhere" } },
 });
 
 export const authRoutes = createRouter()
   .openapi(register, async (c) => {
     const { role, ...input } = c.req.valid("json");
     if (role !== undefined && role !== "user") {
-      throw new AppError(403, "FORBIDDEN", "Admin accounts cannot be self-registered");
+      throw new AppError("FORBIDDEN", { message: "Admin accounts cannot be self-registered" });
     }
     return c.json(await c.get("services").auth.register(input), 201);
   })

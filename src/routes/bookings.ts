@@ -13,7 +13,7 @@ import {
 } from "../lib/openapi";
 import { requireUser } from "../middleware/auth";
 import { idempotent } from "../middleware/idempotency";
-import { BookingWithLogSchema, SeatSchema } from "./schemas";
+import { BookingWithLogSchema, SeatSchema, timestamp } from "./schemas";
 
 const MAX_SEATS_PER_HOLD = 10;
 /** No booking costs more: a larger amount can never match one (and would overflow cents). */
@@ -40,6 +40,7 @@ const bookingParams = z.object({ booking_id: idParam("booking_id") });
 const lock = bookingPost({
   method: "post",
   path: "/lock",
+  operationId: "holdSeats",
   summary: "Hold 1–10 seats for 10 minutes (all or nothing)",
   description:
     "Any seat taken → 409 `SEAT_UNAVAILABLE` with `details.failed_seats` (exactly the requested seats that were taken) and nothing is held. Ids that are not seats of the show's venue → 400 with `details.invalid_seats` (a request naming both is refused for its taken seats, 409). Per customer: the seats of the caller's PENDING (not yet lapsed) and CONFIRMED bookings of the show, this hold included, may not exceed MAX_SEATS_PER_USER_PER_SHOW (default 10), else 409 `SEAT_LIMIT` with `details.remaining` (seats the caller may still hold for this show) and `details.limit`, and nothing is held; parallel holds of one caller cannot pass it together, seats freed by a cancel or a lapsed hold count no more, and a replay of an Idempotency-Key is not a second hold. Unknown show → 404; show already started → 400 `SHOW_STARTED`. Behind the show's waiting room: a queued caller gets 429 `WAITING_ROOM` with `details.position` and Retry-After.",
@@ -64,18 +65,27 @@ const lock = bookingPost({
         show_id: z.number().int(),
         locked_seats: z.array(SeatSchema),
         amount: z.number(),
-        expires_at: z.string(),
+        expires_at: timestamp(),
         expires_in: z.number().int().openapi({ description: "Seconds until the hold expires" }),
       }),
       "Seats held",
     ),
-    ...errorResponses(400, 401, 404, 409, 429, 503),
+    ...errorResponses(
+      "NOT_FOUND",
+      "SHOW_STARTED",
+      "SEAT_UNAVAILABLE",
+      "SEAT_LIMIT",
+      "SALES_NOT_OPEN",
+      "IDEMPOTENCY_KEY_IN_USE",
+      "WAITING_ROOM",
+    ),
   },
 });
 
 const pay = bookingPost({
   method: "post",
   path: "/payments/simulate",
+  operationId: "simulatePayment",
   summary: "Simulated payment for a held booking",
   description:
     "Deterministic: `outcome` defaults to `success`; `decline` → 402 `PAYMENT_FAILED`. The amount must equal the booking's (400 otherwise). Booking not PENDING or already paid → 409 `INVALID_STATE`; hold expired → 410.",
@@ -103,13 +113,20 @@ const pay = bookingPost({
       }),
       "Payment succeeded",
     ),
-    ...errorResponses(400, 401, 402, 404, 409, 410),
+    ...errorResponses(
+      "PAYMENT_FAILED",
+      "NOT_FOUND",
+      "INVALID_STATE",
+      "IDEMPOTENCY_KEY_IN_USE",
+      "HOLD_EXPIRED",
+    ),
   },
 });
 
 const confirm = bookingPost({
   method: "post",
   path: "/{booking_id}/confirm",
+  operationId: "confirmBooking",
   summary: "Confirm a paid hold",
   description:
     "Body `{}` (a `booking_id` in it must match the path). No succeeded payment → 402 `PAYMENT_REQUIRED`; hold expired → 410 (the booking becomes EXPIRED, its seats free, a payment is refunded); not PENDING → 409 `INVALID_STATE`.",
@@ -128,13 +145,20 @@ const confirm = bookingPost({
       }),
       "Confirmed",
     ),
-    ...errorResponses(400, 401, 402, 404, 409, 410),
+    ...errorResponses(
+      "PAYMENT_REQUIRED",
+      "NOT_FOUND",
+      "INVALID_STATE",
+      "IDEMPOTENCY_KEY_IN_USE",
+      "HOLD_EXPIRED",
+    ),
   },
 });
 
 const cancel = bookingPost({
   method: "post",
   path: "/{booking_id}/cancel",
+  operationId: "cancelBooking",
   summary: "Cancel a PENDING or CONFIRMED booking before its show starts",
   description:
     "Frees the seats; a paid booking is refunded (`refund`). Already cancelled or expired (also a hold that just ran out) → 409 `INVALID_STATE`; show started → 400 `SHOW_STARTED`. Admins may cancel any booking.",
@@ -149,13 +173,20 @@ const cancel = bookingPost({
       }),
       "Cancelled",
     ),
-    ...errorResponses(400, 401, 404, 409, 410),
+    ...errorResponses(
+      "SHOW_STARTED",
+      "NOT_FOUND",
+      "INVALID_STATE",
+      "IDEMPOTENCY_KEY_IN_USE",
+      "HOLD_EXPIRED",
+    ),
   },
 });
 
 const getBooking = createRoute({
   method: "get",
   path: "/{booking_id}",
+  operationId: "getBooking",
   tags: ["Bookings"],
   summary: "One booking (its owner or an admin; anyone else gets 404)",
   description:
@@ -165,7 +196,7 @@ const getBooking = createRoute({
   request: { params: bookingParams },
   responses: {
     200: jsonResponse(z.object({ booking: BookingWithLogSchema }), "The booking and its log"),
-    ...errorResponses(400, 401, 404),
+    ...errorResponses("NOT_FOUND"),
   },
 });
 

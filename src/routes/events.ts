@@ -17,6 +17,7 @@ const EventWithShowsSchema = EventSchema.extend({ shows: z.array(ShowSchema) }).
 const listEvents = createRoute({
   method: "get",
   path: "/",
+  operationId: "listEvents",
   tags: ["Catalogue"],
   summary: "Events with their upcoming shows",
   request: { query: paginationQuery },
@@ -25,19 +26,19 @@ const listEvents = createRoute({
       z.object({ events: z.array(EventWithShowsSchema), ...paginationEnvelope }),
       "A page of events",
     ),
-    ...errorResponses(400),
   },
 });
 
 const getEvent = createRoute({
   method: "get",
   path: "/{event_id}",
+  operationId: "getEvent",
   tags: ["Catalogue"],
   summary: "One event with its upcoming shows",
   request: { params: z.object({ event_id: idParam("event_id") }) },
   responses: {
     200: jsonResponse(z.object({ event: EventWithShowsSchema }), "The event"),
-    ...errorResponses(400, 404),
+    ...errorResponses("NOT_FOUND"),
   },
 });
 

@@ -3,6 +3,10 @@ import { BOOKING_EVENTS } from "../services/booking-log";
 
 /** Response schemas shared by several route files. */
 
+/** A timestamp in an answer: ISO-8601 in UTC. */
+export const timestamp = () =>
+  z.string().openapi({ format: "date-time", example: "2026-12-01T19:30:00.000Z" });
+
 export const UserSchema = z
   .object({
     user_id: z.number().int(),
@@ -15,9 +19,9 @@ export const UserSchema = z
 export const ShowSchema = z
   .object({
     show_id: z.number().int(),
-    start_time: z.string().openapi({ example: "2026-12-01T19:30:00.000Z" }),
-    end_time: z.string(),
-    sales_open_at: z.string().nullable().openapi({
+    start_time: timestamp(),
+    end_time: timestamp(),
+    sales_open_at: timestamp().nullable().openapi({
       description: "Holds open at this time (null: on sale now); earlier arrivals are pre-queued",
     }),
     price: z.number().openapi({ example: 49.5 }),
@@ -53,7 +57,7 @@ export const EventSchema = z
     event_id: z.number().int(),
     title: z.string(),
     description: z.string().nullable(),
-    created_at: z.string(),
+    created_at: timestamp(),
   })
   .openapi("Event");
 
@@ -62,7 +66,7 @@ export const VenueSchema = z
     venue_id: z.number().int(),
     venue_name: z.string(),
     address: z.string(),
-    created_at: z.string(),
+    created_at: timestamp(),
   })
   .openapi("Venue");
 
@@ -94,8 +98,8 @@ export const BookingSchema = z
     status: z.enum(BOOKING_STATUSES),
     show_id: z.number().int(),
     amount: z.number(),
-    created_at: z.string(),
-    expires_at: z.string(),
+    created_at: timestamp(),
+    expires_at: timestamp(),
     seats: z.array(SeatSchema),
     show: ShowSchema,
     payment: MoneyMovementSchema.nullable().openapi({

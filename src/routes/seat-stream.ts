@@ -11,6 +11,7 @@ const RECONNECT_MS = 3000;
 const seatStream = createRoute({
   method: "get",
   path: "/{show_id}/seats/stream",
+  operationId: "streamSeatMap",
   tags: ["Catalogue"],
   summary: "Live seat map (Server-Sent Events)",
   description: [
@@ -36,7 +37,7 @@ const seatStream = createRoute({
         },
       },
     },
-    ...errorResponses(400, 404, 429, 503),
+    ...errorResponses("NOT_FOUND"),
   },
 });
 
@@ -112,7 +113,7 @@ export const seatStreamRoutes = createRouter().openapi(seatStream, async (c) => 
         logger.info("dropped a live seat map client that stopped reading", { show_id: showId });
         // Cancels the body: the pending write fails and the response ends.
         stream.abort();
-      } else if (!(error instanceof AppError && error.status === 404)) {
+      } else if (!(error instanceof AppError && error.code === "NOT_FOUND")) {
         // The database failed (a deleted show just ends the stream): a reconnecting client
         // gets a fresh snapshot, or the 404.
         logger.warn("live seat map stream ended by an error", {

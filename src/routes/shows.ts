@@ -18,15 +18,17 @@ const ShowPageSchema = z.object({ shows: z.array(ShowSchema), ...paginationEnvel
 const listShows = createRoute({
   method: "get",
   path: "/",
+  operationId: "listShows",
   tags: ["Catalogue"],
   summary: "Upcoming shows, soonest first",
   request: { query: paginationQuery },
-  responses: { 200: jsonResponse(ShowPageSchema, "A page of shows"), ...errorResponses(400) },
+  responses: { 200: jsonResponse(ShowPageSchema, "A page of shows") },
 });
 
 const searchShows = createRoute({
   method: "get",
   path: "/search",
+  operationId: "searchShows",
   tags: ["Catalogue"],
   summary: "Search upcoming shows",
   description:
@@ -40,12 +42,13 @@ const searchShows = createRoute({
       availability: z.enum(["available"]).optional(),
     }),
   },
-  responses: { 200: jsonResponse(ShowPageSchema, "Matching shows"), ...errorResponses(400) },
+  responses: { 200: jsonResponse(ShowPageSchema, "Matching shows") },
 });
 
 const getShow = createRoute({
   method: "get",
   path: "/{show_id}",
+  operationId: "getShow",
   tags: ["Catalogue"],
   summary: "One show with its availability",
   description:
@@ -53,35 +56,61 @@ const getShow = createRoute({
   request: { params: showIdParams },
   responses: {
     200: jsonResponse(z.object({ show: ShowSchema }), "The show"),
-    ...errorResponses(400, 404),
+    ...errorResponses("NOT_FOUND"),
   },
 });
+
+const SEAT_MAP_HEADERS = {
+  ETag: { description: "The map's version; send it in If-None-Match", schema: { type: "string" } },
+  "Cache-Control": {
+    description: "`no-cache`: keep the map but revalidate it",
+    schema: { type: "string" },
+  },
+} as const;
 
 const seatMap = createRoute({
   method: "get",
   path: "/{show_id}/seats",
+  operationId: "getSeatMap",
   tags: ["Catalogue"],
   summary: "The show's seat map",
   description:
     "Every seat of the venue with its status for this show. A seat whose hold has expired shows as `AVAILABLE` even before the cleanup job runs. Carries an `ETag`; send it back in `If-None-Match` to get `304 Not Modified` while the map is unchanged. 503 `UNAVAILABLE` (with `Retry-After`) while the database is down, or while an admin is changing the venue's seat layout faster than the map can be read.",
-  request: { params: showIdParams },
+  request: {
+    params: showIdParams,
+    headers: z.object({
+      "if-none-match": z
+        .string()
+        .optional()
+        .openapi({
+          param: { name: "if-none-match", in: "header" },
+          description: "The `ETag` of a map the client holds: unchanged → 304, no body",
+        }),
+    }),
+  },
   responses: {
-    200: jsonResponse(
-      z.object({
-        show_id: z.number().int(),
-        seats: z.array(
-          z.object({
-            seat_id: z.number().int(),
-            seat_row: z.string(),
-            seat_number: z.number().int(),
-            status: z.enum(["AVAILABLE", "LOCKED", "BOOKED"]),
-          }),
-        ),
-      }),
-      "The seat map",
-    ),
-    304: { description: "Unchanged since the ETag sent in If-None-Match" },
-    ...errorResponses(400, 404, 503),
+    200: {
+      ...jsonResponse(
+        z.object({
+          show_id: z.number().int(),
+          seats: z.array(
+            z.object({
+              seat_id: z.number().int(),
+              seat_row: z.string(),
+              seat_number: z.number().int(),
+              status: z.enum(["AVAILABLE", "LOCKED", "BOOKED"]),
+            }),
+          ),
+        }),
+        "The seat map",
+      ),
+      headers: SEAT_MAP_HEADERS,
+    },
+    304: {
+      description: "Unchanged since the ETag sent in If-None-Match",
+      headers: SEAT_MAP_HEADERS,
+    },
+    ...errorResponses("NOT_FOUND"),
   },
 });
 

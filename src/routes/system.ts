@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { requireMetricsToken } from "../infra/metrics";
 import { createRouter, errorResponses, jsonResponse, z } from "../lib/openapi";
+import { timestamp } from "./schemas";
 
 const ChecksSchema = z.record(
   z.string(),
@@ -10,16 +11,18 @@ const ChecksSchema = z.record(
 const liveness = createRoute({
   method: "get",
   path: "/health",
+  operationId: "getLiveness",
   tags: ["System"],
   summary: "Liveness: the process answers; touches nothing else",
   responses: {
-    200: jsonResponse(z.object({ status: z.literal("OK"), timestamp: z.string() }), "Alive"),
+    200: jsonResponse(z.object({ status: z.literal("OK"), timestamp: timestamp() }), "Alive"),
   },
 });
 
 const readiness = createRoute({
   method: "get",
   path: "/health/ready",
+  operationId: "getReadiness",
   tags: ["System"],
   summary: "Readiness: this instance can serve",
   description:
@@ -39,13 +42,14 @@ const readiness = createRoute({
 const metrics = createRoute({
   method: "get",
   path: "/metrics",
+  operationId: "getMetrics",
   tags: ["System"],
   summary: "Prometheus metrics",
   description:
     "Text exposition format: `evently_http_requests_total` and `evently_http_request_duration_seconds` by method, route template and status; `evently_holds_total` by result; `evently_booking_transitions_total` (confirmed, cancelled, expired); `evently_waiting_room_queued` per show (users who polled within QUEUE_ABANDON_SECONDS) and `evently_waiting_room_admissions_total` (admissions from a line, by any call or job); `evently_db_connections` by state; `evently_queue_jobs` per BullMQ queue; `evently_redis_up` (1 or 0, when Redis is configured); process metrics. Answers 200 while Redis or the database is down or hung: a gauge whose source does not answer within a second has no samples in that scrape. When the operator sets `METRICS_TOKEN`, it needs `Authorization: Bearer <METRICS_TOKEN>` (401 `UNAUTHENTICATED` otherwise). Not rate limited.",
   responses: {
     200: { description: "Metrics", content: { "text/plain": { schema: z.string() } } },
-    ...errorResponses(401),
+    ...errorResponses("UNAUTHENTICATED"),
   },
 });
 

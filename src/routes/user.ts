@@ -1,18 +1,12 @@
 import { createRoute } from "@hono/zod-openapi";
-import {
-  createRouter,
-  errorResponses,
-  jsonResponse,
-  paginationEnvelope,
-  paginationQuery,
-  z,
-} from "../lib/openapi";
+import { createRouter, jsonResponse, paginationEnvelope, paginationQuery, z } from "../lib/openapi";
 import { requireUser } from "../middleware/auth";
 import { BOOKING_STATUSES, BookingSchema } from "./schemas";
 
 const myBookings = createRoute({
   method: "get",
   path: "/bookings",
+  operationId: "listMyBookings",
   tags: ["Bookings"],
   summary: "The caller's bookings, newest first",
   description:
@@ -25,7 +19,6 @@ const myBookings = createRoute({
       z.object({ bookings: z.array(BookingSchema), ...paginationEnvelope }),
       "A page of bookings",
     ),
-    ...errorResponses(400, 401),
   },
 });
 

@@ -1,10 +1,12 @@
 import { createRoute } from "@hono/zod-openapi";
 import { createRouter, errorResponses, idParam, jsonResponse, z } from "../lib/openapi";
 import { requireUser } from "../middleware/auth";
+import { timestamp } from "./schemas";
 
 const status = createRoute({
   method: "get",
   path: "/{show_id}",
+  operationId: "getWaitingRoomPlace",
   tags: ["Bookings"],
   summary: "The caller's place in the show's waiting room",
   description:
@@ -18,14 +20,14 @@ const status = createRoute({
         status: z.enum(["open", "queued", "admitted"]),
         position: z.number().int().optional(),
         estimated_wait_seconds: z.number().int().optional(),
-        admitted_until: z.string().optional(),
-        sales_open_at: z.string().optional().openapi({
+        admitted_until: timestamp().optional(),
+        sales_open_at: timestamp().optional().openapi({
           description: "Present while sales have not opened: hold attempts join the pre-queue",
         }),
       }),
       "The caller's state",
     ),
-    ...errorResponses(400, 401, 404),
+    ...errorResponses("NOT_FOUND"),
   },
 });
 

@@ -3,7 +3,7 @@ import type { Database, Queryable } from "../db/client";
 import { pgErrorCode, UNIQUE_VIOLATION, withRetries } from "../db/errors";
 import type { StaleReads } from "../db/read-replica";
 import { bookings, events, seats, showSeats, shows, venues, waitlistEntries } from "../db/schema";
-import { AppError, badRequest, conflict, notFound } from "../lib/errors";
+import { badRequest, conflict, notFound } from "../lib/errors";
 import { toCents } from "../lib/money";
 import { iso } from "../lib/time";
 import { endBookings, settleEndedBookings } from "./booking-lifecycle";
@@ -439,12 +439,12 @@ export class AdminService {
 
 function assertTimeOrder(start: Date, end: Date, salesOpenAt?: Date | null) {
   if (end <= start) {
-    throw new AppError(400, "VALIDATION_ERROR", "end_time must be after start_time", {
+    throw badRequest("end_time must be after start_time", {
       end_time: "must be after start_time",
     });
   }
   if (salesOpenAt && salesOpenAt >= start) {
-    throw new AppError(400, "VALIDATION_ERROR", "sales_open_at must be before start_time", {
+    throw badRequest("sales_open_at must be before start_time", {
       sales_open_at: "must be before start_time",
     });
   }

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { execRows } from "../db/client";
 import type { StaleReads } from "../db/read-replica";
-import { AppError } from "../lib/errors";
+import { badRequest } from "../lib/errors";
 import { fromCents } from "../lib/money";
 import { iso } from "../lib/time";
 
@@ -85,7 +85,7 @@ interface ReportRow {
 }
 
 const invalidRange = (message: string, details: Record<string, string>) =>
-  new AppError(400, "VALIDATION_ERROR", message, details);
+  badRequest(message, details);
 
 /**
  * The range a report covers: `to` defaults to now and `from` to 30 days before `to`.

@@ -1,14 +1,21 @@
 import { eq, sql } from "drizzle-orm";
 import { sign, verify } from "hono/jwt";
-import type { AuthUser } from "../app-env";
 import { type Database, execRows, Statement } from "../db/client";
 import { perTurnLookup } from "../db/per-turn-lookup";
 import { users } from "../db/schema";
 import type { PasswordHasher } from "../infra/password-hasher";
 import { AppError } from "../lib/errors";
+import { MAX_ID } from "../lib/ids";
 import { hmacKey } from "../lib/jwt-key";
-import { MAX_ID } from "../lib/openapi";
 import type { LoginThrottle } from "./login-throttle";
+
+/** The authenticated caller, as loaded from the database on each request. */
+export interface AuthUser {
+  user_id: number;
+  email: string;
+  name: string | null;
+  role: "user" | "admin";
+}
 
 export interface AuthSettings {
   jwtSecret: string;
@@ -26,9 +33,8 @@ export interface Session {
 }
 
 const unauthenticated = (message = "Authentication required") =>
-  new AppError(401, "UNAUTHENTICATED", message);
-const invalidCredentials = () =>
-  new AppError(401, "INVALID_CREDENTIALS", "Invalid email or password");
+  new AppError("UNAUTHENTICATED", { message });
+const invalidCredentials = () => new AppError("INVALID_CREDENTIALS");
 
 const publicUser = (row: AuthUser): AuthUser => ({
   user_id: row.user_id,
@@ -108,7 +114,7 @@ export class AuthService {
       })
       .onConflictDoNothing({ target: users.email })
       .returning();
-    if (!row) throw new AppError(409, "EMAIL_TAKEN", "An account with this email already exists");
+    if (!row) throw new AppError("EMAIL_TAKEN");
     return this.issueSession(row);
   }
 

@@ -1,13 +1,21 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
-import type { AuthUser } from "../app-env";
 import { type Database, execRows, type Queryable } from "../db/client";
 import { isTransientConflict, pgErrorCode, UNIQUE_VIOLATION, withRetries } from "../db/errors";
 import { bookedMarkerTtlMs } from "../infra/seat-locks";
-import { AppError, badRequest, invalidState, notFound, seatLimitReached } from "../lib/errors";
+import {
+  AppError,
+  badRequest,
+  invalidState,
+  notFound,
+  salesNotOpen,
+  seatLimitReached,
+  showStarted,
+} from "../lib/errors";
 import { fromCents, toCents } from "../lib/money";
 import { iso } from "../lib/time";
 import { TtlCache } from "../lib/ttl-cache";
+import type { AuthUser } from "./auth";
 import {
   type EndedBooking,
   type Endings,
@@ -49,18 +57,14 @@ interface BookingRow {
 }
 
 const seatUnavailable = (failedSeats: number[]) =>
-  new AppError(409, "SEAT_UNAVAILABLE", "Some of the requested seats are not available", {
-    failed_seats: failedSeats,
-  });
+  new AppError("SEAT_UNAVAILABLE", { details: { failed_seats: failedSeats } });
 export interface ShowTimes {
   /** Epoch milliseconds. */
   startsAt: number;
   salesOpenAt?: number;
 }
 
-const showStarted = () => new AppError(400, "SHOW_STARTED", "The show has already started");
-const holdExpired = () =>
-  new AppError(410, "HOLD_EXPIRED", "The hold on these seats has expired; hold them again");
+const holdExpired = () => new AppError("HOLD_EXPIRED");
 
 const HOLD_RESULTS = {
   invalid: "invalid",
@@ -73,9 +77,7 @@ const HOLD_RESULTS = {
 const alreadyPaid = () => invalidState("The booking is already paid");
 
 const seatsChangingTooFast = () =>
-  new AppError(503, "UNAVAILABLE", "These seats are changing too fast; retry shortly", undefined, {
-    "Retry-After": "1",
-  });
+  new AppError("UNAVAILABLE", { message: "These seats are changing too fast; retry shortly" });
 
 export class BookingService {
   constructor(
@@ -220,9 +222,7 @@ export class BookingService {
     }
     if (!booking?.recorded) throw await this.whyNot(user, bookingId, booking, amount);
     if (status === "DECLINED") {
-      throw new AppError(402, "PAYMENT_FAILED", "The payment was declined", {
-        transaction_id: transactionId,
-      });
+      throw new AppError("PAYMENT_FAILED", { details: { transaction_id: transactionId } });
     }
     await this.waitingRoom.renewAdmission(booking.show_id, user.user_id);
     return {
@@ -291,7 +291,7 @@ export class BookingService {
     }
     if (paying && booking.paid) return alreadyPaid();
     if (!paying && !booking.paid) {
-      return new AppError(402, "PAYMENT_REQUIRED", "Pay for the booking before confirming it");
+      return new AppError("PAYMENT_REQUIRED");
     }
     throw new Error(`booking ${bookingId}: nothing explains why it was left as it was`);
   }
@@ -314,11 +314,7 @@ export class BookingService {
         throw invalidState(`The booking is already ${booking.status}`);
       }
       if (booking.show_started) {
-        throw new AppError(
-          400,
-          "SHOW_STARTED",
-          "The show has started; it can no longer be cancelled",
-        );
+        throw showStarted("The show has started; it can no longer be cancelled");
       }
       const seats = await execRows<SeatRef>(
         tx,
@@ -383,9 +379,7 @@ export class BookingService {
     const times = await this.readShowTimes(tx, showId);
     if (times === undefined) return notFound("Show");
     if (times.salesOpenAt !== undefined && times.salesOpenAt > Date.now()) {
-      return new AppError(409, "SALES_NOT_OPEN", "Sales for this show have not opened yet", {
-        sales_open_at: new Date(times.salesOpenAt).toISOString(),
-      });
+      return salesNotOpen(times.salesOpenAt);
     }
     return showStarted();
   }

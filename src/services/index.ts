@@ -1,5 +1,4 @@
 import { MemoryStore, type Store } from "hono-rate-limiter";
-import type { AppEnv } from "../app-env";
 import type { Config } from "../config";
 import type { Database } from "../db/client";
 import type { StaleReads } from "../db/read-replica";
@@ -39,7 +38,7 @@ export interface Services {
   idempotency: IdempotencyStore;
   locks: SeatLocks;
   /** Shared rate-limit counters (Redis); undefined → each limiter counts in memory. */
-  rateLimitStore?: Store<AppEnv>;
+  rateLimitStore?: Store;
   waitingRoom: WaitingRoom;
   /** Waitlists of sold-out shows and the users' notifications. */
   waitlist: WaitlistService;
@@ -62,9 +61,9 @@ export interface ServiceDependencies {
   staleReads: StaleReads;
   health: HealthCheck;
   locks: SeatLocks;
-  rateLimitStore?: Store<AppEnv>;
+  rateLimitStore?: Store;
   /** Shared failed-login counters (Redis); undefined → counted in memory. */
-  loginFailureStore?: Store<AppEnv>;
+  loginFailureStore?: Store;
   waitingRoomStore: WaitingRoomStore;
   admissionTrigger: AdmissionTrigger;
   passwords: PasswordHasher;
@@ -108,7 +107,7 @@ export function createServices(deps: ServiceDependencies): Services {
       deps.passwords,
       { jwtSecret: config.JWT_SECRET, jwtTtlSeconds: config.JWT_TTL_SECONDS },
       config.RATE_LIMIT_ENABLED
-        ? new LoginThrottle(deps.loginFailureStore ?? new MemoryStore<AppEnv>(), {
+        ? new LoginThrottle(deps.loginFailureStore ?? new MemoryStore(), {
             maxFailures: config.LOGIN_FAILURES_PER_EMAIL,
             windowSeconds: config.LOGIN_FAILURE_WINDOW_SECONDS,
             logger: deps.logger,

@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
 import type { Store } from "hono-rate-limiter";
-import type { AppEnv } from "../app-env";
 import { AppError } from "../lib/errors";
 import type { Logger } from "../lib/logger";
 
@@ -10,7 +9,7 @@ export interface LoginThrottleSettings {
   logger: Logger;
 }
 
-type StoreOptions = Parameters<NonNullable<Store<AppEnv>["init"]>>[0];
+type StoreOptions = Parameters<NonNullable<Store["init"]>>[0];
 
 /**
  * Failed logins per account, from whatever address they come, so that a guess spread over
@@ -24,7 +23,7 @@ type StoreOptions = Parameters<NonNullable<Store<AppEnv>["init"]>>[0];
  */
 export class LoginThrottle {
   constructor(
-    private readonly store: Store<AppEnv>,
+    private readonly store: Store,
     private readonly settings: LoginThrottleSettings,
   ) {
     // The stores read only the window from the limiter's options.
@@ -44,18 +43,11 @@ export class LoginThrottle {
       1,
       Math.ceil(((counted.resetTime?.getTime() ?? Date.now()) - Date.now()) / 1000),
     );
-    throw new AppError(
-      429,
-      "RATE_LIMITED",
-      `Too many failed logins for this account: at most ${this.settings.maxFailures} every ${this.settings.windowSeconds} seconds. Retry after the time in Retry-After.`,
-      undefined,
-      {
-        "Retry-After": String(seconds),
-        "RateLimit-Limit": String(this.settings.maxFailures),
-        "RateLimit-Remaining": "0",
-        "RateLimit-Reset": String(seconds),
-      },
-    );
+    throw new AppError("RATE_LIMITED", {
+      message: `Too many failed logins for this account: at most ${this.settings.maxFailures} every ${this.settings.windowSeconds} seconds. Retry after the time in Retry-After.`,
+      retryAfterSeconds: seconds,
+      rateLimit: { limit: this.settings.maxFailures, remaining: 0, resetSeconds: seconds },
+    });
   }
 
   /** The attempt logged in: the account's count starts afresh. */

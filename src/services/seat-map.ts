@@ -164,13 +164,9 @@ export class SeatMapService {
       if (layout) return serialize(showId, layout.render(row.statuses), row.next_expiry);
       if (attempt === MAX_LAYOUT_READS) {
         // Admins are changing the layout right now: a moment later the map can be built.
-        throw new AppError(
-          503,
-          "UNAVAILABLE",
-          "The show's seat layout is being changed; retry shortly",
-          undefined,
-          { "Retry-After": "1" },
-        );
+        throw new AppError("UNAVAILABLE", {
+          message: "The show's seat layout is being changed; retry shortly",
+        });
       }
     }
   }

@@ -58,9 +58,7 @@ export type SeatStreamItem =
 export const RETRY_STREAM_AFTER_SECONDS = 5;
 
 const unavailable = (message: string) =>
-  new AppError(503, "UNAVAILABLE", message, undefined, {
-    "Retry-After": String(RETRY_STREAM_AFTER_SECONDS),
-  });
+  new AppError("UNAVAILABLE", { message, retryAfterSeconds: RETRY_STREAM_AFTER_SECONDS });
 
 /**
  * One client's stream: the snapshot taken when it opened and, in order, every change of the
@@ -341,13 +339,11 @@ export class SeatStreams {
     if (this.closing) throw unavailable("The server is shutting down; reconnect shortly");
     const held = this.byClient.get(client) ?? 0;
     if (held >= this.settings.maxPerClient) {
-      throw new AppError(
-        429,
-        "RATE_LIMITED",
-        `At most ${this.settings.maxPerClient} live seat map streams per client are open at once; close one first`,
-        { max_streams: this.settings.maxPerClient },
-        { "Retry-After": "10" },
-      );
+      throw new AppError("RATE_LIMITED", {
+        message: `At most ${this.settings.maxPerClient} live seat map streams per client are open at once; close one first`,
+        details: { max_streams: this.settings.maxPerClient },
+        retryAfterSeconds: 10,
+      });
     }
     if (this.opened >= this.settings.maxStreams) {
       throw unavailable("Too many live seat map streams on this server; retry shortly");

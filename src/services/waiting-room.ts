@@ -1,6 +1,6 @@
 import { randomInt } from "node:crypto";
 import type { LinePace, RoomState, WaitingRoomStore } from "../infra/waiting-room-store";
-import { AppError } from "../lib/errors";
+import { AppError, salesNotOpen } from "../lib/errors";
 import type { Logger } from "../lib/logger";
 
 export interface WaitingRoomSettings {
@@ -12,25 +12,22 @@ export interface WaitingRoomSettings {
 /** Asks for the line of a show to move (a BullMQ job in production, a direct call embedded). */
 export type AdmissionTrigger = (showId: number) => Promise<void>;
 
-const salesNotOpen = (opensAt: number) =>
-  new AppError(409, "SALES_NOT_OPEN", "Sales for this show have not opened yet", {
-    sales_open_at: new Date(opensAt).toISOString(),
-  });
+/** Asks a queued client back within 1 to 30 seconds, whatever the estimated wait. */
+const retryAfter = (waitSeconds: number) => Math.min(Math.max(waitSeconds, 1), 30);
 
 /** Everyone who arrives early waits for the draw at opening time. */
 const preQueued = (opensAt: number, now: number) => {
   const wait = Math.ceil((opensAt - now) / 1000);
-  return new AppError(
-    429,
-    "WAITING_ROOM",
-    "Sales open soon: you are in the pre-queue, whose order is drawn at random when they open.",
-    {
+  return new AppError("WAITING_ROOM", {
+    message:
+      "Sales open soon: you are in the pre-queue, whose order is drawn at random when they open.",
+    details: {
       pre_queue: true,
       sales_open_at: new Date(opensAt).toISOString(),
       estimated_wait_seconds: wait,
     },
-    { "Retry-After": String(Math.min(Math.max(wait, 1), 30)) },
-  );
+    retryAfterSeconds: retryAfter(wait),
+  });
 };
 
 const hasPace = (pace: LinePace) => pace.admissions > 0 && pace.spanMs > 0;
@@ -77,13 +74,11 @@ export class WaitingRoom {
     const state = await this.guard(() => this.store.enter(showId, userId, this.clock()));
     if (state?.status !== "queued") return;
     const wait = await this.estimatedWait(showId, state.position);
-    throw new AppError(
-      429,
-      "WAITING_ROOM",
-      `You are number ${state.position} in line for this show; retry after the time in Retry-After.`,
-      { position: state.position, estimated_wait_seconds: wait },
-      { "Retry-After": String(Math.min(Math.max(wait, 1), 30)) },
-    );
+    throw new AppError("WAITING_ROOM", {
+      message: `You are number ${state.position} in line for this show; retry after the time in Retry-After.`,
+      details: { position: state.position, estimated_wait_seconds: wait },
+      retryAfterSeconds: retryAfter(wait),
+    });
   }
 
   async status(showId: number, userId: number, salesOpenAt?: number): Promise<WaitingRoomStatus> {

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { type Database, execRows, type Queryable } from "../db/client";
 import { shows } from "../db/schema";
-import { AppError, notFound, seatLimitReached } from "../lib/errors";
+import { AppError, notFound, seatLimitReached, showStarted } from "../lib/errors";
 import { iso } from "../lib/time";
 import { availableSeats } from "./catalog";
 import type { AfterCommit } from "./seat-changes";
@@ -79,15 +79,13 @@ export class WaitlistService {
       const existing = await this.activeEntry(tx, userId, showId);
       if (existing) return { entry: existing, created: false };
       if (show.started) {
-        throw new AppError(400, "SHOW_STARTED", "The show has already started");
+        throw showStarted();
       }
       if (free >= seatsWanted) {
-        throw new AppError(
-          409,
-          "NOT_SOLD_OUT",
-          `The show is not sold out: ${free} seats are free; hold them instead`,
-          { free_seats: free },
-        );
+        throw new AppError("NOT_SOLD_OUT", {
+          message: `The show is not sold out: ${free} seats are free; hold them instead`,
+          details: { free_seats: free },
+        });
       }
       const [held] = await execRows<{ seats: number }>(
         tx,

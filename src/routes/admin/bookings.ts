@@ -1,9 +1,9 @@
+import { MAX_ID } from "../../lib/ids";
 import {
   createRouter,
   errorResponses,
   idParam,
   jsonResponse,
-  MAX_ID,
   paginationEnvelope,
   paginationQuery,
   z,
@@ -24,6 +24,7 @@ const queryId = (name: string) =>
 const listBookings = adminRoute({
   method: "get",
   path: "/",
+  operationId: "listAllBookings",
   summary: "All bookings, newest first",
   description:
     "Every user's bookings with their show (event and venue) and seats, filtered by `show_id`, `user_id` and `status` (all optional, combined with AND). A hold that ran out reads as EXPIRED, and `status=EXPIRED` finds it, even before the cleanup job has marked it. Same Booking shape as `/api/v1/user/bookings`.",
@@ -39,13 +40,13 @@ const listBookings = adminRoute({
       z.object({ bookings: z.array(BookingSchema), ...paginationEnvelope }),
       "A page of bookings",
     ),
-    ...errorResponses(400, 401, 403),
   },
 });
 
 const bookingLog = adminRoute({
   method: "get",
   path: "/{booking_id}/log",
+  operationId: "getBookingLog",
   summary: "A booking's log: every change, who made it, in which request",
   description:
     "Every state change of the booking, oldest first: HELD, OFFERED, PAID, PAYMENT_DECLINED, CONFIRMED, CANCELLED, EXPIRED, REFUNDED, each with its time, actor (null for the system), the X-Request-Id of the request that caused it and its details (amounts and transaction ids for money). Entries are written in the same transaction as the change and are append-only: the database refuses to change or delete them. Read from the primary: a change just answered is in it. Unknown booking → 404.",
@@ -55,7 +56,7 @@ const bookingLog = adminRoute({
       z.object({ booking_id: z.number().int(), log: z.array(AuditedLogEntrySchema) }),
       "The booking's log",
     ),
-    ...errorResponses(400, 401, 403, 404),
+    ...errorResponses("NOT_FOUND"),
   },
 });
 

@@ -23,33 +23,35 @@ const EventInput = z
 const createEvent = adminRoute({
   method: "post",
   path: "/",
+  operationId: "createEvent",
   summary: "Create an event",
   request: { body: jsonBody(EventInput) },
   responses: {
     201: jsonResponse(z.object({ event: EventSchema }), "Created"),
-    ...errorResponses(400, 401, 403),
   },
 });
 
 const updateEvent = adminRoute({
   method: "put",
   path: "/{event_id}",
+  operationId: "updateEvent",
   summary: "Update an event (fields sent are replaced)",
   request: { params: eventParams, body: jsonBody(updateBody(EventInput)) },
   responses: {
     200: jsonResponse(z.object({ event: EventSchema }), "Updated"),
-    ...errorResponses(400, 401, 403, 404),
+    ...errorResponses("NOT_FOUND"),
   },
 });
 
 const deleteEvent = adminRoute({
   method: "delete",
   path: "/{event_id}",
+  operationId: "deleteEvent",
   summary: "Delete an event and its shows",
   description:
     "Refused with 409 while one of its shows has PENDING or CONFIRMED bookings. The event and its shows are marked deleted as `DELETE /admin/shows/{show_id}` does it: out of the catalog and 404 from then on (admin update and a second DELETE too), kept with their bookings, payments and refunds for the buyers' history and the analytics. A new event may take the same title.",
   request: { params: eventParams },
-  responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 403, 404, 409) },
+  responses: { 204: { description: "Deleted" }, ...errorResponses("NOT_FOUND", "CONFLICT") },
 });
 
 export const adminEventRoutes = createRouter()

@@ -35,32 +35,35 @@ const ShowInput = z
 const createShow = adminRoute({
   method: "post",
   path: "/",
+  operationId: "createShow",
   summary: "Schedule a show",
   description:
     "Creates the show and one show_seats row per seat of the venue in one statement. Unknown `event_id`/`venue_id` → 404.",
   request: { body: jsonBody(ShowInput) },
   responses: {
     201: jsonResponse(z.object({ show: ShowSchema }), "Created"),
-    ...errorResponses(400, 401, 403, 404),
+    ...errorResponses("NOT_FOUND"),
   },
 });
 
 const updateShow = adminRoute({
   method: "put",
   path: "/{show_id}",
+  operationId: "updateShow",
   summary: "Update a show (fields sent are replaced)",
   description:
     "A new price applies to holds made from now on. Moving to another venue is refused (409) once the show has bookings.",
   request: { params: showParams, body: jsonBody(updateBody(ShowInput)) },
   responses: {
     200: jsonResponse(z.object({ show: ShowSchema }), "Updated"),
-    ...errorResponses(400, 401, 403, 404, 409),
+    ...errorResponses("NOT_FOUND", "CONFLICT"),
   },
 });
 
 const deleteShow = adminRoute({
   method: "delete",
   path: "/{show_id}",
+  operationId: "deleteShow",
   summary: "Delete a show",
   description:
     "With PENDING or CONFIRMED bookings → 409, unless `?force=true`, which cancels (and refunds) them first (also for a show that has already started: its CONFIRMED bookings count as active). The show is marked deleted, not erased: it leaves browsing, search and events (404 from then on: no reads, seat map, holds, waitlist or admin changes; its waiting room answers 404 once the few seconds its times are cached have passed, and its line lapses), its seats are no longer for sale, its waitlist closes (entries EXPIRED, no offers), and its bookings, payments and refunds stay in its buyers' history (the show with `deleted: true`) and the analytics.",
@@ -68,7 +71,7 @@ const deleteShow = adminRoute({
     params: showParams,
     query: z.object({ force: z.enum(["true", "false"]).optional() }),
   },
-  responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 403, 404, 409) },
+  responses: { 204: { description: "Deleted" }, ...errorResponses("NOT_FOUND", "CONFLICT") },
 });
 
 export const adminShowRoutes = createRouter()

@@ -1,4 +1,4 @@
-import { AppError } from "../../lib/errors";
+import { badRequest } from "../../lib/errors";
 import {
   bodyId,
   createRouter,
@@ -62,6 +62,7 @@ const VenueDetailSchema = VenueSchema.extend({
 const listVenues = adminRoute({
   method: "get",
   path: "/",
+  operationId: "listVenues",
   summary: "Venues, a page at a time",
   description:
     "Oldest first (by `venue_id`), so a venue created while paging lands on the last page instead of shifting the others.",
@@ -71,56 +72,59 @@ const listVenues = adminRoute({
       z.object({ venues: z.array(VenueSchema), ...paginationEnvelope }),
       "A page of venues",
     ),
-    ...errorResponses(400, 401, 403),
   },
 });
 
 const getVenue = adminRoute({
   method: "get",
   path: "/{venue_id}",
+  operationId: "getVenue",
   summary: "A venue with its seat layout",
   request: { params: venueParams },
   responses: {
     200: jsonResponse(z.object({ venue: VenueDetailSchema }), "The venue"),
-    ...errorResponses(400, 401, 403, 404),
+    ...errorResponses("NOT_FOUND"),
   },
 });
 
 const createVenue = adminRoute({
   method: "post",
   path: "/",
+  operationId: "createVenue",
   summary: "Create a venue",
   request: { body: jsonBody(VenueInput) },
   responses: {
     201: jsonResponse(z.object({ venue: VenueSchema }), "Created"),
-    ...errorResponses(400, 401, 403),
   },
 });
 
 const updateVenue = adminRoute({
   method: "put",
   path: "/{venue_id}",
+  operationId: "updateVenue",
   summary: "Update a venue (fields sent are replaced)",
   request: { params: venueParams, body: jsonBody(updateBody(VenueInput)) },
   responses: {
     200: jsonResponse(z.object({ venue: VenueSchema }), "Updated"),
-    ...errorResponses(400, 401, 403, 404),
+    ...errorResponses("NOT_FOUND"),
   },
 });
 
 const deleteVenue = adminRoute({
   method: "delete",
   path: "/{venue_id}",
+  operationId: "deleteVenue",
   summary: "Delete a venue without shows",
   description:
     "409 while the venue has shows that are not deleted. The venue is marked deleted, not erased: 404 from then on on every admin route (a second DELETE too), no new shows, while its deleted shows and their bookings keep pointing at it. A new venue may take the same name.",
   request: { params: venueParams },
-  responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 403, 404, 409) },
+  responses: { 204: { description: "Deleted" }, ...errorResponses("NOT_FOUND", "CONFLICT") },
 });
 
 const addSeats = adminRoute({
   method: "post",
   path: "/{venue_id}/seats",
+  operationId: "addSeats",
   summary: "Add seats to the layout",
   description: `Either \`rows\` (\`{seat_row:"A", count:20}\` makes A1..A20, or from \`start_number\`) or explicit \`seats\`; at most ${MAX_SEATS_PER_CALL} seats a call. A seat that already exists makes the whole call 409. New seats are added to the venue's existing shows too.`,
   request: { params: venueParams, body: jsonBody(SeatLayoutInput) },
@@ -133,13 +137,14 @@ const addSeats = adminRoute({
       }),
       "Seats created",
     ),
-    ...errorResponses(400, 401, 403, 404, 409),
+    ...errorResponses("NOT_FOUND", "CONFLICT"),
   },
 });
 
 const deleteSeats = adminRoute({
   method: "delete",
   path: "/{venue_id}/seats",
+  operationId: "removeSeats",
   summary: "Remove seats from the layout",
   description:
     "204 like every admin delete. Refused with 409 while a PENDING or CONFIRMED booking holds one of them; ids that are not seats of this venue (or were removed already) → 400 with `details.invalid_seats`. The seats leave the layout and every show of the venue but are marked removed, not erased: bookings made for them keep naming them, and the same row and number can be laid out again as a new seat.",
@@ -151,7 +156,7 @@ const deleteSeats = adminRoute({
   },
   responses: {
     204: { description: "Deleted" },
-    ...errorResponses(400, 401, 403, 404, 409),
+    ...errorResponses("NOT_FOUND", "CONFLICT"),
   },
 });
 
@@ -179,7 +184,7 @@ export const adminVenueRoutes = createRouter()
     const body = c.req.valid("json");
     const requested = body.rows?.reduce((sum, row) => sum + row.count, 0) ?? 0;
     if (requested > MAX_SEATS_PER_CALL) {
-      throw new AppError(400, "VALIDATION_ERROR", `At most ${MAX_SEATS_PER_CALL} seats a call`, {
+      throw badRequest(`At most ${MAX_SEATS_PER_CALL} seats a call`, {
         rows: `adds ${requested} seats`,
       });
     }
