@@ -34,10 +34,12 @@ function bundledScript(): Promise<string> {
 }
 
 /** A GET route of the page, documented with the rest of the API. */
-const pageFile = (path: string, summary: string, type: string) =>
+const pageFile = (path: string, operationId: string, summary: string, type: string) =>
   createRoute({
     method: "get",
     path,
+    operationId,
+    security: [],
     tags: ["Buyer page"],
     summary,
     responses: { 200: { description: "The file", content: { [type]: { schema: z.string() } } } },
@@ -48,7 +50,12 @@ const JAVASCRIPT = "text/javascript; charset=utf-8";
 const CSS = "text/css; charset=utf-8";
 
 const page = createRoute({
-  ...pageFile("/", "The buyer page: a live seat map to hold, pay for and confirm seats", HTML),
+  ...pageFile(
+    "/",
+    "getBuyerPage",
+    "The buyer page: a live seat map to hold, pay for and confirm seats",
+    HTML,
+  ),
   description:
     "A small page for buyers, phones included: pick a show, watch its seat map change live (the seat map stream), log in or register, choose seats or ask for the best ones available, pay (simulated), confirm, and see your bookings. It calls only this public API, loads nothing from another origin (a strict Content-Security-Policy says so) and keeps the token in the tab's sessionStorage, so closing the tab forgets it.",
 });
@@ -61,10 +68,15 @@ export const buyerPageRoutes = createRouter()
       "Cache-Control": REVALIDATE,
     }),
   )
-  .openapi(pageFile("/buyer.js", "The buyer page's script", JAVASCRIPT), async (c) =>
-    c.body(await bundledScript(), 200, { "Content-Type": JAVASCRIPT, "Cache-Control": REVALIDATE }),
+  .openapi(
+    pageFile("/buyer.js", "getBuyerPageScript", "The buyer page's script", JAVASCRIPT),
+    async (c) =>
+      c.body(await bundledScript(), 200, {
+        "Content-Type": JAVASCRIPT,
+        "Cache-Control": REVALIDATE,
+      }),
   )
-  .openapi(pageFile("/buyer.css", "The buyer page's style sheet", CSS), (c) =>
+  .openapi(pageFile("/buyer.css", "getBuyerPageStyles", "The buyer page's style sheet", CSS), (c) =>
     c.body(Bun.file(web("buyer.css")).stream(), 200, {
       "Content-Type": CSS,
       "Cache-Control": REVALIDATE,

@@ -1,11 +1,11 @@
 import { type SQL, sql } from "drizzle-orm";
-import type { AuthUser } from "../app-env";
 import { execRows, type Queryable } from "../db/client";
 import { bookingEvent } from "../db/schema";
 import { notFound } from "../lib/errors";
 import { fromCents } from "../lib/money";
 import { currentRequestId } from "../lib/request-scope";
 import { iso } from "../lib/time";
+import type { AuthUser } from "./auth";
 
 /**
  * The booking log (schema.ts bookingLog): every statement that changes a booking or its money
