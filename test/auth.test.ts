@@ -544,6 +544,22 @@ describeEachBackend("auth on %s", (backend) => {
       expectError(await me(admin.token), 401, "UNAUTHENTICATED");
     });
 
+    test("an API and a worker ensuring a new admin at once revoke nothing: its version stays 0", async () => {
+      const email = `ops-${crypto.randomUUID()}@example.com`;
+      const password = "the operator's admin password";
+      const ensure = () => app.runtime.services.auth.ensureAdmin({ email, password });
+      await Promise.all([ensure(), ensure(), ensure()]);
+      const session = await login({ email, password });
+      expect(session.status).toBe(200);
+      await Promise.all([ensure(), ensure()]);
+      expect((await me(session.body.token)).status).toBe(200);
+      const [row] = await query<{ token_version: number }>(
+        app,
+        sql`select token_version from users where email = ${email}`,
+      );
+      expect(row?.token_version).toBe(0);
+    });
+
     test("an admin route without a token is 401, and an admin's token is accepted", async () => {
       expectError(await app.request("GET", "/api/v1/admin/venues"), 401, "UNAUTHENTICATED");
       const admin = await createAdmin(app);

@@ -71,6 +71,9 @@ const currentUsersStatement = new Statement<{ userIds: number[] }, UserRow>(
     where user_id = any(${userIds}::int[])`,
 );
 
+/** First key of the advisory lock that serialises admin ensures of one address ("ADMN"). */
+const ADMIN_ENSURE_LOCK_SPACE = 0x41444d4e;
+
 export class AuthService {
   private readonly verifiedTokens = new Map<string, VerifiedClaims>();
   /** Every authenticated request reads its user, so logout and deletion act at once. */
@@ -212,35 +215,47 @@ export class AuthService {
    * address may have been registered by someone else, whose token would otherwise read as an
    * admin's. Runs at every start: an admin who already has this password keeps their tokens.
    */
+  /**
+   * Makes the account an admin with this password. Ensures of one address run one at a time
+   * (the API, the worker and `admin:create` may start together) and each decides under the
+   * lock: an admin that already has this password is left alone; otherwise the role and
+   * password are written and every earlier token is revoked (anyone may have registered it).
+   */
   async ensureAdmin(input: Credentials & { name?: string }): Promise<AuthUser> {
     const email = normaliseEmail(input.email);
-    const existing = await this.accountsByEmail.load(email);
-    if (
-      existing?.role === "admin" &&
-      (await this.passwords.verify(input.password, existing.password_hash))
-    ) {
-      return publicUser(existing);
-    }
     const passwordHash = await this.hashPassword(input.password);
-    const [row] = await this.db
-      .insert(users)
-      .values({
-        email,
-        name: input.name ?? "Administrator",
-        password_hash: passwordHash,
-        role: "admin",
-      })
-      .onConflictDoUpdate({
-        target: users.email,
-        set: {
-          role: "admin",
+    return this.db.transaction(async (tx) => {
+      await execRows(
+        tx,
+        sql`select pg_advisory_xact_lock(${ADMIN_ENSURE_LOCK_SPACE}, hashtext(${email}))`,
+      );
+      const [existing] = await tx.select().from(users).where(eq(users.email, email));
+      if (
+        existing?.role === "admin" &&
+        (await this.passwords.verify(input.password, existing.password_hash))
+      ) {
+        return publicUser(existing);
+      }
+      const [row] = await tx
+        .insert(users)
+        .values({
+          email,
+          name: input.name ?? "Administrator",
           password_hash: passwordHash,
-          token_version: sql`${users.token_version} + 1`,
-        },
-      })
-      .returning();
-    if (!row) throw new Error("admin upsert returned no row");
-    return publicUser(row);
+          role: "admin",
+        })
+        .onConflictDoUpdate({
+          target: users.email,
+          set: {
+            role: "admin",
+            password_hash: passwordHash,
+            token_version: sql`${users.token_version} + 1`,
+          },
+        })
+        .returning();
+      if (!row) throw new Error("admin upsert returned no row");
+      return publicUser(row);
+    });
   }
 
   private async issueSession(row: UserRow): Promise<Session> {
