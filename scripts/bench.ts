@@ -24,7 +24,10 @@
  * It prints a table and writes bench-results/<run id>.json.
  *
  * Knobs (environment):
- *   BENCH_INSTANCES=1       API processes to start; the load is spread round-robin over them
+ *   BENCH_INSTANCES=1       API processes to start
+ *   BENCH_LOAD_BALANCER=    with several instances: haproxy (the default when it is installed)
+ *                           puts them behind HAProxy as docs/scaling.md describes, with
+ *                           TRUST_PROXY=1; none spreads the load over them round-robin itself
  *   BENCH_BASE_URL=         target running server(s) instead (comma list, 127.0.0.1 only); needs
  *                           ADMIN_EMAIL/ADMIN_PASSWORD of the target, and REDIS_KEY_PREFIX if it
  *                           uses one; the target must run with RATE_LIMIT_ENABLED=0 and

@@ -9,6 +9,7 @@ const SERVICE_SUITES: Record<string, string[]> = {
   "test/database-outage.test.ts": ["when PostgreSQL is unreachable"],
   "test/shutdown.test.ts": ["graceful shutdown of the API"],
   "test/fault-injection.test.ts": ["fault injection"],
+  "test/load-balancer.test.ts": ["behind HAProxy"],
 };
 
 describe("a run without PostgreSQL and Redis", () => {

@@ -3,7 +3,7 @@ import { cpus } from "node:os";
 
 /**
  * CPU time spent by each part of the system during a phase, read from Linux's /proc: the API
- * processes the bench started, PostgreSQL (every process named postgres), Redis, and the
+ * processes the bench started, HAProxy in front of them, PostgreSQL (every process named postgres), Redis, and the
  * machine as a whole (the bench's own share is LoadGeneratorUsage). Divided by the work done
  * it gives a cost per operation: where the time goes, and, compared within one hour, whether a
  * change made an operation cheaper (it still follows the machine's speed: 465 to 833 µs per
@@ -13,6 +13,8 @@ export interface CpuUsage {
   wall_s: number;
   /** Seconds of CPU per part; null where the part could not be read (no /proc, no pid). */
   api_s: number | null;
+  /** HAProxy in front of several API instances (BENCH_LOAD_BALANCER); null without one. */
+  balancer_s: number | null;
   postgres_s: number | null;
   redis_s: number | null;
   /** Busy time of every core together (not idle, not waiting for I/O). */
@@ -79,6 +81,7 @@ function machineTicks(): { busy: number; stolen: number } {
 interface Snapshot {
   wall: number;
   api: number;
+  balancer: number | null;
   postgres: number | null;
   redis: number | null;
   machine: { busy: number; stolen: number };
@@ -90,6 +93,7 @@ function snapshot(apiPids: number[]): Snapshot {
   return {
     wall: performance.now(),
     api: hasProc ? apiPids.reduce((sum, pid) => sum + processTicks(pid), 0) : 0,
+    balancer: hasProc ? ticksByName("haproxy") : null,
     postgres: hasProc ? ticksByName("postgres") : null,
     redis: hasProc ? ticksByName("redis-server") : null,
     machine: hasProc ? machineTicks() : { busy: 0, stolen: 0 },
@@ -115,6 +119,7 @@ export function startCpuMeter(apiPids: number[]): { stop(): CpuUsage } {
       return {
         wall_s: Math.round(wall * 100) / 100,
         api_s: hasProc && apiPids.length > 0 ? seconds(end.api - start.api) : null,
+        balancer_s: difference(start.balancer, end.balancer),
         postgres_s: difference(start.postgres, end.postgres),
         redis_s: difference(start.redis, end.redis),
         machine_s: hasProc ? seconds(end.machine.busy - start.machine.busy) : null,

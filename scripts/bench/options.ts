@@ -9,6 +9,8 @@ export interface BenchOptions {
   startedAt: Date;
   /** API processes to start (ignored with baseUrls). */
   instances: number;
+  /** What spreads the load over several instances: HAProxy, or the bench itself round-robin. */
+  loadBalancer: "haproxy" | "none";
   /** Target these running servers instead of starting Evently. */
   baseUrls?: string[];
   /** With baseUrls: the target's database, for users in SQL and the oversell check. */
@@ -73,6 +75,10 @@ export function readOptions(env: Record<string, string | undefined>): BenchOptio
   if (!Number.isInteger(instances) || instances > 8) {
     throw new Error("BENCH_INSTANCES must be an integer from 1 to 8");
   }
+  const loadBalancer = env.BENCH_LOAD_BALANCER ?? (Bun.which("haproxy") ? "haproxy" : "none");
+  if (loadBalancer !== "haproxy" && loadBalancer !== "none") {
+    throw new Error("BENCH_LOAD_BALANCER must be haproxy or none");
+  }
   const baseUrls = env.BENCH_BASE_URL
     ? env.BENCH_BASE_URL.split(",").map((url) => requireLoopback("BENCH_BASE_URL", url.trim()))
     : undefined;
@@ -80,6 +86,7 @@ export function readOptions(env: Record<string, string | undefined>): BenchOptio
     runId: runIdOf(startedAt),
     startedAt,
     instances,
+    loadBalancer,
     baseUrls,
     targetDatabaseUrl: env.BENCH_DATABASE_URL
       ? requireLoopback("BENCH_DATABASE_URL", env.BENCH_DATABASE_URL)
@@ -133,6 +140,8 @@ export function redactUrl(value: string): string {
 export function describeOptions(options: BenchOptions): Record<string, string> {
   return {
     BENCH_INSTANCES: options.baseUrls ? "(ignored: BENCH_BASE_URL)" : String(options.instances),
+    BENCH_LOAD_BALANCER:
+      options.baseUrls || options.instances === 1 ? "(unused: one target)" : options.loadBalancer,
     BENCH_BASE_URL: options.baseUrls?.join(",") ?? "(unset: start Evently locally)",
     BENCH_DATABASE_URL: options.targetDatabaseUrl
       ? redactUrl(options.targetDatabaseUrl)

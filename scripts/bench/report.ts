@@ -156,6 +156,10 @@ function cpuRows(section: string, cpu: CpuUsage, operations: number): Row[] {
   const perOperation = (cpuSeconds: number | null) =>
     cpuSeconds === null || operations === 0 ? "n/a" : number((cpuSeconds * 1e6) / operations);
   const share = (percent: number | null) => (percent === null ? "n/a" : `${percent}%`);
+  const balancer =
+    cpu.balancer_s === null
+      ? []
+      : [[section, "CPU µs per lock request: HAProxy", perOperation(cpu.balancer_s), ""] as Row];
   return [
     [
       section,
@@ -163,6 +167,7 @@ function cpuRows(section: string, cpu: CpuUsage, operations: number): Row[] {
       [cpu.api_s, cpu.postgres_s, cpu.redis_s, cpu.machine_s].map(perOperation).join(" / "),
       "",
     ],
+    ...balancer,
     [
       section,
       "machine busy / stolen by the host",

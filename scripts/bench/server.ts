@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Cleanup } from "./cleanup";
 import { createDatabase, dropDatabase } from "./databases";
+import { writeHaproxyConfig } from "./load-balancer";
 import type { BenchOptions } from "./options";
 import {
   type Child,
@@ -40,6 +41,8 @@ export interface Target {
 export interface LocalTargetSettings {
   runId: string;
   instances: number;
+  /** "haproxy": several instances are reached through HAProxy (TRUST_PROXY=1) at one URL. */
+  loadBalancer?: "haproxy" | "none";
   /** Maintenance database of the local PostgreSQL, where the scratch database is made. */
   pgUrl: string;
   redisUrl: string;
@@ -131,12 +134,13 @@ export async function startLocalTarget(
     `${logDir}/worker.log`,
   );
   children.push(worker);
+  const balanced = options.loadBalancer === "haproxy" && options.instances > 1;
   const apis = Array.from({ length: options.instances }, (_, index) => {
     const port = freePort();
     const child = spawnChild(
       `api-${index + 1}`,
       [process.execPath, "run", "src/index.ts"],
-      { ...env, PORT: String(port) },
+      { ...env, PORT: String(port), ...(balanced ? { TRUST_PROXY: "1" } : {}) },
       `${logDir}/api-${index + 1}.log`,
     );
     children.push(child);
@@ -146,9 +150,12 @@ export async function startLocalTarget(
   if (worker.process.exitCode !== null) {
     throw new Error(`the worker exited with code ${worker.process.exitCode}`);
   }
+  const baseUrls = balanced
+    ? [await startHaproxy(apis, logDir, children)]
+    : apis.map(({ baseUrl }) => baseUrl);
 
   return {
-    baseUrls: apis.map(({ baseUrl }) => baseUrl),
+    baseUrls,
     databaseUrl,
     redisUrl: options.redisUrl,
     redisPrefix,
@@ -156,6 +163,7 @@ export async function startLocalTarget(
     admin,
     notes: [
       `Evently started by the ${purpose}: ${options.instances} API process(es) + 1 worker, ` +
+        `${balanced ? "behind HAProxy (TRUST_PROXY=1), " : ""}` +
         `NODE_ENV=production, database ${databaseName}, REDIS_KEY_PREFIX=${redisPrefix}, ` +
         `${Object.entries(settings)
           .map(([name, value]) => `${name}=${value}`)
@@ -164,6 +172,27 @@ export async function startLocalTarget(
     logFiles: children.map((child) => child.logFile),
     processes: children.map((child) => ({ name: child.name, pid: child.process.pid })),
   };
+}
+
+/** HAProxy in front of `apis`, as docs/scaling.md configures it; answers its URL once ready. */
+async function startHaproxy(
+  apis: { baseUrl: string }[],
+  logDir: string,
+  children: Child[],
+): Promise<string> {
+  const port = freePort();
+  const upstreams = apis.map(({ baseUrl }, index) => ({ name: `api-${index + 1}`, baseUrl }));
+  const config = writeHaproxyConfig({ dir: logDir, port, upstreams });
+  const haproxy = spawnChild(
+    "haproxy",
+    ["haproxy", "-db", "-f", config],
+    process.env,
+    `${logDir}/haproxy.log`,
+  );
+  children.push(haproxy);
+  const baseUrl = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${baseUrl}/health/ready`, haproxy);
+  return baseUrl;
 }
 
 /**

@@ -26,6 +26,15 @@ export interface LoadSettings {
   buyShare?: number;
   /** Each client's pause between holds, so a bounded load lasts instead of selling out. */
   pauseMs?: number;
+  /** Told of every request once it ended, answered or not (outcome as in `outcomes`). */
+  onEnded?: (request: EndedRequest) => void;
+}
+
+/** One request of the load: its outcome and when it was sent and ended (Date.now()). */
+export interface EndedRequest {
+  outcome: string;
+  sentAt: number;
+  endedAt: number;
 }
 
 const REQUEST_TIMEOUT_MS = 20_000;
@@ -39,8 +48,9 @@ export async function runFlashSale(settings: LoadSettings): Promise<LoadResult> 
   const outcomes: Record<string, number> = {};
   const holds: ToldHold[] = [];
   const violations: string[] = [];
-  const count = (key: string) => {
+  const count = (key: string, sentAt: number) => {
     outcomes[key] = (outcomes[key] ?? 0) + 1;
+    settings.onEnded?.({ outcome: key, sentAt, endedAt: Date.now() });
   };
 
   /** One request; undefined when no HTTP answer came (refused, reset, timed out). */
@@ -51,6 +61,7 @@ export async function runFlashSale(settings: LoadSettings): Promise<LoadResult> 
     body: unknown,
     // biome-ignore lint/suspicious/noExplicitAny: answers are arbitrary JSON
   ): Promise<{ status: number; body: any } | undefined> {
+    const sentAt = Date.now();
     let response: Response;
     let text: string;
     try {
@@ -67,10 +78,10 @@ export async function runFlashSale(settings: LoadSettings): Promise<LoadResult> 
       });
       text = await response.text();
     } catch (error) {
-      count(`${step} ${(error as { code?: string }).code ?? (error as Error).name}`);
+      count(`${step} ${(error as { code?: string }).code ?? (error as Error).name}`, sentAt);
       return undefined;
     }
-    count(`${step} ${response.status}`);
+    count(`${step} ${response.status}`, sentAt);
     if (response.status >= 500 && response.status !== 503) {
       violations.push(`${step} answered ${response.status}: ${text}`);
     }

@@ -24,7 +24,11 @@ export function freePort(): number {
   return port;
 }
 
-function spawnWithOutput(command: string[], env: Record<string, string | undefined>): TestProcess {
+/** Spawns `command` with exactly `env`, keeping what it prints. */
+export function spawnWithOutput(
+  command: string[],
+  env: Record<string, string | undefined>,
+): TestProcess {
   const child = Bun.spawn(command, { env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const printed = { stdout: "", stderr: "" };
   const collect = async (name: keyof typeof printed, stream: ReadableStream<Uint8Array>) => {
