@@ -10,6 +10,7 @@ export type ErrorCode =
   | "NOT_FOUND"
   | "SEAT_UNAVAILABLE"
   | "SEAT_LIMIT"
+  | "NOT_ENOUGH_SEATS"
   | "EMAIL_TAKEN"
   | "CONFLICT"
   | "INVALID_STATE"
