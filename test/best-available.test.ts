@@ -3,6 +3,7 @@ import { expectError, ok } from "./support/answers";
 import {
   createAdmin,
   createShowFixture,
+  holdBest,
   holdSeats,
   registerUser,
   type TestUser,
@@ -12,19 +13,6 @@ import { bookingInvariantViolations } from "./support/invariants";
 import { describeEachBackend } from "./support/services";
 
 const SETUP_TIMEOUT_MS = 60_000;
-
-/** POST /bookings/lock asking the server for `quantity` best seats. */
-export const holdBest = (
-  app: TestApp,
-  user: { token: string },
-  showId: number,
-  quantity: number,
-  adjacent?: boolean,
-) =>
-  app.request("POST", "/api/v1/bookings/lock", {
-    token: user.token,
-    body: { show_id: showId, quantity, ...(adjacent === undefined ? {} : { adjacent }) },
-  });
 
 /** "A7"-style names of the seats a hold answered, in the order given. */
 const names = (held: { locked_seats: { seat_row: string; seat_number: number }[] }) =>
