@@ -74,48 +74,49 @@ const LAPSED_BOOKINGS_PER_PICK = 50;
  */
 const pickStatement = new Statement<PickParameters, StatementRow>((parameters) => {
   const { showId, seatCount, adjacent } = parameters;
-  return sql`with show_layout as (
+  return sql`with show_seat_rows as (
       select ss.seat_id, ss.status::text as status, ss.booking_id,
-        coalesce(ss.locked_until <= now(), false) as lapsed,
-        s.seat_row, s.seat_number, s.rank,
-        abs(2 * s.seat_number - min(s.seat_number) over row_seats
-          - max(s.seat_number) over row_seats) as off_centre
+        coalesce(ss.locked_until <= now(), false) as lapsed, s.seat_row, s.seat_number, s.rank
       from show_seats ss join seats s on s.seat_id = ss.seat_id
       where ss.show_id = ${showId}
-      window row_seats as (partition by s.seat_row)
+    ), layout_rows as (
+      select seat_row, min(seat_number) + max(seat_number) as ends,
+        row_number() over (order by length(seat_row), seat_row) as row_index
+      from show_seat_rows group by seat_row
     ), placed as (
-      select *, row_number() over (
-          order by rank nulls last, length(seat_row), seat_row, off_centre, seat_number) as place
-      from show_layout
+      select ssr.*, r.row_index, row_number() over (order by ssr.rank nulls last, r.row_index,
+          abs(2 * ssr.seat_number - r.ends), ssr.seat_number) as place
+      from show_seat_rows ssr join layout_rows r on r.seat_row = ssr.seat_row
     ), free as (
-      select seat_id, seat_row, seat_number, rank, place,
-        seat_number - row_number() over (partition by seat_row order by seat_number) as run
+      select seat_id, row_index, seat_number, rank, place,
+        seat_number - row_number() over (partition by row_index order by seat_number) as run
       from placed where status = 'AVAILABLE'
     ), windows as (
-      select seat_row, run, seat_number as first_number, place as first_place,
+      select seat_id, row_index, run, seat_number as first_number, place as first_place,
         count(*) over block as size, sum(place) over block as place_sum,
-        case when count(rank) over block = ${seatCount} then sum(rank) over block end as rank_sum,
-        array_agg(seat_id) over block as seat_ids
+        case when count(rank) over block = ${seatCount} then sum(rank) over block end as rank_sum
       from free
-      window block as (partition by seat_row, run order by seat_number
+      window block as (partition by row_index, run order by seat_number
         rows between current row and ${seatCount} - 1 following)
     ), fitting as (
-      select *, first_value(first_number) over (partition by seat_row, run
+      select *, first_value(first_number) over (partition by row_index, run
           order by rank_sum nulls last, place_sum, first_place) as best_first
       from windows where size = ${seatCount}
     ), candidates as (
-      select seat_ids, rank_sum, place_sum, first_place from fitting
+      select seat_id, row_index, first_number, rank_sum, place_sum, first_place from fitting
       where (first_number - best_first) % ${seatCount} = 0
     ), anchor as (
-      select c.seat_ids from candidates c
-      join show_seats ss on ss.show_id = ${showId} and ss.seat_id = c.seat_ids[1]
+      select c.row_index, c.first_number from candidates c
+      join show_seats ss on ss.show_id = ${showId} and ss.seat_id = c.seat_id
       where ${adjacent} = 1 and ss.status = 'AVAILABLE'
       order by c.rank_sum nulls last, c.place_sum, c.first_place
       limit 1
       for update of ss skip locked
     ), chosen as (
       select ss.seat_id from anchor
-      join show_seats ss on ss.show_id = ${showId} and ss.seat_id = any(anchor.seat_ids)
+      join free f on f.row_index = anchor.row_index
+        and f.seat_number between anchor.first_number and anchor.first_number + ${seatCount} - 1
+      join show_seats ss on ss.show_id = ${showId} and ss.seat_id = f.seat_id
       where ss.status = 'AVAILABLE'
       for update of ss skip locked
     ), scattered as (
@@ -141,7 +142,7 @@ const pickStatement = new Statement<PickParameters, StatementRow>((parameters) =
       (select seats_held from allowance) as seats_held,
       (select count(*)::int from free) as available_seats,
       (select coalesce(max(length), 0)::int
-        from (select count(*) as length from free group by seat_row, run) runs) as largest_block,
+        from (select count(*) as length from free group by row_index, run) runs) as largest_block,
       case when ${adjacent} = 1 then exists (select 1 from candidates)
         else (select count(*) from free) >= ${seatCount} end as servable,
       (select array_agg(distinct booking_id) from (
