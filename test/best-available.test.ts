@@ -153,6 +153,19 @@ describeEachBackend("best-available holds (%s)", (backend) => {
     ]);
   });
 
+  test("when the front rows have many free seats but none together, the rows behind are searched", async () => {
+    // Row A: 300 free seats, no two of them adjacent (odd numbers only); row B behind it.
+    const show = await showWithSeats([
+      ...Array.from({ length: 300 }, (_, index) => ({ seat_row: "A", seat_number: 2 * index + 1 })),
+      ...row("B", 4),
+    ]);
+    expect(names(ok(await holdBest(app, buyer, show.show_id, 2)))).toEqual(["B2", "B3"]);
+    expect(names(ok(await holdBest(app, buyer, show.show_id, 2, false)))).toEqual(["A299", "A301"]);
+    const refused = await holdBest(app, buyer, show.show_id, 3);
+    expectError(refused, 409, "NOT_ENOUGH_SEATS");
+    expect(refused.body.details).toEqual({ available_seats: 300, largest_block: 1 });
+  });
+
   test("too few seats, or none together → 409 NOT_ENOUGH_SEATS with what there is; nothing held", async () => {
     const show = await showWithSeats(row("A", 5));
     ok(await holdSeats(app, buyer, show.show_id, [show.seatId("A3")]));

@@ -13,12 +13,27 @@ export interface BestAvailableRequest extends HoldTerms {
   quantity: number;
   /** One block of consecutive seat numbers in one row, or any seats. */
   adjacent: boolean;
+  /**
+   * Without ranks in the layout, only the front rows holding this many free seats are looked
+   * at (every block of a row is better than any block of the rows behind it); EVERY_ROW
+   * looks at all of them.
+   */
+  nearSeats: number;
 }
+
+/**
+ * Free seats of the front rows a first pick looks at: enough disjoint blocks for the
+ * concurrent pickers of a busy sale, a fraction of a large show to rank.
+ */
+export const NEAR_SEATS = 256;
+export const EVERY_ROW = 2_147_483_647;
 
 export type BestAvailableOutcome =
   | Held
   /** Seats that would do exist, but concurrent pickers had them row-locked: pick again. */
   | { kind: "raced" }
+  /** Nothing fits in the front rows it looked at: look at every row. */
+  | { kind: "look_further" }
   /** Nothing fits among AVAILABLE seats, but holds that ran out still lock some seats. */
   | { kind: "lapsed"; bookingIds: number[] }
   /** Nothing fits: free seats now, and the longest run of adjacent free seats. */
@@ -38,6 +53,8 @@ interface StatementRow {
   largest_block: number;
   /** Whether the show's AVAILABLE seats, as this statement's snapshot saw them, could serve it. */
   servable: boolean;
+  /** Whether it looked at every row of the show, or only at the front ones (nearSeats). */
+  every_row: boolean;
   lapsed_booking_ids: number[] | null;
 }
 
@@ -79,14 +96,24 @@ const pickStatement = new Statement<PickParameters, StatementRow>((parameters) =
         coalesce(ss.locked_until <= now(), false) as lapsed, s.seat_row, s.seat_number, s.rank
       from show_seats ss join seats s on s.seat_id = ss.seat_id
       where ss.show_id = ${showId}
-    ), layout_rows as (
+    ), row_totals as (
       select seat_row, min(seat_number) + max(seat_number) as ends,
-        row_number() over (order by length(seat_row), seat_row) as row_index
+        count(*) filter (where status = 'AVAILABLE') as free_seats,
+        bool_or(rank is not null) as ranked
       from show_seat_rows group by seat_row
+    ), layout_rows as (
+      select seat_row, ends, bool_or(ranked) over () as ranked_layout,
+        row_number() over rows_in_order as row_index,
+        coalesce(sum(free_seats) over (rows_in_order
+          rows between unbounded preceding and 1 preceding), 0) as free_before
+      from row_totals
+      window rows_in_order as (order by length(seat_row), seat_row)
+    ), near_rows as (
+      select * from layout_rows where ranked_layout or free_before < ${parameters.nearSeats}
     ), placed as (
       select ssr.*, r.row_index, row_number() over (order by ssr.rank nulls last, r.row_index,
           abs(2 * ssr.seat_number - r.ends), ssr.seat_number) as place
-      from show_seat_rows ssr join layout_rows r on r.seat_row = ssr.seat_row
+      from show_seat_rows ssr join near_rows r on r.seat_row = ssr.seat_row
     ), free as (
       select seat_id, row_index, seat_number, rank, place,
         seat_number - row_number() over (partition by row_index order by seat_number) as run
@@ -145,6 +172,7 @@ const pickStatement = new Statement<PickParameters, StatementRow>((parameters) =
         from (select count(*) as length from free group by row_index, run) runs) as largest_block,
       case when ${adjacent} = 1 then exists (select 1 from candidates)
         else (select count(*) from free) >= ${seatCount} end as servable,
+      (select count(*) from near_rows) = (select count(*) from layout_rows) as every_row,
       (select array_agg(distinct booking_id) from (
           select booking_id from placed where status = 'LOCKED' and lapsed
           limit ${LAPSED_BOOKINGS_PER_PICK}) lapsed_seats) as lapsed_booking_ids,
@@ -163,6 +191,7 @@ function interpret(request: BestAvailableRequest, row: StatementRow): BestAvaila
     return { kind: "not_on_sale" };
   }
   if (row.servable) return { kind: "raced" };
+  if (!row.every_row) return { kind: "look_further" };
   if (row.lapsed_booking_ids?.length) {
     return { kind: "lapsed", bookingIds: row.lapsed_booking_ids };
   }

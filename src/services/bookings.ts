@@ -11,6 +11,8 @@ import { TtlCache } from "../lib/ttl-cache";
 import {
   type BestAvailableOutcome,
   type BestAvailableRequest,
+  EVERY_ROW,
+  NEAR_SEATS,
   runBestAvailableStatement,
 } from "./best-available-statement";
 import {
@@ -88,7 +90,7 @@ const BEST_AVAILABLE_RESULTS = {
 const PICK_ATTEMPTS = 50;
 
 /** What a best-available hold answers: picks that lost a race or met lapsed holds go again. */
-type PickAnswer = Exclude<BestAvailableOutcome, { kind: "raced" | "lapsed" }>;
+type PickAnswer = Exclude<BestAvailableOutcome, { kind: "raced" | "lapsed" | "look_further" }>;
 
 const alreadyPaid = () => invalidState("The booking is already paid");
 
@@ -172,6 +174,7 @@ export class BookingService {
       showId,
       quantity,
       adjacent,
+      nearSeats: NEAR_SEATS,
       token: randomUUID(),
       ttlSeconds: this.settings.holdTtlSeconds,
       seatLimit: this.settings.seatLimit,
@@ -205,6 +208,8 @@ export class BookingService {
           this.end(tx, outcome.bookingIds, "EXPIRED"),
         );
         await settleEndedBookings(expired, this.after);
+      } else if (outcome.kind === "look_further") {
+        request.nearSeats = EVERY_ROW;
       } else if (outcome.kind === "raced") {
         // The winners commit within a statement's time: step aside briefly, longer each time.
         await Bun.sleep(Math.random() * attempt);
