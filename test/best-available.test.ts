@@ -209,6 +209,23 @@ describeEachBackend("best-available holds (%s)", (backend) => {
     expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
   });
 
+  test("a retried request with the same Idempotency-Key holds once and replays the answer", async () => {
+    const show = await showWithSeats(row("A", 6));
+    const send = () =>
+      app.request("POST", "/api/v1/bookings/lock", {
+        token: buyer.token,
+        body: { show_id: show.show_id, quantity: 2 },
+        headers: { "Idempotency-Key": `best-${show.show_id}` },
+      });
+    const first = ok(await send());
+    expect(ok(await send())).toEqual(first);
+    const [bookings] = await query<{ count: number }>(
+      app,
+      sql`select count(*)::int as count from bookings where show_id = ${show.show_id}`,
+    );
+    expect(bookings?.count).toBe(1);
+  });
+
   test("the per-user seat limit counts best-available holds", async () => {
     const limited = await createTestApp(backend, { MAX_SEATS_PER_USER_PER_SHOW: "3" });
     try {

@@ -19,12 +19,18 @@ import { recordHold } from "./holds";
  */
 
 const SEATS_PER_HOLD = 2;
-/** The last share of the seats on sale, where refusals are expected (odd seats left over). */
+/**
+ * The last share of the seats the sale sold, where refusals are expected: requests racing for
+ * the last pairs. Seats left over once no 2 adjacent remain (a row's odd seats) are not sold
+ * at all, so the tail is measured against what was held, not against the seats on sale.
+ */
 const TAIL_SHARE = 0.01;
 
 export interface BestAvailableResult extends FlashSaleResult {
-  /** 409 answers while more than the last 1% of the seats were still unsold (goal: 0). */
+  /** 409 answers before the sale had held 99% of what it finally held (goal: 0). */
   conflicts_before_tail_percent: number;
+  /** Seats on sale that no 2-seat block could take (no adjacent free seat left beside them). */
+  seats_left_single: number;
   /** Holds/s of this run over S1's at the same number of virtual users, this bench run. */
   holds_per_s_vs_s1: number | null;
 }
@@ -67,8 +73,8 @@ export async function bestAvailableSale(
     seatMapFailures: new Counter(),
   };
   const deadline = run.startedAt + settings.timeLimitMs;
-  const tailStartsAt = run.seatsOnSale * (1 - TAIL_SHARE);
-  let conflictsBeforeTail = 0;
+  /** Seats held when each 409 was answered. */
+  const heldAtConflicts: number[] = [];
   let usersSoldOut = 0;
 
   const virtualUser = async (vu: number) => {
@@ -84,7 +90,7 @@ export async function bestAvailableSale(
           seats: answer.locked_seats.length,
         });
       } else if (reply.status === 409) {
-        if (run.told.size < tailStartsAt) conflictsBeforeTail += 1;
+        heldAtConflicts.push(run.told.size);
         if (isNotEnoughSeats(reply)) {
           usersSoldOut += 1;
           return;
@@ -100,10 +106,13 @@ export async function bestAvailableSale(
   const usage = meter.stop();
   const oversell = await context.oversell.run(showId, context.fixture.seatIds, { held: run.told });
   const result = summarizeFlashSale(run, usage, oversell);
+  const tailStartsAt = run.told.size * (1 - TAIL_SHARE);
+  const conflictsBeforeTail = heldAtConflicts.filter((held) => held < tailStartsAt).length;
   return {
     ...result,
     cpu: cpuUsage,
     conflicts_before_tail_percent: percentOf(conflictsBeforeTail, run.samples.length),
+    seats_left_single: run.soldOut ? run.seatsOnSale - run.told.size : 0,
     holds_per_s_vs_s1:
       s1 && s1.holds_per_s > 0
         ? Math.round((result.holds_per_s / s1.holds_per_s) * 100) / 100
