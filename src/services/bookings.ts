@@ -229,7 +229,7 @@ export class BookingService {
         return new AppError(
           409,
           "NOT_ENOUGH_SEATS",
-          "Not enough free seats of this show together to hold that many",
+          "Not enough free seats of this show (together, when adjacent) to hold that many",
           { available_seats: outcome.availableSeats, largest_block: outcome.largestBlock },
         );
       case "over_limit":
