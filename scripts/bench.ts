@@ -17,7 +17,8 @@
  *
  * Scenarios: S1 flash sale (50, then 200 virtual users), S2 hot seat, S3 seat map (plus
  * If-None-Match and the same bytes served statically), S4 purchase, S5 login storm during an
- * S1 run; an oversell check in SQL and Redis after every scenario that sells seats. Machine
+ * S1 run, S6 best-available sale (S1's sale with every buyer asking the server for 2 adjacent
+ * best seats; 50, then 200 virtual users); an oversell check in SQL and Redis after every scenario that sells seats. Machine
  * references first: pgbench TPC-B-like tps and Hono's hello world on Bun. A short, unmeasured
  * warm-up precedes the scenarios, so a subset measures the same as the full run, and after it
  * the database is analysed, as autovacuum keeps a database in service (analyzeDatabase).
@@ -36,7 +37,7 @@
  *                           users in SQL and the oversell checks; without it users register
  *                           through the API and the checks are skipped
  *   BENCH_SKIP_PGBENCH=1    skip the pgbench reference
- *   BENCH_SCENARIOS=S1,S2   run a subset of S1..S5 (default: all)
+ *   BENCH_SCENARIOS=S1,S2   run a subset of S1..S6 (default: all)
  *   BENCH_DURATION_SCALE=1  multiply every timed phase (0.2 for a quick check)
  *   BENCH_PG_URL=postgres://postgres@127.0.0.1:5432/postgres   where scratch databases are made
  *   BENCH_REDIS_URL=redis://127.0.0.1:6379
@@ -51,6 +52,7 @@ import { REPO_ROOT } from "./bench/processes";
 import { helloWorldReference, pgbenchReference } from "./bench/references";
 import { type BenchResults, printReport, startRecord, writeResults } from "./bench/report";
 import { logLineCounts, phase } from "./bench/run-steps";
+import { bestAvailableSale } from "./bench/scenarios/best-available";
 import type { ScenarioContext } from "./bench/scenarios/context";
 import { flashSale } from "./bench/scenarios/flash-sale";
 import { hotSeat } from "./bench/scenarios/hot-seat";
@@ -91,6 +93,15 @@ async function runScenarios(
     );
     scenarios.S1.vus_200 = await phase("S1 flash sale, 200 virtual users", () =>
       flashSale(context, 200),
+    );
+  }
+  if (selected.has("S6")) {
+    scenarios.S6 = {};
+    scenarios.S6.vus_50 = await phase("S6 best-available sale, 50 virtual users", () =>
+      bestAvailableSale(context, 50, scenarios.S1?.vus_50),
+    );
+    scenarios.S6.vus_200 = await phase("S6 best-available sale, 200 virtual users", () =>
+      bestAvailableSale(context, 200, scenarios.S1?.vus_200),
     );
   }
   if (selected.has("S2")) scenarios.S2 = await phase("S2 hot seat", () => hotSeat(context));

@@ -159,6 +159,9 @@ const FIELDS = [
   "role",
   "show_id",
   "seat_ids",
+  "quantity",
+  "adjacent",
+  "rank",
   "booking_id",
   "amount",
   "outcome",
@@ -655,6 +658,18 @@ describeEachBackend("hostile input on %s", (backend) => {
         method: "POST",
         path: "/api/v1/bookings/lock",
         body: { show_id: ids.show_id, seat_ids: seatIds },
+      })),
+      fc
+        .tuple(nastyNumber, fc.constantFrom(true, false, undefined))
+        .map(([quantity, adjacent]) => ({
+          method: "POST",
+          path: "/api/v1/bookings/lock",
+          body: { show_id: ids.show_id, quantity, adjacent },
+        })),
+      nastyNumber.map((rank) => ({
+        method: "POST",
+        path: `/api/v1/admin/venues/${ids.venue_id}/seats`,
+        body: { seats: [{ seat_row: "R", seat_number: 1, rank }] },
       })),
       nastyNumber.map((price) => ({
         method: "PUT",

@@ -1,6 +1,6 @@
 /** The benchmark's knobs, read once from the environment (documented in scripts/bench.ts). */
 
-const SCENARIOS = ["S1", "S2", "S3", "S4", "S5"] as const;
+const SCENARIOS = ["S1", "S2", "S3", "S4", "S5", "S6"] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {

@@ -6,6 +6,7 @@ import { postgresVersion } from "./databases";
 import { type LoadGeneratorUsage, SATURATED_PERCENT } from "./meter";
 import type { OversellReport } from "./oversell";
 import type { PgbenchResult } from "./references";
+import type { BestAvailableResult } from "./scenarios/best-available";
 import type { FlashSaleResult } from "./scenarios/flash-sale";
 import type { HotSeatResult } from "./scenarios/hot-seat";
 import type { LoginStormResult } from "./scenarios/login-storm";
@@ -58,6 +59,7 @@ export interface BenchResults extends RunRecord {
     S3?: SeatMapResult;
     S4?: PurchaseResult;
     S5?: LoginStormResult;
+    S6?: { vus_50?: BestAvailableResult; vus_200?: BestAvailableResult };
   };
 }
 
@@ -206,7 +208,7 @@ function referenceRows(results: BenchResults): Row[] {
 
 function scenarioRows(results: BenchResults): Row[] {
   const rows: Row[] = [];
-  const { S1, S2, S3, S4, S5 } = results.scenarios;
+  const { S1, S2, S3, S4, S5, S6 } = results.scenarios;
   if (S1?.vus_50) {
     const r = S1.vus_50;
     rows.push(
@@ -224,6 +226,33 @@ function scenarioRows(results: BenchResults): Row[] {
         p99: `p99 ${below(r.lock_latency_ms.p99, TARGETS.s1At200P99Ms)}`,
       }),
       usage("S1 flash sale, 200 VUs", r.load_generator),
+    );
+  }
+  for (const [label, r, s1Target] of [
+    ["50 VUs", S6?.vus_50, TARGETS.s1At50HoldsPerS],
+    ["200 VUs", S6?.vus_200, TARGETS.s1At200HoldsPerS],
+  ] as const) {
+    if (!r) continue;
+    const section = `S6 best-available sale, ${label}`;
+    rows.push(
+      ...flashSaleRows(section, r, {
+        holds: atLeast(r.holds_per_s, s1Target),
+        p99: `p99 ${below(r.lock_latency_ms.p99, TARGETS.s1At200P99Ms)}`,
+      }),
+      [
+        section,
+        "409 share before the last 1% of the seats sold",
+        `${r.conflicts_before_tail_percent}%`,
+        `0% ${r.conflicts_before_tail_percent === 0 ? "✓" : "✗"}`,
+      ],
+      [section, "seats left single (no 2 together)", number(r.seats_left_single), ""],
+      [
+        section,
+        "holds/s vs S1 at the same VUs",
+        r.holds_per_s_vs_s1 === null ? "n/a (S1 not run)" : `× ${r.holds_per_s_vs_s1}`,
+        "",
+      ],
+      usage(section, r.load_generator),
     );
   }
   if (S2) {

@@ -83,6 +83,11 @@ export const seats = pgTable(
     seat_row: varchar({ length: 10 }).notNull(),
     seat_number: integer().notNull(),
     /**
+     * The layout's own order of preference for best-available holds (lower is better); null
+     * leaves the seat to the default order: front rows first, then nearest its row's centre.
+     */
+    rank: integer(),
+    /**
      * Set when the seat is removed from the layout: it leaves the venue's shows, but bookings
      * made for it keep the seat they name.
      */

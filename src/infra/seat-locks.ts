@@ -10,6 +10,12 @@ import { type RedisClient, scanKeys } from "./redis";
 export interface SeatLocks {
   /** Takes every seat for `token` or none; answers the seats that were already taken. */
   acquire(showId: number, seatIds: number[], token: string, ttlMs: number): Promise<number[]>;
+  /**
+   * Sets every seat's key to `token`, whatever it held: for seats PostgreSQL has just given to
+   * this hold (best available picks there first), so any other value is stale or belongs to a
+   * hold that PostgreSQL is about to refuse.
+   */
+  claim(showId: number, seatIds: number[], token: string, ttlMs: number): Promise<void>;
   /** Deletes the locks still owned by `token`. */
   release(showId: number, seatIds: number[], token: string): Promise<void>;
   /**
@@ -84,6 +90,13 @@ for _, key in ipairs(KEYS) do
 end
 return taken`;
 
+// KEYS: seat keys. ARGV: token, ttl ms. Overwrites.
+const CLAIM = `
+for _, key in ipairs(KEYS) do
+  redis.call('SET', key, ARGV[1], 'PX', ARGV[2])
+end
+return 0`;
+
 // KEYS: seat keys. ARGV: accepted values (one or more). Compare-and-delete.
 const DELETE_IF_EQUALS = `
 local deleted = 0
@@ -123,6 +136,7 @@ return 0`;
 
 type ScriptRedis = RedisClient & {
   seatLockAcquire(...args: (string | number)[]): Promise<number[]>;
+  seatLockClaim(...args: (string | number)[]): Promise<number>;
   seatLockDeleteIfEquals(...args: (string | number)[]): Promise<number>;
   seatLockReplaceIfEquals(...args: (string | number)[]): Promise<number>;
   seatLockDeleteEachIfEquals(...args: (string | number)[]): Promise<number>;
@@ -138,6 +152,7 @@ export class RedisSeatLocks implements SeatLocks {
   ) {
     // defineCommand runs EVALSHA and falls back to EVAL on NOSCRIPT (e.g. after a restart).
     redis.defineCommand("seatLockAcquire", { lua: ACQUIRE });
+    redis.defineCommand("seatLockClaim", { lua: CLAIM });
     redis.defineCommand("seatLockDeleteIfEquals", { lua: DELETE_IF_EQUALS });
     redis.defineCommand("seatLockReplaceIfEquals", { lua: REPLACE_IF_EQUALS });
     redis.defineCommand("seatLockDeleteEachIfEquals", { lua: DELETE_EACH_IF_EQUALS });
@@ -149,6 +164,12 @@ export class RedisSeatLocks implements SeatLocks {
     const keys = this.keys(showId, seatIds);
     const taken = await this.redis.seatLockAcquire(keys.length, ...keys, token, ttlMs);
     return taken.map((index) => seatIds[index - 1] as number);
+  }
+
+  async claim(showId: number, seatIds: number[], token: string, ttlMs: number) {
+    if (seatIds.length === 0) return;
+    const keys = this.keys(showId, seatIds);
+    await this.redis.seatLockClaim(keys.length, ...keys, token, ttlMs);
   }
 
   async release(showId: number, seatIds: number[], token: string) {
@@ -248,6 +269,13 @@ export class MemorySeatLocks implements SeatLocks {
       this.locks.set(seatLockKey(showId, seatId), { value: token, expiresAt: now + ttlMs });
     }
     return [];
+  }
+
+  async claim(showId: number, seatIds: number[], token: string, ttlMs: number) {
+    const expiresAt = Date.now() + ttlMs;
+    for (const seatId of seatIds) {
+      this.locks.set(seatLockKey(showId, seatId), { value: token, expiresAt });
+    }
   }
 
   async release(showId: number, seatIds: number[], token: string) {

@@ -77,6 +77,13 @@ export const errorCatalogue = {
     description: "The per-customer seat limit of the show would be passed",
     details: z.object({ remaining: count(), limit: count() }),
   },
+  NOT_ENOUGH_SEATS: {
+    status: 409,
+    message: "Not enough free seats together for this request",
+    description:
+      "A best-available hold found fewer free seats than asked, or no adjacent block that large",
+    details: z.object({ available_seats: count(), largest_block: count() }),
+  },
   EMAIL_TAKEN: {
     status: 409,
     message: "An account with this email already exists",

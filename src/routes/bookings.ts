@@ -37,25 +37,60 @@ const bookingPost = <const R extends Parameters<typeof createRoute>[0]>(route: R
 
 const bookingParams = z.object({ booking_id: idParam("booking_id") });
 
+const lockBody = z
+  .object({
+    show_id: bodyId(),
+    seat_ids: z
+      .array(bodyId())
+      .min(1)
+      .max(MAX_SEATS_PER_HOLD)
+      .refine((ids) => new Set(ids).size === ids.length, "must not repeat a seat")
+      .optional()
+      .openapi({ description: "Exactly these seats (or send `quantity` instead)" }),
+    quantity: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_SEATS_PER_HOLD)
+      .optional()
+      .openapi({ description: "This many of the best free seats, chosen by the server" }),
+    adjacent: z.boolean().optional().openapi({
+      description:
+        "With `quantity` only: one block of consecutive seat numbers in one row (default true), or any seats",
+    }),
+  })
+  .superRefine((body, context) => {
+    if ((body.seat_ids === undefined) === (body.quantity === undefined)) {
+      for (const field of ["seat_ids", "quantity"]) {
+        context.addIssue({
+          code: "custom",
+          path: [field],
+          message: "send exactly one of seat_ids and quantity",
+        });
+      }
+    }
+    if (body.adjacent !== undefined && body.quantity === undefined) {
+      context.addIssue({
+        code: "custom",
+        path: ["adjacent"],
+        message: "goes with quantity only",
+      });
+    }
+  });
+
 const lock = bookingPost({
   method: "post",
   path: "/lock",
   operationId: "holdSeats",
-  summary: "Hold 1–10 seats for 10 minutes (all or nothing)",
+  summary: "Hold 1–10 seats for 10 minutes: chosen seats, or the best available (all or nothing)",
   description:
-    "Any seat taken → 409 `SEAT_UNAVAILABLE` with `details.failed_seats` (exactly the requested seats that were taken) and nothing is held. Ids that are not seats of the show's venue → 400 with `details.invalid_seats` (a request naming both is refused for its taken seats, 409). Per customer: the seats of the caller's PENDING (not yet lapsed) and CONFIRMED bookings of the show, this hold included, may not exceed MAX_SEATS_PER_USER_PER_SHOW (default 10), else 409 `SEAT_LIMIT` with `details.remaining` (seats the caller may still hold for this show) and `details.limit`, and nothing is held; parallel holds of one caller cannot pass it together, seats freed by a cancel or a lapsed hold count no more, and a replay of an Idempotency-Key is not a second hold. Unknown show → 404; show already started → 400 `SHOW_STARTED`. Behind the show's waiting room: a queued caller gets 429 `WAITING_ROOM` with `details.position` and Retry-After.",
+    "Send exactly one of `seat_ids` (these seats) or `quantity` (the server picks); both or neither → 400 `VALIDATION_ERROR`. " +
+    "Exact seats: any seat taken → 409 `SEAT_UNAVAILABLE` with `details.failed_seats` (exactly the requested seats that were taken) and nothing is held. Ids that are not seats of the show's venue → 400 with `details.invalid_seats` (a request naming both is refused for its taken seats, 409). " +
+    "Best available (`quantity`, `adjacent` default true): the server holds the best free seats, with `adjacent` one block of consecutive `seat_number`s in one `seat_row`. Best is deterministic: by the layout's seat `rank` (lower first; unranked seats after ranked ones), then front rows first (rows in layout order), then nearest the row's centre, then the lower seat number; a block is judged by the sum of its seats' ranks, then of their places in that order. Concurrent best-available requests never wait on each other and never get the same seat; each is answered from the seats free when it picks. Not enough free seats, or no adjacent block that large → 409 `NOT_ENOUGH_SEATS` with `details.available_seats` (free seats now) and `details.largest_block` (the longest run of adjacent free seats), and nothing is held. The answer lists the chosen seats in `locked_seats`. " +
+    "Either way, per customer: the seats of the caller's PENDING (not yet lapsed) and CONFIRMED bookings of the show, this hold included, may not exceed MAX_SEATS_PER_USER_PER_SHOW (default 10), else 409 `SEAT_LIMIT` with `details.remaining` (seats the caller may still hold for this show) and `details.limit`, and nothing is held; parallel holds of one caller cannot pass it together, seats freed by a cancel or a lapsed hold count no more, and a replay of an Idempotency-Key is not a second hold. Unknown show → 404; show already started → 400 `SHOW_STARTED`. Behind the show's waiting room: a queued caller gets 429 `WAITING_ROOM` with `details.position` and Retry-After.",
   request: {
     headers: idempotencyHeader,
-    body: jsonBody(
-      z.object({
-        show_id: bodyId(),
-        seat_ids: z
-          .array(bodyId())
-          .min(1)
-          .max(MAX_SEATS_PER_HOLD)
-          .refine((ids) => new Set(ids).size === ids.length, "must not repeat a seat"),
-      }),
-    ),
+    body: jsonBody(lockBody),
   },
   responses: {
     200: jsonResponse(
@@ -202,8 +237,12 @@ const getBooking = createRoute({
 
 export const bookingRoutes = createRouter()
   .openapi(lock, async (c) => {
-    const { show_id, seat_ids } = c.req.valid("json");
-    const held = await c.get("services").bookings.hold(c.get("user"), show_id, seat_ids);
+    const { show_id, seat_ids, quantity, adjacent } = c.req.valid("json");
+    const bookings = c.get("services").bookings;
+    const user = c.get("user");
+    const held = seat_ids
+      ? await bookings.hold(user, show_id, seat_ids)
+      : await bookings.holdBest(user, show_id, quantity as number, adjacent ?? true);
     return c.json(held, 200);
   })
   .openapi(pay, async (c) => {

@@ -18,7 +18,7 @@ export interface VenueInput {
 
 export type SeatLayoutInput =
   | { rows: { seat_row: string; count: number; start_number?: number }[] }
-  | { seats: { seat_row: string; seat_number: number }[] };
+  | { seats: { seat_row: string; seat_number: number; rank?: number }[] };
 
 interface SeatRef {
   seat_id: number;

@@ -17,6 +17,13 @@ import { iso } from "../lib/time";
 import { TtlCache } from "../lib/ttl-cache";
 import type { AuthUser } from "./auth";
 import {
+  type BestAvailableOutcome,
+  type BestAvailableRequest,
+  EVERY_ROW,
+  NEAR_SEATS,
+  runBestAvailableStatement,
+} from "./best-available-statement";
+import {
   type EndedBooking,
   type Endings,
   endBookings,
@@ -30,6 +37,7 @@ import {
   runPaymentStatement,
 } from "./checkout-statements";
 import {
+  type Held,
   type HoldOutcome,
   type HoldRequest,
   isSeatRowsChanged,
@@ -73,6 +81,21 @@ const HOLD_RESULTS = {
   over_limit: "refused",
   not_on_sale: "refused",
 } as const;
+
+const BEST_AVAILABLE_RESULTS = {
+  not_enough: "conflicted",
+  over_limit: "refused",
+  not_on_sale: "refused",
+} as const;
+
+/**
+ * Picks one request makes before answering 503: each lost race means another request holding
+ * seats, so running out takes a stampede far beyond what one show's sale sees.
+ */
+const PICK_ATTEMPTS = 50;
+
+/** What a best-available hold answers: picks that lost a race or met lapsed holds go again. */
+type PickAnswer = Exclude<BestAvailableOutcome, { kind: "raced" | "lapsed" | "look_further" }>;
 
 const alreadyPaid = () => invalidState("The booking is already paid");
 
@@ -139,8 +162,95 @@ export class BookingService {
       this.after.metrics.recordHold(HOLD_RESULTS[outcome.kind]);
       throw await this.refusal(outcome, showId, seatIds.length);
     }
+    return this.answerHeld(userId, showId, outcome);
+  }
+
+  /**
+   * Holds the best `quantity` free seats of the show (BestAvailableStatement says which are
+   * best). PostgreSQL picks first, since only it knows which seats are free; the Redis locks
+   * follow, set to this hold's token whatever they held: PostgreSQL has just given it these
+   * seats, so another value is a lock left behind or belongs to an exact hold that PostgreSQL
+   * will refuse (whose compare-and-delete then leaves ours alone).
+   */
+  async holdBest(user: Actor, showId: number, quantity: number, adjacent: boolean) {
+    const userId = user.user_id;
+    const times = await this.assertShowNotStarted(showId);
+    await this.waitingRoom.enter(showId, userId, times.salesOpenAt);
+    const request: BestAvailableRequest = {
+      userId,
+      showId,
+      quantity,
+      adjacent,
+      nearSeats: NEAR_SEATS,
+      token: randomUUID(),
+      ttlSeconds: this.settings.holdTtlSeconds,
+      seatLimit: this.settings.seatLimit,
+      event: "HELD",
+      stamp: stampBy(user),
+    };
+    const outcome = await this.pickInDatabase(request);
+    if (outcome.kind !== "held") {
+      this.after.metrics.recordHold(BEST_AVAILABLE_RESULTS[outcome.kind]);
+      throw await this.bestAvailableRefusal(outcome, showId);
+    }
+    const seatIds = outcome.seats.map((seat) => seat.seat_id);
+    try {
+      await this.locks.claim(showId, seatIds, request.token, request.ttlSeconds * 1000);
+    } catch (error) {
+      // PostgreSQL holds the seats; a missing Redis lock only costs a refused transaction.
+      this.logger.warn("could not lock best-available seats in Redis", { error: String(error) });
+    }
+    return this.answerHeld(userId, showId, outcome);
+  }
+
+  /**
+   * Picks until the statement holds seats or finds that none would do. A pick loses a race
+   * when concurrent pickers row-lock the seats it chose: it picks again, from a snapshot that
+   * sees their commits, rather than refusing while seats remain. Holds that ran out and still
+   * lock seats are expired (as an exact hold reclaims them) before a refusal.
+   */
+  private async pickInDatabase(request: BestAvailableRequest): Promise<PickAnswer> {
+    for (let attempt = 1; attempt <= PICK_ATTEMPTS; attempt++) {
+      const outcome = await this.retrying(() => runBestAvailableStatement(this.db, request));
+      if (outcome.kind === "lapsed") {
+        const expired = await this.inTransaction((tx) =>
+          this.end(tx, outcome.bookingIds, "EXPIRED", null),
+        );
+        await settleEndedBookings(expired, this.after);
+      } else if (outcome.kind === "look_further") {
+        request.nearSeats = EVERY_ROW;
+      } else if (outcome.kind === "raced") {
+        // The winners commit within a statement's time: step aside briefly, longer each time.
+        await Bun.sleep(Math.random() * attempt);
+      } else {
+        return outcome;
+      }
+    }
+    throw seatsChangingTooFast();
+  }
+
+  private async bestAvailableRefusal(
+    outcome: Exclude<PickAnswer, { kind: "held" }>,
+    showId: number,
+  ) {
+    switch (outcome.kind) {
+      case "not_enough":
+        return new AppError("NOT_ENOUGH_SEATS", {
+          message: "Not enough free seats of this show (together, when adjacent) to hold that many",
+          details: { available_seats: outcome.availableSeats, largest_block: outcome.largestBlock },
+        });
+      case "over_limit":
+        return seatLimitReached(outcome.remaining, this.settings.seatLimit);
+      case "not_on_sale":
+        return this.whyNotOnSale(this.db, showId);
+    }
+  }
+
+  /** The answer to a hold that PostgreSQL committed, exact or best available. */
+  private async answerHeld(userId: number, showId: number, outcome: Held) {
     this.after.metrics.recordHold("won");
     await this.waitingRoom.renewAdmission(showId, userId);
+    const seatIds = outcome.seats.map((seat) => seat.seat_id);
     await this.after.seatsChanged({ showId, seatIds, status: "LOCKED" });
     return {
       booking_id: outcome.booking.booking_id,

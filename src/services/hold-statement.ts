@@ -1,12 +1,12 @@
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import { type Queryable, Statement } from "../db/client";
 import { pgErrorCode } from "../db/errors";
 import { LOG_COLUMNS, type LogStamp, stampValues } from "./booking-log";
 
-export interface HoldRequest {
+/** Who holds, for how long, and within which limit: what every kind of hold is told. */
+export interface HoldTerms {
   userId: number;
   showId: number;
-  seatIds: number[];
   /** Owner token of the Redis locks, stored with the booking. */
   token: string;
   ttlSeconds: number;
@@ -15,6 +15,10 @@ export interface HoldRequest {
   /** The booking log's first entry: HELD by the user, or OFFERED to them by the waitlist. */
   event: "HELD" | "OFFERED";
   stamp: LogStamp;
+}
+
+export interface HoldRequest extends HoldTerms {
+  seatIds: number[];
 }
 
 export interface SeatRef {
@@ -29,12 +33,15 @@ interface LockedSeat extends SeatRef {
   lapsed: boolean;
 }
 
+/** A hold PostgreSQL committed: its booking and seats. */
+export interface Held {
+  kind: "held";
+  booking: { booking_id: number; amount_cents: number; expires_at: string | Date };
+  seats: SeatRef[];
+}
+
 export type HoldOutcome =
-  | {
-      kind: "held";
-      booking: { booking_id: number; amount_cents: number; expires_at: string | Date };
-      seats: SeatRef[];
-    }
+  | Held
   /** Requested ids that are not seats of the show's venue. */
   | { kind: "invalid"; seatIds: number[] }
   /** Requested seats that are BOOKED, held by a running hold, or owed to the waitlist. */
@@ -93,11 +100,34 @@ export function isSeatRowsChanged(error: unknown): boolean {
   );
 }
 
-const holdStatement = new Statement<HoldParameters, StatementRow>(
-  ({
+/** What the writes of a hold need to know, as the statement's placeholders. */
+export interface HoldWriteParameters {
+  userId: unknown;
+  showId: unknown;
+  seatCount: unknown;
+  token: unknown;
+  ttlSeconds: unknown;
+  seatLimit: unknown;
+  event: unknown;
+  actorUserId: unknown;
+  actorRole: unknown;
+  requestId: unknown;
+}
+
+/**
+ * The writing half of every hold statement, as CTEs: once `ready` (every seat to hold is
+ * row-locked by this statement and AVAILABLE), check the per-user seat limit, insert the
+ * booking (priced from the show row, refused before sales open, once the show has started or
+ * been deleted), copy the seats from the CTE named `seats` (seat_id, seat_row, seat_number)
+ * and mark the show_seats rows matching `heldSeats` LOCKED, guarded by status = 'AVAILABLE'.
+ * A CTE `held` lists the seats marked: holdGuard compares their count. Any other write a hold
+ * makes in its own transaction is one more CTE off `booking`, after `held`, like
+ * `logged_hold`: the booking log's first entry (HELD, or OFFERED by the waitlist).
+ */
+export const holdWrites = (
+  {
     userId,
     showId,
-    seatIds,
     seatCount,
     token,
     ttlSeconds,
@@ -106,19 +136,10 @@ const holdStatement = new Statement<HoldParameters, StatementRow>(
     actorUserId,
     actorRole,
     requestId,
-  }) => sql`with locked as (
-      select ss.seat_id, ss.status::text as status, ss.booking_id, s.seat_row, s.seat_number,
-        coalesce(ss.locked_until <= now(), false) as lapsed
-      from show_seats ss join seats s on s.seat_id = ss.seat_id
-      where ss.show_id = ${showId} and ss.seat_id = any(${seatIds}::int[])
-      order by ss.seat_id
-      for update of ss
-    ), free as (
-      select count(*) filter (where status = 'AVAILABLE') as seats from locked
-    ), allowance as (
-      select case when free.seats = ${seatCount}
-        then seats_held_by_user(${userId}, ${showId}) end as seats_held
-      from free
+  }: HoldWriteParameters,
+  { ready, seats, heldSeats }: { ready: SQL; seats: SQL; heldSeats: SQL },
+) => sql`allowance as (
+      select case when ${ready} then seats_held_by_user(${userId}, ${showId}) end as seats_held
     ), booking as (
       insert into bookings (user_id, show_id, status, amount_cents, expires_at, lock_token)
       select ${userId}, sh.show_id, 'PENDING', sh.price_cents * ${seatCount},
@@ -130,50 +151,73 @@ const holdStatement = new Statement<HoldParameters, StatementRow>(
       returning booking_id, amount_cents, expires_at
     ), copied as (
       insert into booking_seats (booking_id, seat_id, seat_row, seat_number)
-      select booking.booking_id, locked.seat_id, locked.seat_row, locked.seat_number
-      from booking, locked
+      select booking.booking_id, ${seats}.seat_id, ${seats}.seat_row, ${seats}.seat_number
+      from booking, ${seats}
     ), held as (
       update show_seats ss set status = 'LOCKED', booking_id = booking.booking_id,
         locked_until = booking.expires_at
       from booking
-      where ss.show_id = ${showId} and ss.seat_id = any(${seatIds}::int[]) and ss.status = 'AVAILABLE'
+      where ss.show_id = ${showId} and ${heldSeats} and ss.status = 'AVAILABLE'
       returning ss.seat_id
     ), logged_hold as (
       insert into booking_log (${LOG_COLUMNS})
       select booking.booking_id, ${event}::booking_event,
-        jsonb_build_object('seat_ids', (select jsonb_agg(seat_id order by seat_id) from locked),
+        jsonb_build_object('seat_ids', (select jsonb_agg(seat_id order by seat_id) from ${seats}),
           'amount_cents', booking.amount_cents, 'expires_at', booking.expires_at),
         ${stampValues({ actorUserId, actorRole, requestId })}
       from booking
-    )
+    )`;
+
+/** The statement's last column: fails the statement unless every seat was marked LOCKED. */
+export const holdGuard = (seatCount: unknown) => sql`case when booking.booking_id is not null
+        and (select count(*) from held) <> ${seatCount}
+      then ('booking ' || booking.booking_id || ': ${sql.raw(SEAT_ROWS_CHANGED)}')::int
+    end as guard`;
+
+const holdStatement = new Statement<HoldParameters, StatementRow>(
+  (parameters) => sql`with locked as (
+      select ss.seat_id, ss.status::text as status, ss.booking_id, s.seat_row, s.seat_number,
+        coalesce(ss.locked_until <= now(), false) as lapsed
+      from show_seats ss join seats s on s.seat_id = ss.seat_id
+      where ss.show_id = ${parameters.showId} and ss.seat_id = any(${parameters.seatIds}::int[])
+      order by ss.seat_id
+      for update of ss
+    ), ${holdWrites(parameters, {
+      ready: sql`(select count(*) filter (where status = 'AVAILABLE') from locked) = ${parameters.seatCount}`,
+      seats: sql.raw("locked"),
+      heldSeats: sql`ss.seat_id = any(${parameters.seatIds}::int[])`,
+    })}
     select
       (select json_agg(locked order by seat_id) from locked) as seats,
       booking.booking_id, booking.amount_cents, booking.expires_at,
       (select seats_held from allowance) as seats_held,
-      case when booking.booking_id is not null
-            and (select count(*) from held) <> ${seatCount}
-        then ('booking ' || booking.booking_id || ': ${sql.raw(SEAT_ROWS_CHANGED)}')::int
-      end as guard
+      ${holdGuard(parameters.seatCount)}
     from (select 1) as one left join booking on true`,
 );
 
+/** The booking a hold statement inserted, if it did. */
+export function heldBooking(
+  row:
+    | {
+        booking_id: number | null;
+        amount_cents: number | null;
+        expires_at: string | Date | null;
+      }
+    | undefined,
+  seats: SeatRef[],
+): Held | undefined {
+  if (!row?.booking_id || row.amount_cents === null || row.expires_at === null) return undefined;
+  const { booking_id, amount_cents, expires_at } = row;
+  return { kind: "held", booking: { booking_id, amount_cents, expires_at }, seats };
+}
+
 function interpret(request: HoldRequest, row: StatementRow | undefined): HoldOutcome {
   const seats = row?.seats ?? [];
-  if (row?.booking_id && row.amount_cents !== null && row.expires_at !== null) {
-    return {
-      kind: "held",
-      booking: {
-        booking_id: row.booking_id,
-        amount_cents: row.amount_cents,
-        expires_at: row.expires_at,
-      },
-      seats: seats.map(({ seat_id, seat_row, seat_number }) => ({
-        seat_id,
-        seat_row,
-        seat_number,
-      })),
-    };
-  }
+  const booking = heldBooking(
+    row,
+    seats.map(({ seat_id, seat_row, seat_number }) => ({ seat_id, seat_row, seat_number })),
+  );
+  if (booking) return booking;
   // Taken seats are reported before ids that are not seats, as Redis, which knows only the
   // locks, reports them: the answer is the same whichever layer refuses the hold.
   const taken = seats.filter(

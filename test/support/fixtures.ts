@@ -46,6 +46,19 @@ export const holdSeats = (
     body: { show_id: showId, seat_ids: seatIds },
   });
 
+/** POST /bookings/lock as `user`: holds the `quantity` best seats of the show. */
+export const holdBest = (
+  app: TestApp,
+  user: { token: string },
+  showId: number,
+  quantity: number,
+  adjacent?: boolean,
+) =>
+  app.request("POST", "/api/v1/bookings/lock", {
+    token: user.token,
+    body: { show_id: showId, quantity, ...(adjacent === undefined ? {} : { adjacent }) },
+  });
+
 /** Pays for a held booking and confirms it, as its owner would; throws unless both are 200. */
 export async function payAndConfirm(
   app: TestApp,

@@ -43,7 +43,16 @@ const SeatLayoutInput = z
       .optional(),
     seats: z
       .array(
-        z.object({ seat_row: seatRow, seat_number: z.number().int().min(1).max(100_000) }).strict(),
+        z
+          .object({
+            seat_row: seatRow,
+            seat_number: z.number().int().min(1).max(100_000),
+            rank: z.number().int().min(1).max(1_000_000).optional().openapi({
+              description:
+                "Order of preference for best-available holds, lower is better (seats without one come after ranked seats, front rows first, nearest the row's centre)",
+            }),
+          })
+          .strict(),
       )
       .min(1)
       .max(MAX_SEATS_PER_CALL)
@@ -126,7 +135,7 @@ const addSeats = adminRoute({
   path: "/{venue_id}/seats",
   operationId: "addSeats",
   summary: "Add seats to the layout",
-  description: `Either \`rows\` (\`{seat_row:"A", count:20}\` makes A1..A20, or from \`start_number\`) or explicit \`seats\`; at most ${MAX_SEATS_PER_CALL} seats a call. A seat that already exists makes the whole call 409. New seats are added to the venue's existing shows too.`,
+  description: `Either \`rows\` (\`{seat_row:"A", count:20}\` makes A1..A20, or from \`start_number\`) or explicit \`seats\` (each with an optional \`rank\`: the order best-available holds prefer, lower first); at most ${MAX_SEATS_PER_CALL} seats a call. A seat that already exists makes the whole call 409. New seats are added to the venue's existing shows too.`,
   request: { params: venueParams, body: jsonBody(SeatLayoutInput) },
   responses: {
     201: jsonResponse(

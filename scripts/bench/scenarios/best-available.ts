@@ -1,0 +1,121 @@
+import { startCpuMeter } from "../cpu";
+import { outcomeOf, type Reply } from "../http";
+import { startMeter } from "../meter";
+import { Counter, percentOf } from "../stats";
+import type { BenchUser } from "../users";
+import type { ScenarioContext } from "./context";
+import {
+  type FlashSaleResult,
+  type FlashSaleRun,
+  prepareFlashSale,
+  summarizeFlashSale,
+} from "./flash-sale";
+import { recordHold } from "./holds";
+
+/**
+ * S6: virtual users each asking the server for 2 adjacent best-available seats, until every
+ * one of them is told there are no 2 together (or S1's time limit runs out). Nobody reads
+ * the seat map: the server chooses.
+ */
+
+const SEATS_PER_HOLD = 2;
+/**
+ * The last share of the seats the sale sold, where refusals are expected: requests racing for
+ * the last pairs. Seats left over once no 2 adjacent remain (a row's odd seats) are not sold
+ * at all, so the tail is measured against what was held, not against the seats on sale.
+ */
+const TAIL_SHARE = 0.01;
+
+export interface BestAvailableResult extends FlashSaleResult {
+  /** 409 answers before the sale had held 99% of what it finally held (goal: 0). */
+  conflicts_before_tail_percent: number;
+  /** Seats on sale that no 2-seat block could take (no adjacent free seat left beside them). */
+  seats_left_single: number;
+  /** Holds/s of this run over S1's at the same number of virtual users, this bench run. */
+  holds_per_s_vs_s1: number | null;
+}
+
+function bestAvailableHold(context: ScenarioContext, token: string, showId: number) {
+  return context.http.send({
+    path: "/api/v1/bookings/lock",
+    token,
+    json: { show_id: showId, quantity: SEATS_PER_HOLD, adjacent: true },
+    read: "json",
+  });
+}
+
+const isNotEnoughSeats = (reply: Reply) =>
+  reply.status === 409 &&
+  (reply.body as { code?: string } | undefined)?.code === "NOT_ENOUGH_SEATS";
+
+export async function bestAvailableSale(
+  context: ScenarioContext,
+  virtualUsers: number,
+  s1?: FlashSaleResult,
+): Promise<BestAvailableResult> {
+  const settings = await prepareFlashSale(context, `S6 ${virtualUsers} VUs`, virtualUsers);
+  const { showId, users } = settings;
+  const meter = startMeter();
+  const cpu = startCpuMeter(context.apiPids);
+  const run: FlashSaleRun = {
+    showId,
+    virtualUsers,
+    timeLimitMs: settings.timeLimitMs,
+    startedAt: performance.now(),
+    endedAt: 0,
+    samples: [],
+    statuses: new Counter(),
+    told: new Map(),
+    wins: [],
+    seatsOnSale: settings.initialFree.length,
+    soldOut: false,
+    seatMapMs: [],
+    seatMapFailures: new Counter(),
+  };
+  const deadline = run.startedAt + settings.timeLimitMs;
+  /** Seats held when each 409 was answered. */
+  const heldAtConflicts: number[] = [];
+  let usersSoldOut = 0;
+
+  const virtualUser = async (vu: number) => {
+    for (let request = 0; performance.now() < deadline; request++) {
+      const user = users[(vu + request * virtualUsers) % users.length] as BenchUser;
+      const reply = await bestAvailableHold(context, user.token, showId);
+      run.samples.push({ startedAt: reply.startedAt, ms: reply.ms });
+      run.statuses.add(outcomeOf(reply));
+      const answer = recordHold(reply, run.told);
+      if (answer) {
+        run.wins.push({
+          atMs: performance.now() - run.startedAt,
+          seats: answer.locked_seats.length,
+        });
+      } else if (reply.status === 409) {
+        heldAtConflicts.push(run.told.size);
+        if (isNotEnoughSeats(reply)) {
+          usersSoldOut += 1;
+          return;
+        }
+      }
+    }
+  };
+
+  await Promise.all(Array.from({ length: virtualUsers }, (_, vu) => virtualUser(vu)));
+  run.endedAt = performance.now();
+  run.soldOut = usersSoldOut === virtualUsers;
+  const cpuUsage = cpu.stop();
+  const usage = meter.stop();
+  const oversell = await context.oversell.run(showId, context.fixture.seatIds, { held: run.told });
+  const result = summarizeFlashSale(run, usage, oversell);
+  const tailStartsAt = run.told.size * (1 - TAIL_SHARE);
+  const conflictsBeforeTail = heldAtConflicts.filter((held) => held < tailStartsAt).length;
+  return {
+    ...result,
+    cpu: cpuUsage,
+    conflicts_before_tail_percent: percentOf(conflictsBeforeTail, run.samples.length),
+    seats_left_single: run.soldOut ? run.seatsOnSale - run.told.size : 0,
+    holds_per_s_vs_s1:
+      s1 && s1.holds_per_s > 0
+        ? Math.round((result.holds_per_s / s1.holds_per_s) * 100) / 100
+        : null,
+  };
+}
