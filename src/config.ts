@@ -9,7 +9,7 @@ const flag = (fallback: boolean) =>
     .optional()
     .transform((value) => (value ? ["1", "true", "yes"].includes(value) : fallback));
 
-/** The flag spellings TRUST_PROXY once took, as hop counts: `true` means one proxy in front. */
+/** Flag spellings TRUST_PROXY also accepts, as hop counts: `true` means one proxy in front. */
 const FLAG_HOPS: Record<string, string> = { "": "0", false: "0", no: "0", true: "1", yes: "1" };
 
 /** How many proxies in front append to X-Forwarded-For and are trusted (0: none). */

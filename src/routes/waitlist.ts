@@ -12,7 +12,7 @@ import {
 import { requireUser } from "../middleware/auth";
 import { timestamp } from "./schemas";
 
-/** API.md's join has no body: a bare join waits for one seat. */
+/** The contract's join has no body: a bare join waits for one seat. */
 const DEFAULT_SEATS_WANTED = 1;
 
 const showIdParams = z.object({ show_id: idParam("show_id") });
