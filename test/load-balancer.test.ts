@@ -29,6 +29,8 @@ import { canRun, hasPostgresAndRedis } from "./support/services";
 import { changeOf, SseClient } from "./support/sse-client";
 
 const LOAD_MS = Number(process.env.FAULT_LOAD_SECONDS ?? 4) * 1000;
+/** Seats of the show kept out of the sale, so that a hold after it always finds one free. */
+const PROBE_SEATS = 5;
 
 /** An answer that is neither a success nor a refusal the contract promises: 5xx or none. */
 const failed = (request: EndedRequest) => !/ [234]\d\d$/.test(request.outcome);
@@ -98,7 +100,8 @@ describe.skipIf(!hasPostgresAndRedis || !canRun("haproxy"))("behind HAProxy", ()
       baseUrl,
       users,
       showId: show.show_id,
-      seatIds: show.seat_ids,
+      // A few seats stay out of the sale, for the hold that probes the streams afterwards.
+      seatIds: show.seat_ids.slice(0, -PROBE_SEATS),
       stopped: () => stopped,
       pauseMs: LOAD_MS / 80,
       onEnded: (request) => ended.push(request),
@@ -141,10 +144,10 @@ describe.skipIf(!hasPostgresAndRedis || !canRun("haproxy"))("behind HAProxy", ()
       request.sentAt <= deadAt && request.endedAt >= killedFrom;
     expect(failures.filter((request) => !inFlightAtKill(request))).toEqual([]);
     expect(failures.length).toBeLessThanOrEqual(ended.filter(inFlightAtKill).length);
-    const heldAfterKill = ended.filter(
-      (request) => request.outcome === "hold 200" && request.sentAt > deadAt,
-    );
-    expect(heldAfterKill.length, JSON.stringify(result.outcomes)).toBeGreaterThan(0);
+    // The sale went on through the survivor (it may have sold out by then: the probe hold
+    // below is the hold that must succeed after the kill).
+    const answeredAfterKill = ended.filter((request) => request.sentAt > deadAt);
+    expect(answeredAfterKill.length, JSON.stringify(result.outcomes)).toBeGreaterThan(0);
 
     // Changes after the reconnect reach the resumed stream, and the bystander's, which never
     // noticed a thing.
