@@ -1,13 +1,13 @@
 import { startCpuMeter } from "../cpu";
 import { outcomeOf, type Reply } from "../http";
 import { startMeter } from "../meter";
-import { Counter, percentOf } from "../stats";
+import { percentOf } from "../stats";
 import type { BenchUser } from "../users";
 import type { ScenarioContext } from "./context";
 import {
   type FlashSaleResult,
-  type FlashSaleRun,
   prepareFlashSale,
+  startFlashSaleRun,
   summarizeFlashSale,
 } from "./flash-sale";
 import { recordHold } from "./holds";
@@ -57,21 +57,7 @@ export async function bestAvailableSale(
   const { showId, users } = settings;
   const meter = startMeter();
   const cpu = startCpuMeter(context.apiPids);
-  const run: FlashSaleRun = {
-    showId,
-    virtualUsers,
-    timeLimitMs: settings.timeLimitMs,
-    startedAt: performance.now(),
-    endedAt: 0,
-    samples: [],
-    statuses: new Counter(),
-    told: new Map(),
-    wins: [],
-    seatsOnSale: settings.initialFree.length,
-    soldOut: false,
-    seatMapMs: [],
-    seatMapFailures: new Counter(),
-  };
+  const run = startFlashSaleRun(settings);
   const deadline = run.startedAt + settings.timeLimitMs;
   /** Seats held when each 409 was answered. */
   const heldAtConflicts: number[] = [];

@@ -93,14 +93,11 @@ export interface FlashSaleSettings {
   initialFree: number[];
 }
 
-export async function runFlashSale(
-  http: HttpClient,
-  settings: FlashSaleSettings,
-): Promise<FlashSaleRun> {
-  const { showId, virtualUsers, users } = settings;
-  const run: FlashSaleRun = {
-    showId,
-    virtualUsers,
+/** A sale's record, started now: what every sale scenario fills in as it runs. */
+export function startFlashSaleRun(settings: FlashSaleSettings): FlashSaleRun {
+  return {
+    showId: settings.showId,
+    virtualUsers: settings.virtualUsers,
     timeLimitMs: settings.timeLimitMs,
     startedAt: performance.now(),
     endedAt: 0,
@@ -113,6 +110,14 @@ export async function runFlashSale(
     seatMapMs: [],
     seatMapFailures: new Counter(),
   };
+}
+
+export async function runFlashSale(
+  http: HttpClient,
+  settings: FlashSaleSettings,
+): Promise<FlashSaleRun> {
+  const { showId, virtualUsers, users } = settings;
+  const run = startFlashSaleRun(settings);
   const deadline = run.startedAt + settings.timeLimitMs;
   let usersSoldOut = 0;
 
