@@ -41,6 +41,13 @@
  *   BENCH_DURATION_SCALE=1  multiply every timed phase (0.2 for a quick check)
  *   BENCH_PG_URL=postgres://postgres@127.0.0.1:5432/postgres   where scratch databases are made
  *   BENCH_REDIS_URL=redis://127.0.0.1:6379
+ *   BENCH_REDIS_CLUSTER_NODES=  127.0.0.1:7001,… of a local Redis Cluster: Evently gets
+ *                           REDIS_CLUSTER_NODES instead of REDIS_URL, and the bench's cleanup and
+ *                           lock check use the cluster
+ *   BENCH_PGBOUNCER_URL=    postgres://postgres@127.0.0.1:6432/postgres: the API and the worker
+ *                           reach the bench's database through this PgBouncer (DB_PGBOUNCER=1);
+ *                           the timeouts are set on that database (ALTER DATABASE … SET), the
+ *                           migrations and the bench's own queries go to PostgreSQL directly
  */
 import { startRun } from "./bench/cleanup";
 import { analyzeDatabase } from "./bench/databases";

@@ -15,6 +15,8 @@ export interface CpuUsage {
   api_s: number | null;
   /** HAProxy in front of several API instances (BENCH_LOAD_BALANCER); null without one. */
   balancer_s: number | null;
+  /** PgBouncer (BENCH_PGBOUNCER_URL); null when none runs on this machine. */
+  pgbouncer_s: number | null;
   postgres_s: number | null;
   redis_s: number | null;
   /** Busy time of every core together (not idle, not waiting for I/O). */
@@ -82,6 +84,7 @@ interface Snapshot {
   wall: number;
   api: number;
   balancer: number | null;
+  pgbouncer: number | null;
   postgres: number | null;
   redis: number | null;
   machine: { busy: number; stolen: number };
@@ -94,6 +97,7 @@ function snapshot(apiPids: number[]): Snapshot {
     wall: performance.now(),
     api: hasProc ? apiPids.reduce((sum, pid) => sum + processTicks(pid), 0) : 0,
     balancer: hasProc ? ticksByName("haproxy") : null,
+    pgbouncer: hasProc ? ticksByName("pgbouncer") : null,
     postgres: hasProc ? ticksByName("postgres") : null,
     redis: hasProc ? ticksByName("redis-server") : null,
     machine: hasProc ? machineTicks() : { busy: 0, stolen: 0 },
@@ -120,6 +124,7 @@ export function startCpuMeter(apiPids: number[]): { stop(): CpuUsage } {
         wall_s: Math.round(wall * 100) / 100,
         api_s: hasProc && apiPids.length > 0 ? seconds(end.api - start.api) : null,
         balancer_s: difference(start.balancer, end.balancer),
+        pgbouncer_s: difference(start.pgbouncer, end.pgbouncer),
         postgres_s: difference(start.postgres, end.postgres),
         redis_s: difference(start.redis, end.redis),
         machine_s: hasProc ? seconds(end.machine.busy - start.machine.busy) : null,

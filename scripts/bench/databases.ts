@@ -41,8 +41,8 @@ function requireSafeName(name: string): string {
   return name;
 }
 
-/** The URL of database `name` on the server of `serverUrl`. */
-function databaseUrl(serverUrl: string, name: string): string {
+/** The URL of database `name` on the server (or PgBouncer) of `serverUrl`. */
+export function databaseUrl(serverUrl: string, name: string): string {
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return url.toString();
@@ -56,6 +56,30 @@ export async function createDatabase(serverUrl: string, name: string): Promise<s
     await admin.end();
   }
   return databaseUrl(serverUrl, name);
+}
+
+/**
+ * Session timeouts every new connection to database `name` starts with: behind PgBouncer in
+ * transaction pooling they cannot be sent per connection. Set on the database, not the role,
+ * so the role's other databases keep theirs.
+ */
+export async function setDatabaseTimeouts(
+  serverUrl: string,
+  name: string,
+  timeouts: { statementTimeoutMs: number; lockTimeoutMs: number },
+): Promise<void> {
+  const admin = connectPostgres(serverUrl);
+  const database = requireSafeName(name);
+  try {
+    await admin.unsafe(
+      `alter database ${database} set statement_timeout = ${Math.trunc(timeouts.statementTimeoutMs)}`,
+    );
+    await admin.unsafe(
+      `alter database ${database} set lock_timeout = ${Math.trunc(timeouts.lockTimeoutMs)}`,
+    );
+  } finally {
+    await admin.end();
+  }
 }
 
 /** Drops the database, disconnecting whoever is still connected. */

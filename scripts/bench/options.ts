@@ -22,6 +22,10 @@ export interface BenchOptions {
   /** Maintenance database of the local PostgreSQL, used to create and drop scratch databases. */
   pgUrl: string;
   redisUrl: string;
+  /** `host:port` of a local Redis Cluster's nodes: Evently and the bench use it instead of redisUrl. */
+  redisClusterNodes?: string[];
+  /** A local PgBouncer (transaction pooling) the API and the worker reach the database through. */
+  pgbouncerUrl?: string;
 }
 
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
@@ -95,7 +99,25 @@ export function readOptions(env: Record<string, string | undefined>): BenchOptio
     scenarios: scenarioList(env.BENCH_SCENARIOS),
     durationScale: positiveNumber("BENCH_DURATION_SCALE", env.BENCH_DURATION_SCALE, 1),
     ...localServices(env, "BENCH"),
+    redisClusterNodes: env.BENCH_REDIS_CLUSTER_NODES
+      ? loopbackNodes("BENCH_REDIS_CLUSTER_NODES", env.BENCH_REDIS_CLUSTER_NODES)
+      : undefined,
+    pgbouncerUrl: env.BENCH_PGBOUNCER_URL
+      ? requireLoopback("BENCH_PGBOUNCER_URL", env.BENCH_PGBOUNCER_URL)
+      : undefined,
   };
+}
+
+/** `127.0.0.1:7001,127.0.0.1:7002`: a comma list of loopback `host:port`. */
+function loopbackNodes(name: string, value: string): string[] {
+  return value
+    .split(",")
+    .map((node) => node.trim())
+    .map((node) => {
+      if (!/^[\w.-]+:\d{1,5}$/.test(node)) throw new Error(`${name}: not host:port: ${node}`);
+      requireLoopback(name, `redis://${node}`);
+      return node;
+    });
 }
 
 /** A timed phase's length after BENCH_DURATION_SCALE (at least one second). */
@@ -150,6 +172,12 @@ export function describeOptions(options: BenchOptions): Record<string, string> {
     BENCH_SCENARIOS: [...options.scenarios].join(","),
     BENCH_DURATION_SCALE: String(options.durationScale),
     BENCH_PG_URL: redactUrl(options.pgUrl),
-    BENCH_REDIS_URL: redactUrl(options.redisUrl),
+    BENCH_REDIS_URL: options.redisClusterNodes
+      ? "(unused: BENCH_REDIS_CLUSTER_NODES)"
+      : redactUrl(options.redisUrl),
+    BENCH_REDIS_CLUSTER_NODES: options.redisClusterNodes?.join(",") ?? "(unset: one Redis)",
+    BENCH_PGBOUNCER_URL: options.pgbouncerUrl
+      ? redactUrl(options.pgbouncerUrl)
+      : "(unset: PostgreSQL directly)",
   };
 }

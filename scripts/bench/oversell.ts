@@ -1,4 +1,3 @@
-import type Redis from "ioredis";
 import {
   bookingLogOutOfStep,
   doubleSoldSeats,
@@ -8,9 +7,10 @@ import {
   outOfStepSentence,
   seatRowsOutOfStep,
 } from "../../src/db/booking-invariants";
+import type { RedisClient } from "../../src/infra/redis";
 import { BOOKED_MARKER, seatLockKey } from "../../src/infra/seat-locks";
 import { connectPostgres, rowsOf, type Sql } from "./databases";
-import { connectRedis } from "./redis";
+import { openRedis } from "./redis";
 import type { Target } from "./server";
 
 /** What the clients of one show were told: seat id → booking id. */
@@ -42,11 +42,11 @@ const SHOWN_VIOLATIONS = 20;
  */
 export class OversellCheck {
   private readonly sql?: Sql;
-  private readonly redis: Redis;
+  /** Opened by the first check that compares locks. */
+  private redis?: Promise<RedisClient>;
 
   constructor(private readonly target: Target) {
     this.sql = target.databaseUrl ? connectPostgres(target.databaseUrl) : undefined;
-    this.redis = connectRedis(target.redisUrl);
   }
 
   async run(showId: number, venueSeatIds: number[], told: SeatsTold): Promise<OversellReport> {
@@ -76,7 +76,11 @@ export class OversellCheck {
   }
 
   async close(): Promise<void> {
-    this.redis.disconnect();
+    if (this.redis) {
+      // A client that never connected has nothing to close; its error was reported by the check.
+      const redis = await this.redis.catch(() => undefined);
+      redis?.disconnect();
+    }
     await this.sql?.end();
   }
 
@@ -122,7 +126,9 @@ export class OversellCheck {
       rows.map((row) => [row.seat_id, row.status === "BOOKED" ? BOOKED_MARKER : row.lock_token]),
     );
     const keys = venueSeatIds.map((seatId) => seatLockKey(showId, seatId, this.target.redisPrefix));
-    const values = await this.redis.mget(...keys);
+    // One MGET, even on a cluster: a show's lock keys share a hash slot ({show id}).
+    this.redis ??= openRedis(this.target.redis);
+    const values = await (await this.redis).mget(...keys);
     const violations: string[] = [];
     venueSeatIds.forEach((seatId, index) => {
       const want = expected.get(seatId) ?? null;

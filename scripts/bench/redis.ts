@@ -1,8 +1,24 @@
-import Redis from "ioredis";
-import { type RedisClient, scanKeys } from "../../src/infra/redis";
+import {
+  connectRedis,
+  type RedisClient,
+  type RedisTarget,
+  scanKeys,
+  waitForRedis,
+} from "../../src/infra/redis";
 
-export function connectRedis(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2000, lazyConnect: false });
+/**
+ * A client of the bench's own (cleanup, the oversell check), connected: the app's clients
+ * refuse commands before they are (no offline queue), and a cluster knows its primaries only then.
+ */
+export async function openRedis(target: RedisTarget): Promise<RedisClient> {
+  const redis = connectRedis({ ...target, commandTimeoutMs: 10_000 });
+  try {
+    await waitForRedis(redis, 10_000);
+  } catch (error) {
+    redis.disconnect();
+    throw error;
+  }
+  return redis;
 }
 
 const escapeGlob = (text: string) => text.replace(/[*?[\]\\]/g, (char) => `\\${char}`);

@@ -158,10 +158,16 @@ function cpuRows(section: string, cpu: CpuUsage, operations: number): Row[] {
   const perOperation = (cpuSeconds: number | null) =>
     cpuSeconds === null || operations === 0 ? "n/a" : number((cpuSeconds * 1e6) / operations);
   const share = (percent: number | null) => (percent === null ? "n/a" : `${percent}%`);
-  const balancer =
-    cpu.balancer_s === null
+  // Shown when such a process runs on the machine (0 when it served none of this run).
+  const intermediaries = [
+    ["HAProxy", cpu.balancer_s],
+    ["PgBouncer", cpu.pgbouncer_s],
+  ] as const;
+  const intermediaryRows = intermediaries.flatMap(([name, cpuSeconds]): Row[] =>
+    cpuSeconds === null
       ? []
-      : [[section, "CPU µs per lock request: HAProxy", perOperation(cpu.balancer_s), ""] as Row];
+      : [[section, `CPU µs per lock request: ${name}`, perOperation(cpuSeconds), ""]],
+  );
   return [
     [
       section,
@@ -169,7 +175,7 @@ function cpuRows(section: string, cpu: CpuUsage, operations: number): Row[] {
       [cpu.api_s, cpu.postgres_s, cpu.redis_s, cpu.machine_s].map(perOperation).join(" / "),
       "",
     ],
-    ...balancer,
+    ...intermediaryRows,
     [
       section,
       "machine busy / stolen by the host",

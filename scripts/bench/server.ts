@@ -1,6 +1,12 @@
 import { randomBytes } from "node:crypto";
+import type { RedisTarget } from "../../src/infra/redis";
 import type { Cleanup } from "./cleanup";
-import { createDatabase, dropDatabase } from "./databases";
+import {
+  createDatabase,
+  dropDatabase,
+  setDatabaseTimeouts,
+  databaseUrl as urlOfDatabase,
+} from "./databases";
 import { writeHaproxyConfig } from "./load-balancer";
 import type { BenchOptions } from "./options";
 import {
@@ -11,7 +17,7 @@ import {
   stopChild,
   waitForHttp,
 } from "./processes";
-import { connectRedis, deleteKeysWithPrefix } from "./redis";
+import { deleteKeysWithPrefix, openRedis } from "./redis";
 
 export interface Credentials {
   email: string;
@@ -24,7 +30,7 @@ export interface Target {
   /** The target's database, when the bench may query it (users in SQL, oversell check). */
   databaseUrl?: string;
   /** Redis and REDIS_KEY_PREFIX of the target, for the seat-lock part of the oversell check. */
-  redisUrl: string;
+  redis: RedisTarget;
   redisPrefix: string;
   /** The target's JWT_SECRET, when known: user tokens are then signed by the bench. */
   jwtSecret?: string;
@@ -46,6 +52,13 @@ export interface LocalTargetSettings {
   /** Maintenance database of the local PostgreSQL, where the scratch database is made. */
   pgUrl: string;
   redisUrl: string;
+  /** A Redis Cluster to use instead of redisUrl (REDIS_CLUSTER_NODES of the children). */
+  redisClusterNodes?: string[];
+  /**
+   * A PgBouncer in transaction pooling the API and the worker connect through (DB_PGBOUNCER=1);
+   * migrations, setup and checks go to PostgreSQL directly.
+   */
+  pgbouncerUrl?: string;
   /** Names the database `evently_<purpose>_<run id>` and the Redis prefix; "bench" by default. */
   purpose?: string;
   /** Variables set on top of the bench's environment (e.g. a short HOLD_TTL_SECONDS). */
@@ -64,23 +77,36 @@ const BENCH_SETTINGS: Record<string, string> = {
   HOLD_TTL_SECONDS: "600",
 };
 
+/** The Redis of the run: the cluster when nodes are given, else the one server. */
+function benchRedis(options: { redisUrl: string; redisClusterNodes?: string[] }): RedisTarget {
+  return options.redisClusterNodes
+    ? { clusterNodes: options.redisClusterNodes }
+    : { url: options.redisUrl };
+}
+
+/** The timeouts PostgreSQL must apply when PgBouncer cannot pass them on (the app's defaults). */
+const POOLED_TIMEOUTS = { DB_STATEMENT_TIMEOUT_MS: "10000", DB_LOCK_TIMEOUT_MS: "5000" };
+
 /**
  * The production-mode environment of the API and worker children: a fresh database, a Redis
- * prefix of their own, then the settings.
+ * (one server or a cluster) and a prefix of their own, then the settings.
  */
 function evently(
-  redisUrl: string,
+  redis: RedisTarget,
   databaseUrl: string,
   redisPrefix: string,
   jwtSecret: string,
   admin: Credentials,
   settings: Record<string, string>,
 ) {
+  const { REDIS_URL, REDIS_CLUSTER_NODES, ...inherited } = process.env;
   return {
-    ...process.env,
+    ...inherited,
     NODE_ENV: "production",
     DATABASE_URL: databaseUrl,
-    REDIS_URL: redisUrl,
+    ...("url" in redis
+      ? { REDIS_URL: redis.url }
+      : { REDIS_CLUSTER_NODES: redis.clusterNodes.join(",") }),
     REDIS_KEY_PREFIX: redisPrefix,
     JWT_SECRET: jwtSecret,
     ADMIN_EMAIL: admin.email,
@@ -107,12 +133,17 @@ export async function startLocalTarget(
     email: `${purpose}-admin@example.com`,
     password: randomBytes(16).toString("hex"),
   };
-  const settings = { ...BENCH_SETTINGS, ...options.env };
+  const settings = {
+    ...BENCH_SETTINGS,
+    ...(options.pgbouncerUrl ? POOLED_TIMEOUTS : {}),
+    ...options.env,
+  };
+  const redisTarget = benchRedis(options);
 
   const databaseUrl = await createDatabase(options.pgUrl, databaseName);
   cleanup.add(`drop database ${databaseName}`, () => dropDatabase(options.pgUrl, databaseName));
   cleanup.add(`delete Redis keys ${redisPrefix}*`, async () => {
-    const redis = connectRedis(options.redisUrl);
+    const redis = await openRedis(redisTarget);
     try {
       await deleteKeysWithPrefix(redis, redisPrefix);
     } finally {
@@ -120,8 +151,22 @@ export async function startLocalTarget(
     }
   });
 
-  const env = evently(options.redisUrl, databaseUrl, redisPrefix, jwtSecret, admin, settings);
-  await runToCompletion([process.execPath, "run", "scripts/migrate.ts"], env);
+  const direct = evently(redisTarget, databaseUrl, redisPrefix, jwtSecret, admin, settings);
+  // Migrations may take longer than a request's statement_timeout: they go to PostgreSQL directly.
+  await runToCompletion([process.execPath, "run", "scripts/migrate.ts"], direct);
+  if (options.pgbouncerUrl) {
+    await setDatabaseTimeouts(options.pgUrl, databaseName, {
+      statementTimeoutMs: Number(settings.DB_STATEMENT_TIMEOUT_MS),
+      lockTimeoutMs: Number(settings.DB_LOCK_TIMEOUT_MS),
+    });
+  }
+  const env = options.pgbouncerUrl
+    ? {
+        ...direct,
+        DATABASE_URL: urlOfDatabase(options.pgbouncerUrl, databaseName),
+        DB_PGBOUNCER: "1",
+      }
+    : direct;
 
   const children: Child[] = [];
   cleanup.add("stop Evently", async () => {
@@ -157,13 +202,15 @@ export async function startLocalTarget(
   return {
     baseUrls,
     databaseUrl,
-    redisUrl: options.redisUrl,
+    redis: redisTarget,
     redisPrefix,
     jwtSecret,
     admin,
     notes: [
       `Evently started by the ${purpose}: ${options.instances} API process(es) + 1 worker, ` +
         `${balanced ? "behind HAProxy (TRUST_PROXY=1), " : ""}` +
+        `${options.redisClusterNodes ? `Redis Cluster ${options.redisClusterNodes.join(",")}, ` : ""}` +
+        `${options.pgbouncerUrl ? "PostgreSQL through PgBouncer (migrations directly), " : ""}` +
         `NODE_ENV=production, database ${databaseName}, REDIS_KEY_PREFIX=${redisPrefix}, ` +
         `${Object.entries(settings)
           .map(([name, value]) => `${name}=${value}`)
@@ -225,7 +272,7 @@ export function externalTarget(
   return {
     baseUrls,
     databaseUrl: options.targetDatabaseUrl,
-    redisUrl: options.redisUrl,
+    redis: benchRedis(options),
     redisPrefix: env.REDIS_KEY_PREFIX ?? "",
     jwtSecret: env.JWT_SECRET,
     admin: { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD },
