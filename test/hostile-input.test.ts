@@ -8,7 +8,7 @@
  * - for 4xx, free of side effects: each request is bracketed by a snapshot of every table in the
  *   public schema (an md5 of each table's rows, so an UPDATE shows as well as an INSERT), and a
  *   4xx must leave the snapshot identical. The one documented exception: a 4xx sent with a
- *   valid Idempotency-Key is stored in idempotency_keys to be replayed (API.md), so that
+ *   valid Idempotency-Key is stored in idempotency_keys to be replayed (the Idempotency-Key contract), so that
  *   table is left out of the comparison for such requests. 2xx answers may change state
  *   (a generated body can, rarely, be valid).
  *

@@ -123,7 +123,7 @@ describeEachBackend("waitlist (%s)", (backend) => {
     const again = ok(await join(w1, show.show_id, { seats_wanted: 1 }), 200).entry;
     expect(again.waitlist_entry_id).toBe(first.waitlist_entry_id);
     expect(again.seats_wanted).toBe(2);
-    // API.md's join has no body: one seat is wanted.
+    // The contract's join has no body: one seat is wanted.
     const second = ok(await join(w2, show.show_id, undefined), 201).entry;
     expect(second).toMatchObject({ position: 2, seats_wanted: 1 });
 
