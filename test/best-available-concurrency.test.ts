@@ -5,6 +5,7 @@ import {
   createUsersDirect,
   holdBest,
   holdSeats,
+  lapseHolds,
 } from "./support/fixtures";
 import type { ToldHold } from "./support/flash-sale-load";
 import { createTestApp, query, sql, type TestApp, type TestResponse } from "./support/harness";
@@ -90,16 +91,7 @@ describe.skipIf(!hasPostgresAndRedis)("best-available races on real PostgreSQL a
     );
     expect(answersOf(earlier)).toEqual({ 200: 60 });
     const lapsed = earlier.slice(30).map((response) => response.body.booking_id as number);
-    await query(
-      app,
-      sql`update bookings set expires_at = now() - interval '1 second'
-            where booking_id = any(${sql.param(lapsed)}::int[])`,
-    );
-    await query(
-      app,
-      sql`update show_seats set locked_until = now() - interval '1 second'
-            where booking_id = any(${sql.param(lapsed)}::int[])`,
-    );
+    await lapseHolds(app, lapsed);
 
     const cancels = earlier.slice(0, 30).map((response, index) =>
       app.request("POST", `/api/v1/bookings/${response.body.booking_id}/cancel`, {

@@ -5,6 +5,7 @@ import {
   createShowFixture,
   holdBest,
   holdSeats,
+  lapseHolds,
   registerUser,
   type TestUser,
 } from "./support/fixtures";
@@ -190,16 +191,7 @@ describeEachBackend("best-available holds (%s)", (backend) => {
     const show = await showWithSeats(row("A", 2));
     const stale = ok(await holdBest(app, buyer, show.show_id, 2));
     expectError(await holdBest(app, buyer, show.show_id, 1), 409, "NOT_ENOUGH_SEATS");
-    await query(
-      app,
-      sql`update bookings set expires_at = now() - interval '1 second'
-      where booking_id = ${stale.booking_id}`,
-    );
-    await query(
-      app,
-      sql`update show_seats set locked_until = now() - interval '1 second'
-      where booking_id = ${stale.booking_id}`,
-    );
+    await lapseHolds(app, [stale.booking_id]);
     expect(names(ok(await holdBest(app, buyer, show.show_id, 2)))).toEqual(["A1", "A2"]);
     const [ended] = await query<{ status: string }>(
       app,

@@ -7,6 +7,7 @@ import {
   createAdmin,
   createShowFixture,
   createUsersDirect,
+  lapseHolds,
   registerUser,
   type ShowFixture,
   type TestUser,
@@ -85,16 +86,7 @@ describeEachBackend("booking log (%s)", (backend) => {
 
   /** Makes a PENDING hold run out, as time would: the booking and its seats (and Redis lock). */
   const lapse = async (bookingId: number, showId: number) => {
-    const [row] = await query<{ lock_token: string }>(
-      app,
-      sql`update bookings set expires_at = now() - interval '1 second'
-          where booking_id = ${bookingId} returning lock_token::text as lock_token`,
-    );
-    await query(
-      app,
-      sql`update show_seats set locked_until = now() - interval '1 second'
-          where booking_id = ${bookingId}`,
-    );
+    const [lockToken] = await lapseHolds(app, [bookingId]);
     const seats = await query<{ seat_id: number }>(
       app,
       sql`select seat_id from booking_seats where booking_id = ${bookingId}`,
@@ -102,7 +94,7 @@ describeEachBackend("booking log (%s)", (backend) => {
     await app.runtime.services.locks.release(
       showId,
       seats.map((seat) => seat.seat_id),
-      row?.lock_token as string,
+      lockToken as string,
     );
   };
 

@@ -169,3 +169,22 @@ export async function moveShowToThePast(app: TestApp, showId: number): Promise<v
         where show_id = ${showId}`,
   );
 }
+
+/**
+ * Makes PENDING holds run out, as time would: their bookings and the seat rows they lock.
+ * Answers each booking's lock token, for a test that also drops its Redis locks.
+ */
+export async function lapseHolds(app: TestApp, bookingIds: number[]): Promise<string[]> {
+  const ids = sql.param(bookingIds);
+  const rows = await query<{ lock_token: string }>(
+    app,
+    sql`update bookings set expires_at = now() - interval '1 second'
+        where booking_id = any(${ids}::int[]) returning lock_token::text as lock_token`,
+  );
+  await query(
+    app,
+    sql`update show_seats set locked_until = now() - interval '1 second'
+        where booking_id = any(${ids}::int[])`,
+  );
+  return rows.map((row) => row.lock_token);
+}
