@@ -1,8 +1,8 @@
 import { parseArgs } from "node:util";
 import { loadConfigOrExit } from "../src/boot";
+import { startRuntime } from "../src/compose/api";
 import { validationDetails } from "../src/lib/openapi";
-import { AccountFields } from "../src/routes/auth";
-import { startRuntime } from "../src/runtime";
+import { AccountFields } from "../src/modules/auth/routes";
 
 const usage = `usage: bun run admin:create --email admin@example.com --password '...' [--name Ada]
 

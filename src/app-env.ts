@@ -1,5 +1,5 @@
-import type { Services } from "./services";
-import type { AuthUser } from "./services/auth";
+import type { Services } from "./compose/facades";
+import type { AuthUser } from "./modules/auth/service";
 
 export type { AuthUser };
 

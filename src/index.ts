@@ -1,8 +1,8 @@
 import { loadConfigOrExit, startOrExit } from "./boot";
-import { DEMO_ADMIN, DEMO_USER } from "./db/seed";
+import { startRuntime } from "./compose/api";
+import { DEMO_ADMIN, DEMO_USER } from "./compose/seed";
 import { redisTarget } from "./infra/redis";
 import { startInProcessJobs } from "./jobs/background";
-import { startRuntime } from "./runtime";
 
 const config = loadConfigOrExit();
 const { runtime, server } = await startOrExit(config, async () => {

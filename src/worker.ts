@@ -1,4 +1,5 @@
 import { loadConfigOrExit, startOrExit } from "./boot";
+import { startRuntime } from "./compose/api";
 import { requireMetricsToken } from "./infra/metrics";
 import { connectRedis, redisTarget } from "./infra/redis";
 import {
@@ -9,7 +10,6 @@ import {
 } from "./jobs/background";
 import { AppError } from "./lib/errors";
 import { httpError } from "./middleware/error-handler";
-import { startRuntime } from "./runtime";
 
 const config = loadConfigOrExit();
 const runtime = await startOrExit(config, () => startRuntime({ ...config, SEED_DEMO_DATA: false }));

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Redis from "ioredis";
 import postgres from "postgres";
 import { RedisSeatLocks } from "../src/infra/seat-locks";
-import { OFFER_LOCK_SPACE, WAITLIST_LOCK_SPACE } from "../src/services/waitlist-offers";
+import { OFFER_LOCK_SPACE, WAITLIST_LOCK_SPACE } from "../src/modules/booking/waitlist-offers";
 import { expectError } from "./support/answers";
 import {
   createAdmin,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { expireLapsedHolds } from "../src/jobs/cleanup";
 import { createLogger } from "../src/lib/logger";
-import { BOOKING_EVENTS } from "../src/services/booking-log";
+import { BOOKING_EVENTS } from "../src/modules/booking/booking-log";
 import { expectError, ok } from "./support/answers";
 import {
   createAdmin,

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
+import { startRuntime } from "../src/compose/api";
 import { loadConfig } from "../src/config";
 import { openDatabase } from "../src/db/client";
 import { expireLapsedHolds } from "../src/jobs/cleanup";
 import { createLogger } from "../src/lib/logger";
-import { startRuntime } from "../src/runtime";
 import { expectError } from "./support/answers";
 import {
   createAdmin,

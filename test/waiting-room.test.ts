@@ -11,7 +11,7 @@ import {
 import { bullPrefix, startQueuedJobs } from "../src/jobs/background";
 import { AppError } from "../src/lib/errors";
 import { createLogger } from "../src/lib/logger";
-import { WaitingRoom } from "../src/services/waiting-room";
+import { WaitingRoom } from "../src/modules/waiting-room/service";
 import {
   createAdmin,
   createShowFixture,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { expireLapsedHolds } from "../src/jobs/cleanup";
 import { createLogger } from "../src/lib/logger";
-import { endBookings, settleEndedBookings } from "../src/services/booking-lifecycle";
+import { endBookings, settleEndedBookings } from "../src/modules/booking/booking-lifecycle";
 import { expectError, ok } from "./support/answers";
 import {
   createAdmin,

@@ -1,3 +1,5 @@
+import type { RedisClient } from "../../src/infra/redis";
+import { BOOKED_MARKER, seatLockKey } from "../../src/infra/seat-locks";
 import {
   bookingLogOutOfStep,
   doubleSoldSeats,
@@ -6,9 +8,7 @@ import {
   logOutOfStepSentence,
   outOfStepSentence,
   seatRowsOutOfStep,
-} from "../../src/db/booking-invariants";
-import type { RedisClient } from "../../src/infra/redis";
-import { BOOKED_MARKER, seatLockKey } from "../../src/infra/seat-locks";
+} from "../../test/support/booking-invariants";
 import { connectPostgres, rowsOf, type Sql } from "./databases";
 import { openRedis } from "./redis";
 import type { Target } from "./server";

@@ -1,9 +1,9 @@
 import { sql } from "drizzle-orm";
 import { type Database, execRows } from "../db/client";
-import { endBookings, settleEndedBookings } from "../services/booking-lifecycle";
-import { IdempotencyStore } from "../services/idempotency";
-import type { AfterCommit } from "../services/seat-changes";
-import { repairSeatLocks } from "./seat-lock-repair";
+import type { AfterCommit } from "../infra/seat-changes";
+import { endBookings, settleEndedBookings } from "../modules/booking/booking-lifecycle";
+import { IdempotencyStore } from "../modules/booking/idempotency";
+import { repairSeatLocks } from "../modules/booking/seat-lock-repair";
 
 export interface CleanupDependencies extends AfterCommit {
   db: Database;

@@ -1,13 +1,13 @@
 import { type SQL, sql } from "drizzle-orm";
 import postgres from "postgres";
 import { deleteKeysWithPrefix } from "../../scripts/bench/redis";
+import { type Runtime, startRuntime } from "../../src/compose/api";
 import { type Config, loadConfig } from "../../src/config";
 import { type DatabaseHandle, openDatabase } from "../../src/db/client";
 import { runMigrations } from "../../src/db/migrate";
 import { connectRedis, type RedisTarget, waitForRedis } from "../../src/infra/redis";
 import type { SeatLocks } from "../../src/infra/seat-locks";
 import { createLogger, type Logger } from "../../src/lib/logger";
-import { type Runtime, startRuntime } from "../../src/runtime";
 import {
   type Backend,
   databaseUrl,

@@ -1,3 +1,4 @@
+import { BOOKED_MARKER } from "../../src/infra/seat-locks";
 import {
   bookingLogOutOfStep,
   doubleSoldSeats,
@@ -6,8 +7,7 @@ import {
   logOutOfStepSentence,
   outOfStepSentence,
   seatRowsOutOfStep,
-} from "../../src/db/booking-invariants";
-import { BOOKED_MARKER } from "../../src/infra/seat-locks";
+} from "./booking-invariants";
 import type { ToldHold } from "./flash-sale-load";
 import { query, sql, type TestApp } from "./harness";
 

@@ -1,0 +1,208 @@
+import { badRequest } from "../../lib/errors";
+import {
+  bodyId,
+  createRouter,
+  errorResponses,
+  idParam,
+  jsonBody,
+  jsonResponse,
+  paginationEnvelope,
+  paginationQuery,
+  text,
+  updateBody,
+  z,
+} from "../../lib/openapi";
+import { adminRoute } from "../../middleware/admin-route";
+import { SeatSchema, VenueSchema } from "./schemas";
+
+const venueParams = z.object({ venue_id: idParam("venue_id") });
+const seatRow = text().trim().min(1).max(10).openapi({ example: "A" });
+const MAX_SEATS_PER_CALL = 10_000;
+
+const VenueInput = z
+  .object({
+    venue_name: text().trim().min(1).max(200),
+    address: text().trim().min(1).max(500),
+  })
+  .strict();
+
+const SeatLayoutInput = z
+  .object({
+    rows: z
+      .array(
+        z
+          .object({
+            seat_row: seatRow,
+            count: z.number().int().min(1).max(1000),
+            start_number: z.number().int().min(1).max(100_000).optional(),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(200)
+      .optional(),
+    seats: z
+      .array(
+        z
+          .object({
+            seat_row: seatRow,
+            seat_number: z.number().int().min(1).max(100_000),
+            rank: z.number().int().min(1).max(1_000_000).optional().openapi({
+              description:
+                "Order of preference for best-available holds, lower is better (seats without one come after ranked seats, front rows first, nearest the row's centre)",
+            }),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(MAX_SEATS_PER_CALL)
+      .optional(),
+  })
+  .strict()
+  .refine((body) => (body.rows === undefined) !== (body.seats === undefined), {
+    message: "Send either rows or seats",
+  });
+
+const VenueDetailSchema = VenueSchema.extend({
+  total_seats: z.number().int(),
+  seats: z.array(SeatSchema),
+});
+
+const listVenues = adminRoute({
+  method: "get",
+  path: "/",
+  operationId: "listVenues",
+  summary: "Venues, a page at a time",
+  description:
+    "Oldest first (by `venue_id`), so a venue created while paging lands on the last page instead of shifting the others.",
+  request: { query: paginationQuery },
+  responses: {
+    200: jsonResponse(
+      z.object({ venues: z.array(VenueSchema), ...paginationEnvelope }),
+      "A page of venues",
+    ),
+  },
+});
+
+const getVenue = adminRoute({
+  method: "get",
+  path: "/{venue_id}",
+  operationId: "getVenue",
+  summary: "A venue with its seat layout",
+  request: { params: venueParams },
+  responses: {
+    200: jsonResponse(z.object({ venue: VenueDetailSchema }), "The venue"),
+    ...errorResponses("NOT_FOUND"),
+  },
+});
+
+const createVenue = adminRoute({
+  method: "post",
+  path: "/",
+  operationId: "createVenue",
+  summary: "Create a venue",
+  request: { body: jsonBody(VenueInput) },
+  responses: {
+    201: jsonResponse(z.object({ venue: VenueSchema }), "Created"),
+  },
+});
+
+const updateVenue = adminRoute({
+  method: "put",
+  path: "/{venue_id}",
+  operationId: "updateVenue",
+  summary: "Update a venue (fields sent are replaced)",
+  request: { params: venueParams, body: jsonBody(updateBody(VenueInput)) },
+  responses: {
+    200: jsonResponse(z.object({ venue: VenueSchema }), "Updated"),
+    ...errorResponses("NOT_FOUND"),
+  },
+});
+
+const deleteVenue = adminRoute({
+  method: "delete",
+  path: "/{venue_id}",
+  operationId: "deleteVenue",
+  summary: "Delete a venue without shows",
+  description:
+    "409 while the venue has shows that are not deleted. The venue is marked deleted, not erased: 404 from then on on every admin route (a second DELETE too), no new shows, while its deleted shows and their bookings keep pointing at it. A new venue may take the same name.",
+  request: { params: venueParams },
+  responses: { 204: { description: "Deleted" }, ...errorResponses("NOT_FOUND", "CONFLICT") },
+});
+
+const addSeats = adminRoute({
+  method: "post",
+  path: "/{venue_id}/seats",
+  operationId: "addSeats",
+  summary: "Add seats to the layout",
+  description: `Either \`rows\` (\`{seat_row:"A", count:20}\` makes A1..A20, or from \`start_number\`) or explicit \`seats\` (each with an optional \`rank\`: the order best-available holds prefer, lower first); at most ${MAX_SEATS_PER_CALL} seats a call. A seat that already exists makes the whole call 409. New seats are added to the venue's existing shows too.`,
+  request: { params: venueParams, body: jsonBody(SeatLayoutInput) },
+  responses: {
+    201: jsonResponse(
+      z.object({
+        venue_id: z.number().int(),
+        created: z.number().int(),
+        seats: z.array(SeatSchema),
+      }),
+      "Seats created",
+    ),
+    ...errorResponses("NOT_FOUND", "CONFLICT"),
+  },
+});
+
+const deleteSeats = adminRoute({
+  method: "delete",
+  path: "/{venue_id}/seats",
+  operationId: "removeSeats",
+  summary: "Remove seats from the layout",
+  description:
+    "204 like every admin delete. Refused with 409 while a PENDING or CONFIRMED booking holds one of them; ids that are not seats of this venue (or were removed already) → 400 with `details.invalid_seats`. The seats leave the layout and every show of the venue but are marked removed, not erased: bookings made for them keep naming them, and the same row and number can be laid out again as a new seat.",
+  request: {
+    params: venueParams,
+    body: jsonBody(
+      z.object({ seat_ids: z.array(bodyId()).min(1).max(MAX_SEATS_PER_CALL) }).strict(),
+    ),
+  },
+  responses: {
+    204: { description: "Deleted" },
+    ...errorResponses("NOT_FOUND", "CONFLICT"),
+  },
+});
+
+export const adminVenueRoutes = createRouter()
+  .openapi(listVenues, async (c) =>
+    c.json(await c.get("services").admin.listVenues(c.req.valid("query")), 200),
+  )
+  .openapi(getVenue, async (c) =>
+    c.json({ venue: await c.get("services").admin.getVenue(c.req.valid("param").venue_id) }, 200),
+  )
+  .openapi(createVenue, async (c) =>
+    c.json({ venue: await c.get("services").admin.createVenue(c.req.valid("json")) }, 201),
+  )
+  .openapi(updateVenue, async (c) => {
+    const input = c.req.valid("json");
+    const venue = await c.get("services").admin.updateVenue(c.req.valid("param").venue_id, input);
+    return c.json({ venue }, 200);
+  })
+  .openapi(deleteVenue, async (c) => {
+    await c.get("services").admin.deleteVenue(c.req.valid("param").venue_id);
+    return c.body(null, 204);
+  })
+  .openapi(addSeats, async (c) => {
+    const venueId = c.req.valid("param").venue_id;
+    const body = c.req.valid("json");
+    const requested = body.rows?.reduce((sum, row) => sum + row.count, 0) ?? 0;
+    if (requested > MAX_SEATS_PER_CALL) {
+      throw badRequest(`At most ${MAX_SEATS_PER_CALL} seats a call`, {
+        rows: `adds ${requested} seats`,
+      });
+    }
+    const layout = body.rows ? { rows: body.rows } : { seats: body.seats ?? [] };
+    return c.json(await c.get("services").admin.addSeats(venueId, layout), 201);
+  })
+  .openapi(deleteSeats, async (c) => {
+    const { venue_id } = c.req.valid("param");
+    const { seat_ids } = c.req.valid("json");
+    await c.get("services").admin.deleteSeats(venue_id, [...new Set(seat_ids)]);
+    return c.body(null, 204);
+  });
