@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { loadConfigOrExit } from "../src/boot";
-import { startRuntime } from "../src/compose/api";
+import { composeApi } from "../src/compose/api";
 import { validationDetails } from "../src/lib/openapi";
 import { AccountFields } from "../src/modules/auth/routes";
 
@@ -46,7 +46,7 @@ function argumentsOrExit() {
 }
 
 const admin = argumentsOrExit();
-const runtime = await startRuntime({ ...loadConfigOrExit(), SEED_DEMO_DATA: false });
-const ready = await runtime.services.auth.ensureAdmin(admin);
+const api = await composeApi({ ...loadConfigOrExit(), SEED_DEMO_DATA: false });
+const ready = await api.services.auth.ensureAdmin(admin);
 console.log(`Admin ready: ${ready.email} (user_id ${ready.user_id})`);
-await runtime.close();
+await api.close();

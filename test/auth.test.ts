@@ -149,7 +149,7 @@ describeEachBackend("auth on %s", (backend) => {
   describe("user reads batched per event-loop turn", () => {
     /** Statements that read the users table, counted while `work` runs. */
     async function usersQueriesDuring(work: () => Promise<unknown>): Promise<number> {
-      const session = app.runtime.database.db._.session;
+      const session = app.runtime.shared.database.db._.session;
       const prepare = spyOn(session, "prepareQuery");
       try {
         await work();

@@ -379,16 +379,16 @@ describeEachBackend("bookings on %s", (backend) => {
         app,
         sql`select lock_token::text as lock_token from bookings where booking_id = ${pending}`,
       );
-      await app.runtime.services.locks.clearBooked(show.show_id, [s1], "no-hold-token");
-      await app.runtime.services.locks.release(show.show_id, [s2], row?.lock_token as string);
-      expect((await app.runtime.services.locks.snapshot(show.show_id)).size).toBe(0);
+      await app.runtime.shared.locks.clearBooked(show.show_id, [s1], "no-hold-token");
+      await app.runtime.shared.locks.release(show.show_id, [s2], row?.lock_token as string);
+      expect((await app.runtime.shared.locks.snapshot(show.show_id)).size).toBe(0);
 
       const refused = await client.hold(rival, show.show_id, [s3, s2, s1]);
       expectError(refused, 409, "SEAT_UNAVAILABLE");
       expect([...refused.body.details.failed_seats].sort((a, b) => a - b)).toEqual([s1, s2]);
       expect(await bookingCount(app, rival.user_id)).toBe(0);
       // The free seat of the refused request was not left locked anywhere.
-      expect((await app.runtime.services.locks.snapshot(show.show_id)).size).toBe(0);
+      expect((await app.runtime.shared.locks.snapshot(show.show_id)).size).toBe(0);
       ok(await client.hold(rival, show.show_id, [s3, s4]));
     });
   });
@@ -983,7 +983,7 @@ describeEachBackend("bookings on %s", (backend) => {
       expect(await bookingCount(app, user.user_id)).toBe(0);
       expect(await heldSeatCount(app, [show.show_id, otherShow.show_id])).toBe(0);
       // No lock of the refused requests was left behind.
-      expect((await app.runtime.services.locks.snapshot(show.show_id)).size).toBe(0);
+      expect((await app.runtime.shared.locks.snapshot(show.show_id)).size).toBe(0);
     });
 
     test("a taken seat beside an id that is no seat is 409 for the taken seat, from either layer", async () => {
@@ -1005,8 +1005,8 @@ describeEachBackend("bookings on %s", (backend) => {
         app,
         sql`select lock_token from bookings where booking_id = ${held.booking_id}`,
       );
-      await app.runtime.services.locks.release(own.show_id, [taken], booking?.lock_token ?? "");
-      expect((await app.runtime.services.locks.snapshot(own.show_id)).has(taken)).toBe(false);
+      await app.runtime.shared.locks.release(own.show_id, [taken], booking?.lock_token ?? "");
+      expect((await app.runtime.shared.locks.snapshot(own.show_id)).has(taken)).toBe(false);
       await expectTakenRefused();
       expect(await bookingCount(app, user.user_id)).toBe(0);
     });

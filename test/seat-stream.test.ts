@@ -271,7 +271,7 @@ describeEachBackend("live seat map stream on %s", (backend) => {
   test("a client that disconnects leaves no subscriber behind", async () => {
     const { seatStreams } = app.runtime.services;
     const { events } = seatStreams;
-    const redis = app.runtime.redis;
+    const redis = app.runtime.shared.redis;
     /** Subscribers of the show's channel in Redis (all instances); -1 without Redis. */
     const redisSubscribers = async () => {
       if (!(events instanceof RedisSeatEvents) || !redis) return -1;
@@ -411,7 +411,7 @@ describeEachBackend("live seat map stream on %s", (backend) => {
   testWithRedis(
     "a lost Redis subscription resynchronises the streams with a fresh snapshot",
     async () => {
-      const redis = app.runtime.redis;
+      const redis = app.runtime.shared.redis;
       if (!redis) throw new Error("Redis expected");
       const client = await openStream();
       try {
@@ -521,7 +521,7 @@ describe.skipIf(!databaseUrl || !redisUrl)("live seat map while Redis is away", 
 
   test("a hung Redis (the circuit open): new streams get 503 and open ones are told to reconnect", async () => {
     const { seatStreams } = app.runtime.services;
-    const circuit = app.runtime.redisCircuit;
+    const circuit = app.runtime.shared.redisCircuit;
     if (!circuit) throw new Error("the app has no Redis circuit");
     const open = await SseClient.open(streamUrl());
     if (open instanceof Response) throw new Error(`stream refused: ${open.status}`);

@@ -68,7 +68,7 @@ describeEachBackend("system on %s", (backend) => {
     });
 
     describe("the schema version", () => {
-      const db = () => app.runtime.database.db;
+      const db = () => app.runtime.shared.database.db;
       const latest = async () => {
         const rows = await execRows<{ created_at: string }>(
           db(),

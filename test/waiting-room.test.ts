@@ -179,8 +179,8 @@ describe.skipIf(!hasPostgresAndRedis)("waiting-room-queue worker", () => {
     const admin = await createAdmin(app);
     const show = await createShowFixture(app, admin.token, { rows: ["A"], perRow: 6 });
     const users = await createUsersDirect(app, 5);
-    const store = app.runtime.waitingRoomStore;
-    const jobs = startQueuedJobs(app.runtime.services.cleanup, {
+    const store = app.runtime.shared.waitingRoomStore;
+    const jobs = startQueuedJobs(app.runtime.cleanup, {
       cleanupCron: "0 0 1 1 *",
       logger: createLogger("silent"),
       prefix: bullPrefix(app.config),

@@ -9,7 +9,6 @@ import type { SeatEvents } from "../infra/seat-events";
 import type { SeatLocks } from "../infra/seat-locks";
 import type { SeatMapVersions } from "../infra/seat-map-versions";
 import type { WaitingRoomStore } from "../infra/waiting-room-store";
-import type { CleanupDependencies } from "../jobs/cleanup";
 import type { Logger } from "../lib/logger";
 import { AnalyticsService } from "../modules/analytics/service";
 import { LoginThrottle } from "../modules/auth/login-throttle";
@@ -26,9 +25,8 @@ import type { HealthCheck } from "../modules/system/health";
 import { type AdmissionTrigger, WaitingRoom } from "../modules/waiting-room/service";
 import { WaitlistService } from "../modules/waitlist/service";
 
+/** The module facades the HTTP routes reach through `c.get("services")`: nothing else. */
 export interface Services {
-  config: Config;
-  db: Database;
   auth: AuthService;
   catalog: CatalogService;
   admin: AdminService;
@@ -36,9 +34,6 @@ export interface Services {
   bookingViews: BookingViews;
   analytics: AnalyticsService;
   idempotency: IdempotencyStore;
-  locks: SeatLocks;
-  /** Shared rate-limit counters (Redis); undefined → each limiter counts in memory. */
-  rateLimitStore?: Store;
   waitingRoom: WaitingRoom;
   /** Waitlists of sold-out shows and the users' notifications. */
   waitlist: WaitlistService;
@@ -46,27 +41,17 @@ export interface Services {
   seatChanges: SeatChangeAnnouncer;
   /** Live seat maps (SSE): the per-instance bound and each stream's feed. */
   seatStreams: SeatStreams;
-  /** Locks, logger, metrics and seat-change listeners: what runs after seat changes commit. */
-  after: AfterCommit;
-  /** What the scheduled cleanup works with (in the worker, or in process when embedded). */
-  cleanup: CleanupDependencies;
   metrics: Metrics;
   health: HealthCheck;
 }
 
-export interface ServiceDependencies {
+/** The adapters the booking core is built on, in the API and the worker alike. */
+export interface CoreDependencies {
   config: Config;
   db: Database;
-  /** Browsing, admin lists and analytics: on the read replica when there is one. */
-  staleReads: StaleReads;
-  health: HealthCheck;
   locks: SeatLocks;
-  rateLimitStore?: Store;
-  /** Shared failed-login counters (Redis); undefined → counted in memory. */
-  loginFailureStore?: Store;
   waitingRoomStore: WaitingRoomStore;
   admissionTrigger: AdmissionTrigger;
-  passwords: PasswordHasher;
   metrics: Metrics;
   /** Committed seat changes to every instance (Redis pub/sub, or in process). */
   seatEvents: SeatEvents;
@@ -74,7 +59,17 @@ export interface ServiceDependencies {
   logger: Logger;
 }
 
-export function createServices(deps: ServiceDependencies): Services {
+/** What both processes run: holds and their expiry, the seat map they invalidate, admissions. */
+export interface BookingCore {
+  bookings: BookingService;
+  waitingRoom: WaitingRoom;
+  seatMap: SeatMapService;
+  seatChanges: SeatChangeAnnouncer;
+  /** Locks, logger, metrics and seat-change listeners: what runs after seat changes commit. */
+  after: AfterCommit;
+}
+
+export function createBookingCore(deps: CoreDependencies): BookingCore {
   const { config } = deps;
   const waitingRoom = new WaitingRoom(
     deps.waitingRoomStore,
@@ -98,10 +93,25 @@ export function createServices(deps: ServiceDependencies): Services {
     holdTtlSeconds: config.HOLD_TTL_SECONDS,
     waitlistOfferTtlSeconds: config.WAITLIST_OFFER_TTL_SECONDS,
     seatLimit: config.MAX_SEATS_PER_USER_PER_SHOW,
+    cleanupBatchSize: config.CLEANUP_BATCH_SIZE,
   });
+  return { bookings, waitingRoom, seatMap, seatChanges, after };
+}
+
+export interface ServiceDependencies extends CoreDependencies {
+  /** Browsing, admin lists and analytics: on the read replica when there is one. */
+  staleReads: StaleReads;
+  health: HealthCheck;
+  /** Shared failed-login counters (Redis); undefined → counted in memory. */
+  loginFailureStore?: Store;
+  passwords: PasswordHasher;
+}
+
+/** Every module's facade, for the API. */
+export function createServices(deps: ServiceDependencies): Services {
+  const { config } = deps;
+  const { bookings, waitingRoom, seatMap, seatChanges, after } = createBookingCore(deps);
   return {
-    config,
-    db: deps.db,
     auth: new AuthService(
       deps.db,
       deps.passwords,
@@ -125,21 +135,10 @@ export function createServices(deps: ServiceDependencies): Services {
       heartbeatMs: config.SEAT_STREAM_HEARTBEAT_SECONDS * 1000,
       writeTimeoutMs: config.SEAT_STREAM_WRITE_TIMEOUT_SECONDS * 1000,
     }),
-    after,
-    cleanup: {
-      ...after,
-      db: deps.db,
-      holdTtlSeconds: config.HOLD_TTL_SECONDS,
-      batchSize: config.CLEANUP_BATCH_SIZE,
-      waitlistOfferTtlSeconds: config.WAITLIST_OFFER_TTL_SECONDS,
-      seatLimit: config.MAX_SEATS_PER_USER_PER_SHOW,
-    },
     metrics: deps.metrics,
     bookingViews: new BookingViews(deps.db, deps.staleReads),
     analytics: new AnalyticsService(deps.staleReads),
     idempotency: new IdempotencyStore(deps.db),
-    locks: deps.locks,
-    rateLimitStore: deps.rateLimitStore,
     waitingRoom,
     waitlist: new WaitlistService(
       deps.db,

@@ -24,9 +24,11 @@ async function hasVenues(db: Database): Promise<boolean> {
 }
 
 /** Demo data for a first embedded start: two venues, three events, upcoming shows, two users. */
-export async function seedDemoData(services: Services): Promise<boolean> {
-  if (await hasVenues(services.db)) return false;
-  const { admin, auth } = services;
+export async function seedDemoData(
+  db: Database,
+  { admin, auth }: Pick<Services, "admin" | "auth">,
+): Promise<boolean> {
+  if (await hasVenues(db)) return false;
 
   const hall = await admin.createVenue({ venue_name: "Grand Hall", address: "1 Symphony Way" });
   await admin.addSeats(hall.venue_id, { rows: rowsOf("ABCDEFGHIJ", 20) });

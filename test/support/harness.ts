@@ -1,7 +1,8 @@
 import { type SQL, sql } from "drizzle-orm";
 import postgres from "postgres";
 import { deleteKeysWithPrefix } from "../../scripts/bench/redis";
-import { type Runtime, startRuntime } from "../../src/compose/api";
+import { type Api, composeApiOn } from "../../src/compose/api";
+import { openShared } from "../../src/compose/shared";
 import { type Config, loadConfig } from "../../src/config";
 import { type DatabaseHandle, openDatabase } from "../../src/db/client";
 import { runMigrations } from "../../src/db/migrate";
@@ -21,7 +22,7 @@ import {
 export const TEST_JWT_SECRET = "test-secret-that-is-at-least-32-characters-long";
 
 export interface TestApp {
-  runtime: Runtime;
+  runtime: Api;
   config: Config;
   backend: Backend;
   /** Sends a request through the app exactly as a client would. */
@@ -127,7 +128,7 @@ export async function createTestApp(
         behindPgBouncer: twin.config.DB_PGBOUNCER,
       });
     } else {
-      database = twin.runtime.database;
+      database = twin.runtime.shared.database;
       closeDatabase = false;
     }
   } else if (backend === "postgres" || backend === "postgres-cluster") {
@@ -185,16 +186,16 @@ export async function createTestApp(
     database = await openDatabase({ dataDir: "memory://" });
   }
   const config = loadConfig({ ...baseEnv, ...env });
-  const runtime = await startRuntime(config, {
+  const shared = await openShared(config, {
     database,
     logger: options.logger ?? createLogger(config.LOG_LEVEL),
-    // Embedded "instances" live in one process: they share the in-memory locks as real
-    // instances share Redis.
-    locks:
-      options.locks ??
-      (twin && !twin.config.DATABASE_URL ? twin.runtime.services.locks : undefined),
     keepDatabaseOpen: !closeDatabase,
   });
+  // Embedded "instances" live in one process: they share the in-memory locks as real
+  // instances share Redis.
+  const locks =
+    options.locks ?? (twin && !twin.config.DATABASE_URL ? twin.runtime.shared.locks : undefined);
+  const runtime = await composeApiOn(locks ? { ...shared, locks } : shared);
 
   return {
     runtime,
@@ -239,7 +240,7 @@ export async function query<T = Record<string, unknown>>(
   app: TestApp,
   statement: SQL<T> | SQL,
 ): Promise<T[]> {
-  const result = await app.runtime.database.db.execute(statement);
+  const result = await app.runtime.shared.database.db.execute(statement);
   return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
 

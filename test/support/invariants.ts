@@ -52,7 +52,7 @@ export async function bookingInvariantViolations(app: TestApp, showId: number): 
   violations.push(...(await query(app, bookingLogOutOfStep(showId))).map(logOutOfStepSentence));
 
   const expected = await query(app, heldSeats(showId));
-  const locks = await app.runtime.services.locks.snapshot(showId);
+  const locks = await app.runtime.shared.locks.snapshot(showId);
   for (const seat of expected) {
     const want = seat.status === "BOOKED" ? BOOKED_MARKER : seat.lock_token;
     if (locks.get(seat.seat_id) !== want) {

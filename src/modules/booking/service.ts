@@ -38,6 +38,7 @@ import {
   runConfirmStatement,
   runPaymentStatement,
 } from "./checkout-statements";
+import { type ExpiryResult, expireLapsedHolds } from "./expiry";
 import {
   type Held,
   type HoldOutcome,
@@ -46,6 +47,20 @@ import {
   runHoldStatement,
   type SeatRef,
 } from "./hold-statement";
+import { IdempotencyStore } from "./idempotency";
+import { repairSeatLocks } from "./seat-lock-repair";
+
+// The booking module's public steps that join a caller's transaction (a show deleted with
+// its bookings, a waitlist served): other modules reach them through this facade only.
+export { endBookings, settleEndedBookings } from "./booking-lifecycle";
+export type { Actor } from "./booking-log";
+export {
+  lockWaitlist,
+  type OfferSettings,
+  reconcileOffers,
+  serveLineAfterLeaving,
+  settleWaitlistChanges,
+} from "./waitlist-offers";
 
 export interface BookingSettings {
   holdTtlSeconds: number;
@@ -53,6 +68,8 @@ export interface BookingSettings {
   waitlistOfferTtlSeconds: number;
   /** MAX_SEATS_PER_USER_PER_SHOW: seats of one user's live holds and bookings of one show. */
   seatLimit: number;
+  /** CLEANUP_BATCH_SIZE: bookings expired per transaction. */
+  cleanupBatchSize: number;
 }
 
 /** A booking as cancel (and the expiry of a lapsed hold) sees it, under its row lock. */
@@ -474,6 +491,26 @@ export class BookingService {
     return (
       (await this.showTimes.get(showId, () => this.readShowTimes(this.db, showId))) !== undefined
     );
+  }
+
+  /** Expires PENDING bookings whose hold ran out, `batchSize` per transaction. */
+  expireLapsedHolds(batchSize = this.settings.cleanupBatchSize): Promise<ExpiryResult> {
+    return expireLapsedHolds(this.db, this.after, this.settings, batchSize);
+  }
+
+  /** Drops Idempotency-Key answers past their 24 hours; answers how many. */
+  purgeExpiredIdempotencyKeys(): Promise<number> {
+    return new IdempotencyStore(this.db).purgeExpired();
+  }
+
+  /** Makes the Redis seat locks agree with PostgreSQL again (see seat-lock-repair). */
+  repairSeatLocks(): Promise<{ restored: number; discarded: number }> {
+    return repairSeatLocks({
+      db: this.db,
+      locks: this.locks,
+      logger: this.logger,
+      holdTtlSeconds: this.settings.holdTtlSeconds,
+    });
   }
 
   /** A show's start and sales opening (cached a few seconds); 404 for an unknown show. */

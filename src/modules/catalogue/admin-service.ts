@@ -15,8 +15,7 @@ import type { AfterCommit } from "../../infra/seat-changes";
 import { badRequest, conflict, notFound } from "../../lib/errors";
 import { toCents } from "../../lib/money";
 import { iso } from "../../lib/time";
-import { endBookings, settleEndedBookings } from "../booking/booking-lifecycle";
-import type { Actor } from "../booking/booking-log";
+import { type Actor, endBookings, settleEndedBookings } from "../booking/service";
 import { findShow, type Page, seatLayoutOrder } from "./service";
 
 export interface VenueInput {

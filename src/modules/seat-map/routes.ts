@@ -51,12 +51,9 @@ class ClientStalled extends Error {}
 
 export const seatStreamRoutes = createRouter().openapi(seatStream, async (c) => {
   const showId = c.req.valid("param").show_id;
-  const { seatStreams, after, config } = c.get("services");
-  const { logger } = after;
-  const client = await callerKey(c, {
-    jwtSecret: config.JWT_SECRET,
-    trustedProxies: config.TRUST_PROXY,
-  });
+  const { seatStreams } = c.get("services");
+  const logger = c.get("logger");
+  const client = await callerKey(c, c.get("callerKeySettings"));
   // 429 over the client's share, 503 over the instance's bound, 404 for an unknown show: all
   // answered before the stream opens.
   const session = await seatStreams.open(showId, client);

@@ -63,7 +63,7 @@ export const systemRoutes = createRouter()
       : c.json({ status, checks }, 200);
   })
   .openapi(metrics, async (c) => {
-    const { metrics, config } = c.get("services");
-    requireMetricsToken(c.req.header("Authorization"), config.METRICS_TOKEN);
+    const { metrics } = c.get("services");
+    requireMetricsToken(c.req.header("Authorization"), c.get("metricsToken"));
     return c.text(await metrics.render(), 200, { "Content-Type": metrics.contentType });
   });

@@ -57,6 +57,11 @@ export class WaitingRoom {
     private readonly clock: () => number = Date.now,
   ) {}
 
+  /** Admits the next in line of a show, as many as there is room for (a worker's job). */
+  async admitNext(showId: number): Promise<void> {
+    await this.store.admitNext(showId, this.clock());
+  }
+
   /**
    * Lets an admitted caller through; answers everyone else 429 WAITING_ROOM with a place.
    * Before `salesOpenAt` nobody gets through: with the room on, callers wait in a pre-queue

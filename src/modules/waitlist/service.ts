@@ -10,7 +10,7 @@ import {
   reconcileOffers,
   serveLineAfterLeaving,
   settleWaitlistChanges,
-} from "../booking/waitlist-offers";
+} from "../booking/service";
 import { availableSeats } from "../catalogue/service";
 
 export type WaitlistStatus = "WAITING" | "OFFERED" | "FULFILLED" | "EXPIRED" | "LEFT";
