@@ -5,7 +5,7 @@ import { createRouter, z } from "../../lib/openapi";
  * The buyer page at `/`: plain HTML, a style sheet and one script that Bun bundles from
  * `src/web/buyer.ts` when first asked for. It calls only the public API.
  */
-const web = (name: string) => Bun.fileURLToPath(new URL(`../web/${name}`, import.meta.url));
+const web = (name: string) => Bun.fileURLToPath(new URL(`../../web/${name}`, import.meta.url));
 
 // Nothing from another origin, no inline script or style: the page's own three files, the
 // API's JSON and its event stream. The icon is an empty data: URI so no request 404s.
@@ -34,7 +34,7 @@ function bundledScript(): Promise<string> {
 }
 
 /** A GET route of the page, documented with the rest of the API. */
-const pageFile = (path: string, operationId: string, summary: string, type: string) =>
+const pageFile = <P extends string>(path: P, operationId: string, summary: string, type: string) =>
   createRoute({
     method: "get",
     path,
