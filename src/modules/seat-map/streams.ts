@@ -318,11 +318,6 @@ export class SeatStreams {
     return this.opened;
   }
 
-  /** Streams open on this instance for one show. */
-  streamCount(showId: number) {
-    return this.feeds.get(showId)?.sessions.size ?? 0;
-  }
-
   /** Open streams by show id, for a metrics gauge. */
   async openByShow(): Promise<Record<string, number>> {
     return Object.fromEntries(
