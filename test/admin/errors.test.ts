@@ -548,9 +548,13 @@ describeEachBackend("admin API on %s", (backend) => {
     test("?force accepts only true/false", async () => {
       const response = await adminRequest("DELETE", `${ADMIN}/shows/${showId}?force=yes`);
       expectValidationError(response, "force");
-      expect(await count(app, sql`select count(*) as n from shows where show_id = ${showId}`)).toBe(
-        1,
-      );
+      expect(
+        await count(
+          app,
+          sql`select count(*) as n from shows
+              where show_id = ${showId} and deleted_at is null`,
+        ),
+      ).toBe(1);
     });
   });
 });

@@ -112,7 +112,11 @@ describeEachBackend("admin API on %s", (backend) => {
       ).toBe(0);
       // The venue and its seats stay.
       expect(
-        await count(app, sql`select count(*) as n from seats where venue_id = ${fixture.venue_id}`),
+        await count(
+          app,
+          sql`select count(*) as n from seats
+              where venue_id = ${fixture.venue_id} and deleted_at is null`,
+        ),
       ).toBe(10);
     });
 

@@ -169,7 +169,11 @@ describeEachBackend("admin API on %s", (backend) => {
       );
       expect(left.map((seat) => seat.seat_id)).toEqual(myIds.slice(2).sort((a, b) => a - b));
       expect(
-        await count(app, sql`select count(*) as n from seats where seat_id = ${theirId}`),
+        await count(
+          app,
+          sql`select count(*) as n from seats
+              where seat_id = ${theirId} and deleted_at is null`,
+        ),
       ).toBe(1);
     });
 

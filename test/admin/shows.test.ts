@@ -202,7 +202,11 @@ describeEachBackend("admin API on %s", (backend) => {
       expect(lateHold.body.code).toBe("NOT_FOUND");
       // The venue keeps its seats and can now be deleted.
       expect(
-        await count(app, sql`select count(*) as n from seats where venue_id = ${fixture.venue_id}`),
+        await count(
+          app,
+          sql`select count(*) as n from seats
+              where venue_id = ${fixture.venue_id} and deleted_at is null`,
+        ),
       ).toBe(10);
       const venueDeleted = await adminRequest("DELETE", `${ADMIN}/venues/${fixture.venue_id}`);
       expect(venueDeleted.status).toBe(204);
