@@ -357,12 +357,20 @@ function scenarioRows(results: BenchResults): Row[] {
       ],
       [
         section,
-        "logins ok / sent, storm time",
-        `${S5.succeeded} / ${S5.logins}, ${number(S5.storm_s, 2)} s`,
+        "logins ok / refused (503) / sent, storm time",
+        `${S5.succeeded} / ${S5.refused} / ${S5.logins}, ${number(S5.storm_s, 2)} s`,
         "",
       ],
-      [section, "login p50 / p99 / max", latency(S5.login_latency_ms), ""],
+      [section, "ok login p50 / p99 / max", latency(S5.succeeded_latency_ms), ""],
+      [section, "refused login p50 / p99 / max", latency(S5.refused_latency_ms), ""],
+      [section, "every answer p50 / p99 / max", latency(S5.login_latency_ms), ""],
       [section, "login statuses", counts(S5.statuses), ""],
+      [
+        section,
+        "answered while the sale ran",
+        `${number(S5.answered_during_sale)} of ${number(S5.logins)} (${S5.shows_sold} show(s) sold)`,
+        "",
+      ],
       [
         section,
         "S1 (50 VUs) p99 during storm vs S1 at 50",
@@ -374,7 +382,10 @@ function scenarioRows(results: BenchResults): Row[] {
           : `≤ ×${TARGETS.s5P99Ratio} ${S5.p99_ratio <= TARGETS.s5P99Ratio ? "✓" : "✗"}`,
       ],
       [section, "storm outlasted the sale", S5.storm_outlasted_sale ? "yes" : "no", ""],
-      ...flashSaleRows("S5 sale (50 VUs)", S5.sale),
+      ...flashSaleRows("S5 sale (50 VUs, first show)", S5.sale),
+      ...S5.later_sales_oversell.flatMap((report, index) =>
+        oversold(`S5 sale, show ${index + 2}`, report),
+      ),
       usage("S5 storm + sale", S5.load_generator),
     );
   }
