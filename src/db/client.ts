@@ -1,36 +1,21 @@
 import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
-import { type Placeholder, type Query, type SQL, sql } from "drizzle-orm";
 import {
-  type PgDatabase,
-  PgDialect,
-  PgPreparedQuery,
-  type PgQueryResultHKT,
-} from "drizzle-orm/pg-core";
+  fillPlaceholders,
+  Param,
+  type Placeholder,
+  type Query,
+  SQL,
+  StringChunk,
+  sql,
+} from "drizzle-orm";
+import { type PgDatabase, PgDialect, type PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
-import { withoutStatementValues } from "./errors";
+// Failed statements lose their values before anything can log them (every driver, every caller).
+import "./failed-query-values";
 import * as schema from "./schema";
-
-/**
- * Every statement of both drivers runs through this drizzle method, which wraps a failure in
- * an error that quotes the statement's values: they are taken out here, once for every caller.
- */
-const preparedQuery = PgPreparedQuery.prototype as unknown as {
-  queryWithCache(this: unknown, ...args: unknown[]): Promise<unknown>;
-};
-const queryWithCache = preparedQuery.queryWithCache;
-if (typeof queryWithCache !== "function") {
-  throw new Error(
-    "drizzle's PgPreparedQuery.queryWithCache is gone: failed queries would print their values",
-  );
-}
-preparedQuery.queryWithCache = function (...args) {
-  return queryWithCache.apply(this, args).catch((error: unknown) => {
-    throw withoutStatementValues(error);
-  });
-};
 
 export type Schema = typeof schema;
 /** The drizzle database every service uses; it does not know which driver is underneath. */
@@ -79,8 +64,7 @@ export interface DatabaseOptions {
   /**
    * Closes a pooled connection after this long unused; 0 (the default) never does. A sale
    * after a quiet spell should not first open the pool again: a new backend starts with cold
-   * caches and prepares every statement anew (S4 after 45 idle seconds: 503 purchases/s with
-   * 30 s, 740–777 with connections kept).
+   * caches and prepares every statement anew.
    */
   idleTimeoutSeconds?: number;
 }
@@ -103,7 +87,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
           },
     });
     return {
-      db: drizzlePostgres({ client, schema }) as unknown as Database,
+      db: drizzlePostgres({
+        client: preparingRawStatements(client),
+        schema,
+      }) as unknown as Database,
       driver: "postgres",
       close: () => client.end({ timeout: 5 }),
     };
@@ -121,17 +108,78 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
 const dialect = new PgDialect();
 
 /**
- * Runs raw SQL as a prepared statement and returns its rows, whichever driver is underneath.
- * (drizzle's db.execute never prepares; on the hot paths parsing and planning each statement
- * again is a large share of PostgreSQL's work.) The pool's DB_PREPARE=false still wins.
+ * The raw statements (execRows, Statement): their texts split at their parameters, by text.
+ * A text here runs as a prepared statement (postgres.js caches one per connection, as for
+ * every prepared text); the map holds as many entries as the code writes distinct statements.
  */
-export async function execRows<T>(db: Queryable, statement: SQL): Promise<T[]> {
-  return runQuery<T>(db, dialect.sqlToQuery(statement));
+const rawStatements = new Map<string, StringChunk[]>();
+
+/**
+ * The postgres.js client drizzle runs on, and each transaction's and savepoint's connection it
+ * hands out, with one change: the raw statements run as prepared statements. drizzle prepares
+ * only query-builder statements given a name (`.prepare("name")`) and runs `db.execute`
+ * unprepared; postgres.js prepares a text when asked (`unsafe(text, params, { prepare: true })`)
+ * and its pool setting `prepare: false` (DB_PREPARE=false, PgBouncer) still wins. On the hot
+ * paths parsing and planning each statement again was a large share of PostgreSQL's work.
+ */
+function preparingRawStatements<Client extends postgres.Sql | postgres.TransactionSql>(
+  client: Client,
+): Client {
+  return new Proxy(client, {
+    get(target, key) {
+      // postgres.js's methods are closures over their connection: no `this` to keep.
+      const value = Reflect.get(target, key) as (...args: unknown[]) => unknown;
+      switch (key) {
+        case "unsafe":
+          return (text: string, params?: unknown[], options?: object) =>
+            value(text, params, rawStatements.has(text) ? { ...options, prepare: true } : options);
+        case "begin":
+        case "savepoint":
+          return (...args: unknown[]) => {
+            const body = args.pop() as (connection: postgres.TransactionSql) => unknown;
+            return value(...args, (connection: postgres.TransactionSql) =>
+              body(preparingRawStatements(connection)),
+            );
+          };
+        default:
+          return value;
+      }
+    },
+  });
 }
 
-async function runQuery<T>(db: Queryable, query: Query, values?: Record<string, unknown>) {
-  const result = await db._.session.prepareQuery(query, undefined, "raw", false).execute(values);
+/** The text's pieces between its parameters ($1, $2, … in order), remembered by text. */
+function piecesOf(query: Query): StringChunk[] {
+  let pieces = rawStatements.get(query.sql);
+  if (!pieces) {
+    const texts = query.sql.split(/\$\d+/);
+    const numbers = query.sql.match(/\$\d+/g) ?? [];
+    if (texts.length !== query.params.length + 1 || numbers.some((n, i) => n !== `$${i + 1}`)) {
+      throw new Error(`a raw statement's parameters are not $1…$${query.params.length} in order`);
+    }
+    pieces = texts.map((text) => new StringChunk(text));
+    rawStatements.set(query.sql, pieces);
+  }
+  return pieces;
+}
+
+/** Runs a statement (its text cut into pieces, and its values) through drizzle's db.execute. */
+async function runPieces<T>(db: Queryable, pieces: StringChunk[], values: unknown[]) {
+  const chunks: (StringChunk | Param)[] = [pieces[0] as StringChunk];
+  for (const [index, value] of values.entries()) {
+    chunks.push(new Param(value), pieces[index + 1] as StringChunk);
+  }
+  const result: unknown = await db.execute(new SQL(chunks));
   return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}
+
+/**
+ * Runs raw SQL as a prepared statement and returns its rows, whichever driver is underneath,
+ * on the transaction's connection when `db` is one. The pool's DB_PREPARE=false still wins.
+ */
+export async function execRows<T>(db: Queryable, statement: SQL): Promise<T[]> {
+  const query = dialect.sqlToQuery(statement);
+  return runPieces<T>(db, piecesOf(query), query.params);
 }
 
 type Placeholders<Params> = { [Name in keyof Params & string]: Placeholder<Name> };
@@ -143,16 +191,18 @@ type Placeholders<Params> = { [Name in keyof Params & string]: Placeholder<Name>
  */
 export class Statement<Params extends Required<Params>, Row> {
   private readonly query: Query;
+  private readonly pieces: StringChunk[];
 
   constructor(write: (params: Placeholders<Params>) => SQL) {
     const placeholders = new Proxy({} as Placeholders<Params>, {
       get: (_, name) => sql.placeholder(String(name)),
     });
     this.query = dialect.sqlToQuery(write(placeholders));
+    this.pieces = piecesOf(this.query);
   }
 
   rows(db: Queryable, params: Params): Promise<Row[]> {
-    return runQuery<Row>(db, this.query, params);
+    return runPieces<Row>(db, this.pieces, fillPlaceholders(this.query.params, params));
   }
 }
 
