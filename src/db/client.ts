@@ -2,11 +2,10 @@ import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
 import {
   fillPlaceholders,
-  Param,
   type Placeholder,
   type Query,
+  type QueryWithTypings,
   SQL,
-  StringChunk,
   sql,
 } from "drizzle-orm";
 import { type PgDatabase, PgDialect, type PgQueryResultHKT } from "drizzle-orm/pg-core";
@@ -108,11 +107,24 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
 const dialect = new PgDialect();
 
 /**
- * The raw statements (execRows, Statement): their texts split at their parameters, by text.
- * A text here runs as a prepared statement (postgres.js caches one per connection, as for
- * every prepared text); the map holds as many entries as the code writes distinct statements.
+ * Texts of the raw statements (execRows, Statement): the ones that run as prepared statements
+ * (postgres.js keeps one per text and connection). As many as the code writes distinct texts.
  */
-const rawStatements = new Map<string, StringChunk[]>();
+const rawStatements = new Set<string>();
+
+/**
+ * A statement already written as text and values: drizzle's db.execute sends it as it is
+ * instead of writing the text from a template again on every run (see Statement).
+ */
+class Written extends SQL {
+  constructor(private readonly query: Query) {
+    super([]);
+  }
+
+  override toQuery(): QueryWithTypings {
+    return this.query;
+  }
+}
 
 /**
  * The postgres.js client drizzle runs on, and each transaction's and savepoint's connection it
@@ -148,28 +160,10 @@ function preparingRawStatements<Client extends postgres.Sql | postgres.Transacti
   });
 }
 
-/** The text's pieces between its parameters ($1, $2, … in order), remembered by text. */
-function piecesOf(query: Query): StringChunk[] {
-  let pieces = rawStatements.get(query.sql);
-  if (!pieces) {
-    const texts = query.sql.split(/\$\d+/);
-    const numbers = query.sql.match(/\$\d+/g) ?? [];
-    if (texts.length !== query.params.length + 1 || numbers.some((n, i) => n !== `$${i + 1}`)) {
-      throw new Error(`a raw statement's parameters are not $1…$${query.params.length} in order`);
-    }
-    pieces = texts.map((text) => new StringChunk(text));
-    rawStatements.set(query.sql, pieces);
-  }
-  return pieces;
-}
-
-/** Runs a statement (its text cut into pieces, and its values) through drizzle's db.execute. */
-async function runPieces<T>(db: Queryable, pieces: StringChunk[], values: unknown[]) {
-  const chunks: (StringChunk | Param)[] = [pieces[0] as StringChunk];
-  for (const [index, value] of values.entries()) {
-    chunks.push(new Param(value), pieces[index + 1] as StringChunk);
-  }
-  const result: unknown = await db.execute(new SQL(chunks));
+/** Runs a written statement through drizzle's db.execute (a transaction's on its connection). */
+async function run<T>(db: Queryable, query: Query): Promise<T[]> {
+  rawStatements.add(query.sql);
+  const result: unknown = await db.execute(new Written(query));
   return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
 
@@ -178,8 +172,7 @@ async function runPieces<T>(db: Queryable, pieces: StringChunk[], values: unknow
  * on the transaction's connection when `db` is one. The pool's DB_PREPARE=false still wins.
  */
 export async function execRows<T>(db: Queryable, statement: SQL): Promise<T[]> {
-  const query = dialect.sqlToQuery(statement);
-  return runPieces<T>(db, piecesOf(query), query.params);
+  return run<T>(db, dialect.sqlToQuery(statement));
 }
 
 type Placeholders<Params> = { [Name in keyof Params & string]: Placeholder<Name> };
@@ -191,18 +184,19 @@ type Placeholders<Params> = { [Name in keyof Params & string]: Placeholder<Name>
  */
 export class Statement<Params extends Required<Params>, Row> {
   private readonly query: Query;
-  private readonly pieces: StringChunk[];
 
   constructor(write: (params: Placeholders<Params>) => SQL) {
     const placeholders = new Proxy({} as Placeholders<Params>, {
       get: (_, name) => sql.placeholder(String(name)),
     });
     this.query = dialect.sqlToQuery(write(placeholders));
-    this.pieces = piecesOf(this.query);
   }
 
   rows(db: Queryable, params: Params): Promise<Row[]> {
-    return runPieces<Row>(db, this.pieces, fillPlaceholders(this.query.params, params));
+    return run<Row>(db, {
+      sql: this.query.sql,
+      params: fillPlaceholders(this.query.params, params),
+    });
   }
 }
 
