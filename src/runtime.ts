@@ -198,8 +198,8 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
   const passwords = new PasswordHasher({
     cost: config.BCRYPT_COST,
     size: config.PASSWORD_WORKERS,
-    priority: config.PASSWORD_WORKER_PRIORITY,
-    warn: (message) => logger.warn(message),
+    queueLimit: config.PASSWORD_QUEUE_LIMIT,
+    maxWaitMs: config.PASSWORD_QUEUE_WAIT_MS,
   });
   // Read-only handles for queue depths; the worker process consumes these queues.
   const observedQueues = queueRedis
