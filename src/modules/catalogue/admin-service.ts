@@ -16,7 +16,7 @@ import { badRequest, conflict, notFound } from "../../lib/errors";
 import { toCents } from "../../lib/money";
 import { iso } from "../../lib/time";
 import { type Actor, endBookings, settleEndedBookings } from "../booking/service";
-import { findShow, type Page, seatLayoutOrder } from "./service";
+import { findShow, type Page, seatLayoutOrder } from "./queries";
 
 export interface VenueInput {
   venue_name: string;
