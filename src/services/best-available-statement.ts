@@ -235,11 +235,10 @@ export type RowPickOutcome =
    * they hold, and the next pick looks elsewhere.
    */
   | { kind: "again" }
-  /**
-   * No row's hint says a block may fit (or the layout has ranks): only the statement that
-   * ranks every seat can tell, and say why nothing fits.
-   */
-  | { kind: "every_seat" };
+  /** The layout has ranks: the statement that ranks every seat picks. */
+  | { kind: "every_seat" }
+  /** No row's hint says a block may fit, and no release is noted: runNoBlockCheck says why. */
+  | { kind: "no_row_fits" };
 
 interface RowPickRow extends PickedRow {
   ranked_layout: boolean;
@@ -366,7 +365,7 @@ function interpretRowPick(request: BestAvailableRequest, row: RowPickRow): RowPi
   // A block it could not lock (an exact hold in flight), or every row that may fit is being
   // read by other pickers: they commit within a statement's time.
   if (row.block_found || row.locked_rows === 0) {
-    return row.candidate_rows > 0 ? { kind: "raced" } : { kind: "every_seat" };
+    return row.candidate_rows > 0 ? { kind: "raced" } : { kind: "no_row_fits" };
   }
   return { kind: "again" };
 }
@@ -389,6 +388,58 @@ export async function runRowPickStatement(
   });
   if (!row) throw new Error("the row-wise pick returned no row");
   return interpretRowPick(request, row);
+}
+
+export type NoBlockOutcome =
+  | Extract<BestAvailableOutcome, { kind: "lapsed" | "not_enough" }>
+  /** A block exists after all (hints below the truth): the statement that ranks every seat. */
+  | { kind: "every_seat" };
+
+interface NoBlockRow {
+  available_seats: number;
+  largest_block: number;
+  lapsed_booking_ids: number[] | null;
+}
+
+/**
+ * What a refusal says when no row's hint says a block fits: the show's AVAILABLE seats and
+ * their longest run, and the holds that ran out, in one pass over the show's seat rows by
+ * primary key; only the AVAILABLE ones are joined to their seats. No ranking, no locks.
+ */
+const noBlockStatement = new Statement<{ showId: number }, NoBlockRow>(
+  ({ showId }) => sql`with states as (
+      select seat_id, status, booking_id, locked_until from show_seats where show_id = ${showId}
+    ), free as (
+      select s.seat_row,
+        s.seat_number - row_number() over (partition by s.seat_row order by s.seat_number) as run
+      from states st join seats s on s.seat_id = st.seat_id
+      where st.status = 'AVAILABLE'
+    )
+    select (select count(*)::int from free) as available_seats,
+      (select coalesce(max(length), 0)::int
+        from (select count(*) as length from free group by seat_row, run) runs) as largest_block,
+      (select array_agg(distinct booking_id) from (
+          select booking_id from states where status = 'LOCKED' and locked_until <= now()
+          limit ${LAPSED_BOOKINGS_PER_PICK}) lapsed_seats) as lapsed_booking_ids`,
+);
+
+/**
+ * After a row-wise pick found no row that may fit: why nothing fits (as the full statement
+ * would say it), or that a block exists after all.
+ */
+export async function runNoBlockCheck(
+  db: Queryable,
+  request: BestAvailableRequest,
+): Promise<NoBlockOutcome> {
+  const [row] = await noBlockStatement.rows(db, { showId: request.showId });
+  if (!row) throw new Error("the no-block check returned no row");
+  if (row.largest_block >= request.quantity) return { kind: "every_seat" };
+  if (row.lapsed_booking_ids?.length) return { kind: "lapsed", bookingIds: row.lapsed_booking_ids };
+  return {
+    kind: "not_enough",
+    availableSeats: row.available_seats,
+    largestBlock: row.largest_block,
+  };
 }
 
 /** Runs the best-available statement once on `db` and says what happened. */
