@@ -237,8 +237,6 @@ export type RowPickOutcome =
    * they hold, and the next pick looks elsewhere.
    */
   | { kind: "again" }
-  /** Every row that may fit is locked by another picker (or was filled meanwhile). */
-  | { kind: "rows_busy"; candidateRows: number }
   /** The layout has ranks: the statement that ranks every seat picks. */
   | { kind: "every_seat" }
   /** No row's hint says a block may fit, and no release is noted: runNoBlockCheck says why. */
@@ -255,7 +253,7 @@ interface RowPickRow extends PickedRow {
 }
 
 type RowPickParameters = Omit<BestAvailableRequest, "adjacent" | "stamp" | "nearSeats"> &
-  LogStamp & { seatCount: number; rows: number; skip: number };
+  LogStamp & { seatCount: number; rows: number };
 
 /**
  * The pick of an unranked layout, adjacent seats, reading only a few rows (show_rows):
@@ -276,10 +274,9 @@ type RowPickParameters = Omit<BestAvailableRequest, "adjacent" | "stamp" | "near
  * excluded once held) as the row's hint, and deletes the release notes its snapshot saw for
  * those rows: notes of releases that commit later stay, and bring a picker back to the row.
  */
-const rowPickStatement = (waiting: boolean) =>
-  new Statement<RowPickParameters, RowPickRow>((parameters) => {
-    const { showId, seatCount, rows } = parameters;
-    return sql`with released as (
+const rowPickStatement = new Statement<RowPickParameters, RowPickRow>((parameters) => {
+  const { showId, seatCount, rows } = parameters;
+  return sql`with released as (
       select rr.seat_id, s.seat_row from show_row_releases rr
       join seats s on s.seat_id = rr.seat_id
       where rr.show_id = ${showId}
@@ -292,15 +289,9 @@ const rowPickStatement = (waiting: boolean) =>
       where r.show_id = ${showId} and not exists (select 1 from seen where ranked)
         and (r.largest_free_hint >= ${seatCount}
           or r.seat_row in (select seat_row from released))
-      ${
-        waiting
-          ? sql`and r.seat_row = (select seat_row from seen where may_fit
-          order by length(seat_row), seat_row offset ${parameters.skip} limit 1)
-      for update of r`
-          : sql`order by length(r.seat_row), r.seat_row
+      order by length(r.seat_row), r.seat_row
       limit ${rows}
-      for update of r skip locked`
-      }
+      for update of r skip locked
     ), fresh as (
       select l.seat_row, row_number() over (order by length(l.seat_row), l.seat_row) as row_index
       from locked l join seen on seen.seat_row = l.seat_row and seen.version = l.version
@@ -367,35 +358,18 @@ const rowPickStatement = (waiting: boolean) =>
       exists (select 1 from anchor) as block_found,
       ${holdGuard(seatCount)}
     from (select 1) as one left join booking on true`;
-  });
-
-const skippingPick = rowPickStatement(false);
-const waitingPick = rowPickStatement(true);
+});
 
 function interpretRowPick(request: BestAvailableRequest, row: RowPickRow): RowPickOutcome {
   const decided = heldOrRefused(request, row);
   if (decided) return decided;
   if (row.ranked_layout) return { kind: "every_seat" };
-  // A block it could not lock: an exact hold in flight commits within a statement's time.
-  if (row.block_found) return { kind: "raced" };
-  if (row.locked_rows === 0) {
-    return row.candidate_rows > 0
-      ? { kind: "rows_busy", candidateRows: row.candidate_rows }
-      : { kind: "no_row_fits" };
+  // A block it could not lock (an exact hold in flight), or every row that may fit is being
+  // read by other pickers: they commit within a statement's time.
+  if (row.block_found || row.locked_rows === 0) {
+    return row.candidate_rows > 0 ? { kind: "raced" } : { kind: "no_row_fits" };
   }
   return { kind: "again" };
-}
-
-/**
- * Which rows a row-wise pick locks: the first `rows` that may fit and that nobody else has
- * locked; or, after every such row was busy, the one at `waitFor` (0 = the first) among those
- * that may fit, waiting for its lock. A picker that waited has a snapshot older than the
- * pick it waited for, so it only learns that the row changed (`again`), but it does not spin
- * while more pickers than rows are at work (the last rows of a sale).
- */
-export interface RowLocking {
-  rows: number;
-  waitFor?: number;
 }
 
 /**
@@ -405,16 +379,14 @@ export interface RowLocking {
 export async function runRowPickStatement(
   db: Queryable,
   request: BestAvailableRequest,
-  lock: RowLocking,
+  rows: number,
 ): Promise<RowPickOutcome> {
   const { stamp, adjacent: _adjacent, nearSeats: _nearSeats, ...pick } = request;
-  const statement = lock.waitFor === undefined ? skippingPick : waitingPick;
-  const [row] = await statement.rows(db, {
+  const [row] = await rowPickStatement.rows(db, {
     ...pick,
     ...stamp,
     seatCount: request.quantity,
-    rows: lock.rows,
-    skip: lock.waitFor ?? 0,
+    rows,
   });
   if (!row) throw new Error("the row-wise pick returned no row");
   return interpretRowPick(request, row);

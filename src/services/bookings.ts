@@ -22,7 +22,6 @@ import {
   EVERY_ROW,
   NEAR_SEATS,
   ROWS_PER_PICK,
-  type RowLocking,
   runBestAvailableStatement,
   runNoBlockCheck,
   runRowPickStatement,
@@ -218,13 +217,11 @@ export class BookingService {
     // no row may hold a block, runNoBlockCheck says why. Ranked layouts and scattered seats
     // (and hints found below the truth) take the statement that ranks every seat.
     let rowWise = request.adjacent;
-    const lock: RowLocking = { rows: ROWS_PER_PICK };
+    let rows = ROWS_PER_PICK;
     for (let attempt = 1; attempt <= PICK_ATTEMPTS; attempt++) {
-      const waited = lock.waitFor !== undefined;
       let outcome = rowWise
-        ? await this.retrying(() => runRowPickStatement(this.db, request, lock))
+        ? await this.retrying(() => runRowPickStatement(this.db, request, rows))
         : await this.retrying(() => runBestAvailableStatement(this.db, request));
-      lock.waitFor = undefined;
       if (outcome.kind === "no_row_fits") {
         outcome = await this.retrying(() => runNoBlockCheck(this.db, request));
       }
@@ -232,13 +229,8 @@ export class BookingService {
         rowWise = false;
       } else if (outcome.kind === "again") {
         // Its rows' hints are corrected (or other pickers wrote them since its snapshot):
-        // look again at once, further back. A pick that waited for a row lock learns only
-        // that the row changed (another picker held seats meanwhile): no attempt, no more rows.
-        if (waited) attempt--;
-        else lock.rows *= 2;
-      } else if (outcome.kind === "rows_busy") {
-        // More pickers than rows that may fit: queue for one of them, chosen at random.
-        lock.waitFor = Math.floor(Math.random() * outcome.candidateRows);
+        // look again at once, further back.
+        rows *= 2;
       } else if (outcome.kind === "lapsed") {
         const expired = await this.inTransaction((tx) =>
           this.end(tx, outcome.bookingIds, "EXPIRED", null),
