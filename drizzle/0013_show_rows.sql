@@ -12,6 +12,9 @@ CREATE TABLE "show_rows" (
 	CONSTRAINT "show_rows_show_id_seat_row_pk" PRIMARY KEY("show_id","seat_row")
 );
 --> statement-breakpoint
+-- Every best-available pick updates a row of its show here: room on each page keeps the
+-- updates HOT (no index touched, no page added during a sale).
+ALTER TABLE "show_rows" SET (fillfactor = 10);--> statement-breakpoint
 ALTER TABLE "show_rows" ADD CONSTRAINT "show_rows_show_id_shows_show_id_fk" FOREIGN KEY ("show_id") REFERENCES "public"."shows"("show_id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "show_row_releases_show_idx" ON "show_row_releases" USING btree ("show_id");--> statement-breakpoint
 -- show_rows follows show_seats. Inserting a show's seat rows (a show created, seats added to
