@@ -3,8 +3,10 @@ import {
   doubleSoldSeats,
   doubleSoldSentence,
   heldSeats,
+  hiddenRowSentence,
   logOutOfStepSentence,
   outOfStepSentence,
+  rowsHiddenFromPickers,
   seatRowsOutOfStep,
 } from "../../src/db/booking-invariants";
 import { BOOKED_MARKER } from "../../src/infra/seat-locks";
@@ -50,6 +52,9 @@ export async function bookingInvariantViolations(app: TestApp, showId: number): 
 
   // The booking log agrees with each booking's status and money.
   violations.push(...(await query(app, bookingLogOutOfStep(showId))).map(logOutOfStepSentence));
+
+  // Every free block can still be found by a best-available pick.
+  violations.push(...(await query(app, rowsHiddenFromPickers(showId))).map(hiddenRowSentence));
 
   const expected = await query(app, heldSeats(showId));
   const locks = await app.runtime.services.locks.snapshot(showId);
