@@ -1,8 +1,8 @@
 import { parseArgs } from "node:util";
 import { loadConfigOrExit } from "../src/boot";
+import { composeApi } from "../src/compose/api";
 import { validationDetails } from "../src/lib/openapi";
-import { AccountFields } from "../src/routes/auth";
-import { startRuntime } from "../src/runtime";
+import { AccountFields } from "../src/modules/auth/routes";
 
 const usage = `usage: bun run admin:create --email admin@example.com --password '...' [--name Ada]
 
@@ -46,7 +46,7 @@ function argumentsOrExit() {
 }
 
 const admin = argumentsOrExit();
-const runtime = await startRuntime({ ...loadConfigOrExit(), SEED_DEMO_DATA: false });
-const ready = await runtime.services.auth.ensureAdmin(admin);
+const api = await composeApi({ ...loadConfigOrExit(), SEED_DEMO_DATA: false });
+const ready = await api.services.auth.ensureAdmin(admin);
 console.log(`Admin ready: ${ready.email} (user_id ${ready.user_id})`);
-await runtime.close();
+await api.close();

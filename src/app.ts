@@ -2,30 +2,33 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
 import { secureHeaders } from "hono/secure-headers";
+import type { Store } from "hono-rate-limiter";
 import type { AppEnv } from "./app-env";
+import type { Services } from "./compose/facades";
+import type { Config } from "./config";
+import type { Metrics } from "./infra/metrics";
 import { AppError } from "./lib/errors";
 import type { Logger } from "./lib/logger";
 import { completeOperations, createRouter, errorResponses, z } from "./lib/openapi";
 import { errorHandler, notFoundHandler } from "./middleware/error-handler";
 import { isExemptFromRateLimits, rateLimit } from "./middleware/rate-limit";
 import { requestContext } from "./middleware/request-context";
-import { adminAnalyticsRoutes } from "./routes/admin/analytics";
-import { adminBookingRoutes } from "./routes/admin/bookings";
-import { adminEventRoutes } from "./routes/admin/events";
-import { adminShowRoutes } from "./routes/admin/shows";
-import { adminVenueRoutes } from "./routes/admin/venues";
-import { API_DOCS_ASSETS, apiDocsRoutes } from "./routes/api-docs";
-import { authRoutes } from "./routes/auth";
-import { bookingRoutes } from "./routes/bookings";
-import { buyerPageRoutes } from "./routes/buyer-page";
-import { eventRoutes } from "./routes/events";
-import { seatStreamRoutes } from "./routes/seat-stream";
-import { showRoutes } from "./routes/shows";
-import { systemRoutes } from "./routes/system";
-import { userRoutes } from "./routes/user";
-import { waitingRoomRoutes } from "./routes/waiting-room";
-import { notificationRoutes, waitlistRoutes } from "./routes/waitlist";
-import type { Services } from "./services";
+import { adminAnalyticsRoutes } from "./modules/analytics/admin-routes";
+import { authRoutes } from "./modules/auth/routes";
+import { adminBookingRoutes } from "./modules/booking/admin-routes";
+import { bookingRoutes, userRoutes } from "./modules/booking/routes";
+import {
+  adminEventRoutes,
+  adminShowRoutes,
+  adminVenueRoutes,
+} from "./modules/catalogue/admin-routes";
+import { eventRoutes, showRoutes } from "./modules/catalogue/routes";
+import { seatMapRoutes } from "./modules/seat-map/routes";
+import { API_DOCS_ASSETS, apiDocsRoutes } from "./modules/system/api-docs";
+import { buyerPageRoutes } from "./modules/system/buyer-page";
+import { systemRoutes } from "./modules/system/routes";
+import { waitingRoomRoutes } from "./modules/waiting-room/routes";
+import { notificationRoutes, waitlistRoutes } from "./modules/waitlist/routes";
 
 export const OPENAPI_PATH = "/api/v1/openapi.json";
 const API_DOCS_PATH = "/api-docs";
@@ -53,15 +56,26 @@ const noStore = createMiddleware<AppEnv>(async (c, next) => {
   c.header("Cache-Control", "no-store");
 });
 
+/** What the HTTP layer itself needs beside the facades. */
+export interface HttpSettings {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  /** Shared rate-limit counters (Redis); undefined → each limiter counts in memory. */
+  rateLimitStore?: Store;
+}
+
 /** Builds the HTTP app: middleware order and route mounting, nothing else. */
-export function createApp(services: Services, logger: Logger) {
-  const { config } = services;
+export function createApp(
+  services: Services,
+  { config, logger, metrics, rateLimitStore }: HttpSettings,
+) {
   const app = createRouter();
 
   app.onError(errorHandler(logger));
   app.notFound(notFoundHandler);
 
-  app.use(requestContext(logger, services.metrics, config.TRUST_PROXY));
+  app.use(requestContext(logger, metrics, config.TRUST_PROXY));
   // Before the rate limits, so that their 429s are covered too.
   for (const path of PRIVATE_ROUTES) app.use(path, noStore);
   // nosniff, frame denial, HSTS, referrer policy, cross-origin isolation headers. The API
@@ -86,7 +100,7 @@ export function createApp(services: Services, logger: Logger) {
     const shared = {
       trustedProxies: config.TRUST_PROXY,
       jwtSecret: config.JWT_SECRET,
-      store: services.rateLimitStore,
+      store: rateLimitStore,
       logger,
     };
     app.use(
@@ -111,29 +125,35 @@ export function createApp(services: Services, logger: Logger) {
       },
     }),
   );
+  const callerKeySettings = { jwtSecret: config.JWT_SECRET, trustedProxies: config.TRUST_PROXY };
   app.use(
     createMiddleware<AppEnv>(async (c, next) => {
       c.set("services", services);
+      c.set("logger", logger);
+      c.set("callerKeySettings", callerKeySettings);
+      c.set("metricsToken", config.METRICS_TOKEN);
       await next();
     }),
   );
 
-  app.route("/", systemRoutes);
-  app.route("/", buyerPageRoutes);
-  app.route("/api/v1/auth", authRoutes);
-  app.route("/api/v1/shows", showRoutes);
-  app.route("/api/v1/shows", seatStreamRoutes);
-  app.route("/api/v1/shows", waitlistRoutes);
-  app.route("/api/v1/events", eventRoutes);
-  app.route("/api/v1/bookings", bookingRoutes);
-  app.route("/api/v1/user", userRoutes);
-  app.route("/api/v1/user", notificationRoutes);
-  app.route("/api/v1/waiting-room", waitingRoomRoutes);
-  app.route("/api/v1/admin/venues", adminVenueRoutes);
-  app.route("/api/v1/admin/events", adminEventRoutes);
-  app.route("/api/v1/admin/shows", adminShowRoutes);
-  app.route("/api/v1/admin/bookings", adminBookingRoutes);
-  app.route("/api/v1/admin/analytics", adminAnalyticsRoutes);
+  // One chain, so that the app's type carries every route (Hono's typed client reads it).
+  const routes = app
+    .route("/", systemRoutes)
+    .route("/", buyerPageRoutes)
+    .route("/api/v1/auth", authRoutes)
+    .route("/api/v1/shows", showRoutes)
+    .route("/api/v1/shows", seatMapRoutes)
+    .route("/api/v1/shows", waitlistRoutes)
+    .route("/api/v1/events", eventRoutes)
+    .route("/api/v1/bookings", bookingRoutes)
+    .route("/api/v1/user", userRoutes)
+    .route("/api/v1/user", notificationRoutes)
+    .route("/api/v1/waiting-room", waitingRoomRoutes)
+    .route("/api/v1/admin/venues", adminVenueRoutes)
+    .route("/api/v1/admin/events", adminEventRoutes)
+    .route("/api/v1/admin/shows", adminShowRoutes)
+    .route("/api/v1/admin/bookings", adminBookingRoutes)
+    .route("/api/v1/admin/analytics", adminAnalyticsRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
@@ -160,8 +180,12 @@ export function createApp(services: Services, logger: Logger) {
   });
   app.route(API_DOCS_PATH, apiDocsRoutes(API_DOCS_PATH, OPENAPI_PATH));
 
-  return app;
+  return routes;
 }
+
+/** The HTTP app with every route's request and answer types (for `hc` / `testClient`). */
+export type App = ReturnType<typeof createApp>;
+export type AppType = App;
 
 /** The contract lists the document and its Swagger UI among its routes, so they are in it too. */
 function documentTheDocumentation(app: ReturnType<typeof createRouter>) {

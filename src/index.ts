@@ -1,21 +1,21 @@
 import { loadConfigOrExit, startOrExit } from "./boot";
-import { DEMO_ADMIN, DEMO_USER } from "./db/seed";
+import { composeApi } from "./compose/api";
+import { DEMO_ADMIN, DEMO_USER } from "./compose/seed";
 import { redisTarget } from "./infra/redis";
 import { startInProcessJobs } from "./jobs/background";
-import { startRuntime } from "./runtime";
 
 const config = loadConfigOrExit();
-const { runtime, server } = await startOrExit(config, async () => {
-  const runtime = await startRuntime(config);
-  const server = Bun.serve({ hostname: config.HOST, port: config.PORT, fetch: runtime.app.fetch });
-  return { runtime, server };
+const { api, server } = await startOrExit(config, async () => {
+  const api = await composeApi(config);
+  const server = Bun.serve({ hostname: config.HOST, port: config.PORT, fetch: api.app.fetch });
+  return { api, server };
 });
-const { logger, services } = runtime;
+const { logger, services } = api;
 
 // Without Redis there is no worker process to coordinate with: run the jobs here.
 const jobs = redisTarget(config)
   ? undefined
-  : startInProcessJobs(services.cleanup, { cleanupCron: config.CLEANUP_CRON, logger });
+  : startInProcessJobs(api.cleanup, { cleanupCron: config.CLEANUP_CRON, logger });
 
 // Links for a browser on this machine; the listen address is printed as it is.
 const LOCAL_ADDRESSES = ["0.0.0.0", "::", "127.0.0.1", "::1"];
@@ -52,7 +52,7 @@ async function shutdown(signal: string) {
   await services.seatStreams.close();
   await server.stop(false);
   await jobs?.stop();
-  await runtime.close();
+  await api.close();
   process.exit(0);
 }
 process.on("SIGTERM", () => void shutdown("SIGTERM"));

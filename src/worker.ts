@@ -1,4 +1,5 @@
 import { loadConfigOrExit, startOrExit } from "./boot";
+import { composeWorker } from "./compose/worker";
 import { requireMetricsToken } from "./infra/metrics";
 import { connectRedis, redisTarget } from "./infra/redis";
 import {
@@ -9,12 +10,11 @@ import {
 } from "./jobs/background";
 import { AppError } from "./lib/errors";
 import { httpError } from "./middleware/error-handler";
-import { startRuntime } from "./runtime";
 
 const config = loadConfigOrExit();
-const runtime = await startOrExit(config, () => startRuntime({ ...config, SEED_DEMO_DATA: false }));
-const { logger, services } = runtime;
-const deps = services.cleanup;
+const worker = await startOrExit(config, () => composeWorker(config));
+const { logger, metrics } = worker;
+const deps = worker.cleanup;
 const settings = { cleanupCron: config.CLEANUP_CRON, logger };
 
 let jobs: BackgroundJobs;
@@ -23,7 +23,7 @@ if (redis) {
   jobs = startQueuedJobs(deps, {
     ...settings,
     prefix: bullPrefix(config),
-    admit: (showId) => runtime.admitNext(showId),
+    admit: (showId) => worker.admitNext(showId),
     admitConcurrency: config.WAITING_ROOM_ADMIT_CONCURRENCY,
     connect: () => connectRedis({ ...redis, forWorkers: true }),
   });
@@ -45,8 +45,8 @@ async function serveMetrics(request: Request): Promise<Response> {
     const { status, body, headers } = httpError(error);
     return Response.json(body, { status, headers });
   }
-  return new Response(await services.metrics.render(), {
-    headers: { "Content-Type": services.metrics.contentType },
+  return new Response(await metrics.render(), {
+    headers: { "Content-Type": metrics.contentType },
   });
 }
 
@@ -65,7 +65,7 @@ async function shutdown(signal: string) {
   logger.info("worker shutting down; letting the current job finish", { signal });
   await metricsServer?.stop();
   await jobs.stop();
-  await runtime.close();
+  await worker.close();
   process.exit(0);
 }
 process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -12,6 +12,7 @@ import { MemoryStore, type Store } from "hono-rate-limiter";
 import { deleteKeysWithPrefix } from "../scripts/bench/redis";
 import { RedisRateLimitStore } from "../src/infra/rate-limit-store";
 import { connectRedis, keyspaces, type RedisClient, waitForRedis } from "../src/infra/redis";
+import type { SeatChange } from "../src/infra/seat-changes";
 import { RedisSeatEvents } from "../src/infra/seat-events";
 import {
   BOOKED_MARKER,
@@ -33,7 +34,6 @@ import {
   type WaitingRoomStore,
 } from "../src/infra/waiting-room-store";
 import { createLogger } from "../src/lib/logger";
-import type { SeatChange } from "../src/services/seat-changes";
 import { waitUntil } from "./support/processes";
 import {
   clusterSuitesRun,

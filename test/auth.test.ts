@@ -152,7 +152,7 @@ describeEachBackend("auth on %s", (backend) => {
     const dialect = new PgDialect();
     /** Statements that read the users table, counted while `work` runs. */
     async function usersQueriesDuring(work: () => Promise<unknown>): Promise<number> {
-      const execute = spyOn(app.runtime.database.db, "execute");
+      const execute = spyOn(app.runtime.shared.database.db, "execute");
       try {
         await work();
         return execute.mock.calls.filter(([statement]) =>

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Redis from "ioredis";
 import postgres from "postgres";
 import { RedisSeatLocks } from "../src/infra/seat-locks";
-import { OFFER_LOCK_SPACE, WAITLIST_LOCK_SPACE } from "../src/services/waitlist-offers";
+import { OFFER_LOCK_SPACE, WAITLIST_LOCK_SPACE } from "../src/modules/booking/waitlist-offers";
 import { expectError } from "./support/answers";
 import {
   createAdmin,
@@ -92,7 +92,7 @@ describeEachBackendAndCluster("concurrent holds on %s", (backend) => {
       sql`select lock_token::text as lock_token from bookings
           where booking_id = ${winner?.body.booking_id}`,
     );
-    expect(await app.runtime.services.locks.snapshot(show.show_id)).toEqual(
+    expect(await app.runtime.shared.locks.snapshot(show.show_id)).toEqual(
       new Map(seats.map((seat) => [seat, token?.lock_token as string])),
     );
   });
@@ -406,7 +406,7 @@ describe.skipIf(!hasPostgres)("row-lock races on real PostgreSQL", () => {
       // A cancel that has freed the seat but not committed yet: its Redis lock is already gone.
       const { session, cancel, end } = await uncommittedCancel(app, held, show.show_id, seat);
       try {
-        await app.runtime.services.locks.release(show.show_id, [seat], lock_token);
+        await app.runtime.shared.locks.release(show.show_id, [seat], lock_token);
 
         const waiting = holdSeats(app, second as TestUser, show.show_id, [seat]);
         await untilOneWaitsForALock(session, "the hold");
@@ -498,7 +498,7 @@ describe.skipIf(!hasPostgres)("row-lock races on real PostgreSQL", () => {
         where show_id = ${showId} and booking_id = ${bookingId} returning seat_id`;
       const [{ lock_token } = { lock_token: "" }] = await tx<{ lock_token: string }[]>`
         select lock_token::text as lock_token from bookings where booking_id = ${bookingId}`;
-      await app.runtime.services.locks.release(
+      await app.runtime.shared.locks.release(
         showId,
         freed.map((seat) => seat.seat_id),
         lock_token,

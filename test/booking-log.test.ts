@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { expireLapsedHolds } from "../src/jobs/cleanup";
 import { createLogger } from "../src/lib/logger";
-import { BOOKING_EVENTS } from "../src/services/booking-log";
+import { BOOKING_EVENTS } from "../src/modules/booking/booking-log";
 import { expectError, ok } from "./support/answers";
 import {
   createAdmin,
@@ -91,7 +91,7 @@ describeEachBackend("booking log (%s)", (backend) => {
       app,
       sql`select seat_id from booking_seats where booking_id = ${bookingId}`,
     );
-    await app.runtime.services.locks.release(
+    await app.runtime.shared.locks.release(
       showId,
       seats.map((seat) => seat.seat_id),
       lockToken as string,
@@ -229,7 +229,7 @@ describeEachBackend("booking log (%s)", (backend) => {
     const byCleanup = ok(await hold(a, show, [s1], requestId("hold")));
     const charge = ok(await pay(a, byCleanup, requestId("pay")));
     await lapse(byCleanup.booking_id, show.show_id);
-    await expireLapsedHolds({ ...app.runtime.services.cleanup, logger: silent });
+    await expireLapsedHolds({ ...app.runtime.cleanup, logger: silent });
     // A lapsed hold reclaimed by another buyer's hold of its seat: in that hold's request.
     const reclaimed = ok(await hold(b, show, [s2], requestId("hold")));
     await lapse(reclaimed.booking_id, show.show_id);

@@ -8,7 +8,7 @@ describe.skipIf(!hasPostgres)("when PostgreSQL is unreachable", () => {
   let app: TestApp;
   beforeAll(async () => {
     app = await createTestApp("postgres");
-    await app.runtime.database.close();
+    await app.runtime.shared.database.close();
   });
   afterAll(() => app.close());
 

@@ -155,7 +155,7 @@ describe.skipIf(!hasPostgresAndRedis || !canRun("redis-server"))("fault injectio
     told: ToldHold[],
     undecided: number,
   ) {
-    await runCleanup({ ...app.runtime.services.cleanup, logger: createLogger("silent") });
+    await runCleanup({ ...app.runtime.cleanup, logger: createLogger("silent") });
     expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
     expect(await toldHoldViolations(app, show.show_id, told, undecided)).toEqual([]);
   }
@@ -186,10 +186,10 @@ describe.skipIf(!hasPostgresAndRedis || !canRun("redis-server"))("fault injectio
     const probe = await probeHold(server.baseUrl, app, show);
     // This test's own connection to the restarted Redis reconnects on its own schedule.
     await waitUntil(
-      async () => (await app.runtime.redis?.ping()) === "PONG",
+      async () => (await app.runtime.shared.redis?.ping()) === "PONG",
       () => "the test's Redis client never reconnected",
     );
-    const locks = await app.runtime.services.locks.snapshot(show.show_id);
+    const locks = await app.runtime.shared.locks.snapshot(show.show_id);
     expect(locks.get(probe.seatIds[0] as number)).toBeString();
     await expectConsistentAfterCleanup(app, show, [...result.holds, probe], undecidedHolds(result));
   });

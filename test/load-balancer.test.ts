@@ -183,15 +183,15 @@ describe.skipIf(!hasPostgresAndRedis || !canRun("haproxy"))("behind HAProxy", ()
       sql`select lock_token::text as lock_token from bookings where show_id = ${show.show_id}`,
     );
     const knownTokens = new Set([BOOKED_MARKER, ...known.map((row) => row.lock_token)]);
-    const orphans = (await app.runtime.services.locks.entries()).filter(
+    const orphans = (await app.runtime.shared.locks.entries()).filter(
       (entry) => entry.showId === show.show_id && !knownTokens.has(entry.value),
     );
     expect(new Set(orphans.map((entry) => entry.value)).size).toBeLessThanOrEqual(undecidedHolds);
     const holdTtlMs = app.config.HOLD_TTL_SECONDS * 1000;
     expect(orphans.filter((entry) => !(entry.ttlMs <= holdTtlMs))).toEqual([]);
-    await app.runtime.services.locks.discard(orphans);
+    await app.runtime.shared.locks.discard(orphans);
 
-    await runCleanup({ ...app.runtime.services.cleanup, logger: createLogger("silent") });
+    await runCleanup({ ...app.runtime.cleanup, logger: createLogger("silent") });
     expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
     expect(
       await toldHoldViolations(

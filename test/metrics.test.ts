@@ -236,7 +236,7 @@ describe.skipIf(!hasPostgresAndRedis)("Redis clients of the API on postgres", ()
         expect(metrics.text).toContain(`evently_queue_jobs{queue="${queue}"} 0`);
       }
       // Reading the depths made BullMQ define its scripts on the connection it was given.
-      const defined = Object.keys((app.runtime.redis as Redis).scriptsSet);
+      const defined = Object.keys((app.runtime.shared.redis as Redis).scriptsSet);
       expect(defined).toContain("seatLockAcquire");
       const foreign = defined.filter(
         (name) => !/^(seatLock|seatMapVersion|waitingRoom|rateLimit)/.test(name),

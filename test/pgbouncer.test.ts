@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
+import { composeApi } from "../src/compose/api";
 import { loadConfig } from "../src/config";
 import { openDatabase } from "../src/db/client";
 import { expireLapsedHolds } from "../src/jobs/cleanup";
 import { createLogger } from "../src/lib/logger";
-import { startRuntime } from "../src/runtime";
 import { expectError } from "./support/answers";
 import {
   createAdmin,
@@ -73,9 +73,9 @@ describe.skipIf(serviceAbsent(pgbouncerUrl))("PgBouncer in transaction pooling",
         DB_PGBOUNCER: "1",
         DB_STATEMENT_TIMEOUT_MS: "7000",
       });
-      const start = startRuntime(config, { database, keepDatabaseOpen: true });
+      const start = composeApi(config, { database, keepDatabaseOpen: true });
       await expect(start).rejects.toThrow(/ALTER ROLE \S+ SET statement_timeout = 7000;/);
-      await expect(startRuntime(config, { database, keepDatabaseOpen: true })).rejects.toThrow(
+      await expect(composeApi(config, { database, keepDatabaseOpen: true })).rejects.toThrow(
         /ALTER ROLE \S+ SET lock_timeout = 5000;/,
       );
     } finally {
@@ -178,7 +178,7 @@ describe.skipIf(serviceAbsent(pgbouncerUrl))("PgBouncer in transaction pooling",
         app,
         holds.map((hold) => hold.body.booking_id as number),
       );
-      const deps = { ...app.runtime.services.cleanup, logger: createLogger("silent") };
+      const deps = { ...app.runtime.cleanup, logger: createLogger("silent") };
 
       const runs = await Promise.all([expireLapsedHolds(deps, 4), expireLapsedHolds(deps, 4)]);
 

@@ -148,7 +148,7 @@ describe.skipIf(!clusterSuitesRun || !databaseUrl)("Redis Cluster failover mid-s
     for (const [index, response] of before.slice(0, 10).entries()) {
       await payAndConfirm(app, users[index] as TestUser, response.body);
     }
-    expect(await app.runtime.services.locks.snapshot(show.show_id)).toEqual(
+    expect(await app.runtime.shared.locks.snapshot(show.show_id)).toEqual(
       await owedLocks(show.show_id),
     );
 
@@ -184,7 +184,7 @@ describe.skipIf(!clusterSuitesRun || !databaseUrl)("Redis Cluster failover mid-s
     // was away; a stale marker on a free seat stands for a lock the app could not drop.
     const freeSeat = seats[seats.length - 1] as number;
     const staleKey = seatLockKey(show.show_id, freeSeat, prefix);
-    const app0 = app.runtime.redis;
+    const app0 = app.runtime.shared.redis;
     if (!app0) throw new Error("the app has no Redis");
     await waitUntil(
       async () => (await app0.set(staleKey, BOOKED_MARKER, "PX", 3_600_000)) === "OK",
@@ -193,12 +193,11 @@ describe.skipIf(!clusterSuitesRun || !databaseUrl)("Redis Cluster failover mid-s
 
     // The worker's cleanup repairs the locks (retried while the client learns the new
     // topology: a SCAN sent to the dead node fails).
-    const cleanup = () =>
-      runCleanup({ ...app.runtime.services.cleanup, logger: createLogger("silent") });
+    const cleanup = () => runCleanup({ ...app.runtime.cleanup, logger: createLogger("silent") });
     await waitUntil(
       async () => {
         await cleanup();
-        const snapshot = await app.runtime.services.locks.snapshot(show.show_id);
+        const snapshot = await app.runtime.shared.locks.snapshot(show.show_id);
         const owed = await owedLocks(show.show_id);
         return JSON.stringify([...snapshot].sort()) === JSON.stringify([...owed].sort());
       },
@@ -214,7 +213,7 @@ describe.skipIf(!clusterSuitesRun || !databaseUrl)("Redis Cluster failover mid-s
       seats[40] as number,
     ]);
     expect(afterRetry.status).toBe(409);
-    expect(await app.runtime.services.locks.snapshot(show.show_id)).toEqual(
+    expect(await app.runtime.shared.locks.snapshot(show.show_id)).toEqual(
       await owedLocks(show.show_id),
     );
 

@@ -40,7 +40,7 @@ describe.skipIf(!(databaseUrl && redisUrl && redisServerOnPath))("a hung Redis",
       WAITING_ROOM_ENABLED: "1",
     });
     running.app = app;
-    const circuit = app.runtime.redisCircuit;
+    const circuit = app.runtime.shared.redisCircuit;
     if (!circuit) throw new Error("the app has no Redis circuit");
     const admin = await createAdmin(app);
     const show = await createShowFixture(app, admin.token);
@@ -140,7 +140,7 @@ describe.skipIf(!(databaseUrl && redisUrl && redisServerOnPath))("a hung Redis",
       seat_ids: [freeSeat],
     });
     expect(hold.status).toBe(200);
-    const locks = await app.runtime.services.locks.snapshot(show.show_id);
+    const locks = await app.runtime.shared.locks.snapshot(show.show_id);
     expect(locks.get(freeSeat as number)).toBeString();
     expect(timeoutsWaited["afterwards hold"]).toBe(0);
 
@@ -155,7 +155,7 @@ describe.skipIf(!(databaseUrl && redisUrl && redisServerOnPath))("a hung Redis",
       { booking_id: cancelledId, status: "CANCELLED" },
       { booking_id: boughtId, status: "CONFIRMED" },
     ]);
-    await runCleanup({ ...app.runtime.services.cleanup, logger: createLogger("silent") });
+    await runCleanup({ ...app.runtime.cleanup, logger: createLogger("silent") });
     expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
   });
 });

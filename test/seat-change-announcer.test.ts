@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { SeatChangeAnnouncer } from "../src/services/seat-change-announcer";
-import type { SeatChange } from "../src/services/seat-changes";
+import type { SeatChange } from "../src/infra/seat-changes";
+import { SeatChangeAnnouncer } from "../src/modules/seat-map/announcer";
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 

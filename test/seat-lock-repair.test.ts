@@ -25,9 +25,8 @@ describeEachBackendAndCluster("seat lock repair on %s", (backend) => {
   });
   afterAll(() => app.close());
 
-  const cleanup = () =>
-    runCleanup({ ...app.runtime.services.cleanup, logger: createLogger("silent") });
-  const locks = () => app.runtime.services.locks;
+  const cleanup = () => runCleanup({ ...app.runtime.cleanup, logger: createLogger("silent") });
+  const locks = () => app.runtime.shared.locks;
 
   /** Two users: one holds two seats, the other buys one. */
   async function holdAndBuy(showId: number, seatIds: number[]) {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, spyOn, test } from "bun:test";
-import { SeatLayout } from "../src/services/seat-layout";
+import { SeatLayout } from "../src/modules/seat-map/layout";
 import {
   createAdmin,
   createShowFixture,

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import type { SeatStatus } from "../src/services/seat-changes";
-import { SeatStatusReconciler, type SeatStatusRow } from "../src/services/seat-status-reconciler";
+import type { SeatStatus } from "../src/infra/seat-changes";
+import { SeatStatusReconciler, type SeatStatusRow } from "../src/modules/seat-map/reconciler";
 import { waitUntil } from "./support/processes";
 
 /** Every reconciler a test made, stopped after it whatever its outcome. */

@@ -16,12 +16,16 @@ import { databaseUrl, describeEachBackend, redisUrl } from "./support/services";
 import { changeOf, SseClient } from "./support/sse-client";
 
 /** Polls `read` until it returns `expected` or `timeoutMs` passes; answers the last value. */
-async function eventually<T>(read: () => T, expected: T, timeoutMs = 2000): Promise<T> {
+async function eventually<T>(
+  read: () => T | Promise<T>,
+  expected: T,
+  timeoutMs = 2000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  let value = read();
+  let value = await read();
   while (value !== expected && Date.now() < deadline) {
     await Bun.sleep(20);
-    value = read();
+    value = await read();
   }
   return value;
 }
@@ -271,7 +275,8 @@ describeEachBackend("live seat map stream on %s", (backend) => {
   test("a client that disconnects leaves no subscriber behind", async () => {
     const { seatStreams } = app.runtime.services;
     const { events } = seatStreams;
-    const redis = app.runtime.redis;
+    const streamsOf = async (showId: number) => (await seatStreams.openByShow())[showId] ?? 0;
+    const redis = app.runtime.shared.redis;
     /** Subscribers of the show's channel in Redis (all instances); -1 without Redis. */
     const redisSubscribers = async () => {
       if (!(events instanceof RedisSeatEvents) || !redis) return -1;
@@ -284,13 +289,13 @@ describeEachBackend("live seat map stream on %s", (backend) => {
     const client = await openStream();
     try {
       expect((await client.next(2000)).event).toBe("seats");
-      expect(seatStreams.streamCount(show.show_id)).toBe(1);
+      expect(await streamsOf(show.show_id)).toBe(1);
       expect(events.listenerCount(show.show_id)).toBe(1);
       if (withRedis) expect(await redisSubscribers()).toBe(1);
     } finally {
       client.close();
     }
-    expect(await eventually(() => seatStreams.streamCount(show.show_id), 0)).toBe(0);
+    expect(await eventually(() => streamsOf(show.show_id), 0)).toBe(0);
     expect(events.listenerCount(show.show_id)).toBe(0);
     expect(seatStreams.openStreams).toBe(0);
     if (withRedis) {
@@ -411,7 +416,7 @@ describeEachBackend("live seat map stream on %s", (backend) => {
   testWithRedis(
     "a lost Redis subscription resynchronises the streams with a fresh snapshot",
     async () => {
-      const redis = app.runtime.redis;
+      const redis = app.runtime.shared.redis;
       if (!redis) throw new Error("Redis expected");
       const client = await openStream();
       try {
@@ -521,7 +526,7 @@ describe.skipIf(!databaseUrl || !redisUrl)("live seat map while Redis is away", 
 
   test("a hung Redis (the circuit open): new streams get 503 and open ones are told to reconnect", async () => {
     const { seatStreams } = app.runtime.services;
-    const circuit = app.runtime.redisCircuit;
+    const circuit = app.runtime.shared.redisCircuit;
     if (!circuit) throw new Error("the app has no Redis circuit");
     const open = await SseClient.open(streamUrl());
     if (open instanceof Response) throw new Error(`stream refused: ${open.status}`);

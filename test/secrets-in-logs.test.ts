@@ -107,7 +107,7 @@ describe.skipIf(!databaseUrl)("processes print no secret when the database fails
       expect(registered.status).toBe(500);
       answers += await registered.text();
       // The users table locked away: the login's lookup gives up after its lock timeout.
-      await app.runtime.database.db.transaction(async (tx) => {
+      await app.runtime.shared.database.db.transaction(async (tx) => {
         await tx.execute(sql`lock table users in access exclusive mode`);
         const login = await post("login", loggingIn);
         expect(login.status).toBe(503);

@@ -22,4 +22,17 @@ describeEachBackend("smoke on %s", (backend) => {
     expect(list.status).toBe(200);
     expect(list.body.shows[0].total_seats).toBe(10);
   });
+
+  test("the buyer page's files are served from src/web", async () => {
+    for (const [path, type] of [
+      ["/", "text/html"],
+      ["/buyer.css", "text/css"],
+      ["/buyer.js", "text/javascript"],
+    ] as const) {
+      const response = await app.request("GET", path);
+      expect({ path, status: response.status }).toEqual({ path, status: 200 });
+      expect(response.headers.get("Content-Type")).toStartWith(type);
+      expect(response.text.length).toBeGreaterThan(100);
+    }
+  });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
 import { execRows } from "../src/db/client";
-import { createHealthCheck, type HealthReport } from "../src/services/health";
+import { createHealthCheck, type HealthReport } from "../src/modules/system/health";
 import { expectError } from "./support/answers";
 import { createTestApp, type TestApp } from "./support/harness";
 import { describeEachBackend, redisUrl } from "./support/services";
@@ -68,7 +68,7 @@ describeEachBackend("system on %s", (backend) => {
     });
 
     describe("the schema version", () => {
-      const db = () => app.runtime.database.db;
+      const db = () => app.runtime.shared.database.db;
       const latest = async () => {
         const rows = await execRows<{ created_at: string }>(
           db(),

@@ -11,7 +11,7 @@ import {
 import { bullPrefix, startQueuedJobs } from "../src/jobs/background";
 import { AppError } from "../src/lib/errors";
 import { createLogger } from "../src/lib/logger";
-import { WaitingRoom } from "../src/services/waiting-room";
+import { WaitingRoom } from "../src/modules/waiting-room/service";
 import {
   createAdmin,
   createShowFixture,
@@ -179,8 +179,8 @@ describe.skipIf(!hasPostgresAndRedis)("waiting-room-queue worker", () => {
     const admin = await createAdmin(app);
     const show = await createShowFixture(app, admin.token, { rows: ["A"], perRow: 6 });
     const users = await createUsersDirect(app, 5);
-    const store = app.runtime.waitingRoomStore;
-    const jobs = startQueuedJobs(app.runtime.services.cleanup, {
+    const store = app.runtime.shared.waitingRoomStore;
+    const jobs = startQueuedJobs(app.runtime.cleanup, {
       cleanupCron: "0 0 1 1 *",
       logger: createLogger("silent"),
       prefix: bullPrefix(app.config),

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import type { SeatChange } from "../src/infra/seat-changes";
 import { expireLapsedHolds } from "../src/jobs/cleanup";
 import { createLogger } from "../src/lib/logger";
-import { endBookings, settleEndedBookings } from "../src/services/booking-lifecycle";
+import { endBookings, settleEndedBookings } from "../src/modules/booking/booking-lifecycle";
 import { expectError, ok } from "./support/answers";
 import {
   createAdmin,
@@ -44,7 +45,7 @@ describeEachBackend("waitlist (%s)", (backend) => {
   }, SETUP_TIMEOUT_MS);
   afterAll(() => app.close());
 
-  const deps = () => ({ ...app.runtime.services.cleanup, logger: silent });
+  const deps = () => ({ ...app.runtime.cleanup, logger: silent });
 
   const join = (user: TestUser | undefined, showId: number, body: unknown) =>
     app.request("POST", `/api/v1/shows/${showId}/waitlist`, { token: user?.token, body });
@@ -242,7 +243,7 @@ describeEachBackend("waitlist (%s)", (backend) => {
     const seatId = show.seat_ids[0] as number;
     const lapsedBooking = bookings.get(seatId) as number;
     const [lockToken] = await lapseHolds(app, [lapsedBooking]);
-    await app.runtime.services.locks.release(show.show_id, [seatId], lockToken as string);
+    await app.runtime.shared.locks.release(show.show_id, [seatId], lockToken as string);
 
     const refused = await holdSeats(app, passerBy, show.show_id, [seatId]);
     expect(refused.status).toBe(409);
@@ -265,10 +266,17 @@ describeEachBackend("waitlist (%s)", (backend) => {
     const [waiter, passerBy] = (await createUsersDirect(app, 2)) as [TestUser, TestUser];
     ok(await join(waiter, show.show_id, { seats_wanted: 1 }), 201);
     const seatId = show.seat_ids[0] as number;
-    const cleanup = deps();
+    const { shared, services } = app.runtime;
+    // What the booking module runs after a commit, wired as the API wires it.
+    const cleanup = {
+      locks: shared.locks,
+      logger: silent,
+      metrics: services.metrics,
+      seatsChanged: (change: SeatChange) => services.seatChanges.announce(change),
+    };
 
     // The cancel's transaction commits; nothing after the commit has run yet.
-    const endings = await cleanup.db.transaction((tx) =>
+    const endings = await shared.database.db.transaction((tx) =>
       endBookings(tx, [bookings.get(seatId) as number], "CANCELLED", {
         by: null,
         waitlist: { ttlSeconds: OFFER_TTL_SECONDS, seatLimit: 10, logger: silent },

@@ -63,7 +63,7 @@ describeEachBackend("hold expiry cleanup on %s", (backend) => {
   });
   afterAll(() => app.close());
 
-  const deps = () => ({ ...app.runtime.services.cleanup, logger: silent });
+  const deps = () => ({ ...app.runtime.cleanup, logger: silent });
 
   test("the scheduled job expires abandoned holds and frees their seats", async () => {
     const show = await createShowFixture(app, adminToken, { rows: ["A"], perRow: 6 });
@@ -203,7 +203,7 @@ describe.skipIf(!clusterSuitesRun)("BullMQ queues on postgres-cluster", () => {
     await holdOneSeatEach(app, show, 3);
     const nodes = app.config.REDIS_CLUSTER_NODES as string[];
     const jobs = startQueuedJobs(
-      { ...app.runtime.services.cleanup, logger: silent },
+      { ...app.runtime.cleanup, logger: silent },
       {
         cleanupCron: "* * * * * *",
         logger: silent,
@@ -220,7 +220,7 @@ describe.skipIf(!clusterSuitesRun)("BullMQ queues on postgres-cluster", () => {
     } finally {
       await jobs.stop();
     }
-    const redis = app.runtime.redis;
+    const redis = app.runtime.shared.redis;
     if (!redis) throw new Error("the app has no Redis");
     const queueKeys: string[] = [];
     for await (const { keys } of scanKeys(redis, `${app.config.REDIS_KEY_PREFIX}*bull*`)) {

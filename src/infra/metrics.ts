@@ -65,8 +65,17 @@ export class Metrics {
    * A reader that fails or takes longer than `readTimeoutMs` (a Redis that is down or hung)
    * costs its own gauge that scrape, never the rest of it.
    */
-  constructor(readers: Record<string, GaugeSource> = {}, readTimeoutMs = 1000) {
+  constructor(
+    readers: Record<string, GaugeSource> = {},
+    private readonly readTimeoutMs = 1000,
+  ) {
     collectDefaultMetrics({ register: this.registry, prefix: "evently_" });
+    this.addGauges(readers);
+  }
+
+  /** Gauges read at each scrape; a process adds its own once what they read exists. */
+  addGauges(readers: Record<string, GaugeSource>): void {
+    const readTimeoutMs = this.readTimeoutMs;
     for (const [name, { help, label, read, unanswered }] of Object.entries(readers)) {
       new Gauge({
         name,

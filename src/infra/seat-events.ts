@@ -1,8 +1,8 @@
 import type Redis from "ioredis";
 import { Cluster } from "ioredis";
 import type { Logger } from "../lib/logger";
-import type { SeatChange } from "../services/seat-changes";
 import type { RedisCircuit, RedisClient } from "./redis";
+import type { SeatChange } from "./seat-changes";
 
 /** Receives the changes of one show; runs synchronously and must not throw. */
 export type SeatChangeHandler = (change: SeatChange) => void;

@@ -1,20 +1,13 @@
-import { sql } from "drizzle-orm";
-import { type Database, execRows } from "../db/client";
-import { endBookings, settleEndedBookings } from "../services/booking-lifecycle";
-import { IdempotencyStore } from "../services/idempotency";
-import type { AfterCommit } from "../services/seat-changes";
-import { repairSeatLocks } from "./seat-lock-repair";
+import type { Logger } from "../lib/logger";
+import type { BookingService } from "../modules/booking/service";
 
-export interface CleanupDependencies extends AfterCommit {
-  db: Database;
-  /** HOLD_TTL_SECONDS: how old a seat lock is, for the lock repair. */
-  holdTtlSeconds: number;
-  /** CLEANUP_BATCH_SIZE: bookings expired per transaction. */
-  batchSize: number;
-  /** WAITLIST_OFFER_TTL_SECONDS: expired holds' seats go to the waitlist first. */
-  waitlistOfferTtlSeconds: number;
-  /** MAX_SEATS_PER_USER_PER_SHOW: offers to the waitlist respect it too. */
-  seatLimit: number;
+/** What the scheduled cleanup calls: the booking module's facade, never its SQL or stores. */
+export interface CleanupDependencies {
+  bookings: Pick<
+    BookingService,
+    "expireLapsedHolds" | "purgeExpiredIdempotencyKeys" | "repairSeatLocks"
+  >;
+  logger: Logger;
 }
 
 export interface CleanupResult {
@@ -23,45 +16,14 @@ export interface CleanupResult {
 }
 
 /**
- * Expires PENDING bookings whose hold ran out, a batch per transaction. SKIP LOCKED lets
- * several workers (or a confirm racing the job) run at once: each booking is taken by
- * exactly one of them, and endBookings only moves bookings that are still PENDING.
+ * Expires PENDING bookings whose hold ran out (CLEANUP_BATCH_SIZE per transaction unless
+ * `batchSize` says otherwise) and logs how many.
  */
 export async function expireLapsedHolds(
   deps: CleanupDependencies,
-  batchSize = deps.batchSize,
+  batchSize?: number,
 ): Promise<CleanupResult> {
-  let expired = 0;
-  let batches = 0;
-  for (;;) {
-    const endings = await deps.db.transaction(async (tx) => {
-      const due = await execRows<{ booking_id: number }>(
-        tx,
-        sql`select booking_id from bookings
-            where status = 'PENDING' and expires_at <= now()
-            order by expires_at limit ${batchSize}
-            for update skip locked`,
-      );
-      return endBookings(
-        tx,
-        due.map((row) => row.booking_id),
-        "EXPIRED",
-        {
-          by: null,
-          waitlist: {
-            ttlSeconds: deps.waitlistOfferTtlSeconds,
-            seatLimit: deps.seatLimit,
-            logger: deps.logger,
-          },
-        },
-      );
-    });
-    if (endings.ended.length === 0) break;
-    batches++;
-    expired += endings.ended.length;
-    await settleEndedBookings(endings, deps);
-    if (endings.ended.length < batchSize) break;
-  }
+  const { expired, batches } = await deps.bookings.expireLapsedHolds(batchSize);
   // A run with nothing to expire is every run of a quiet system: not worth an info line.
   deps.logger[expired > 0 ? "info" : "debug"]("cleanup: expired lapsed holds", {
     expired,
@@ -84,7 +46,7 @@ export async function runCleanup(deps: CleanupDependencies): Promise<
 > {
   try {
     const result = await expireLapsedHolds(deps);
-    const purgedKeys = await new IdempotencyStore(deps.db).purgeExpired();
+    const purgedKeys = await deps.bookings.purgeExpiredIdempotencyKeys();
     if (purgedKeys > 0)
       deps.logger.info("cleanup: purged idempotency keys", { purged: purgedKeys });
     return { ...result, purgedKeys, locks: await repairQuietly(deps) };
@@ -96,7 +58,7 @@ export async function runCleanup(deps: CleanupDependencies): Promise<
 
 async function repairQuietly(deps: CleanupDependencies) {
   try {
-    return await repairSeatLocks(deps);
+    return await deps.bookings.repairSeatLocks();
   } catch (error) {
     deps.logger.error("cleanup: could not repair seat locks", {
       error: String(error),

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { getConnInfo } from "hono/bun";
 import { verify } from "hono/jwt";
-import type { AppEnv } from "../app-env";
+import type { AppEnv, CallerKeySettings } from "../app-env";
 import { hmacKey } from "../lib/jwt-key";
 
 /**
@@ -28,10 +28,7 @@ export function clientIp(c: Context<AppEnv>, trustedProxies: number): string {
   }
 }
 
-export interface CallerKeySettings {
-  jwtSecret: string;
-  trustedProxies: number;
-}
+export type { CallerKeySettings };
 
 /**
  * The caller's identity for counting: the user id of a validly signed token (no database

@@ -53,7 +53,7 @@ export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
     // The request's outcome stands and is answered as it is: a 5xx here would hide a booking
     // that exists. The key stays in flight until it goes stale, so a retry meanwhile is
     // refused (409) rather than run twice.
-    c.get("services").after.logger.warn("could not record the Idempotency-Key's answer", {
+    c.get("logger").warn("could not record the Idempotency-Key's answer", {
       status: c.res.status,
       error: String(error),
     });

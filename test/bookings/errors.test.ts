@@ -96,7 +96,7 @@ describeEachBackend("bookings on %s", (backend) => {
       expect(await bookingCount(app, user.user_id)).toBe(0);
       expect(await heldSeatCount(app, [show.show_id, otherShow.show_id])).toBe(0);
       // No lock of the refused requests was left behind.
-      expect((await app.runtime.services.locks.snapshot(show.show_id)).size).toBe(0);
+      expect((await app.runtime.shared.locks.snapshot(show.show_id)).size).toBe(0);
     });
 
     test("a taken seat beside an id that is no seat is 409 for the taken seat, from either layer", async () => {
@@ -118,8 +118,8 @@ describeEachBackend("bookings on %s", (backend) => {
         app,
         sql`select lock_token from bookings where booking_id = ${held.booking_id}`,
       );
-      await app.runtime.services.locks.release(own.show_id, [taken], booking?.lock_token ?? "");
-      expect((await app.runtime.services.locks.snapshot(own.show_id)).has(taken)).toBe(false);
+      await app.runtime.shared.locks.release(own.show_id, [taken], booking?.lock_token ?? "");
+      expect((await app.runtime.shared.locks.snapshot(own.show_id)).has(taken)).toBe(false);
       await expectTakenRefused();
       expect(await bookingCount(app, user.user_id)).toBe(0);
     });

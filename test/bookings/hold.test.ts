@@ -63,16 +63,16 @@ describeEachBackend("bookings on %s", (backend) => {
         app,
         sql`select lock_token::text as lock_token from bookings where booking_id = ${pending}`,
       );
-      await app.runtime.services.locks.clearBooked(show.show_id, [s1], "no-hold-token");
-      await app.runtime.services.locks.release(show.show_id, [s2], row?.lock_token as string);
-      expect((await app.runtime.services.locks.snapshot(show.show_id)).size).toBe(0);
+      await app.runtime.shared.locks.clearBooked(show.show_id, [s1], "no-hold-token");
+      await app.runtime.shared.locks.release(show.show_id, [s2], row?.lock_token as string);
+      expect((await app.runtime.shared.locks.snapshot(show.show_id)).size).toBe(0);
 
       const refused = await client.hold(rival, show.show_id, [s3, s2, s1]);
       expectError(refused, 409, "SEAT_UNAVAILABLE");
       expect([...refused.body.details.failed_seats].sort((a, b) => a - b)).toEqual([s1, s2]);
       expect(await bookingCount(app, rival.user_id)).toBe(0);
       // The free seat of the refused request was not left locked anywhere.
-      expect((await app.runtime.services.locks.snapshot(show.show_id)).size).toBe(0);
+      expect((await app.runtime.shared.locks.snapshot(show.show_id)).size).toBe(0);
       ok(await client.hold(rival, show.show_id, [s3, s4]));
     });
   });

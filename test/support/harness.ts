@@ -1,13 +1,14 @@
 import { type SQL, sql } from "drizzle-orm";
 import postgres from "postgres";
 import { deleteKeysWithPrefix } from "../../scripts/bench/redis";
+import { type Api, composeApiOn } from "../../src/compose/api";
+import { openShared } from "../../src/compose/shared";
 import { type Config, loadConfig } from "../../src/config";
 import { type DatabaseHandle, openDatabase } from "../../src/db/client";
 import { runMigrations } from "../../src/db/migrate";
 import { connectRedis, type RedisTarget, waitForRedis } from "../../src/infra/redis";
 import type { SeatLocks } from "../../src/infra/seat-locks";
 import { createLogger, type Logger } from "../../src/lib/logger";
-import { type Runtime, startRuntime } from "../../src/runtime";
 import {
   type Backend,
   databaseUrl,
@@ -26,7 +27,7 @@ export const SETUP_TIMEOUT_MS = 60_000;
 export const MAX_ID = 2_147_483_647;
 
 export interface TestApp {
-  runtime: Runtime;
+  runtime: Api;
   config: Config;
   backend: Backend;
   /** Sends a request through the app exactly as a client would. */
@@ -132,7 +133,7 @@ export async function createTestApp(
         behindPgBouncer: twin.config.DB_PGBOUNCER,
       });
     } else {
-      database = twin.runtime.database;
+      database = twin.runtime.shared.database;
       closeDatabase = false;
     }
   } else if (backend === "postgres" || backend === "postgres-cluster") {
@@ -190,16 +191,16 @@ export async function createTestApp(
     database = await openDatabase({ dataDir: "memory://" });
   }
   const config = loadConfig({ ...baseEnv, ...env });
-  const runtime = await startRuntime(config, {
+  const shared = await openShared(config, {
     database,
     logger: options.logger ?? createLogger(config.LOG_LEVEL),
-    // Embedded "instances" live in one process: they share the in-memory locks as real
-    // instances share Redis.
-    locks:
-      options.locks ??
-      (twin && !twin.config.DATABASE_URL ? twin.runtime.services.locks : undefined),
     keepDatabaseOpen: !closeDatabase,
   });
+  // Embedded "instances" live in one process: they share the in-memory locks as real
+  // instances share Redis.
+  const locks =
+    options.locks ?? (twin && !twin.config.DATABASE_URL ? twin.runtime.shared.locks : undefined);
+  const runtime = await composeApiOn(locks ? { ...shared, locks } : shared);
 
   return {
     runtime,
@@ -244,7 +245,7 @@ export async function query<T = Record<string, unknown>>(
   app: TestApp,
   statement: SQL<T> | SQL,
 ): Promise<T[]> {
-  const result = await app.runtime.database.db.execute(statement);
+  const result = await app.runtime.shared.database.db.execute(statement);
   return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
 

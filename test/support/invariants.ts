@@ -1,3 +1,4 @@
+import { BOOKED_MARKER } from "../../src/infra/seat-locks";
 import {
   bookingLogOutOfStep,
   doubleSoldSeats,
@@ -8,8 +9,7 @@ import {
   outOfStepSentence,
   rowsHiddenFromPickers,
   seatRowsOutOfStep,
-} from "../../src/db/booking-invariants";
-import { BOOKED_MARKER } from "../../src/infra/seat-locks";
+} from "./booking-invariants";
 import type { ToldHold } from "./flash-sale-load";
 import { query, sql, type TestApp } from "./harness";
 
@@ -57,7 +57,7 @@ export async function bookingInvariantViolations(app: TestApp, showId: number): 
   violations.push(...(await query(app, rowsHiddenFromPickers(showId))).map(hiddenRowSentence));
 
   const expected = await query(app, heldSeats(showId));
-  const locks = await app.runtime.services.locks.snapshot(showId);
+  const locks = await app.runtime.shared.locks.snapshot(showId);
   for (const seat of expected) {
     const want = seat.status === "BOOKED" ? BOOKED_MARKER : seat.lock_token;
     if (locks.get(seat.seat_id) !== want) {
