@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { ok } from "./support/answers";
+import {
+  createAdmin,
+  createShowFixture,
+  holdBest,
+  holdSeats,
+  registerUser,
+} from "./support/fixtures";
+import { createTestApp, query, sql, type TestApp } from "./support/harness";
+import { bookingInvariantViolations } from "./support/invariants";
+import { hasPostgresAndRedis } from "./support/services";
+
+const SETUP_TIMEOUT_MS = 60_000;
+
+/** "A7"-style names of the seats a hold answered, sorted. */
+const names = (held: { locked_seats: { seat_row: string; seat_number: number }[] }) =>
+  held.locked_seats.map((seat) => `${seat.seat_row}${seat.seat_number}`).sort();
+
+/**
+ * Seams of the row-wise pick with what else changes a show's seats: layout changes, releases,
+ * the cleanup. Each race is made to happen, not hoped for: a pick's statement is slowed down
+ * between its snapshot and its row lock by many release notes it has to read first.
+ */
+describe.skipIf(!hasPostgresAndRedis)("best-available seams on real PostgreSQL and Redis", () => {
+  let app: TestApp;
+  let adminToken: string;
+
+  beforeAll(async () => {
+    app = await createTestApp("postgres", { MAX_SEATS_PER_USER_PER_SHOW: "100" });
+    adminToken = (await createAdmin(app)).token;
+  }, SETUP_TIMEOUT_MS);
+  afterAll(() => app?.close());
+
+  /**
+   * Slows down the show's next picks between their snapshot and their first row lock: they
+   * read every release note of the show first (once some row's hint is below the request).
+   * The notes name a seat of another venue's row, which no pick of this show locks or clears.
+   */
+  async function slowPicksDown(showId: number) {
+    const elsewhere = await createShowFixture(app, adminToken, { rows: ["Z"], perRow: 1 });
+    await query(
+      app,
+      sql`insert into show_row_releases (show_id, seat_id)
+          select ${showId}, ${elsewhere.seat_ids[0]} from generate_series(1, 600000)`,
+    );
+  }
+
+  test("seats added to a row while a pick reads it stay visible to the next picks", async () => {
+    const show = await createShowFixture(app, adminToken, { rows: ["A", "B", "C"], perRow: 4 });
+    const holder = await registerUser(app);
+    const picker = await registerUser(app);
+    const next = await registerUser(app);
+    const seat = (name: string) =>
+      show.seat_ids[(name.charCodeAt(0) - 65) * 4 + Number(name.slice(1)) - 1] as number;
+    // Row A: A1-A2 free. Row B: all held, its hint read (0). Row C: free.
+    ok(await holdSeats(app, holder, show.show_id, ["A3", "A4"].map(seat)), 200);
+    ok(await holdSeats(app, holder, show.show_id, ["B1", "B2", "B3", "B4"].map(seat)), 200);
+    await query(
+      app,
+      sql`update show_rows set largest_free_hint = 0
+          where show_id = ${show.show_id} and seat_row = 'B'`,
+    );
+    await slowPicksDown(show.show_id);
+
+    const picking = holdBest(app, picker, show.show_id, 2);
+    await Bun.sleep(60);
+    const added = await app.request("POST", `/api/v1/admin/venues/${show.venue_id}/seats`, {
+      token: adminToken,
+      body: { rows: [{ seat_row: "A", count: 8, start_number: 5 }] },
+    });
+    ok(added, 201);
+    const picked = ok(await picking, 200);
+    expect(names(picked)[0]?.startsWith("A")).toBe(true);
+    await query(app, sql`delete from show_row_releases where show_id = ${show.show_id}`);
+
+    // Row A now has A5-A12 (and what the first pick left): a block of 4 beats any of row C.
+    const four = ok(await holdBest(app, next, show.show_id, 4), 200);
+    expect(names(four).every((name) => name.startsWith("A"))).toBe(true);
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+  }, 60_000);
+});
