@@ -276,8 +276,10 @@ type RowPickParameters = Omit<BestAvailableRequest, "adjacent" | "stamp" | "near
  */
 const rowPickStatement = new Statement<RowPickParameters, RowPickRow>((parameters) => {
   const { showId, seatCount, rows } = parameters;
+  // Distinct: a seat released many times has as many notes, and `forgotten` joins them to
+  // this list; with the duplicates that join would grow with the square of their number.
   return sql`with released as (
-      select rr.seat_id, s.seat_row from show_row_releases rr
+      select distinct rr.seat_id, s.seat_row from show_row_releases rr
       join seats s on s.seat_id = rr.seat_id
       where rr.show_id = ${showId}
     ), seen as (
