@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { runCleanup } from "../src/jobs/cleanup";
+import { createLogger } from "../src/lib/logger";
 import { ok } from "./support/answers";
 import {
   createAdmin,
@@ -9,7 +11,7 @@ import {
 } from "./support/fixtures";
 import { createTestApp, query, sql, type TestApp } from "./support/harness";
 import { bookingInvariantViolations } from "./support/invariants";
-import { hasPostgresAndRedis } from "./support/services";
+import { describeEachBackend, hasPostgresAndRedis } from "./support/services";
 
 const SETUP_TIMEOUT_MS = 60_000;
 /** Generous for every statement of these tests, as long as none of them is quadratic. */
@@ -99,5 +101,51 @@ describe.skipIf(!hasPostgresAndRedis)("best-available seams on real PostgreSQL a
     expect(names(held)).toEqual(["A1", "A2"]);
     expect(performance.now() - started).toBeLessThan(STATEMENT_TIMEOUT_MS);
     expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+  }, 60_000);
+});
+
+describeEachBackend("release notes of rows no pick reads (%s)", (backend) => {
+  let app: TestApp;
+  let adminToken: string;
+
+  beforeAll(async () => {
+    app = await createTestApp(backend, { MAX_SEATS_PER_USER_PER_SHOW: "100" });
+    adminToken = (await createAdmin(app)).token;
+  }, SETUP_TIMEOUT_MS);
+  afterAll(() => app?.close());
+
+  const notes = async (showId: number) => {
+    const [row] = await query<{ notes: number }>(
+      app,
+      sql`select count(*)::int as notes from show_row_releases where show_id = ${showId}`,
+    );
+    return row?.notes;
+  };
+
+  test("the cleanup folds them into their rows' hints: bounded, and the rows still picked", async () => {
+    const show = await createShowFixture(app, adminToken, { rows: ["A", "B"], perRow: 4 });
+    const rowA = show.seat_ids.slice(0, 4);
+    const buyer = await registerUser(app);
+    // Row A held, then read by a pick (its hint: 0); the pick takes row B's best pair.
+    const blocking = ok(await holdSeats(app, buyer, show.show_id, rowA), 200);
+    expect(names(ok(await holdBest(app, buyer, show.show_id, 2), 200))).toEqual(["B2", "B3"]);
+    // Exact holds of row A, cancelled over and over: a note per seat and release.
+    const cycles = 10;
+    ok(await app.request("POST", `/api/v1/bookings/${blocking.booking_id}/cancel`, buyer), 200);
+    for (let cycle = 1; cycle < cycles; cycle++) {
+      const held = ok(await holdSeats(app, buyer, show.show_id, rowA), 200);
+      ok(await app.request("POST", `/api/v1/bookings/${held.booking_id}/cancel`, buyer), 200);
+    }
+    expect(await notes(show.show_id)).toBe(cycles * rowA.length);
+
+    await runCleanup({ ...app.runtime.services.cleanup, logger: createLogger("silent") });
+    expect(await notes(show.show_id)).toBe(0);
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+    expect(names(ok(await holdBest(app, buyer, show.show_id, 4), 200))).toEqual([
+      "A1",
+      "A2",
+      "A3",
+      "A4",
+    ]);
   }, 60_000);
 });
