@@ -39,6 +39,14 @@ describe.skipIf(!hasPostgresAndRedis)("best-available seams on real PostgreSQL a
   }, SETUP_TIMEOUT_MS);
   afterAll(() => app?.close());
 
+  /** `count` release notes of one seat, as that many releases no pick has read leave. */
+  const noteReleases = (showId: number, seatId: number | undefined, count: number) =>
+    query(
+      app,
+      sql`insert into show_row_releases (show_id, seat_id)
+          select ${showId}, ${seatId} from generate_series(1, ${count})`,
+    );
+
   /**
    * Slows down the show's next picks between their snapshot and their first row lock: they
    * read every release note of the show first (once some row's hint is below the request).
@@ -46,11 +54,7 @@ describe.skipIf(!hasPostgresAndRedis)("best-available seams on real PostgreSQL a
    */
   async function slowPicksDown(showId: number) {
     const elsewhere = await createShowFixture(app, adminToken, { rows: ["Z"], perRow: 1 });
-    await query(
-      app,
-      sql`insert into show_row_releases (show_id, seat_id)
-          select ${showId}, ${elsewhere.seat_ids[0]} from generate_series(1, 600000)`,
-    );
+    await noteReleases(showId, elsewhere.seat_ids[0], 600_000);
   }
 
   test("seats added to a row while a pick reads it stay visible to the next picks", async () => {
@@ -87,15 +91,32 @@ describe.skipIf(!hasPostgresAndRedis)("best-available seams on real PostgreSQL a
     expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
   }, 60_000);
 
+  test("seats removed while a pick holds them: the removal waits and is refused, no deadlock", async () => {
+    const show = await createShowFixture(app, adminToken, { rows: ["A"], perRow: 2 });
+    const buyer = await registerUser(app);
+    // Notes of row A: the pick that reads it deletes them after locking its seats and before
+    // its booking's seats are checked against `seats` (foreign keys are checked last).
+    await noteReleases(show.show_id, show.seat_ids[1], 300_000);
+    const picking = holdBest(app, buyer, show.show_id, 2);
+    await Bun.sleep(150);
+    const removing = app.request("DELETE", `/api/v1/admin/venues/${show.venue_id}/seats`, {
+      token: adminToken,
+      body: { seat_ids: [show.seat_ids[0]] },
+    });
+    const [picked, removed] = await Promise.all([picking, removing]);
+    expect(names(ok(picked, 200))).toEqual(["A1", "A2"]);
+    expect({ status: removed.status, code: removed.body?.code }).toEqual({
+      status: 409,
+      code: "CONFLICT",
+    });
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+  }, 60_000);
+
   test("a row whose seats were released many times is read in time", async () => {
     const show = await createShowFixture(app, adminToken, { rows: ["A"], perRow: 2 });
     const buyer = await registerUser(app);
     // What 20,000 holds of seat A1 that ran out or were cancelled leave, while no pick read row A.
-    await query(
-      app,
-      sql`insert into show_row_releases (show_id, seat_id)
-          select ${show.show_id}, ${show.seat_ids[0]} from generate_series(1, 20000)`,
-    );
+    await noteReleases(show.show_id, show.seat_ids[0], 20_000);
     const started = performance.now();
     const held = ok(await holdBest(app, buyer, show.show_id, 2), 200);
     expect(names(held)).toEqual(["A1", "A2"]);
