@@ -5,9 +5,12 @@ import { ok } from "./support/answers";
 import {
   createAdmin,
   createShowFixture,
+  createUsersDirect,
   holdBest,
   holdSeats,
+  lapseHolds,
   registerUser,
+  type TestUser,
 } from "./support/fixtures";
 import { createTestApp, query, sql, type TestApp } from "./support/harness";
 import { bookingInvariantViolations } from "./support/invariants";
@@ -112,6 +115,86 @@ describe.skipIf(!hasPostgresAndRedis)("best-available seams on real PostgreSQL a
     expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
   }, 60_000);
 
+  test("picks, exact holds, cancels, expiries, folds and layout changes at once", async () => {
+    const rows = ["A", "B", "C", "D", "E", "F", "G", "H"];
+    const show = await createShowFixture(app, adminToken, { rows, perRow: 20 });
+    const users = await createUsersDirect(app, 120);
+    const greedy = users[0] as TestUser;
+    const cleanup = () =>
+      runCleanup({ ...app.runtime.services.cleanup, logger: createLogger("silent") });
+    const served: { user: TestUser; booking_id: number }[] = [];
+    const pick = async (user: TestUser, quantity: number) => {
+      const answer = await holdBest(app, user, show.show_id, quantity);
+      if (answer.status === 200) served.push({ user, booking_id: answer.body.booking_id });
+      return answer;
+    };
+    const churn = async () => {
+      for (let round = 0; round < 6; round++) {
+        await Bun.sleep(15);
+        const some = served.splice(0, 4);
+        await Promise.all(
+          some
+            .slice(0, 2)
+            .map(({ user, booking_id }) =>
+              app.request("POST", `/api/v1/bookings/${booking_id}/cancel`, user),
+            ),
+        );
+        await lapseHolds(
+          app,
+          some.slice(2).map((hold) => hold.booking_id),
+        );
+        await cleanup();
+      }
+    };
+    const answers = await Promise.all([
+      ...users.slice(1, 100).map((user, index) => pick(user, 1 + (index % 4))),
+      ...users.slice(100).map((user) => pick(user, 10)),
+      ...Array.from({ length: 12 }, () => pick(greedy, 2)),
+      ...users
+        .slice(100, 110)
+        .map((user, index) =>
+          holdSeats(app, user, show.show_id, [show.seat_ids[index * 13] as number]),
+        ),
+      app.request("POST", `/api/v1/admin/venues/${show.venue_id}/seats`, {
+        token: adminToken,
+        body: {
+          rows: [
+            { seat_row: "A", count: 6, start_number: 21 },
+            { seat_row: "I", count: 20 },
+          ],
+        },
+      }),
+      churn(),
+    ]);
+    const statuses = new Set(
+      answers
+        .filter((answer) => answer !== undefined)
+        .map((answer) => `${answer.status} ${answer.body?.code ?? ""}`),
+    );
+    const expected = /^(200|201|409 NOT_ENOUGH_SEATS|409 SEAT_UNAVAILABLE) ?$/;
+    expect([...statuses].filter((status) => !expected.test(status))).toEqual([]);
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+
+    // Then pairs until refused: the refusal must mean no two adjacent free seats remain.
+    for (let index = 0; ; index++) {
+      const answer = await holdBest(app, users[index % 100] as TestUser, show.show_id, 2);
+      if (answer.status === 200) continue;
+      expect(answer.body?.code).toBe("NOT_ENOUGH_SEATS");
+      break;
+    }
+    const [pairs] = await query<{ pairs: number }>(
+      app,
+      sql`select count(*)::int as pairs
+          from show_seats a join seats sa on sa.seat_id = a.seat_id
+          join seats sb on sb.venue_id = sa.venue_id and sb.seat_row = sa.seat_row
+            and sb.seat_number = sa.seat_number + 1 and sb.deleted_at is null
+          join show_seats b on b.show_id = a.show_id and b.seat_id = sb.seat_id
+          where a.show_id = ${show.show_id} and a.status = 'AVAILABLE' and b.status = 'AVAILABLE'`,
+    );
+    expect(pairs?.pairs).toBe(0);
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+  }, 60_000);
+
   test("a row whose seats were released many times is read in time", async () => {
     const show = await createShowFixture(app, adminToken, { rows: ["A"], perRow: 2 });
     const buyer = await registerUser(app);
@@ -168,5 +251,27 @@ describeEachBackend("release notes of rows no pick reads (%s)", (backend) => {
       "A3",
       "A4",
     ]);
+  }, 60_000);
+});
+
+describe.skipIf(!hasPostgresAndRedis)("one user's parallel best-available holds", () => {
+  let app: TestApp;
+  let adminToken: string;
+
+  beforeAll(async () => {
+    app = await createTestApp("postgres", { MAX_SEATS_PER_USER_PER_SHOW: "4" });
+    adminToken = (await createAdmin(app)).token;
+  }, SETUP_TIMEOUT_MS);
+  afterAll(() => app?.close());
+
+  test("ten parallel pairs under a limit of four: two served, eight refused SEAT_LIMIT", async () => {
+    const show = await createShowFixture(app, adminToken, { rows: ["A", "B", "C"], perRow: 6 });
+    const buyer = await registerUser(app);
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, (_, index) => holdBest(app, buyer, show.show_id, 2, index < 5)),
+    );
+    const codes = answers.map((answer) => `${answer.status} ${answer.body?.code ?? ""}`).sort();
+    expect(codes).toEqual([...Array(2).fill("200 "), ...Array(8).fill("409 SEAT_LIMIT")]);
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
   }, 60_000);
 });
