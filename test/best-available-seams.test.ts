@@ -208,7 +208,7 @@ describe.skipIf(!hasPostgresAndRedis)("best-available seams on real PostgreSQL a
   }, 60_000);
 });
 
-describeEachBackend("release notes of rows no pick reads (%s)", (backend) => {
+describeEachBackend("row-wise picks: stale hints, odd layouts, release notes (%s)", (backend) => {
   let app: TestApp;
   let adminToken: string;
 
@@ -225,6 +225,76 @@ describeEachBackend("release notes of rows no pick reads (%s)", (backend) => {
     );
     return row?.notes;
   };
+
+  /**
+   * A show of a venue laid out as `rows` (row name to its seat numbers), and a row Z whose
+   * only seat was removed: its show_rows row stays, with a hint, and no seats.
+   */
+  async function showOf(rows: Record<string, number[]>) {
+    const show = await createShowFixture(app, adminToken, { rows: ["Z"], perRow: 1 });
+    ok(
+      await app.request("POST", `/api/v1/admin/venues/${show.venue_id}/seats`, {
+        token: adminToken,
+        body: {
+          seats: Object.entries(rows).flatMap(([seat_row, numbers]) =>
+            numbers.map((seat_number) => ({ seat_row, seat_number })),
+          ),
+        },
+      }),
+      201,
+    );
+    const removed = await app.request("DELETE", `/api/v1/admin/venues/${show.venue_id}/seats`, {
+      token: adminToken,
+      body: { seat_ids: show.seat_ids },
+    });
+    expect(removed.status).toBe(204);
+    return show.show_id;
+  }
+  const range = (from: number, to: number) =>
+    Array.from({ length: to - from + 1 }, (_, index) => from + index);
+
+  test("gaps in a row's numbers break its blocks; one wide row; every hint stale", async () => {
+    const buyer = await registerUser(app);
+    const gapped = await showOf({ A: [...range(1, 5), ...range(7, 12)] });
+    expect(names(ok(await holdBest(app, buyer, gapped, 6), 200))).toEqual(
+      range(7, 12)
+        .map((n) => `A${n}`)
+        .sort(),
+    );
+    const refused = await holdBest(app, buyer, gapped, 6);
+    expect({ status: refused.status, details: refused.body?.details }).toEqual({
+      status: 409,
+      details: { available_seats: 5, largest_block: 5 },
+    });
+
+    const wide = await showOf({ A: range(1, 1000) });
+    expect(names(ok(await holdBest(app, buyer, wide, 10), 200))).toEqual(
+      range(496, 505)
+        .map((n) => `A${n}`)
+        .sort(),
+    );
+
+    // Twelve rows, each hint saying "any block" while only the last row has 10 free seats.
+    const rows = Object.fromEntries("ABCDEFGHIJKL".split("").map((row) => [row, range(1, 10)]));
+    const stale = await showOf(rows);
+    const taker = await registerUser(app);
+    const [seatIds] = await query<{ ids: number[] }>(
+      app,
+      sql`select array_agg(ss.seat_id order by ss.seat_id) as ids
+          from show_seats ss join seats s on s.seat_id = ss.seat_id
+          where ss.show_id = ${stale} and s.seat_row <> 'L' and s.seat_number in (5, 6)`,
+    );
+    const ids = seatIds?.ids ?? [];
+    for (let from = 0; from < ids.length; from += 10) {
+      ok(await holdSeats(app, taker, stale, ids.slice(from, from + 10)), 200);
+    }
+    expect(names(ok(await holdBest(app, buyer, stale, 10), 200))).toEqual(
+      range(1, 10)
+        .map((n) => `L${n}`)
+        .sort(),
+    );
+    expect(await bookingInvariantViolations(app, stale)).toEqual([]);
+  }, 60_000);
 
   test("the cleanup folds them into their rows' hints: bounded, and the rows still picked", async () => {
     const show = await createShowFixture(app, adminToken, { rows: ["A", "B"], perRow: 4 });
