@@ -296,6 +296,20 @@ describeEachBackend("row-wise picks: stale hints, odd layouts, release notes (%s
     expect(await bookingInvariantViolations(app, stale)).toEqual([]);
   }, 60_000);
 
+  test("a show deleted a moment ago: 404, as for an exact hold, not NOT_ENOUGH_SEATS", async () => {
+    const show = await createShowFixture(app, adminToken, { rows: ["A"], perRow: 6 });
+    const buyer = await registerUser(app);
+    ok(await holdBest(app, buyer, show.show_id, 2), 200);
+    const deleted = await app.request("DELETE", `/api/v1/admin/shows/${show.show_id}?force=true`, {
+      token: adminToken,
+    });
+    expect(deleted.status).toBe(204);
+    const best = await holdBest(app, buyer, show.show_id, 2);
+    const exact = await holdSeats(app, buyer, show.show_id, [show.seat_ids[0] as number]);
+    expect([best.status, best.body?.code]).toEqual([exact.status, exact.body?.code]);
+    expect([best.status, best.body?.code]).toEqual([404, "NOT_FOUND"]);
+  }, 60_000);
+
   test("the cleanup folds them into their rows' hints: bounded, and the rows still picked", async () => {
     const show = await createShowFixture(app, adminToken, { rows: ["A", "B"], perRow: 4 });
     const rowA = show.seat_ids.slice(0, 4);

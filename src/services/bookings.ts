@@ -254,6 +254,11 @@ export class BookingService {
   ) {
     switch (outcome.kind) {
       case "not_enough":
+        // No seat at all: the show may have been deleted (with its seats) since its times were
+        // cached. Then the show is what is missing, as an exact hold answers.
+        if (outcome.availableSeats === 0 && !(await this.stillListed(showId))) {
+          return notFound("Show");
+        }
         return new AppError("NOT_ENOUGH_SEATS", {
           message: "Not enough free seats of this show (together, when adjacent) to hold that many",
           details: { available_seats: outcome.availableSeats, largest_block: outcome.largestBlock },
