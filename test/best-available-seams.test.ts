@@ -195,6 +195,44 @@ describe.skipIf(!hasPostgresAndRedis)("best-available seams on real PostgreSQL a
     expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
   }, 60_000);
 
+  test("seats freed while people wait go to the line, never to the pickers racing them", async () => {
+    const show = await createShowFixture(app, adminToken, { rows: ["A", "B"], perRow: 4 });
+    const users = await createUsersDirect(app, 30);
+    const holders = users.slice(0, 4);
+    const waiters = users.slice(4, 7);
+    const pickers = users.slice(7);
+    const holds = await Promise.all(
+      holders.map((user, index) =>
+        holdSeats(app, user, show.show_id, show.seat_ids.slice(index * 2, index * 2 + 2)),
+      ),
+    );
+    for (const user of waiters) {
+      const joined = await app.request("POST", `/api/v1/shows/${show.show_id}/waitlist`, {
+        token: user.token,
+        body: { seats_wanted: 2 },
+      });
+      expect(joined.status).toBe(201);
+    }
+    // Eight seats freed at once while 23 pickers ask for pairs: the line is owed six of them.
+    const answers = await Promise.all([
+      ...holds.map((held, index) =>
+        app.request("POST", `/api/v1/bookings/${ok(held, 200).booking_id}/cancel`, holders[index]),
+      ),
+      ...pickers.map((user) => holdBest(app, user, show.show_id, 2)),
+    ]);
+    const picked = answers.slice(holds.length).filter((answer) => answer.status === 200);
+    const [offers] = await query<{ offered: number; seats: number }>(
+      app,
+      sql`select count(distinct b.booking_id)::int as offered, count(*)::int as seats
+          from bookings b join booking_seats bs on bs.booking_id = b.booking_id
+          where b.show_id = ${show.show_id} and b.status = 'PENDING'
+            and b.user_id = any(${sql.param(waiters.map((user) => user.user_id))}::int[])`,
+    );
+    expect(offers).toEqual({ offered: 3, seats: 6 });
+    expect(picked.length).toBeLessThanOrEqual(1);
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+  }, 60_000);
+
   test("a row whose seats were released many times is read in time", async () => {
     const show = await createShowFixture(app, adminToken, { rows: ["A"], perRow: 2 });
     const buyer = await registerUser(app);
