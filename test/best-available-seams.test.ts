@@ -233,6 +233,41 @@ describe.skipIf(!hasPostgresAndRedis)("best-available seams on real PostgreSQL a
     expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
   }, 60_000);
 
+  test("a show moved to another venue while pickers race: every hold is of the venue it ends at", async () => {
+    for (let round = 0; round < 5; round++) {
+      // Room for the ten pairs at either venue.
+      const show = await createShowFixture(app, adminToken, { rows: ["A", "B"], perRow: 10 });
+      const target = await createShowFixture(app, adminToken, {
+        rows: ["A", "B", "C"],
+        perRow: 10,
+      });
+      const users = await createUsersDirect(app, 10);
+      const answers = await Promise.all([
+        app.request("PUT", `/api/v1/admin/shows/${show.show_id}`, {
+          token: adminToken,
+          body: { venue_id: target.venue_id },
+        }),
+        ...users.map((user) => holdBest(app, user, show.show_id, 2)),
+      ]);
+      const [moved, ...picks] = answers;
+      expect([200, 409]).toContain(moved?.status as number);
+      const [venue] = await query<{ venue_id: number }>(
+        app,
+        sql`select venue_id from shows where show_id = ${show.show_id}`,
+      );
+      const [foreign] = await query<{ seats: number }>(
+        app,
+        sql`select count(*)::int as seats from bookings b
+            join booking_seats bs on bs.booking_id = b.booking_id
+            join seats s on s.seat_id = bs.seat_id
+            where b.show_id = ${show.show_id} and s.venue_id <> ${venue?.venue_id}`,
+      );
+      expect(foreign?.seats).toBe(0);
+      expect(picks.filter((pick) => pick.status !== 200)).toEqual([]);
+      expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+    }
+  }, 60_000);
+
   test("a row whose seats were released many times is read in time", async () => {
     const show = await createShowFixture(app, adminToken, { rows: ["A"], perRow: 2 });
     const buyer = await registerUser(app);
