@@ -268,6 +268,24 @@ describe.skipIf(!hasPostgresAndRedis)("best-available seams on real PostgreSQL a
     }
   }, 60_000);
 
+  test("100 rows whose hints all say 'any block', 95 of them full: 20 parallel tens", async () => {
+    const rows = Array.from({ length: 100 }, (_, index) => `R${index + 100}`);
+    const show = await createShowFixture(app, adminToken, { rows, perRow: 10 });
+    const users = await createUsersDirect(app, 115);
+    const fillers = users.slice(0, 95);
+    await Promise.all(
+      fillers.map((user, index) =>
+        holdSeats(app, user, show.show_id, show.seat_ids.slice(index * 10, index * 10 + 10)),
+      ),
+    );
+    const answers = await Promise.all(
+      users.slice(95).map((user) => holdBest(app, user, show.show_id, 10)),
+    );
+    const codes = answers.map((answer) => `${answer.status} ${answer.body?.code ?? ""}`).sort();
+    expect(codes).toEqual([...Array(5).fill("200 "), ...Array(15).fill("409 NOT_ENOUGH_SEATS")]);
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+  }, 60_000);
+
   test("a row whose seats were released many times is read in time", async () => {
     const show = await createShowFixture(app, adminToken, { rows: ["A"], perRow: 2 });
     const buyer = await registerUser(app);
