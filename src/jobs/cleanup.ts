@@ -5,7 +5,7 @@ import type { BookingService } from "../modules/booking/service";
 export interface CleanupDependencies {
   bookings: Pick<
     BookingService,
-    "expireLapsedHolds" | "purgeExpiredIdempotencyKeys" | "repairSeatLocks"
+    "expireLapsedHolds" | "purgeExpiredIdempotencyKeys" | "foldRowReleases" | "repairSeatLocks"
   >;
   logger: Logger;
 }
@@ -33,14 +33,17 @@ export async function expireLapsedHolds(
 }
 
 /**
- * The scheduled cleanup: expire lapsed holds, drop idempotency keys past 24 hours, then make
- * the Redis seat locks agree with PostgreSQL. The repair runs even when the rest failed (a
+ * The scheduled cleanup: expire lapsed holds, drop idempotency keys past 24 hours, fold the
+ * release notes of rows no pick is reading into their hints, then make the Redis seat locks
+ * agree with PostgreSQL. The repair runs even when the rest failed (a
  * stale lock must not outlive a broken expiry), and its own failure (Redis down) is logged
  * without failing the job.
  */
 export async function runCleanup(deps: CleanupDependencies): Promise<
   CleanupResult & {
     purgedKeys: number;
+    /** Release notes of show_rows folded into their rows' hints (foldRowReleases). */
+    foldedNotes: number;
     locks: { restored: number; discarded: number };
   }
 > {
@@ -49,7 +52,9 @@ export async function runCleanup(deps: CleanupDependencies): Promise<
     const purgedKeys = await deps.bookings.purgeExpiredIdempotencyKeys();
     if (purgedKeys > 0)
       deps.logger.info("cleanup: purged idempotency keys", { purged: purgedKeys });
-    return { ...result, purgedKeys, locks: await repairQuietly(deps) };
+    const foldedNotes = await deps.bookings.foldRowReleases();
+    if (foldedNotes > 0) deps.logger.debug("cleanup: folded release notes", { foldedNotes });
+    return { ...result, purgedKeys, foldedNotes, locks: await repairQuietly(deps) };
   } catch (error) {
     await repairQuietly(deps);
     throw error;

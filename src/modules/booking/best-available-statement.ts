@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { type Queryable, Statement } from "../../db/client";
+import { execRows, type Queryable, Statement } from "../../db/client";
 import type { LogStamp } from "./booking-log";
 import {
   type Held,
@@ -276,8 +276,10 @@ type RowPickParameters = Omit<BestAvailableRequest, "adjacent" | "stamp" | "near
  */
 const rowPickStatement = new Statement<RowPickParameters, RowPickRow>((parameters) => {
   const { showId, seatCount, rows } = parameters;
+  // Distinct: a seat released many times has as many notes, and `forgotten` joins them to
+  // this list; with the duplicates that join would grow with the square of their number.
   return sql`with released as (
-      select rr.seat_id, s.seat_row from show_row_releases rr
+      select distinct rr.seat_id, s.seat_row from show_row_releases rr
       join seats s on s.seat_id = rr.seat_id
       where rr.show_id = ${showId}
     ), seen as (
@@ -458,4 +460,46 @@ export async function runBestAvailableStatement(
   });
   if (!row) throw new Error("the best-available statement returned no row");
   return interpret(request, row);
+}
+
+/** A row's hint that says it may hold a block of any size: the insert trigger's too. */
+const ANY_BLOCK_HINT = 2_147_483_647;
+
+/**
+ * Folds the release notes of rows that no pick is reading into those rows' hints: each such
+ * row is locked FOR UPDATE SKIP LOCKED (a pick reading it keeps its notes, and clears them
+ * itself), its hint raised to "may hold any block" (the trigger moves its version, so a pick
+ * whose snapshot predates this leaves the row alone), and the notes this snapshot saw
+ * deleted; notes naming a row the show has not (a seat of a venue the show left) go too. A
+ * pick reads a noted row and a row with that hint alike, so no block is hidden; without this,
+ * notes of rows no pick reads (a show sold by exact holds) would pile up, one per release, and
+ * every pick of the show reads them all. Waits for no lock: releases only insert notes.
+ * Answers how many notes it deleted.
+ */
+export async function foldRowReleases(db: Queryable): Promise<number> {
+  const [row] = await execRows<{ folded: number }>(
+    db,
+    sql`with noted as (
+        select distinct rr.show_id, s.seat_row from show_row_releases rr
+        join seats s on s.seat_id = rr.seat_id
+      ), locked as (
+        select r.show_id, r.seat_row from show_rows r
+        where (r.show_id, r.seat_row) in (select show_id, seat_row from noted)
+        for update of r skip locked
+      ), raised as (
+        update show_rows r set largest_free_hint = ${sql.raw(String(ANY_BLOCK_HINT))}
+        from locked l where r.show_id = l.show_id and r.seat_row = l.seat_row
+        returning 1
+      ), folded as (
+        delete from show_row_releases rr using seats s
+        where s.seat_id = rr.seat_id and (
+          (rr.show_id, s.seat_row) in (select show_id, seat_row from locked)
+          or not exists (select 1 from show_rows r
+            where r.show_id = rr.show_id and r.seat_row = s.seat_row))
+        returning 1
+      )
+      select (select count(*)::int from folded) as folded,
+        (select count(*)::int from raised) as raised_rows`,
+  );
+  return row?.folded ?? 0;
 }

@@ -21,6 +21,7 @@ import {
   type BestAvailableOutcome,
   type BestAvailableRequest,
   EVERY_ROW,
+  foldRowReleases,
   NEAR_SEATS,
   ROWS_PER_PICK,
   runBestAvailableStatement,
@@ -262,6 +263,11 @@ export class BookingService {
   ) {
     switch (outcome.kind) {
       case "not_enough":
+        // No seat at all: the show may have been deleted (with its seats) since its times were
+        // cached. Then the show is what is missing, as an exact hold answers.
+        if (outcome.availableSeats === 0 && !(await this.stillListed(showId))) {
+          return notFound("Show");
+        }
         return new AppError("NOT_ENOUGH_SEATS", {
           message: "Not enough free seats of this show (together, when adjacent) to hold that many",
           details: { available_seats: outcome.availableSeats, largest_block: outcome.largestBlock },
@@ -505,6 +511,14 @@ export class BookingService {
   /** Drops Idempotency-Key answers past their 24 hours; answers how many. */
   purgeExpiredIdempotencyKeys(): Promise<number> {
     return new IdempotencyStore(this.db).purgeExpired();
+  }
+
+  /**
+   * Folds release notes into their rows' hints, for rows no best-available pick is reading
+   * (see foldRowReleases); answers how many notes it folded.
+   */
+  foldRowReleases(): Promise<number> {
+    return foldRowReleases(this.db);
   }
 
   /** Makes the Redis seat locks agree with PostgreSQL again (see seat-lock-repair). */

@@ -204,7 +204,10 @@ export class AdminService {
             isNull(seats.deleted_at),
           ),
         )
-        .for("update");
+        // Not FOR UPDATE: a hold in flight on these seats has locked their show rows, which
+        // we wait for below, and still has to insert its booking_seats, whose foreign key check
+        // key-share locks these rows; FOR UPDATE would make that a deadlock.
+        .for("no key update");
       const foundIds = new Set(found.map((seat) => seat.seat_id));
       const invalid = seatIds.filter((id) => !foundIds.has(id));
       if (invalid.length > 0) {
