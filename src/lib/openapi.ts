@@ -197,9 +197,6 @@ export const idParam = (name: string) =>
     maximum: MAX_ID,
   });
 
-/** Ids inside bodies are not coerced: "7" is not an id. */
-export const bodyId = () => z.number().int().min(1).max(MAX_ID);
-
 const MAX_PAGE = 100_000;
 const MAX_LIMIT = 100;
 
@@ -252,10 +249,6 @@ export const updateBody = <T extends z.ZodObject>(schema: T) =>
   schema.partial().refine((value) => Object.keys(value).length > 0, {
     message: "Send at least one field to update",
   });
-
-/** A timestamp in an answer: ISO-8601 in UTC. */
-export const timestamp = () =>
-  z.string().openapi({ format: "date-time", example: "2026-12-01T19:30:00.000Z" });
 
 const EARLIEST_TIMESTAMP = Date.UTC(1970, 0, 1);
 const LATEST_TIMESTAMP = Date.UTC(9999, 11, 31, 23, 59, 59, 999);

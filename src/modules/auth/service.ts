@@ -8,14 +8,10 @@ import { AppError } from "../../lib/errors";
 import { MAX_ID } from "../../lib/ids";
 import { hmacKey } from "../../lib/jwt-key";
 import type { LoginThrottle } from "./login-throttle";
+import type { UserView } from "./schemas";
 
 /** The authenticated caller, as loaded from the database on each request. */
-export interface AuthUser {
-  user_id: number;
-  email: string;
-  name: string | null;
-  role: "user" | "admin";
-}
+export type AuthUser = UserView;
 
 export interface AuthSettings {
   jwtSecret: string;

@@ -7,7 +7,7 @@ import {
   z,
 } from "../../lib/openapi";
 import { requireUser } from "../../middleware/auth";
-import { BOOKING_STATUSES, BookingSchema } from "./schemas";
+import { BookingSchema, BookingStatusSchema } from "./schemas";
 
 const myBookings = createRoute({
   method: "get",
@@ -19,7 +19,7 @@ const myBookings = createRoute({
     "Each with its show (event and venue) and seats, also after cancellation or expiry. A hold that ran out reads as EXPIRED. Filter with `status`.",
   security: [{ bearerAuth: [] }],
   middleware: [requireUser] as const,
-  request: { query: paginationQuery.extend({ status: z.enum(BOOKING_STATUSES).optional() }) },
+  request: { query: paginationQuery.extend({ status: BookingStatusSchema.optional() }) },
   responses: {
     200: jsonResponse(
       z.object({ bookings: z.array(BookingSchema), ...paginationEnvelope }),

@@ -2,16 +2,15 @@ import { createRoute } from "@hono/zod-openapi";
 import { badRequest } from "../../lib/errors";
 import { hasAtMostTwoDecimals, MAX_PRICE } from "../../lib/money";
 import {
-  bodyId,
   createRouter,
   errorResponses,
   idParam,
   jsonBody,
   jsonResponse,
   optionalJsonBody,
-  timestamp,
   z,
 } from "../../lib/openapi";
+import { bodyId, timestamp } from "../../lib/shapes";
 import { requireUser } from "../../middleware/auth";
 import { idempotent } from "../../middleware/idempotency";
 import { SeatSchema } from "../catalogue/schemas";

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { type Database, execRows, type Queryable } from "../../db/client";
 import { isTransientConflict, pgErrorCode, UNIQUE_VIOLATION, withRetries } from "../../db/errors";
+import type { BookingStatus } from "../../db/schema";
 import type { AfterCommit } from "../../infra/seat-changes";
 import { bookedMarkerTtlMs } from "../../infra/seat-locks";
 import {
@@ -76,7 +77,7 @@ export interface BookingSettings {
 interface BookingRow {
   booking_id: number;
   user_id: number;
-  status: "PENDING" | "CONFIRMED" | "CANCELLED" | "EXPIRED";
+  status: BookingStatus;
   hold_lapsed: boolean;
   show_started: boolean;
 }

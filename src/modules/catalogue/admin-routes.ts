@@ -1,6 +1,5 @@
 import { badRequest } from "../../lib/errors";
 import {
-  bodyId,
   createRouter,
   errorResponses,
   idParam,
@@ -12,6 +11,7 @@ import {
   updateBody,
   z,
 } from "../../lib/openapi";
+import { bodyId } from "../../lib/shapes";
 import { adminRoute } from "../../middleware/admin-route";
 import { SeatSchema, VenueSchema } from "./schemas";
 

@@ -1,6 +1,5 @@
 import { hasAtMostTwoDecimals, MAX_PRICE } from "../../lib/money";
 import {
-  bodyId,
   createRouter,
   errorResponses,
   idParam,
@@ -10,6 +9,7 @@ import {
   updateBody,
   z,
 } from "../../lib/openapi";
+import { bodyId } from "../../lib/shapes";
 import { adminRoute } from "../../middleware/admin-route";
 import { ShowSchema } from "./schemas";
 

@@ -10,7 +10,7 @@ import {
   timestampInput,
   z,
 } from "../../lib/openapi";
-import { ShowSchema } from "./schemas";
+import { MapSeatSchema, ShowSchema } from "./schemas";
 
 const showIdParams = z.object({ show_id: idParam("show_id") });
 
@@ -92,17 +92,7 @@ const seatMap = createRoute({
   responses: {
     200: {
       ...jsonResponse(
-        z.object({
-          show_id: z.number().int(),
-          seats: z.array(
-            z.object({
-              seat_id: z.number().int(),
-              seat_row: z.string(),
-              seat_number: z.number().int(),
-              status: z.enum(["AVAILABLE", "LOCKED", "BOOKED"]),
-            }),
-          ),
-        }),
+        z.object({ show_id: z.number().int(), seats: z.array(MapSeatSchema) }),
         "The seat map",
       ),
       headers: SEAT_MAP_HEADERS,

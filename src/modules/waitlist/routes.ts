@@ -7,9 +7,9 @@ import {
   optionalJsonBody,
   paginationEnvelope,
   paginationQuery,
-  timestamp,
   z,
 } from "../../lib/openapi";
+import { timestamp } from "../../lib/shapes";
 import { requireUser } from "../../middleware/auth";
 
 /** The contract's join has no body: a bare join waits for one seat. */
