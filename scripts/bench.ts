@@ -12,7 +12,7 @@
  * Setup goes through the admin API: a venue with 50 rows × 100 seats, an event, and a fresh
  * show for every scenario that sells seats. The 1,000 users are inserted in one SQL statement
  * sharing one real bcrypt (cost 10) hash, and their tokens are HS256 JWTs the bench signs with
- * the JWT_SECRET it generated, exactly as src/services/auth.ts issues them: registering them one
+ * the JWT_SECRET it generated, exactly as src/modules/auth/service.ts issues them: registering them one
  * by one would cost 1,000 bcrypt hashes. Only S5 logs in for real.
  *
  * Scenarios: S1 flash sale (50, then 200 virtual users), S2 hot seat, S3 seat map (plus

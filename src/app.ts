@@ -16,14 +16,14 @@ import { requestContext } from "./middleware/request-context";
 import { adminAnalyticsRoutes } from "./modules/analytics/admin-routes";
 import { authRoutes } from "./modules/auth/routes";
 import { adminBookingRoutes } from "./modules/booking/admin-routes";
-import { userRoutes } from "./modules/booking/history-routes";
-import { bookingRoutes } from "./modules/booking/routes";
-import { adminEventRoutes } from "./modules/catalogue/admin-event-routes";
-import { adminVenueRoutes } from "./modules/catalogue/admin-routes";
-import { adminShowRoutes } from "./modules/catalogue/admin-show-routes";
-import { eventRoutes } from "./modules/catalogue/event-routes";
-import { showRoutes } from "./modules/catalogue/routes";
-import { seatStreamRoutes } from "./modules/seat-map/routes";
+import { bookingRoutes, userRoutes } from "./modules/booking/routes";
+import {
+  adminEventRoutes,
+  adminShowRoutes,
+  adminVenueRoutes,
+} from "./modules/catalogue/admin-routes";
+import { eventRoutes, showRoutes } from "./modules/catalogue/routes";
+import { seatMapRoutes } from "./modules/seat-map/routes";
 import { API_DOCS_ASSETS, apiDocsRoutes } from "./modules/system/api-docs";
 import { buyerPageRoutes } from "./modules/system/buyer-page";
 import { systemRoutes } from "./modules/system/routes";
@@ -142,7 +142,7 @@ export function createApp(
     .route("/", buyerPageRoutes)
     .route("/api/v1/auth", authRoutes)
     .route("/api/v1/shows", showRoutes)
-    .route("/api/v1/shows", seatStreamRoutes)
+    .route("/api/v1/shows", seatMapRoutes)
     .route("/api/v1/shows", waitlistRoutes)
     .route("/api/v1/events", eventRoutes)
     .route("/api/v1/bookings", bookingRoutes)

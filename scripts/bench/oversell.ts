@@ -35,7 +35,7 @@ const SHOWN_VIOLATIONS = 20;
 
 /**
  * The booking engine's promises after a scenario, checked in SQL and against the Redis seat
- * locks (src/db/booking-invariants.ts, as the tests check them, plus what clients were told):
+ * locks (test/support/booking-invariants.ts, as the tests check them, plus what clients were told):
  * no seat in two active bookings; active bookings' seats are exactly the seats clients were
  * told they got; show_seats' LOCKED/BOOKED rows are exactly those seats; a LOCKED seat's key
  * holds its booking's lock_token, a BOOKED seat's key the BOOKED marker, a free seat no key.

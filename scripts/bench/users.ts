@@ -19,7 +19,7 @@ const emailOf = (runId: string, index: number) => `bench-${runId}-${index}@examp
 /**
  * Creates `count` users in one INSERT sharing one real bcrypt hash (cost 10, like
  * BCRYPT_COST's default) of USER_PASSWORD, and signs their tokens the way
- * src/services/auth.ts issues them (HS256; sub, ver, role, iat, exp). Registering them
+ * src/modules/auth/service.ts issues them (HS256; sub, ver, role, iat, exp). Registering them
  * through /auth/register would cost one bcrypt hash each (minutes for 1,000); S5 still checks
  * real logins against the stored hash.
  */

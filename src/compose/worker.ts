@@ -1,7 +1,9 @@
 import type { Config } from "../config";
 import type { Metrics } from "../infra/metrics";
+import { PasswordHasher } from "../infra/password-hasher";
 import type { CleanupDependencies } from "../jobs/cleanup";
 import type { Logger } from "../lib/logger";
+import { AuthService } from "../modules/auth/service";
 import { createBookingCore } from "./facades";
 import { openShared, type Shared, type SharedOptions } from "./shared";
 
@@ -21,13 +23,14 @@ export interface Worker {
 
 /**
  * The worker's composition root: the booking core only (expiry, seat lock repair and the seat
- * changes they announce) and the waiting room's admissions. No HTTP app, no password threads,
- * no seeding: the API does those.
+ * changes they announce) and the waiting room's admissions. No HTTP app, no password threads
+ * once started, no seeding: the API does those.
  */
 export async function composeWorker(config: Config, options: SharedOptions = {}): Promise<Worker> {
   const shared = await openShared(config, options);
   const { logger } = shared;
   const core = createBookingCore({ ...shared, db: shared.database.db });
+  await ensureConfiguredAdmin(shared);
   return {
     config,
     logger,
@@ -40,4 +43,22 @@ export async function composeWorker(config: Config, options: SharedOptions = {})
       await shared.close();
     },
   };
+}
+
+/**
+ * ADMIN_EMAIL is made an admin by whichever process starts first, the worker included (it may
+ * be the only one restarted after the operator set it). One password thread does it and ends.
+ */
+async function ensureConfiguredAdmin({ config, database }: Shared): Promise<void> {
+  if (!config.ADMIN_EMAIL || !config.ADMIN_PASSWORD) return;
+  const passwords = new PasswordHasher({ cost: config.BCRYPT_COST, size: 1 });
+  try {
+    const auth = new AuthService(database.db, passwords, {
+      jwtSecret: config.JWT_SECRET,
+      jwtTtlSeconds: config.JWT_TTL_SECONDS,
+    });
+    await auth.ensureAdmin({ email: config.ADMIN_EMAIL, password: config.ADMIN_PASSWORD });
+  } finally {
+    passwords.close();
+  }
 }

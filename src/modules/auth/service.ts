@@ -1,13 +1,21 @@
-import { eq, sql } from "drizzle-orm";
 import { sign, verify } from "hono/jwt";
-import { type Database, execRows, Statement } from "../../db/client";
+import type { Database } from "../../db/client";
 import { perTurnLookup } from "../../db/per-turn-lookup";
-import { users } from "../../db/schema";
 import type { PasswordHasher } from "../../infra/password-hasher";
 import { AppError } from "../../lib/errors";
 import { MAX_ID } from "../../lib/ids";
 import { hmacKey } from "../../lib/jwt-key";
 import type { LoginThrottle } from "./login-throttle";
+import {
+  accountByEmail,
+  accountsByEmail,
+  bumpTokenVersion,
+  currentUsers,
+  insertUser,
+  lockAdminEnsure,
+  type UserRow,
+  upsertAdmin,
+} from "./queries";
 import type { UserView } from "./schemas";
 
 /** The authenticated caller, as loaded from the database on each request. */
@@ -58,33 +66,16 @@ interface VerifiedClaims {
 /** About 2 MB of tokens: every active user of a big sale. */
 const VERIFIED_TOKENS_KEPT = 10_000;
 
-type UserRow = AuthUser & { token_version: number };
-type AccountRow = UserRow & { password_hash: string };
-
-/** Every authenticated request's user, read with the others of its event-loop turn. */
-const currentUsersStatement = new Statement<{ userIds: number[] }, UserRow>(
-  ({ userIds }) => sql`select user_id, email, name, role, token_version from users
-    where user_id = any(${userIds}::int[])`,
-);
-
-/** First key of the advisory lock that serialises admin ensures of one address ("ADMN"). */
-const ADMIN_ENSURE_LOCK_SPACE = 0x41444d4e;
-
 export class AuthService {
   private readonly verifiedTokens = new Map<string, VerifiedClaims>();
   /** Every authenticated request reads its user, so logout and deletion act at once. */
   private readonly currentUsers = perTurnLookup(
-    (userIds: number[]) => currentUsersStatement.rows(this.db, { userIds }),
+    (userIds: number[]) => currentUsers(this.db, userIds),
     (row) => row.user_id,
   );
   /** A login storm's accounts: a few queries instead of one per login. */
   private readonly accountsByEmail = perTurnLookup(
-    (emails: string[]) =>
-      execRows<AccountRow>(
-        this.db,
-        sql`select user_id, email, name, role, token_version, password_hash from users
-            where email = any(${sql.param(emails)}::text[])`,
-      ),
+    (emails: string[]) => accountsByEmail(this.db, emails),
     (row) => row.email,
   );
   /** Compared against when the email is unknown, so both failures cost one bcrypt compare. */
@@ -104,15 +95,11 @@ export class AuthService {
 
   async register(input: Credentials & { name?: string }): Promise<Session> {
     const passwordHash = await this.hashPassword(input.password);
-    const [row] = await this.db
-      .insert(users)
-      .values({
-        email: normaliseEmail(input.email),
-        name: input.name ?? null,
-        password_hash: passwordHash,
-      })
-      .onConflictDoNothing({ target: users.email })
-      .returning();
+    const row = await insertUser(this.db, {
+      email: normaliseEmail(input.email),
+      name: input.name ?? null,
+      passwordHash,
+    });
     if (!row) throw new AppError("EMAIL_TAKEN");
     return this.issueSession(row);
   }
@@ -199,10 +186,7 @@ export class AuthService {
 
   /** Revokes every token issued to the user so far. */
   async logout(userId: number): Promise<void> {
-    await this.db
-      .update(users)
-      .set({ token_version: sql`${users.token_version} + 1` })
-      .where(eq(users.user_id, userId));
+    await bumpTokenVersion(this.db, userId);
   }
 
   /**
@@ -221,35 +205,19 @@ export class AuthService {
     const email = normaliseEmail(input.email);
     const passwordHash = await this.hashPassword(input.password);
     return this.db.transaction(async (tx) => {
-      await execRows(
-        tx,
-        sql`select pg_advisory_xact_lock(${ADMIN_ENSURE_LOCK_SPACE}, hashtext(${email}))`,
-      );
-      const [existing] = await tx.select().from(users).where(eq(users.email, email));
+      await lockAdminEnsure(tx, email);
+      const existing = await accountByEmail(tx, email);
       if (
         existing?.role === "admin" &&
         (await this.passwords.verify(input.password, existing.password_hash))
       ) {
         return publicUser(existing);
       }
-      const [row] = await tx
-        .insert(users)
-        .values({
-          email,
-          name: input.name ?? "Administrator",
-          password_hash: passwordHash,
-          role: "admin",
-        })
-        .onConflictDoUpdate({
-          target: users.email,
-          set: {
-            role: "admin",
-            password_hash: passwordHash,
-            token_version: sql`${users.token_version} + 1`,
-          },
-        })
-        .returning();
-      if (!row) throw new Error("admin upsert returned no row");
+      const row = await upsertAdmin(tx, {
+        email,
+        name: input.name ?? "Administrator",
+        passwordHash,
+      });
       return publicUser(row);
     });
   }

@@ -8,13 +8,15 @@ import {
   jsonBody,
   jsonResponse,
   optionalJsonBody,
+  paginationEnvelope,
+  paginationQuery,
   z,
 } from "../../lib/openapi";
 import { bodyId, timestamp } from "../../lib/shapes";
 import { requireUser } from "../../middleware/auth";
 import { idempotent } from "../../middleware/idempotency";
 import { SeatSchema } from "../catalogue/schemas";
-import { BookingWithLogSchema } from "./schemas";
+import { BookingSchema, BookingStatusSchema, BookingWithLogSchema } from "./schemas";
 
 const MAX_SEATS_PER_HOLD = 10;
 /** No booking costs more: a larger amount can never match one (and would overflow cents). */
@@ -275,3 +277,30 @@ export const bookingRoutes = createRouter()
       .bookingViews.get(c.req.valid("param").booking_id, c.get("user"));
     return c.json({ booking }, 200);
   });
+
+const myBookings = createRoute({
+  method: "get",
+  path: "/bookings",
+  operationId: "listMyBookings",
+  tags: ["Bookings"],
+  summary: "The caller's bookings, newest first",
+  description:
+    "Each with its show (event and venue) and seats, also after cancellation or expiry. A hold that ran out reads as EXPIRED. Filter with `status`.",
+  security: [{ bearerAuth: [] }],
+  middleware: [requireUser] as const,
+  request: { query: paginationQuery.extend({ status: BookingStatusSchema.optional() }) },
+  responses: {
+    200: jsonResponse(
+      z.object({ bookings: z.array(BookingSchema), ...paginationEnvelope }),
+      "A page of bookings",
+    ),
+  },
+});
+
+export const userRoutes = createRouter().openapi(myBookings, async (c) => {
+  const query = c.req.valid("query");
+  const page = await c
+    .get("services")
+    .bookingViews.list({ ...query, userId: c.get("user").user_id });
+  return c.json(page, 200);
+});

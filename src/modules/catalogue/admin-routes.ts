@@ -1,4 +1,5 @@
 import { badRequest } from "../../lib/errors";
+import { hasAtMostTwoDecimals, MAX_PRICE } from "../../lib/money";
 import {
   createRouter,
   errorResponses,
@@ -8,12 +9,13 @@ import {
   paginationEnvelope,
   paginationQuery,
   text,
+  timestampInput,
   updateBody,
   z,
 } from "../../lib/openapi";
 import { bodyId } from "../../lib/shapes";
 import { adminRoute } from "../../middleware/admin-route";
-import { SeatSchema, VenueSchema } from "./schemas";
+import { EventSchema, SeatSchema, ShowSchema, VenueSchema } from "./schemas";
 
 const venueParams = z.object({ venue_id: idParam("venue_id") });
 const seatRow = text().trim().min(1).max(10).openapi({ example: "A" });
@@ -204,5 +206,139 @@ export const adminVenueRoutes = createRouter()
     const { venue_id } = c.req.valid("param");
     const { seat_ids } = c.req.valid("json");
     await c.get("services").admin.deleteSeats(venue_id, [...new Set(seat_ids)]);
+    return c.body(null, 204);
+  });
+
+const eventParams = z.object({ event_id: idParam("event_id") });
+
+const EventInput = z
+  .object({
+    title: text().trim().min(1).max(200),
+    description: text().max(5000).nullable().optional(),
+  })
+  .strict();
+
+const createEvent = adminRoute({
+  method: "post",
+  path: "/",
+  operationId: "createEvent",
+  summary: "Create an event",
+  request: { body: jsonBody(EventInput) },
+  responses: {
+    201: jsonResponse(z.object({ event: EventSchema }), "Created"),
+  },
+});
+
+const updateEvent = adminRoute({
+  method: "put",
+  path: "/{event_id}",
+  operationId: "updateEvent",
+  summary: "Update an event (fields sent are replaced)",
+  request: { params: eventParams, body: jsonBody(updateBody(EventInput)) },
+  responses: {
+    200: jsonResponse(z.object({ event: EventSchema }), "Updated"),
+    ...errorResponses("NOT_FOUND"),
+  },
+});
+
+const deleteEvent = adminRoute({
+  method: "delete",
+  path: "/{event_id}",
+  operationId: "deleteEvent",
+  summary: "Delete an event and its shows",
+  description:
+    "Refused with 409 while one of its shows has PENDING or CONFIRMED bookings. The event and its shows are marked deleted as `DELETE /admin/shows/{show_id}` does it: out of the catalog and 404 from then on (admin update and a second DELETE too), kept with their bookings, payments and refunds for the buyers' history and the analytics. A new event may take the same title.",
+  request: { params: eventParams },
+  responses: { 204: { description: "Deleted" }, ...errorResponses("NOT_FOUND", "CONFLICT") },
+});
+
+export const adminEventRoutes = createRouter()
+  .openapi(createEvent, async (c) =>
+    c.json({ event: await c.get("services").admin.createEvent(c.req.valid("json")) }, 201),
+  )
+  .openapi(updateEvent, async (c) => {
+    const input = c.req.valid("json");
+    const event = await c.get("services").admin.updateEvent(c.req.valid("param").event_id, input);
+    return c.json({ event }, 200);
+  })
+  .openapi(deleteEvent, async (c) => {
+    await c.get("services").admin.deleteEvent(c.req.valid("param").event_id);
+    return c.body(null, 204);
+  });
+
+const showParams = z.object({ show_id: idParam("show_id") });
+
+const price = z
+  .number()
+  .min(0)
+  .max(MAX_PRICE)
+  .refine(hasAtMostTwoDecimals, "must have at most two decimals")
+  .openapi({ example: 49.5 });
+
+const ShowInput = z
+  .object({
+    event_id: bodyId(),
+    venue_id: bodyId(),
+    start_time: timestampInput,
+    end_time: timestampInput,
+    sales_open_at: timestampInput.nullable().optional(),
+    price,
+  })
+  .strict();
+
+const createShow = adminRoute({
+  method: "post",
+  path: "/",
+  operationId: "createShow",
+  summary: "Schedule a show",
+  description:
+    "Creates the show and one show_seats row per seat of the venue in one statement. Unknown `event_id`/`venue_id` → 404.",
+  request: { body: jsonBody(ShowInput) },
+  responses: {
+    201: jsonResponse(z.object({ show: ShowSchema }), "Created"),
+    ...errorResponses("NOT_FOUND"),
+  },
+});
+
+const updateShow = adminRoute({
+  method: "put",
+  path: "/{show_id}",
+  operationId: "updateShow",
+  summary: "Update a show (fields sent are replaced)",
+  description:
+    "A new price applies to holds made from now on. Moving to another venue is refused (409) once the show has bookings.",
+  request: { params: showParams, body: jsonBody(updateBody(ShowInput)) },
+  responses: {
+    200: jsonResponse(z.object({ show: ShowSchema }), "Updated"),
+    ...errorResponses("NOT_FOUND", "CONFLICT"),
+  },
+});
+
+const deleteShow = adminRoute({
+  method: "delete",
+  path: "/{show_id}",
+  operationId: "deleteShow",
+  summary: "Delete a show",
+  description:
+    "With PENDING or CONFIRMED bookings → 409, unless `?force=true`, which cancels (and refunds) them first (also for a show that has already started: its CONFIRMED bookings count as active). The show is marked deleted, not erased: it leaves browsing, search and events (404 from then on: no reads, seat map, holds, waitlist or admin changes; its waiting room answers 404 once the few seconds its times are cached have passed, and its line lapses), its seats are no longer for sale, its waitlist closes (entries EXPIRED, no offers), and its bookings, payments and refunds stay in its buyers' history (the show with `deleted: true`) and the analytics.",
+  request: {
+    params: showParams,
+    query: z.object({ force: z.enum(["true", "false"]).optional() }),
+  },
+  responses: { 204: { description: "Deleted" }, ...errorResponses("NOT_FOUND", "CONFLICT") },
+});
+
+export const adminShowRoutes = createRouter()
+  .openapi(createShow, async (c) =>
+    c.json({ show: await c.get("services").admin.createShow(c.req.valid("json")) }, 201),
+  )
+  .openapi(updateShow, async (c) => {
+    const input = c.req.valid("json");
+    const show = await c.get("services").admin.updateShow(c.req.valid("param").show_id, input);
+    return c.json({ show }, 200);
+  })
+  .openapi(deleteShow, async (c) => {
+    const force = c.req.valid("query").force === "true";
+    await c.get("services").admin.deleteShow(c.req.valid("param").show_id, force, c.get("user"));
     return c.body(null, 204);
   });

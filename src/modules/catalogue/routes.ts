@@ -10,7 +10,7 @@ import {
   timestampInput,
   z,
 } from "../../lib/openapi";
-import { MapSeatSchema, ShowSchema } from "./schemas";
+import { EventSchema, ShowSchema } from "./schemas";
 
 const showIdParams = z.object({ show_id: idParam("show_id") });
 
@@ -61,50 +61,6 @@ const getShow = createRoute({
   },
 });
 
-const SEAT_MAP_HEADERS = {
-  ETag: { description: "The map's version; send it in If-None-Match", schema: { type: "string" } },
-  "Cache-Control": {
-    description: "`no-cache`: keep the map but revalidate it",
-    schema: { type: "string" },
-  },
-} as const;
-
-const seatMap = createRoute({
-  method: "get",
-  path: "/{show_id}/seats",
-  operationId: "getSeatMap",
-  tags: ["Catalogue"],
-  summary: "The show's seat map",
-  description:
-    "Every seat of the venue with its status for this show. A seat whose hold has expired shows as `AVAILABLE` even before the cleanup job runs. Carries an `ETag`; send it back in `If-None-Match` to get `304 Not Modified` while the map is unchanged. 503 `UNAVAILABLE` (with `Retry-After`) while the database is down, or while an admin is changing the venue's seat layout faster than the map can be read.",
-  request: {
-    params: showIdParams,
-    headers: z.object({
-      "if-none-match": z
-        .string()
-        .optional()
-        .openapi({
-          param: { name: "if-none-match", in: "header" },
-          description: "The `ETag` of a map the client holds: unchanged → 304, no body",
-        }),
-    }),
-  },
-  responses: {
-    200: {
-      ...jsonResponse(
-        z.object({ show_id: z.number().int(), seats: z.array(MapSeatSchema) }),
-        "The seat map",
-      ),
-      headers: SEAT_MAP_HEADERS,
-    },
-    304: {
-      description: "Unchanged since the ETag sent in If-None-Match",
-      headers: SEAT_MAP_HEADERS,
-    },
-    ...errorResponses("NOT_FOUND"),
-  },
-});
-
 export const showRoutes = createRouter()
   .openapi(listShows, async (c) =>
     c.json(await c.get("services").catalog.listUpcoming(c.req.valid("query")), 200),
@@ -115,15 +71,45 @@ export const showRoutes = createRouter()
   .openapi(getShow, async (c) => {
     const show = await c.get("services").catalog.getShow(c.req.valid("param").show_id);
     return c.json({ show }, 200);
-  })
-  .openapi(seatMap, async (c) => {
-    const map = await c.get("services").seatMap.get(c.req.valid("param").show_id);
-    // no-cache: clients may keep the map but must revalidate; unchanged maps cost a 304.
-    const headers = { ETag: map.etag, "Cache-Control": "no-cache" };
-    if (c.req.header("If-None-Match") === map.etag) return c.body(null, 304, headers);
-    // The body is already serialised JSON: sent as is rather than parsed and stringified again.
-    return new Response(map.body, {
-      status: 200,
-      headers: { ...headers, "Content-Type": "application/json" },
-    });
+  });
+
+const EventWithShowsSchema = EventSchema.extend({ shows: z.array(ShowSchema) }).openapi(
+  "EventWithShows",
+);
+
+const listEvents = createRoute({
+  method: "get",
+  path: "/",
+  operationId: "listEvents",
+  tags: ["Catalogue"],
+  summary: "Events with their upcoming shows",
+  request: { query: paginationQuery },
+  responses: {
+    200: jsonResponse(
+      z.object({ events: z.array(EventWithShowsSchema), ...paginationEnvelope }),
+      "A page of events",
+    ),
+  },
+});
+
+const getEvent = createRoute({
+  method: "get",
+  path: "/{event_id}",
+  operationId: "getEvent",
+  tags: ["Catalogue"],
+  summary: "One event with its upcoming shows",
+  request: { params: z.object({ event_id: idParam("event_id") }) },
+  responses: {
+    200: jsonResponse(z.object({ event: EventWithShowsSchema }), "The event"),
+    ...errorResponses("NOT_FOUND"),
+  },
+});
+
+export const eventRoutes = createRouter()
+  .openapi(listEvents, async (c) =>
+    c.json(await c.get("services").catalog.listEvents(c.req.valid("query")), 200),
+  )
+  .openapi(getEvent, async (c) => {
+    const event = await c.get("services").catalog.getEvent(c.req.valid("param").event_id);
+    return c.json({ event }, 200);
   });

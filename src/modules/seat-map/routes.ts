@@ -1,12 +1,58 @@
 import { createRoute } from "@hono/zod-openapi";
 import { type SSEMessage, streamSSE } from "hono/streaming";
 import { AppError } from "../../lib/errors";
-import { createRouter, errorResponses, idParam, z } from "../../lib/openapi";
+import { createRouter, errorResponses, idParam, jsonResponse, z } from "../../lib/openapi";
 import { callerKey } from "../../middleware/client-identity";
+import { MapSeatSchema } from "../catalogue/schemas";
 import { RETRY_STREAM_AFTER_SECONDS } from "./streams";
 
 /** EventSource waits this long before reconnecting after the stream ends. */
 const RECONNECT_MS = 3000;
+
+/** The map's version headers, on the answer and on the 304. */
+const SEAT_MAP_HEADERS = {
+  ETag: { description: "The map's version; send it in If-None-Match", schema: { type: "string" } },
+  "Cache-Control": {
+    description: "`no-cache`: keep the map but revalidate it",
+    schema: { type: "string" },
+  },
+} as const;
+
+const seatMap = createRoute({
+  method: "get",
+  path: "/{show_id}/seats",
+  operationId: "getSeatMap",
+  tags: ["Catalogue"],
+  summary: "The show's seat map",
+  description:
+    "Every seat of the venue with its status for this show. A seat whose hold has expired shows as `AVAILABLE` even before the cleanup job runs. Carries an `ETag`; send it back in `If-None-Match` to get `304 Not Modified` while the map is unchanged. 503 `UNAVAILABLE` (with `Retry-After`) while the database is down, or while an admin is changing the venue's seat layout faster than the map can be read.",
+  request: {
+    params: z.object({ show_id: idParam("show_id") }),
+    headers: z.object({
+      "if-none-match": z
+        .string()
+        .optional()
+        .openapi({
+          param: { name: "if-none-match", in: "header" },
+          description: "The `ETag` of a map the client holds: unchanged → 304, no body",
+        }),
+    }),
+  },
+  responses: {
+    200: {
+      ...jsonResponse(
+        z.object({ show_id: z.number().int(), seats: z.array(MapSeatSchema) }),
+        "The seat map",
+      ),
+      headers: SEAT_MAP_HEADERS,
+    },
+    304: {
+      description: "Unchanged since the ETag sent in If-None-Match",
+      headers: SEAT_MAP_HEADERS,
+    },
+    ...errorResponses("NOT_FOUND"),
+  },
+});
 
 const seatStream = createRoute({
   method: "get",
@@ -49,78 +95,93 @@ interface BunServerLike {
 /** The client took no event within writeTimeoutMs. */
 class ClientStalled extends Error {}
 
-export const seatStreamRoutes = createRouter().openapi(seatStream, async (c) => {
-  const showId = c.req.valid("param").show_id;
-  const { seatStreams } = c.get("services");
-  const logger = c.get("logger");
-  const client = await callerKey(c, c.get("callerKeySettings"));
-  // 429 over the client's share, 503 over the instance's bound, 404 for an unknown show: all
-  // answered before the stream opens.
-  const session = await seatStreams.open(showId, client);
-  // Bun's idleTimeout (10 s by default, shorter than a heartbeat) must never end a quiet
-  // stream. Bun 1.4 does not time out a response that is still streaming; this makes it explicit.
-  (c.env as BunServerLike | undefined)?.timeout?.(c.req.raw, 0);
-  c.header("X-Accel-Buffering", "no");
-  const end = () => session.close();
-  c.req.raw.signal.addEventListener("abort", end, { once: true });
-  return streamSSE(c, async (stream) => {
-    stream.onAbort(end);
-    /** One event at a time, in order; a client that stops reading is dropped. */
-    const send = async (message: SSEMessage) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const stalled = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new ClientStalled()), seatStreams.settings.writeTimeoutMs);
-      });
-      try {
-        await Promise.race([stream.writeSSE(message), stalled]);
-      } finally {
-        clearTimeout(timer);
-      }
-    };
-    try {
-      await send({ event: "seats", data: session.snapshot, retry: RECONNECT_MS });
-      for (;;) {
-        const item = await session.next();
-        if (!item || stream.aborted || stream.closed) break;
-        if (item.type === "change") {
-          await send({
-            event: "change",
-            data: JSON.stringify({ seat_ids: item.seatIds, status: item.status }),
-          });
-        } else if (item.type === "heartbeat") {
-          await send({
-            event: "heartbeat",
-            data: JSON.stringify({ time: new Date().toISOString() }),
-          });
-        } else if (item.type === "reconnect") {
-          await send({
-            event: "reconnect",
-            data: JSON.stringify({
-              message: "Live seat updates are interrupted; reconnect shortly",
-              retry_after: RETRY_STREAM_AFTER_SECONDS,
-            }),
-          });
-          break;
-        } else {
-          await send({ event: "seats", data: await seatStreams.snapshot(showId) });
-        }
-      }
-    } catch (error) {
-      if (error instanceof ClientStalled) {
-        logger.info("dropped a live seat map client that stopped reading", { show_id: showId });
-        // Cancels the body: the pending write fails and the response ends.
-        stream.abort();
-      } else if (!(error instanceof AppError && error.code === "NOT_FOUND")) {
-        // The database failed (a deleted show just ends the stream): a reconnecting client
-        // gets a fresh snapshot, or the 404.
-        logger.warn("live seat map stream ended by an error", {
-          show_id: showId,
-          error: String(error),
+export const seatMapRoutes = createRouter()
+  .openapi(seatMap, async (c) => {
+    const map = await c.get("services").seatMap.get(c.req.valid("param").show_id);
+    // no-cache: clients may keep the map but must revalidate; unchanged maps cost a 304.
+    const headers = { ETag: map.etag, "Cache-Control": "no-cache" };
+    if (c.req.header("If-None-Match") === map.etag) return c.body(null, 304, headers);
+    // The body is already serialised JSON: sent as is rather than parsed and stringified again.
+    return new Response(map.body, {
+      status: 200,
+      headers: { ...headers, "Content-Type": "application/json" },
+    });
+  })
+  .openapi(seatStream, async (c) => {
+    const showId = c.req.valid("param").show_id;
+    const { seatStreams } = c.get("services");
+    const logger = c.get("logger");
+    const client = await callerKey(c, c.get("callerKeySettings"));
+    // 429 over the client's share, 503 over the instance's bound, 404 for an unknown show: all
+    // answered before the stream opens.
+    const session = await seatStreams.open(showId, client);
+    // Bun's idleTimeout (10 s by default, shorter than a heartbeat) must never end a quiet
+    // stream. Bun 1.4 does not time out a response that is still streaming; this makes it explicit.
+    (c.env as BunServerLike | undefined)?.timeout?.(c.req.raw, 0);
+    c.header("X-Accel-Buffering", "no");
+    const end = () => session.close();
+    c.req.raw.signal.addEventListener("abort", end, { once: true });
+    return streamSSE(c, async (stream) => {
+      stream.onAbort(end);
+      /** One event at a time, in order; a client that stops reading is dropped. */
+      const send = async (message: SSEMessage) => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const stalled = new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new ClientStalled()),
+            seatStreams.settings.writeTimeoutMs,
+          );
         });
+        try {
+          await Promise.race([stream.writeSSE(message), stalled]);
+        } finally {
+          clearTimeout(timer);
+        }
+      };
+      try {
+        await send({ event: "seats", data: session.snapshot, retry: RECONNECT_MS });
+        for (;;) {
+          const item = await session.next();
+          if (!item || stream.aborted || stream.closed) break;
+          if (item.type === "change") {
+            await send({
+              event: "change",
+              data: JSON.stringify({ seat_ids: item.seatIds, status: item.status }),
+            });
+          } else if (item.type === "heartbeat") {
+            await send({
+              event: "heartbeat",
+              data: JSON.stringify({ time: new Date().toISOString() }),
+            });
+          } else if (item.type === "reconnect") {
+            await send({
+              event: "reconnect",
+              data: JSON.stringify({
+                message: "Live seat updates are interrupted; reconnect shortly",
+                retry_after: RETRY_STREAM_AFTER_SECONDS,
+              }),
+            });
+            break;
+          } else {
+            await send({ event: "seats", data: await seatStreams.snapshot(showId) });
+          }
+        }
+      } catch (error) {
+        if (error instanceof ClientStalled) {
+          logger.info("dropped a live seat map client that stopped reading", { show_id: showId });
+          // Cancels the body: the pending write fails and the response ends.
+          stream.abort();
+        } else if (!(error instanceof AppError && error.code === "NOT_FOUND")) {
+          // The database failed (a deleted show just ends the stream): a reconnecting client
+          // gets a fresh snapshot, or the 404.
+          logger.warn("live seat map stream ended by an error", {
+            show_id: showId,
+            error: String(error),
+          });
+        }
+      } finally {
+        session.close();
+        c.req.raw.signal.removeEventListener("abort", end);
       }
-    } finally {
-      session.close();
-      c.req.raw.signal.removeEventListener("abort", end);
-    }
+    });
   });
-});
