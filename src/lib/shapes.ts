@@ -32,4 +32,28 @@ export const idColumns = <K extends string>(...columns: K[]) =>
     K,
     ReturnType<typeof bodyId>
   >;
+
+/**
+ * Text input. PostgreSQL cannot store a NUL character: refused here, the client learns which
+ * field is wrong, and no query runs with it (one bad value in a batched query fails them all).
+ */
+export const text = () => z.string().regex(/^[^\0]*$/, "must not contain NUL characters");
+
+const EARLIEST_TIMESTAMP = Date.UTC(1970, 0, 1);
+const LATEST_TIMESTAMP = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/**
+ * A timestamp given by a client: ISO-8601 with a zone (Z or an offset), from 1970 to 9999.
+ * PostgreSQL has no year 0 and neither side parses the other's years past 9999, so wider
+ * values (and ranges computed from them) would fail in the database instead of here.
+ */
+export const timestampInput = z.iso
+  .datetime({ offset: true })
+  .transform((value) => new Date(value))
+  .refine(
+    (date) => date.getTime() >= EARLIEST_TIMESTAMP && date.getTime() <= LATEST_TIMESTAMP,
+    "must be between 1970-01-01 and 9999-12-31 (UTC)",
+  )
+  .openapi({ type: "string", format: "date-time", example: "2026-12-01T19:30:00Z" });
+
 export { z };

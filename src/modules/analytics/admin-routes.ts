@@ -1,4 +1,5 @@
-import { createRouter, jsonResponse, timestampInput, z } from "../../lib/openapi";
+import { createRouter, jsonResponse, z } from "../../lib/openapi";
+import { timestampInput } from "../../lib/shapes";
 import { adminRoute } from "../../middleware/admin-route";
 import { AnalyticsSchema } from "./schemas";
 import { DEFAULT_RANGE_DAYS, MAX_RANGE_DAYS } from "./service";

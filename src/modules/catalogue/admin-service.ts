@@ -16,12 +16,8 @@ import type { AfterCommit } from "../../infra/seat-changes";
 import { badRequest, conflict, notFound } from "../../lib/errors";
 import { toCents } from "../../lib/money";
 import { type Actor, endBookings, settleEndedBookings } from "../booking/service";
+import type { EventInput, ShowInput, VenueInput } from "./schemas";
 import { eventView, findShow, type Page, seatLayoutOrder, venueView } from "./service";
-
-export interface VenueInput {
-  venue_name: string;
-  address: string;
-}
 
 export type SeatLayoutInput =
   | { rows: { seat_row: string; count: number; start_number?: number }[] }
@@ -31,20 +27,6 @@ interface SeatRef {
   seat_id: number;
   seat_row: string;
   seat_number: number;
-}
-
-export interface EventInput {
-  title: string;
-  description?: string | null;
-}
-
-export interface ShowInput {
-  event_id: number;
-  venue_id: number;
-  start_time: Date;
-  sales_open_at?: Date | null;
-  end_time: Date;
-  price: number;
 }
 
 /** Bookings that still hold seats: they block deleting seats or shows. */

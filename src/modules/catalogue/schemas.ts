@@ -1,5 +1,14 @@
 import { events, seats, showSeats, shows, venues } from "../../db/schema";
-import { createSelectSchema, idColumns, timestamp, z } from "../../lib/shapes";
+import { hasAtMostTwoDecimals, MAX_PRICE } from "../../lib/money";
+import {
+  bodyId,
+  createSelectSchema,
+  idColumns,
+  text,
+  timestamp,
+  timestampInput,
+  z,
+} from "../../lib/shapes";
 
 /**
  * The shapes of shows, events, venues and seats, read by buyers, admins and bookings. Fields
@@ -64,3 +73,43 @@ export type EventView = z.infer<typeof EventSchema>;
 
 export const VenueSchema = venueFields.openapi("Venue");
 export type VenueView = z.infer<typeof VenueSchema>;
+
+/*
+ * Bodies of the admin create routes (an update takes any non-empty subset); the admin service
+ * takes what they parse to.
+ */
+
+export const VenueInputSchema = z
+  .object({
+    venue_name: text().trim().min(1).max(200),
+    address: text().trim().min(1).max(500),
+  })
+  .strict();
+export type VenueInput = z.output<typeof VenueInputSchema>;
+
+export const EventInputSchema = z
+  .object({
+    title: text().trim().min(1).max(200),
+    description: text().max(5000).nullable().optional(),
+  })
+  .strict();
+export type EventInput = z.output<typeof EventInputSchema>;
+
+const price = z
+  .number()
+  .min(0)
+  .max(MAX_PRICE)
+  .refine(hasAtMostTwoDecimals, "must have at most two decimals")
+  .openapi({ example: 49.5 });
+
+export const ShowInputSchema = z
+  .object({
+    event_id: bodyId(),
+    venue_id: bodyId(),
+    start_time: timestampInput,
+    end_time: timestampInput,
+    sales_open_at: timestampInput.nullable().optional(),
+    price,
+  })
+  .strict();
+export type ShowInput = z.output<typeof ShowInputSchema>;
