@@ -72,14 +72,12 @@ export const configSchema = z
     ),
     JWT_TTL_SECONDS: positiveInt(3600),
     BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(10),
-    PASSWORD_WORKERS: z.coerce
-      .number()
-      .int()
-      .min(1)
-      .max(64)
-      // Every core: the workers only use idle CPU (PASSWORD_WORKER_PRIORITY), so requests come first.
-      .default(navigator.hardwareConcurrency),
-    PASSWORD_WORKER_PRIORITY: z.enum(["idle", "normal"]).default("idle"),
+    /** Worker threads that run bcrypt: the hashes that run at once. */
+    PASSWORD_WORKERS: z.coerce.number().int().min(1).max(64).default(navigator.hardwareConcurrency),
+    /** Hashes that may wait for a password thread; one more is answered 503 at once. */
+    PASSWORD_QUEUE_LIMIT: z.coerce.number().int().min(0).max(100_000).default(32),
+    /** How long a hash may wait for a password thread before its request is answered 503. */
+    PASSWORD_QUEUE_WAIT_MS: positiveInt(2000),
     HOLD_TTL_SECONDS: positiveInt(600),
     /** Seats one user may hold or own for one show (PENDING and CONFIRMED bookings). */
     MAX_SEATS_PER_USER_PER_SHOW: positiveInt(10),

@@ -4,12 +4,13 @@ import {
   createAdmin,
   createShowFixture,
   holdSeats,
+  lapseHolds,
   payAndConfirm,
   registerUser,
   type ShowFixture,
   type TestUser,
 } from "./support/fixtures";
-import { createTestApp, query, sql, type TestApp } from "./support/harness";
+import { createTestApp, type TestApp } from "./support/harness";
 import { describeEachBackend } from "./support/services";
 
 /** Setup builds an app and its bookings through the API: generous on a busy machine. */
@@ -69,16 +70,7 @@ describeEachBackend("admin bookings list (%s)", (backend) => {
     );
     ids.lapsed = (await hold(bob, showY.show_id, [y1])).booking_id;
     // The hold ran out a minute ago; whether or not the cleanup job ran, it reads as EXPIRED.
-    await query(
-      app,
-      sql`update bookings set expires_at = now() - interval '1 minute'
-          where booking_id = ${ids.lapsed}`,
-    );
-    await query(
-      app,
-      sql`update show_seats set locked_until = now() - interval '1 minute'
-          where booking_id = ${ids.lapsed}`,
-    );
+    await lapseHolds(app, [ids.lapsed]);
   }, SETUP_TIMEOUT_MS);
 
   afterAll(async () => {

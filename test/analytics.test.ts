@@ -4,6 +4,7 @@ import {
   createAdmin,
   createShowFixture,
   holdSeats,
+  lapseHolds,
   payAndConfirm,
   registerUser,
   type ShowFixture,
@@ -54,19 +55,8 @@ describeEachBackend("admin analytics (%s)", (backend) => {
     await payAndConfirm(app, user, held);
     return held.booking_id;
   };
-  /** Makes a hold lapse without the API: its time and its seats' locks ran out a minute ago. */
-  const lapse = async (bookingId: number) => {
-    await query(
-      app,
-      sql`update bookings set expires_at = now() - interval '1 minute'
-          where booking_id = ${bookingId}`,
-    );
-    await query(
-      app,
-      sql`update show_seats set locked_until = now() - interval '1 minute'
-          where booking_id = ${bookingId}`,
-    );
-  };
+  /** Makes a hold lapse without the API: its time and its seats' locks ran out. */
+  const lapse = (bookingId: number) => lapseHolds(app, [bookingId]);
   const dateBooking = (bookingId: number, at: number) =>
     query(
       app,

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, spyOn, test } from "bun:test";
+import type { SQL } from "drizzle-orm";
+import { PgDialect } from "drizzle-orm/pg-core";
 import { sign } from "hono/jwt";
 import { expectError } from "./support/answers";
 import { createAdmin, registerUser, type TestUser } from "./support/fixtures";
@@ -147,15 +149,17 @@ describeEachBackend("auth on %s", (backend) => {
   });
 
   describe("user reads batched per event-loop turn", () => {
+    const dialect = new PgDialect();
     /** Statements that read the users table, counted while `work` runs. */
     async function usersQueriesDuring(work: () => Promise<unknown>): Promise<number> {
-      const session = app.runtime.shared.database.db._.session;
-      const prepare = spyOn(session, "prepareQuery");
+      const execute = spyOn(app.runtime.shared.database.db, "execute");
       try {
         await work();
-        return prepare.mock.calls.filter(([query]) => /\bfrom users\b/.test(query.sql)).length;
+        return execute.mock.calls.filter(([statement]) =>
+          /\bfrom users\b/.test(dialect.sqlToQuery(statement as SQL).sql),
+        ).length;
       } finally {
-        prepare.mockRestore();
+        execute.mockRestore();
       }
     }
 

@@ -1,6 +1,13 @@
 import { describe, expect, test } from "bun:test";
-import { sql } from "drizzle-orm";
-import { type DatabaseOptions, execRows, openDatabase } from "../src/db/client";
+import { eq, sql } from "drizzle-orm";
+import { pgTable, text } from "drizzle-orm/pg-core";
+import {
+  type DatabaseOptions,
+  execRows,
+  openDatabase,
+  type Queryable,
+  Statement,
+} from "../src/db/client";
 import { databaseUrl, hasPostgres } from "./support/services";
 
 interface SessionSettings {
@@ -64,3 +71,53 @@ describe.skipIf(!hasPostgres)("PostgreSQL pool sessions", () => {
     }
   });
 });
+
+/** A catalogue every database has, for a query-builder statement. */
+const namespaces = pgTable("pg_namespace", { name: text("nspname") });
+
+describe.skipIf(!hasPostgres)(
+  "raw statements run prepared, on the transaction's connection",
+  () => {
+    /** The statements prepared (by the protocol, not SQL PREPARE) on this transaction's session. */
+    const preparedOn = (tx: Queryable, marker: string) =>
+      execRows<{ statement: string }>(
+        tx,
+        sql`select statement from pg_prepared_statements
+          where not from_sql and strpos(statement, ${marker}) > 0`,
+      );
+
+    /** Inside one transaction: a Statement, an execRows and a query-builder select, each marked. */
+    async function preparedStatements(options: Omit<DatabaseOptions, "url">): Promise<string[]> {
+      const marker = `m${crypto.randomUUID().replaceAll("-", "")}`;
+      const statement = new Statement<{ n: number }, { n: number }>(
+        ({ n }) => sql`select ${n}::int as n ${sql.raw(`/* ${marker} statement */`)}`,
+      );
+      const handle = await openDatabase({ url: databaseUrl, poolMax: 2, ...options });
+      try {
+        return await handle.db.transaction(async (tx) => {
+          expect(await statement.rows(tx, { n: 7 })).toEqual([{ n: 7 }]);
+          await execRows(tx, sql`select ${1}::int as one ${sql.raw(`/* ${marker} execRows */`)}`);
+          await tx
+            .select({ name: namespaces.name })
+            .from(namespaces)
+            .where(eq(namespaces.name, sql.raw(`'/* ${marker} builder */'`)));
+          const rows = await preparedOn(tx, marker);
+          return rows
+            .map((row) => row.statement.replace(/^.*\/\* \w+ (\w+) \*\/.*$/s, "$1"))
+            .sort();
+        });
+      } finally {
+        await handle.close();
+      }
+    }
+
+    test("Statement and execRows are prepared on the transaction's connection, the query builder is not", async () => {
+      expect(await preparedStatements({})).toEqual(["execRows", "statement"]);
+    });
+
+    test("DB_PREPARE=false and DB_PGBOUNCER prepare nothing", async () => {
+      expect(await preparedStatements({ prepare: false })).toEqual([]);
+      expect(await preparedStatements({ behindPgBouncer: true })).toEqual([]);
+    });
+  },
+);

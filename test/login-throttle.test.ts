@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, spyOn, test } from "bun:test";
 import { PasswordHasher } from "../src/infra/password-hasher";
+import { AppError } from "../src/lib/errors";
 import { expectError } from "./support/answers";
 import { createTestApp, type TestApp, type TestResponse } from "./support/harness";
 import { describeEachBackend, redisUrl } from "./support/services";
@@ -114,6 +115,23 @@ describeEachBackend("per-account login throttle on %s", (backend) => {
       }
     } finally {
       broken.mockRestore();
+    }
+    expect((await loginFrom(app, user.email, user.password)).status).toBe(200);
+  });
+
+  test("a login refused because the password threads are busy is not counted", async () => {
+    const user = await account(app);
+    const busy = spyOn(PasswordHasher.prototype, "verify").mockRejectedValue(
+      new AppError("UNAVAILABLE", { retryAfterSeconds: 2 }),
+    );
+    try {
+      for (let attempt = 0; attempt <= FAILURES; attempt++) {
+        const answer = await loginFrom(app, user.email, "wrong-password");
+        expectError(answer, 503, "UNAVAILABLE");
+        expect(answer.headers.get("Retry-After")).toBe("2");
+      }
+    } finally {
+      busy.mockRestore();
     }
     expect((await loginFrom(app, user.email, user.password)).status).toBe(200);
   });

@@ -1,24 +1,14 @@
 import { afterAll, beforeAll, describe, expect, spyOn, test } from "bun:test";
-import { rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import bcrypt from "bcryptjs";
 import { PasswordHasher } from "../src/infra/password-hasher";
+import { expectError } from "./support/answers";
 import { createTestApp, query, sql, type TestApp } from "./support/harness";
-import { waitUntil } from "./support/processes";
-import {
-  policyOf,
-  SCHED_OTHER,
-  sharedThreadsAtIdle,
-  type ThreadPolicy,
-  threadPolicies,
-  workersAllIdle,
-} from "./support/thread-policies";
 
 describe("password hashing off the main thread", () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await createTestApp("embedded", { BCRYPT_COST: "10" });
+    // Every login of the storm is hashed, however slow a loaded machine makes the compares.
+    app = await createTestApp("embedded", { BCRYPT_COST: "10", PASSWORD_QUEUE_WAIT_MS: "60000" });
   });
   afterAll(() => app.close());
 
@@ -100,47 +90,86 @@ describe("closing while a password hash runs", () => {
   });
 });
 
-// Scheduling policies are a Linux notion; CI runs on Linux.
-describe.if(process.platform === "linux")("password workers at idle priority", () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await createTestApp("embedded", {
-      PASSWORD_WORKERS: "3",
-      PASSWORD_WORKER_PRIORITY: "idle",
-    });
-  });
-  afterAll(() => app.close());
+describe("the password pool's bound", () => {
+  const email = "bound@example.com";
+  const password = "bound-password-1";
 
-  test("each worker thread runs under SCHED_IDLE, the threads the process shares do not", async () => {
-    await waitUntil(
-      async () => workersAllIdle(threadPolicies(), 3),
-      () => `this process's threads: ${JSON.stringify(threadPolicies())}`,
+  /** An app with one password thread and the given bound, one account, and its decoy hash done. */
+  async function boundedApp(env: Record<string, string>): Promise<TestApp> {
+    const app = await createTestApp("embedded", { PASSWORD_WORKERS: "1", ...env });
+    await query(
+      app,
+      sql`insert into users (email, password_hash)
+          values (${email}, ${bcrypt.hashSync(password, Number(env.BCRYPT_COST))})`,
     );
-    expect(policyOf("/proc/thread-self/stat").policy).toBe(SCHED_OTHER);
-    expect(sharedThreadsAtIdle(threadPolicies())).toEqual([]);
-    // Hashing still works from the idle threads.
-    const hash = await app.runtime.services.auth.hashPassword("idle-password");
-    expect(hash).toMatch(/^\$2[aby]\$04\$/);
+    // The first login also starts the decoy hash: let it finish before the storm.
+    expect((await login(app)).status).toBe(200);
+    return app;
+  }
+
+  const login = (app: TestApp) =>
+    app.request("POST", "/api/v1/auth/login", { body: { email, password } });
+
+  /** Every login at once; each answer with the order it came in. */
+  async function storm(app: TestApp, logins: number) {
+    let answered = 0;
+    return Promise.all(
+      Array.from({ length: logins }, () =>
+        login(app).then((response) => ({ ...response, order: answered++ })),
+      ),
+    );
+  }
+
+  test("logins beyond the queue are answered 503 at once; the queued ones succeed", async () => {
+    const app = await boundedApp({ BCRYPT_COST: "10", PASSWORD_QUEUE_LIMIT: "2" });
+    try {
+      const answers = await storm(app, 12);
+      const refused = answers.filter((answer) => answer.status === 503);
+      const succeeded = answers.filter((answer) => answer.status === 200);
+      // One compare runs, two wait; the other nine are refused.
+      expect({ refused: refused.length, succeeded: succeeded.length }).toEqual({
+        refused: 9,
+        succeeded: 3,
+      });
+      for (const answer of refused) {
+        expectError(answer, 503, "UNAVAILABLE");
+        expect(answer.headers.get("Retry-After")).toBe("2");
+      }
+      // Refused without waiting for a compare: every refusal came before the first success.
+      expect(Math.max(...refused.map((answer) => answer.order))).toBeLessThan(
+        Math.min(...succeeded.map((answer) => answer.order)),
+      );
+      expect(succeeded[0]?.body.user.email).toBe(email);
+    } finally {
+      await app.close();
+    }
   });
 
-  test("the GC's shared helper threads stay at normal priority in a fresh process", async () => {
-    // Run where no collection has happened yet, so the helpers are made after the workers.
-    const script = `
-      import { PasswordHasher } from ${JSON.stringify(`${import.meta.dir}/../src/infra/password-hasher.ts`)};
-      import { threadPolicies } from ${JSON.stringify(`${import.meta.dir}/support/thread-policies.ts`)};
-      const hasher = new PasswordHasher({ cost: 4, size: 2, priority: "idle" });
-      await Promise.all(Array.from({ length: 200 }, (_, i) => hasher.hash("pw" + i)));
-      Bun.gc(true);
-      console.log(JSON.stringify(threadPolicies()));
-      process.exit(0);`;
-    const file = join(tmpdir(), `evently-idle-threads-${process.pid}.ts`);
-    await Bun.write(file, script);
-    const child = Bun.spawn([process.execPath, file], { stdout: "pipe", stderr: "inherit" });
-    const threads: ThreadPolicy[] = JSON.parse(await new Response(child.stdout).text());
-    expect(await child.exited).toBe(0);
-    rmSync(file);
-    expect(workersAllIdle(threads, 2)).toBe(true);
-    expect(threads.some((thread) => thread.name === "HeapHelper")).toBe(true);
-    expect(sharedThreadsAtIdle(threads)).toEqual([]);
+  test("a login that waits longer than the bound is answered 503 then, not later", async () => {
+    const waitMs = 300;
+    const app = await boundedApp({
+      BCRYPT_COST: "10",
+      PASSWORD_QUEUE_LIMIT: "1000",
+      PASSWORD_QUEUE_WAIT_MS: String(waitMs),
+    });
+    try {
+      const startedAt = performance.now();
+      // Thirty cost-10 compares on one thread take seconds; the wait bound cuts that short.
+      const answers = await storm(app, 30);
+      const elapsed = performance.now() - startedAt;
+      const statuses = new Set(answers.map((answer) => answer.status));
+      expect([...statuses].sort()).toEqual([200, 503]);
+      for (const answer of answers.filter((answer) => answer.status === 503)) {
+        expectError(answer, 503, "UNAVAILABLE");
+        expect(answer.headers.get("Retry-After")).toBe("1");
+      }
+      // The wait bound, then at most the compares that started within it (cost-10 compares
+      // take ~100 ms here; a few seconds of slack for a loaded machine).
+      expect(elapsed).toBeLessThan(waitMs + 3000);
+      // The account is not locked out by the refusals: the next login goes through.
+      expect((await login(app)).status).toBe(200);
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -11,6 +11,7 @@ import {
   createShowFixture,
   createUsersDirect,
   holdSeats,
+  lapseHolds,
   payAndConfirm,
   type TestUser,
 } from "./support/fixtures";
@@ -173,15 +174,9 @@ describe.skipIf(serviceAbsent(pgbouncerUrl))("PgBouncer in transaction pooling",
         ),
       );
       expect(statuses(holds)).toEqual({ 200: 30 });
-      await query(
+      await lapseHolds(
         app,
-        sql`update bookings set expires_at = now() - interval '1 second'
-            where show_id = ${show.show_id}`,
-      );
-      await query(
-        app,
-        sql`update show_seats set locked_until = now() - interval '1 second'
-            where show_id = ${show.show_id} and status = 'LOCKED'`,
+        holds.map((hold) => hold.body.booking_id as number),
       );
       const deps = { ...app.runtime.cleanup, logger: createLogger("silent") };
 

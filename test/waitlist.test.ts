@@ -9,6 +9,7 @@ import {
   createShowFixture,
   createUsersDirect,
   holdSeats,
+  lapseHolds,
   payAndConfirm,
   registerUser,
   type ShowFixture,
@@ -241,17 +242,8 @@ describeEachBackend("waitlist (%s)", (backend) => {
     // The buyer's hold on the first seat runs out (and its Redis lock with it).
     const seatId = show.seat_ids[0] as number;
     const lapsedBooking = bookings.get(seatId) as number;
-    const [row] = await query<{ lock_token: string }>(
-      app,
-      sql`update bookings set expires_at = now() - interval '1 second'
-          where booking_id = ${lapsedBooking} returning lock_token::text as lock_token`,
-    );
-    await query(
-      app,
-      sql`update show_seats set locked_until = now() - interval '1 second'
-      where booking_id = ${lapsedBooking}`,
-    );
-    await app.runtime.shared.locks.release(show.show_id, [seatId], row?.lock_token as string);
+    const [lockToken] = await lapseHolds(app, [lapsedBooking]);
+    await app.runtime.shared.locks.release(show.show_id, [seatId], lockToken as string);
 
     const refused = await holdSeats(app, passerBy, show.show_id, [seatId]);
     expect(refused.status).toBe(409);

@@ -8,6 +8,7 @@ import {
   createShowFixture,
   createUsersDirect,
   holdSeats,
+  lapseHolds,
   type ShowFixture,
 } from "./support/fixtures";
 import { createTestApp, query, sql, type TestApp } from "./support/harness";
@@ -125,16 +126,7 @@ describeEachBackend("hold expiry cleanup on %s", (backend) => {
       perRow: 15,
     });
     const bookingIds = await holdOneSeatEach(app, show, 60);
-    await query(
-      app,
-      sql`update bookings set expires_at = now() - interval '1 second'
-      where booking_id in ${bookingIds}`,
-    );
-    await query(
-      app,
-      sql`update show_seats set locked_until = now() - interval '1 second'
-      where booking_id in ${bookingIds}`,
-    );
+    await lapseHolds(app, bookingIds);
 
     const [first, second] = await Promise.all([
       expireLapsedHolds(deps(), 7),

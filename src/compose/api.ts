@@ -47,8 +47,8 @@ export async function composeApiOn(shared: Shared): Promise<Api> {
   const passwords = new PasswordHasher({
     cost: config.BCRYPT_COST,
     size: config.PASSWORD_WORKERS,
-    priority: config.PASSWORD_WORKER_PRIORITY,
-    warn: (message) => logger.warn(message),
+    queueLimit: config.PASSWORD_QUEUE_LIMIT,
+    maxWaitMs: config.PASSWORD_QUEUE_WAIT_MS,
   });
   const services = createServices({ ...shared, db: database.db, health, passwords });
   metrics.addGauges({

@@ -51,7 +51,12 @@ export async function composeWorker(config: Config, options: SharedOptions = {})
  */
 async function ensureConfiguredAdmin({ config, database }: Shared): Promise<void> {
   if (!config.ADMIN_EMAIL || !config.ADMIN_PASSWORD) return;
-  const passwords = new PasswordHasher({ cost: config.BCRYPT_COST, size: 1 });
+  const passwords = new PasswordHasher({
+    cost: config.BCRYPT_COST,
+    size: 1,
+    queueLimit: 1,
+    maxWaitMs: config.PASSWORD_QUEUE_WAIT_MS,
+  });
   try {
     const auth = new AuthService(database.db, passwords, {
       jwtSecret: config.JWT_SECRET,

@@ -1,36 +1,20 @@
 import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
-import { type Placeholder, type Query, type SQL, sql } from "drizzle-orm";
 import {
-  type PgDatabase,
-  PgDialect,
-  PgPreparedQuery,
-  type PgQueryResultHKT,
-} from "drizzle-orm/pg-core";
+  fillPlaceholders,
+  type Placeholder,
+  type Query,
+  type QueryWithTypings,
+  SQL,
+  sql,
+} from "drizzle-orm";
+import { type PgDatabase, PgDialect, type PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
-import { withoutStatementValues } from "./errors";
+// Failed statements lose their values before anything can log them (every driver, every caller).
+import "./failed-query-values";
 import * as schema from "./schema";
-
-/**
- * Every statement of both drivers runs through this drizzle method, which wraps a failure in
- * an error that quotes the statement's values: they are taken out here, once for every caller.
- */
-const preparedQuery = PgPreparedQuery.prototype as unknown as {
-  queryWithCache(this: unknown, ...args: unknown[]): Promise<unknown>;
-};
-const queryWithCache = preparedQuery.queryWithCache;
-if (typeof queryWithCache !== "function") {
-  throw new Error(
-    "drizzle's PgPreparedQuery.queryWithCache is gone: failed queries would print their values",
-  );
-}
-preparedQuery.queryWithCache = function (...args) {
-  return queryWithCache.apply(this, args).catch((error: unknown) => {
-    throw withoutStatementValues(error);
-  });
-};
 
 export type Schema = typeof schema;
 /** The drizzle database every service uses; it does not know which driver is underneath. */
@@ -79,8 +63,7 @@ export interface DatabaseOptions {
   /**
    * Closes a pooled connection after this long unused; 0 (the default) never does. A sale
    * after a quiet spell should not first open the pool again: a new backend starts with cold
-   * caches and prepares every statement anew (S4 after 45 idle seconds: 503 purchases/s with
-   * 30 s, 740–777 with connections kept).
+   * caches and prepares every statement anew.
    */
   idleTimeoutSeconds?: number;
 }
@@ -103,7 +86,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
           },
     });
     return {
-      db: drizzlePostgres({ client, schema }) as unknown as Database,
+      db: drizzlePostgres({
+        client: preparingRawStatements(client),
+        schema,
+      }) as unknown as Database,
       driver: "postgres",
       close: () => client.end({ timeout: 5 }),
     };
@@ -121,17 +107,72 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
 const dialect = new PgDialect();
 
 /**
- * Runs raw SQL as a prepared statement and returns its rows, whichever driver is underneath.
- * (drizzle's db.execute never prepares; on the hot paths parsing and planning each statement
- * again is a large share of PostgreSQL's work.) The pool's DB_PREPARE=false still wins.
+ * Texts of the raw statements (execRows, Statement): the ones that run as prepared statements
+ * (postgres.js keeps one per text and connection). As many as the code writes distinct texts.
  */
-export async function execRows<T>(db: Queryable, statement: SQL): Promise<T[]> {
-  return runQuery<T>(db, dialect.sqlToQuery(statement));
+const rawStatements = new Set<string>();
+
+/**
+ * A statement already written as text and values: drizzle's db.execute sends it as it is
+ * instead of writing the text from a template again on every run (see Statement).
+ */
+class Written extends SQL {
+  constructor(private readonly query: Query) {
+    super([]);
+  }
+
+  override toQuery(): QueryWithTypings {
+    return this.query;
+  }
 }
 
-async function runQuery<T>(db: Queryable, query: Query, values?: Record<string, unknown>) {
-  const result = await db._.session.prepareQuery(query, undefined, "raw", false).execute(values);
+/**
+ * The postgres.js client drizzle runs on, and each transaction's and savepoint's connection it
+ * hands out, with one change: the raw statements run as prepared statements. drizzle prepares
+ * only query-builder statements given a name (`.prepare("name")`) and runs `db.execute`
+ * unprepared; postgres.js prepares a text when asked (`unsafe(text, params, { prepare: true })`)
+ * and its pool setting `prepare: false` (DB_PREPARE=false, PgBouncer) still wins. On the hot
+ * paths parsing and planning each statement again was a large share of PostgreSQL's work.
+ */
+function preparingRawStatements<Client extends postgres.Sql | postgres.TransactionSql>(
+  client: Client,
+): Client {
+  return new Proxy(client, {
+    get(target, key) {
+      // postgres.js's methods are closures over their connection: no `this` to keep.
+      const value = Reflect.get(target, key) as (...args: unknown[]) => unknown;
+      switch (key) {
+        case "unsafe":
+          return (text: string, params?: unknown[], options?: object) =>
+            value(text, params, rawStatements.has(text) ? { ...options, prepare: true } : options);
+        case "begin":
+        case "savepoint":
+          return (...args: unknown[]) => {
+            const body = args.pop() as (connection: postgres.TransactionSql) => unknown;
+            return value(...args, (connection: postgres.TransactionSql) =>
+              body(preparingRawStatements(connection)),
+            );
+          };
+        default:
+          return value;
+      }
+    },
+  });
+}
+
+/** Runs a written statement through drizzle's db.execute (a transaction's on its connection). */
+async function run<T>(db: Queryable, query: Query): Promise<T[]> {
+  rawStatements.add(query.sql);
+  const result: unknown = await db.execute(new Written(query));
   return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}
+
+/**
+ * Runs raw SQL as a prepared statement and returns its rows, whichever driver is underneath,
+ * on the transaction's connection when `db` is one. The pool's DB_PREPARE=false still wins.
+ */
+export async function execRows<T>(db: Queryable, statement: SQL): Promise<T[]> {
+  return run<T>(db, dialect.sqlToQuery(statement));
 }
 
 type Placeholders<Params> = { [Name in keyof Params & string]: Placeholder<Name> };
@@ -152,7 +193,10 @@ export class Statement<Params extends Required<Params>, Row> {
   }
 
   rows(db: Queryable, params: Params): Promise<Row[]> {
-    return runQuery<Row>(db, this.query, params);
+    return run<Row>(db, {
+      sql: this.query.sql,
+      params: fillPlaceholders(this.query.params, params),
+    });
   }
 }
 

@@ -1,3 +1,4 @@
+import { AppError } from "../lib/errors";
 import type { PasswordJob, PasswordResult } from "./password-worker";
 
 type JobInput = PasswordJob extends infer J
@@ -6,74 +7,46 @@ type JobInput = PasswordJob extends infer J
     : never
   : never;
 
-interface Pending {
-  worker: number;
-  resolve: (value: string | boolean) => void;
-  reject: (error: Error) => void;
-}
-
 export interface PasswordHasherOptions {
   /** bcrypt cost of new hashes. */
   cost: number;
-  /** Worker threads. */
-  size?: number;
-  /**
-   * "idle": the worker threads hash only with CPU nothing else wants (SCHED_IDLE), so a login
-   * storm does not slow a sale, and logins still use every idle core. Default "normal".
-   */
-  priority?: "idle" | "normal";
-  /** Told when a worker could not lower its priority (it then hashes at normal priority). */
-  warn?: (message: string) => void;
+  /** Worker threads: the hashes that run at once. */
+  size: number;
+  /** Hashes that may wait for a thread; one more is refused at once. */
+  queueLimit: number;
+  /** How long a hash may wait for a thread before it is refused (ms). */
+  maxWaitMs: number;
+}
+
+interface Job {
+  id: number;
+  input: JobInput;
+  resolve: (value: string | boolean) => void;
+  reject: (error: Error) => void;
+  /** Refuses the job if no thread took it in time; cleared when one does. */
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+interface Thread {
+  worker: Worker;
+  job?: Job;
 }
 
 /**
  * bcrypt (bcryptjs) on a pool of worker threads: a hash costs tens of milliseconds of CPU,
- * which on the main thread would stall every other request.
+ * which on the main thread would stall every other request. The threads run at normal
+ * priority, one hash each at a time, so hashing takes at most `size` cores from the requests;
+ * a hash waits for a thread in a queue bounded in length (`queueLimit`) and in time
+ * (`maxWaitMs`), and beyond either bound it is refused with 503 `UNAVAILABLE` and Retry-After.
+ * However busy the machine, a login is answered within about maxWaitMs plus one hash.
  */
 export class PasswordHasher {
-  private readonly workers: Worker[];
-  private readonly pending = new Map<number, Pending>();
-  private readonly load: number[];
+  private readonly threads: Thread[] = [];
+  private readonly queue: Job[] = [];
   private nextId = 1;
   private closed = false;
 
-  constructor(private readonly options: PasswordHasherOptions) {
-    const size = options.size ?? 1;
-    if (options.priority === "idle") {
-      // A thread inherits the policy of the thread that creates it. JSC's GC helper threads
-      // serve every heap of the process and are made on first use: a collection here makes
-      // them now, at normal priority, never from an idle worker (the main thread's collections
-      // would then wait on threads that only run when nothing else wants the CPU).
-      Bun.gc(true);
-    }
-    this.load = Array.from({ length: size }, () => 0);
-    this.workers = Array.from({ length: size }, (_, index) => this.spawn(index));
-  }
-
-  private spawn(index: number): Worker {
-    const worker = new Worker(new URL("./password-worker.ts", import.meta.url));
-    worker.onmessage = (event: MessageEvent<PasswordResult>) => this.settle(event.data);
-    // A crashed worker fails its jobs (no login hangs) and is replaced.
-    worker.onerror = (event) => {
-      for (const [id, pending] of this.pending) {
-        if (pending.worker !== index) continue;
-        this.pending.delete(id);
-        pending.reject(new Error(`password worker failed: ${event.message}`));
-      }
-      worker.terminate();
-      this.workers[index] = this.spawn(index);
-    };
-    // Idle workers must not keep the process alive at shutdown.
-    worker.unref();
-    if (this.options.priority === "idle") {
-      this.runOn(index, worker, { op: "idle" }).catch((error) => {
-        if (!this.closed) {
-          this.options.warn?.(`password worker runs at normal priority: ${error.message}`);
-        }
-      });
-    }
-    return worker;
-  }
+  constructor(private readonly options: PasswordHasherOptions) {}
 
   hash(password: string): Promise<string> {
     return this.run({ op: "hash", password, cost: this.options.cost }) as Promise<string>;
@@ -85,40 +58,87 @@ export class PasswordHasher {
 
   close(): void {
     this.closed = true;
-    for (const worker of this.workers) worker.terminate();
-    for (const { reject } of this.pending.values()) reject(new Error("password hasher closed"));
-    this.pending.clear();
+    const error = new Error("password hasher closed");
+    for (const thread of this.threads) {
+      thread.worker.terminate();
+      thread.job?.reject(error);
+    }
+    this.threads.length = 0;
+    for (const job of this.queue.splice(0)) {
+      clearTimeout(job.timer);
+      job.reject(error);
+    }
   }
 
-  private run(job: JobInput): Promise<string | boolean> {
-    const index = this.load.indexOf(Math.min(...this.load));
-    return this.runOn(index, this.workers[index] as Worker, job);
-  }
-
-  private runOn(index: number, worker: Worker, job: JobInput): Promise<string | boolean> {
-    const id = this.nextId++;
-    this.load[index] = (this.load[index] ?? 0) + 1;
-    return new Promise<string | boolean>((resolve, reject) => {
-      this.pending.set(id, {
-        worker: index,
-        resolve: (value) => {
-          this.load[index] = (this.load[index] ?? 1) - 1;
-          resolve(value);
-        },
-        reject: (error) => {
-          this.load[index] = (this.load[index] ?? 1) - 1;
-          reject(error);
-        },
-      });
-      worker.postMessage({ ...job, id } as PasswordJob);
+  private run(input: JobInput): Promise<string | boolean> {
+    if (this.closed) return Promise.reject(new Error("password hasher closed"));
+    return new Promise((resolve, reject) => {
+      const job: Job = { id: this.nextId++, input, resolve, reject };
+      const thread = this.idleThread();
+      if (thread) return this.start(thread, job);
+      if (this.queue.length >= this.options.queueLimit) return reject(this.busy());
+      job.timer = setTimeout(() => {
+        const index = this.queue.indexOf(job);
+        if (index >= 0) this.queue.splice(index, 1);
+        reject(this.busy());
+      }, this.options.maxWaitMs);
+      this.queue.push(job);
     });
   }
 
-  private settle(result: PasswordResult): void {
-    const pending = this.pending.get(result.id);
-    if (!pending) return;
-    this.pending.delete(result.id);
-    if ("error" in result) pending.reject(new Error(result.error));
-    else pending.resolve(result.value);
+  /** A thread with no job, started on demand (a process that never hashes starts none). */
+  private idleThread(): Thread | undefined {
+    const idle = this.threads.find((thread) => !thread.job);
+    if (idle || this.threads.length >= this.options.size) return idle;
+    const thread: Thread = { worker: this.spawn() };
+    this.threads.push(thread);
+    return thread;
+  }
+
+  private spawn(): Worker {
+    const worker = new Worker(new URL("./password-worker.ts", import.meta.url));
+    worker.onmessage = (event: MessageEvent<PasswordResult>) => this.settle(worker, event.data);
+    // A crashed worker fails its job (no login hangs) and is replaced.
+    worker.onerror = (event) => {
+      const thread = this.threads.find((candidate) => candidate.worker === worker);
+      worker.terminate();
+      if (!thread) return;
+      const job = thread.job;
+      thread.job = undefined;
+      thread.worker = this.spawn();
+      job?.reject(new Error(`password worker failed: ${event.message}`));
+      this.next(thread);
+    };
+    // Idle workers must not keep the process alive at shutdown.
+    worker.unref();
+    return worker;
+  }
+
+  private start(thread: Thread, job: Job): void {
+    clearTimeout(job.timer);
+    thread.job = job;
+    thread.worker.postMessage({ ...job.input, id: job.id } as PasswordJob);
+  }
+
+  private settle(worker: Worker, result: PasswordResult): void {
+    const thread = this.threads.find((candidate) => candidate.worker === worker);
+    const job = thread?.job;
+    if (!thread || job?.id !== result.id) return;
+    thread.job = undefined;
+    if ("error" in result) job.reject(new Error(result.error));
+    else job.resolve(result.value);
+    this.next(thread);
+  }
+
+  private next(thread: Thread): void {
+    const job = this.queue.shift();
+    if (job) this.start(thread, job);
+  }
+
+  private busy(): AppError<"UNAVAILABLE"> {
+    return new AppError("UNAVAILABLE", {
+      message: "Too many passwords are being checked right now; retry shortly",
+      retryAfterSeconds: Math.max(1, Math.ceil(this.options.maxWaitMs / 1000)),
+    });
   }
 }

@@ -21,6 +21,11 @@ import {
 
 export const TEST_JWT_SECRET = "test-secret-that-is-at-least-32-characters-long";
 
+/** Setup builds an app and data through the API: generous, as CI machines may be busy. */
+export const SETUP_TIMEOUT_MS = 60_000;
+/** The largest id a route accepts (PostgreSQL's int): an id that is valid but never exists. */
+export const MAX_ID = 2_147_483_647;
+
 export interface TestApp {
   runtime: Api;
   config: Config;

@@ -22,7 +22,7 @@ const register = createRoute({
   tags: ["Auth"],
   summary: "Create a user account",
   description:
-    'Emails are case-insensitive. Accounts are always role `user`: a body asking for `role: "admin"` is refused with 403. Passwords are 8–128 characters, not whitespace only; bcrypt compares only their first 72 bytes (UTF-8), so two passwords that share those bytes are the same password.',
+    'Emails are case-insensitive. Accounts are always role `user`: a body asking for `role: "admin"` is refused with 403. Passwords are 8–128 characters, not whitespace only; bcrypt compares only their first 72 bytes (UTF-8), so two passwords that share those bytes are the same password. Like login, answered 503 `UNAVAILABLE` with `Retry-After` when the password pool is busy beyond its bound.',
   request: {
     body: jsonBody(
       AccountFields.extend({
@@ -43,7 +43,7 @@ const login = createRoute({
   tags: ["Auth"],
   summary: "Exchange email and password for a token",
   description:
-    "Wrong password and unknown email get the same 401 `INVALID_CREDENTIALS`. Besides the per-address limit, failed logins are counted per account (email, in any letter case) from every address: after `LOGIN_FAILURES_PER_EMAIL` failures (10 by default) within `LOGIN_FAILURE_WINDOW_SECONDS` (900) of the first, every login to that account, the right password included, is 429 `RATE_LIMITED` with `Retry-After` until the window ends. A successful login starts the count afresh. Unknown emails are counted the same way.",
+    "Wrong password and unknown email get the same 401 `INVALID_CREDENTIALS`. Besides the per-address limit, failed logins are counted per account (email, in any letter case) from every address: after `LOGIN_FAILURES_PER_EMAIL` failures (10 by default) within `LOGIN_FAILURE_WINDOW_SECONDS` (900) of the first, every login to that account, the right password included, is 429 `RATE_LIMITED` with `Retry-After` until the window ends. A successful login starts the count afresh. Unknown emails are counted the same way. Passwords are checked on a bounded pool: when more checks wait than `PASSWORD_QUEUE_LIMIT` (32), or one waits longer than `PASSWORD_QUEUE_WAIT_MS` (2 s), the login is answered 503 `UNAVAILABLE` with `Retry-After`; retry then.",
   request: {
     body: jsonBody(z.object({ email: text().max(254), password: z.string().max(128) })),
   },
