@@ -145,4 +145,49 @@ describe.skipIf(!hasPostgresAndRedis)("best-available races on real PostgreSQL a
     expect(ended?.expired).toBe(30);
     expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
   });
+
+  test("releases racing picks row by row: every freed block is found again, no row is hidden", async () => {
+    // 10 rows of 30 (which pair up exactly): 150 pairs, all held first.
+    const show = await createShowFixture(app, adminToken, {
+      rows: ["A", "B", "C", "D", "E", "F", "G", "H", "I", "J"],
+      perRow: 30,
+    });
+    const users = await createUsersDirect(app, 250);
+    const first = await Promise.all(
+      users.slice(0, 150).map((user) => holdBest(app, user, show.show_id, 2)),
+    );
+    expect(answersOf(first)).toEqual({ 200: 150 });
+    expect(await freeSeats(app, show.show_id)).toBe(0);
+    // 50 are cancelled and 30 run out while 60 other users pick pairs.
+    const lapsed = first.slice(50, 80).map((response) => response.body.booking_id as number);
+    await lapseHolds(app, lapsed);
+    const cancels = first.slice(0, 50).map((response, index) =>
+      app.request("POST", `/api/v1/bookings/${response.body.booking_id}/cancel`, {
+        token: (users[index] as { token: string }).token,
+        body: {},
+      }),
+    );
+    const picks = users.slice(150, 210).map((user) => holdBest(app, user, show.show_id, 2));
+    const [cancelled, picked] = await Promise.all([Promise.all(cancels), Promise.all(picks)]);
+
+    expect(answersOf(cancelled)).toEqual({ 200: 50 });
+    for (const answer of Object.keys(answersOf(picked))) {
+      expect(["200", "409 NOT_ENOUGH_SEATS"]).toContain(answer);
+    }
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+
+    // Then one at a time until refused: the refusal comes only once no pair is left.
+    const after: TestResponse[] = [];
+    for (const user of users.slice(210)) {
+      const response = await holdBest(app, user, show.show_id, 2);
+      after.push(response);
+      if (response.status !== 200) break;
+    }
+    const refusal = after.at(-1) as TestResponse;
+    expect(refusal.status).toBe(409);
+    expect(refusal.body.details.largest_block).toBeLessThanOrEqual(1);
+    const told = [...toldOf(first.slice(80)), ...toldOf(picked), ...toldOf(after)];
+    expect(await toldHoldViolations(app, show.show_id, told, 80)).toEqual([]);
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+  });
 });

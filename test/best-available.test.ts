@@ -201,6 +201,100 @@ describeEachBackend("best-available holds (%s)", (backend) => {
     expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
   });
 
+  /** Each row's hint (show_rows), by row name. */
+  async function hints(showId: number): Promise<Record<string, number>> {
+    const rows = await query<{ seat_row: string; largest_free_hint: number }>(
+      app,
+      sql`select seat_row, largest_free_hint from show_rows where show_id = ${showId}`,
+    );
+    return Object.fromEntries(rows.map((row) => [row.seat_row, row.largest_free_hint]));
+  }
+
+  test("a block freed in a front row by a cancel or an expiry is picked again before the rows behind", async () => {
+    const show = await showWithSeats([...row("A", 4), ...row("B", 4)]);
+    const first = ok(await holdBest(app, buyer, show.show_id, 2));
+    expect(names(first)).toEqual(["A2", "A3"]);
+    expect(names(ok(await holdBest(app, buyer, show.show_id, 2)))).toEqual(["B2", "B3"]);
+    // Both rows are read: no pair is left in either.
+    expect(await hints(show.show_id)).toEqual({ A: 1, B: 1 });
+
+    ok(
+      await app.request("POST", `/api/v1/bookings/${first.booking_id}/cancel`, {
+        token: buyer.token,
+        body: {},
+      }),
+    );
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+    const again = ok(await holdBest(app, buyer, show.show_id, 2));
+    expect(names(again)).toEqual(["A2", "A3"]);
+
+    // The hold runs out: the next pick finds no pair free, expires it and takes its seats.
+    await lapseHolds(app, [again.booking_id]);
+    expect(names(ok(await holdBest(app, buyer, show.show_id, 2)))).toEqual(["A2", "A3"]);
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+  });
+
+  test("hints that say too much are corrected; hints that say too little never refuse a free block", async () => {
+    const show = await showWithSeats([...row("A", 4), ...row("B", 4)]);
+    // Exact holds fill row A behind the hints' back.
+    ok(await holdSeats(app, buyer, show.show_id, ["A1", "A2", "A3", "A4"].map(show.seatId)));
+    expect(names(ok(await holdBest(app, buyer, show.show_id, 2)))).toEqual(["B2", "B3"]);
+    expect(await hints(show.show_id)).toEqual({ A: 0, B: 1 });
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+
+    // Hints below the truth (never written so; as if they were): the statement that ranks
+    // every seat still finds what is free.
+    await query(
+      app,
+      sql`update show_rows set largest_free_hint = 0 where show_id = ${show.show_id}`,
+    );
+    expect(names(ok(await holdBest(app, buyer, show.show_id, 1)))).toEqual(["B1"]);
+    const refused = await holdBest(app, buyer, show.show_id, 2);
+    expectError(refused, 409, "NOT_ENOUGH_SEATS");
+    expect(refused.body.details).toEqual({ available_seats: 1, largest_block: 1 });
+  });
+
+  test("seats added to the venue after the show was created are picked in their place", async () => {
+    const fixture = await createShowFixture(app, adminToken, { rows: ["B"], perRow: 2 });
+    expect(names(ok(await holdBest(app, buyer, fixture.show_id, 2)))).toEqual(["B1", "B2"]);
+    expectError(await holdBest(app, buyer, fixture.show_id, 2), 409, "NOT_ENOUGH_SEATS");
+
+    // A row in front of B, and B made longer.
+    ok(
+      await app.request("POST", `/api/v1/admin/venues/${fixture.venue_id}/seats`, {
+        token: adminToken,
+        body: {
+          rows: [
+            { seat_row: "A", count: 2 },
+            { seat_row: "B", count: 2, start_number: 3 },
+          ],
+        },
+      }),
+      201,
+    );
+    expect(names(ok(await holdBest(app, buyer, fixture.show_id, 2)))).toEqual(["A1", "A2"]);
+    expect(names(ok(await holdBest(app, buyer, fixture.show_id, 2)))).toEqual(["B3", "B4"]);
+    expect(await bookingInvariantViolations(app, fixture.show_id)).toEqual([]);
+
+    // Ranked seats added later decide over rows, as in a layout ranked from the start.
+    ok(
+      await app.request("POST", `/api/v1/admin/venues/${fixture.venue_id}/seats`, {
+        token: adminToken,
+        body: {
+          seats: [
+            { seat_row: "C", seat_number: 1, rank: 1 },
+            { seat_row: "C", seat_number: 2, rank: 1 },
+            { seat_row: "C", seat_number: 3 },
+            { seat_row: "C", seat_number: 4 },
+          ],
+        },
+      }),
+      201,
+    );
+    expect(names(ok(await holdBest(app, buyer, fixture.show_id, 2)))).toEqual(["C1", "C2"]);
+    expect(names(ok(await holdBest(app, buyer, fixture.show_id, 2)))).toEqual(["C3", "C4"]);
+  });
+
   test("a retried request with the same Idempotency-Key holds once and replays the answer", async () => {
     const show = await showWithSeats(row("A", 6));
     const send = () =>

@@ -5,8 +5,10 @@ import {
   doubleSoldSeats,
   doubleSoldSentence,
   heldSeats,
+  hiddenRowSentence,
   logOutOfStepSentence,
   outOfStepSentence,
+  rowsHiddenFromPickers,
   seatRowsOutOfStep,
 } from "../../test/support/booking-invariants";
 import { connectPostgres, rowsOf, type Sql } from "./databases";
@@ -38,7 +40,8 @@ const SHOWN_VIOLATIONS = 20;
  * locks (test/support/booking-invariants.ts, as the tests check them, plus what clients were told):
  * no seat in two active bookings; active bookings' seats are exactly the seats clients were
  * told they got; show_seats' LOCKED/BOOKED rows are exactly those seats; a LOCKED seat's key
- * holds its booking's lock_token, a BOOKED seat's key the BOOKED marker, a free seat no key.
+ * holds its booking's lock_token, a BOOKED seat's key the BOOKED marker, a free seat no key;
+ * and no free block is hidden from best-available picks (rowsHiddenFromPickers).
  */
 export class OversellCheck {
   private readonly sql?: Sql;
@@ -64,6 +67,7 @@ export class OversellCheck {
       ...oversold,
       ...(await this.seatRowsDisagree(this.sql, showId)),
       ...(await this.logDisagrees(this.sql, showId)),
+      ...(await this.rowsHidden(this.sql, showId)),
       ...(await this.clientsWereToldOtherwise(this.sql, showId, told)),
       ...(await this.locksDisagree(this.sql, showId, venueSeatIds)),
     ];
@@ -94,6 +98,10 @@ export class OversellCheck {
 
   private async logDisagrees(sql: Sql, showId: number): Promise<string[]> {
     return (await rowsOf(sql, bookingLogOutOfStep(showId))).map(logOutOfStepSentence);
+  }
+
+  private async rowsHidden(sql: Sql, showId: number): Promise<string[]> {
+    return (await rowsOf(sql, rowsHiddenFromPickers(showId))).map(hiddenRowSentence);
   }
 
   private async clientsWereToldOtherwise(

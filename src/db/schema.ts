@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import {
   bigserial,
+  boolean,
   check,
   index,
   integer,
@@ -211,6 +212,46 @@ export const showSeats = pgTable(
       sql`(${table.status} in ('LOCKED', 'BOOKED')) = (${table.booking_id} is not null)`,
     ),
   ],
+);
+
+/**
+ * One row per (show, row of seats), created with the show's show_seats rows (a trigger on
+ * their insert, see the show_rows migration), for best-available picks of unranked layouts.
+ * A picker locks the first rows whose `largest_free_hint` says a block may fit, with
+ * FOR UPDATE SKIP LOCKED, so concurrent pickers work on different rows; it reads only their
+ * seats and writes back each row's longest run of AVAILABLE seats. The hint is never below
+ * the truth, except for rows with entries in show_row_releases, which pickers look at too.
+ * `version` counts the pickers' writes: a picker whose snapshot predates the last one
+ * leaves the row alone. `ranked`: a seat of the row has a layout rank (such shows are picked
+ * by the statement that ranks every seat). Pages keep 90% free (fillfactor 10, set by the
+ * migration): every pick updates a row, and the updates stay HOT.
+ */
+export const showRows = pgTable(
+  "show_rows",
+  {
+    show_id: integer()
+      .notNull()
+      .references(() => shows.show_id, { onDelete: "cascade" }),
+    seat_row: varchar({ length: 10 }).notNull(),
+    largest_free_hint: integer().notNull(),
+    ranked: boolean().notNull().default(false),
+    version: integer().notNull().default(0),
+  },
+  (table) => [primaryKey({ columns: [table.show_id, table.seat_row] })],
+);
+
+/**
+ * Seats that became AVAILABLE (a cancel, an expiry, a lapsed offer, owed seats returned)
+ * since a picker last read their row: inserted by a trigger on show_seats, so a release never
+ * waits for a picker's row lock, and deleted by the picker that reads the row next.
+ */
+export const showRowReleases = pgTable(
+  "show_row_releases",
+  {
+    show_id: integer().notNull(),
+    seat_id: integer().notNull(),
+  },
+  (table) => [index("show_row_releases_show_idx").on(table.show_id)],
 );
 
 /**

@@ -128,3 +128,41 @@ export const bookingLogOutOfStep = (showId: number): SQL<LogOutOfStep> =>
 /** A row of bookingLogOutOfStep, as the checkers report it. */
 export const logOutOfStepSentence = (row: LogOutOfStep) =>
   `booking ${row.booking_id} ${row.problem}`;
+
+interface HiddenRow {
+  seat_row: string;
+  longest: number;
+  hint: number | null;
+}
+
+/**
+ * Best-available picks of adjacent seats look only at the show_rows whose hint says a block
+ * may fit, or where a release is noted (show_row_releases): every row's longest run of
+ * AVAILABLE seats must be at most its hint, or the row must have a noted release. The rows
+ * where that fails, which a picker would pass by.
+ */
+export const rowsHiddenFromPickers = (showId: number): SQL<HiddenRow> =>
+  sql`with free as (
+        select s.seat_row, s.seat_number
+        from show_seats ss join seats s on s.seat_id = ss.seat_id
+        where ss.show_id = ${showId} and ss.status = 'AVAILABLE'
+      ), runs as (
+        select seat_row, count(*)::int as length from (
+          select seat_row,
+            seat_number - row_number() over (partition by seat_row order by seat_number) as run
+          from free
+        ) numbered group by seat_row, run
+      ), longest as (
+        select seat_row, max(length) as longest from runs group by seat_row
+      )
+      select l.seat_row, l.longest, r.largest_free_hint as hint
+      from longest l
+      left join show_rows r on r.show_id = ${showId} and r.seat_row = l.seat_row
+      where (r.seat_row is null or r.largest_free_hint < l.longest)
+        and not exists (
+          select 1 from show_row_releases rr join seats s on s.seat_id = rr.seat_id
+          where rr.show_id = ${showId} and s.seat_row = l.seat_row)`;
+
+/** A row of rowsHiddenFromPickers, as the checkers report it. */
+export const hiddenRowSentence = (row: HiddenRow) =>
+  `row ${row.seat_row}: ${row.longest} adjacent free seats, but its hint says ${row.hint ?? "no row"} and no release is noted`;

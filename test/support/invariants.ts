@@ -4,8 +4,10 @@ import {
   doubleSoldSeats,
   doubleSoldSentence,
   heldSeats,
+  hiddenRowSentence,
   logOutOfStepSentence,
   outOfStepSentence,
+  rowsHiddenFromPickers,
   seatRowsOutOfStep,
 } from "./booking-invariants";
 import type { ToldHold } from "./flash-sale-load";
@@ -50,6 +52,9 @@ export async function bookingInvariantViolations(app: TestApp, showId: number): 
 
   // The booking log agrees with each booking's status and money.
   violations.push(...(await query(app, bookingLogOutOfStep(showId))).map(logOutOfStepSentence));
+
+  // Every free block can still be found by a best-available pick.
+  violations.push(...(await query(app, rowsHiddenFromPickers(showId))).map(hiddenRowSentence));
 
   const expected = await query(app, heldSeats(showId));
   const locks = await app.runtime.shared.locks.snapshot(showId);

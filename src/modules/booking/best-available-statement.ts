@@ -42,14 +42,18 @@ export type BestAvailableOutcome =
   | { kind: "over_limit"; remaining: number }
   | { kind: "not_on_sale" };
 
-interface StatementRow {
+/** What both pick statements answer about the seats they chose and the hold they made. */
+interface PickedRow {
   seats: SeatRef[] | null;
-  /** Seats this statement row-locked for the booking (all of them, or fewer after a race). */
+  /** Seats the statement row-locked for the booking (all of them, or fewer after a race). */
   locked_seats: number;
   booking_id: number | null;
   amount_cents: number | null;
   expires_at: string | Date | null;
   seats_held: number | null;
+}
+
+interface StatementRow extends PickedRow {
   available_seats: number;
   largest_block: number;
   /** Whether the show's AVAILABLE seats, as this statement's snapshot saw them, could serve it. */
@@ -68,6 +72,19 @@ type PickParameters = Omit<BestAvailableRequest, "adjacent" | "stamp"> &
 
 /** Expiring this many lapsed holds at a time keeps the reclaiming transaction short. */
 const LAPSED_BOOKINGS_PER_PICK = 50;
+
+/**
+ * The CTE `chosen`: the seats of the block starting at `anchor` (row_index, first_number),
+ * among the CTE `free`, row-locked FOR UPDATE SKIP LOCKED and re-checked AVAILABLE.
+ */
+const chosenBlock = (showId: unknown, seatCount: unknown) => sql`chosen as (
+      select ss.seat_id from anchor
+      join free f on f.row_index = anchor.row_index
+        and f.seat_number between anchor.first_number and anchor.first_number + ${seatCount} - 1
+      join show_seats ss on ss.show_id = ${showId} and ss.seat_id = f.seat_id
+      where ss.status = 'AVAILABLE'
+      for update of ss skip locked
+    )`;
 
 /**
  * Picks and holds the best free seats of a show in one statement, its own transaction.
@@ -141,14 +158,7 @@ const pickStatement = new Statement<PickParameters, StatementRow>((parameters) =
       order by c.rank_sum nulls last, c.place_sum, c.first_place
       limit 1
       for update of ss skip locked
-    ), chosen as (
-      select ss.seat_id from anchor
-      join free f on f.row_index = anchor.row_index
-        and f.seat_number between anchor.first_number and anchor.first_number + ${seatCount} - 1
-      join show_seats ss on ss.show_id = ${showId} and ss.seat_id = f.seat_id
-      where ss.status = 'AVAILABLE'
-      for update of ss skip locked
-    ), scattered as (
+    ), ${chosenBlock(showId, seatCount)}, scattered as (
       select ss.seat_id from free f
       join show_seats ss on ss.show_id = ${showId} and ss.seat_id = f.seat_id
       where ${adjacent} = 0 and ss.status = 'AVAILABLE'
@@ -182,21 +192,251 @@ const pickStatement = new Statement<PickParameters, StatementRow>((parameters) =
     from (select 1) as one left join booking on true`;
 });
 
-function interpret(request: BestAvailableRequest, row: StatementRow): BestAvailableOutcome {
+/** The hold a pick made, or why it wrote nothing although it locked every seat it chose. */
+function heldOrRefused(
+  request: BestAvailableRequest,
+  row: PickedRow,
+): Held | { kind: "over_limit"; remaining: number } | { kind: "not_on_sale" } | undefined {
   const held = heldBooking(row, row.seats ?? []);
   if (held) return held;
-  if (row.locked_seats === request.quantity) {
-    const seatsHeld = row.seats_held ?? 0;
-    if (seatsHeld + request.quantity > request.seatLimit) {
-      return { kind: "over_limit", remaining: Math.max(request.seatLimit - seatsHeld, 0) };
-    }
-    return { kind: "not_on_sale" };
+  if (row.locked_seats !== request.quantity) return undefined;
+  const seatsHeld = row.seats_held ?? 0;
+  if (seatsHeld + request.quantity > request.seatLimit) {
+    return { kind: "over_limit", remaining: Math.max(request.seatLimit - seatsHeld, 0) };
   }
+  return { kind: "not_on_sale" };
+}
+
+function interpret(request: BestAvailableRequest, row: StatementRow): BestAvailableOutcome {
+  const decided = heldOrRefused(request, row);
+  if (decided) return decided;
   if (row.servable) return { kind: "raced" };
   if (!row.every_row) return { kind: "look_further" };
   if (row.lapsed_booking_ids?.length) {
     return { kind: "lapsed", bookingIds: row.lapsed_booking_ids };
   }
+  return {
+    kind: "not_enough",
+    availableSeats: row.available_seats,
+    largestBlock: row.largest_block,
+  };
+}
+
+/**
+ * Rows of a show a row-wise pick locks at first. One: each more row read costs about a
+ * quarter of an exact hold's CPU on every pick, and keeps one more row from the concurrent
+ * pickers, while a hint above the truth (seats taken by exact holds) is rare and costs one
+ * round trip. Each pick that finds no block in its rows doubles it for the request's next.
+ */
+export const ROWS_PER_PICK = 1;
+
+export type RowPickOutcome =
+  | Exclude<BestAvailableOutcome, { kind: "look_further" | "lapsed" | "not_enough" }>
+  /**
+   * The rows it read held no block, or changed since its snapshot: their hints now say what
+   * they hold, and the next pick looks elsewhere.
+   */
+  | { kind: "again" }
+  /** The layout has ranks: the statement that ranks every seat picks. */
+  | { kind: "every_seat" }
+  /** No row's hint says a block may fit, and no release is noted: runNoBlockCheck says why. */
+  | { kind: "no_row_fits" };
+
+interface RowPickRow extends PickedRow {
+  ranked_layout: boolean;
+  /** Rows whose hint (or noted releases) says a block may fit, in the statement's snapshot. */
+  candidate_rows: number;
+  locked_rows: number;
+  /** Locked rows that no picker wrote since this statement's snapshot was taken. */
+  fresh_rows: number;
+  block_found: boolean;
+}
+
+type RowPickParameters = Omit<BestAvailableRequest, "adjacent" | "stamp" | "nearSeats"> &
+  LogStamp & { seatCount: number; rows: number };
+
+/**
+ * The pick of an unranked layout, adjacent seats, reading only a few rows (show_rows):
+ * locks the first `rows` rows, in row order, whose hint says a block of this size may
+ * fit or where seats were released since they were last read, with FOR UPDATE SKIP LOCKED.
+ * Concurrent pickers thus take different rows, never wait for each other, and never choose
+ * the same seats; every block of a row beats any block of the rows behind it, so the first
+ * locked row holding a block holds the best block the picker can have. A row written by
+ * another picker after this statement's snapshot (its `version` moved) is not used: its seats
+ * as this snapshot sees them are out of date.
+ *
+ * It reads the locked rows' seats through the seats (venue, row, number) index and the
+ * show_seats primary key, places them as the full statement does (distance from the row's
+ * centre, then the lower number), chooses the best block of `quantity` consecutive AVAILABLE
+ * seats, locks them FOR UPDATE SKIP LOCKED re-checking status (an exact hold in flight may
+ * have one: nothing is written and the outcome is `raced`) and runs the exact hold's writes.
+ * Then it writes each locked row's longest run of AVAILABLE seats left (its own seats
+ * excluded once held) as the row's hint, and deletes the release notes its snapshot saw for
+ * those rows: notes of releases that commit later stay, and bring a picker back to the row.
+ */
+const rowPickStatement = new Statement<RowPickParameters, RowPickRow>((parameters) => {
+  const { showId, seatCount, rows } = parameters;
+  return sql`with released as (
+      select rr.seat_id, s.seat_row from show_row_releases rr
+      join seats s on s.seat_id = rr.seat_id
+      where rr.show_id = ${showId}
+    ), seen as (
+      select seat_row, version, ranked, largest_free_hint >= ${seatCount}
+          or seat_row in (select seat_row from released) as may_fit
+      from show_rows where show_id = ${showId}
+    ), locked as (
+      select r.seat_row, r.version from show_rows r
+      where r.show_id = ${showId} and not exists (select 1 from seen where ranked)
+        and (r.largest_free_hint >= ${seatCount}
+          or r.seat_row in (select seat_row from released))
+      order by length(r.seat_row), r.seat_row
+      limit ${rows}
+      for update of r skip locked
+    ), fresh as (
+      select l.seat_row, row_number() over (order by length(l.seat_row), l.seat_row) as row_index
+      from locked l join seen on seen.seat_row = l.seat_row and seen.version = l.version
+    ), row_seats as (
+      select f.row_index, s.seat_id, s.seat_number, ss.status = 'AVAILABLE' as free,
+        min(s.seat_number) over in_row + max(s.seat_number) over in_row as ends
+      from fresh f
+      join seats s on s.venue_id = (select venue_id from shows where show_id = ${showId})
+        and s.seat_row = f.seat_row and s.deleted_at is null
+      join show_seats ss on ss.show_id = ${showId} and ss.seat_id = s.seat_id
+      window in_row as (partition by f.row_index)
+    ), placed as (
+      select *, row_number() over (partition by row_index
+          order by abs(2 * seat_number - ends), seat_number) as place
+      from row_seats
+    ), free as (
+      select seat_id, row_index, seat_number, place,
+        seat_number - row_number() over (partition by row_index order by seat_number) as run
+      from placed where free
+    ), windows as (
+      select row_index, seat_number as first_number, place as first_place,
+        count(*) over block as size, sum(place) over block as place_sum
+      from free
+      window block as (partition by row_index, run order by seat_number
+        rows between current row and ${seatCount} - 1 following)
+    ), anchor as (
+      select row_index, first_number from windows where size = ${seatCount}
+      order by row_index, place_sum, first_place
+      limit 1
+    ), ${chosenBlock(showId, seatCount)}, picked as (
+      select c.seat_id, s.seat_row, s.seat_number from chosen c join seats s on s.seat_id = c.seat_id
+    ), ${holdWrites(parameters, {
+      ready: sql`(select count(*) from picked) = ${seatCount}`,
+      seats: sql.raw("picked"),
+      heldSeats: sql`ss.seat_id in (select seat_id from picked)`,
+    })}, left_runs as (
+      select row_index, count(*) as length from (
+        select row_index,
+          seat_number - row_number() over (partition by row_index order by seat_number) as run
+        from free where seat_id not in (select seat_id from held)
+      ) runs group by row_index, run
+    ), hinted as (
+      update show_rows r set version = r.version + 1,
+        largest_free_hint = coalesce(
+          (select max(length) from left_runs where left_runs.row_index = f.row_index), 0)
+      from fresh f
+      where r.show_id = ${showId} and r.seat_row = f.seat_row
+      returning r.seat_row
+    ), forgotten as (
+      delete from show_row_releases rr
+      using released, fresh
+      where rr.show_id = ${showId} and rr.seat_id = released.seat_id
+        and released.seat_row = fresh.seat_row
+    )
+    select
+      (select json_agg(picked order by seat_id) from picked) as seats,
+      (select count(*)::int from picked) as locked_seats,
+      booking.booking_id, booking.amount_cents, booking.expires_at,
+      (select seats_held from allowance) as seats_held,
+      exists (select 1 from seen where ranked) as ranked_layout,
+      (select count(*)::int from seen where may_fit) as candidate_rows,
+      (select count(*)::int from locked) as locked_rows,
+      (select count(*)::int from hinted) as fresh_rows,
+      exists (select 1 from anchor) as block_found,
+      ${holdGuard(seatCount)}
+    from (select 1) as one left join booking on true`;
+});
+
+function interpretRowPick(request: BestAvailableRequest, row: RowPickRow): RowPickOutcome {
+  const decided = heldOrRefused(request, row);
+  if (decided) return decided;
+  if (row.ranked_layout) return { kind: "every_seat" };
+  // A block it could not lock (an exact hold in flight), or every row that may fit is being
+  // read by other pickers: they commit within a statement's time.
+  if (row.block_found || row.locked_rows === 0) {
+    return row.candidate_rows > 0 ? { kind: "raced" } : { kind: "no_row_fits" };
+  }
+  return { kind: "again" };
+}
+
+/**
+ * Runs the row-wise pick once on `db` (unranked layouts, adjacent seats) and says what
+ * happened.
+ */
+export async function runRowPickStatement(
+  db: Queryable,
+  request: BestAvailableRequest,
+  rows: number,
+): Promise<RowPickOutcome> {
+  const { stamp, adjacent: _adjacent, nearSeats: _nearSeats, ...pick } = request;
+  const [row] = await rowPickStatement.rows(db, {
+    ...pick,
+    ...stamp,
+    seatCount: request.quantity,
+    rows,
+  });
+  if (!row) throw new Error("the row-wise pick returned no row");
+  return interpretRowPick(request, row);
+}
+
+export type NoBlockOutcome =
+  | Extract<BestAvailableOutcome, { kind: "lapsed" | "not_enough" }>
+  /** A block exists after all (hints below the truth): the statement that ranks every seat. */
+  | { kind: "every_seat" };
+
+interface NoBlockRow {
+  available_seats: number;
+  largest_block: number;
+  lapsed_booking_ids: number[] | null;
+}
+
+/**
+ * What a refusal says when no row's hint says a block fits: the show's AVAILABLE seats and
+ * their longest run, and the holds that ran out, in one pass over the show's seat rows by
+ * primary key; only the AVAILABLE ones are joined to their seats. No ranking, no locks.
+ */
+const noBlockStatement = new Statement<{ showId: number }, NoBlockRow>(
+  ({ showId }) => sql`with states as (
+      select seat_id, status, booking_id, locked_until from show_seats where show_id = ${showId}
+    ), free as (
+      select s.seat_row,
+        s.seat_number - row_number() over (partition by s.seat_row order by s.seat_number) as run
+      from states st join seats s on s.seat_id = st.seat_id
+      where st.status = 'AVAILABLE'
+    )
+    select (select count(*)::int from free) as available_seats,
+      (select coalesce(max(length), 0)::int
+        from (select count(*) as length from free group by seat_row, run) runs) as largest_block,
+      (select array_agg(distinct booking_id) from (
+          select booking_id from states where status = 'LOCKED' and locked_until <= now()
+          limit ${LAPSED_BOOKINGS_PER_PICK}) lapsed_seats) as lapsed_booking_ids`,
+);
+
+/**
+ * After a row-wise pick found no row that may fit: why nothing fits (as the full statement
+ * would say it), or that a block exists after all.
+ */
+export async function runNoBlockCheck(
+  db: Queryable,
+  request: BestAvailableRequest,
+): Promise<NoBlockOutcome> {
+  const [row] = await noBlockStatement.rows(db, { showId: request.showId });
+  if (!row) throw new Error("the no-block check returned no row");
+  if (row.largest_block >= request.quantity) return { kind: "every_seat" };
+  if (row.lapsed_booking_ids?.length) return { kind: "lapsed", bookingIds: row.lapsed_booking_ids };
   return {
     kind: "not_enough",
     availableSeats: row.available_seats,

@@ -24,7 +24,10 @@ import {
   type BestAvailableRequest,
   EVERY_ROW,
   NEAR_SEATS,
+  ROWS_PER_PICK,
   runBestAvailableStatement,
+  runNoBlockCheck,
+  runRowPickStatement,
 } from "./best-available-statement";
 import {
   type EndedBooking,
@@ -228,9 +231,25 @@ export class BookingService {
    * lock seats are expired (as an exact hold reclaims them) before a refusal.
    */
   private async pickInDatabase(request: BestAvailableRequest): Promise<PickAnswer> {
+    // Adjacent seats of an unranked layout: a few rows at a time (runRowPickStatement); once
+    // no row may hold a block, runNoBlockCheck says why. Ranked layouts and scattered seats
+    // (and hints found below the truth) take the statement that ranks every seat.
+    let rowWise = request.adjacent;
+    let rows = ROWS_PER_PICK;
     for (let attempt = 1; attempt <= PICK_ATTEMPTS; attempt++) {
-      const outcome = await this.retrying(() => runBestAvailableStatement(this.db, request));
-      if (outcome.kind === "lapsed") {
+      let outcome = rowWise
+        ? await this.retrying(() => runRowPickStatement(this.db, request, rows))
+        : await this.retrying(() => runBestAvailableStatement(this.db, request));
+      if (outcome.kind === "no_row_fits") {
+        outcome = await this.retrying(() => runNoBlockCheck(this.db, request));
+      }
+      if (outcome.kind === "every_seat") {
+        rowWise = false;
+      } else if (outcome.kind === "again") {
+        // Its rows' hints are corrected (or other pickers wrote them since its snapshot):
+        // look again at once, further back.
+        rows *= 2;
+      } else if (outcome.kind === "lapsed") {
         const expired = await this.inTransaction((tx) =>
           this.end(tx, outcome.bookingIds, "EXPIRED", null),
         );

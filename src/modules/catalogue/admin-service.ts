@@ -16,8 +16,8 @@ import type { AfterCommit } from "../../infra/seat-changes";
 import { badRequest, conflict, notFound } from "../../lib/errors";
 import { toCents } from "../../lib/money";
 import { type Actor, endBookings, settleEndedBookings } from "../booking/service";
+import { eventView, findShow, type Page, seatLayoutOrder, venueView } from "./queries";
 import type { EventInput, ShowInput, VenueInput } from "./schemas";
-import { eventView, findShow, type Page, seatLayoutOrder, venueView } from "./service";
 
 export type SeatLayoutInput =
   | { rows: { seat_row: string; count: number; start_number?: number }[] }

@@ -1,10 +1,9 @@
-import { and, eq, isNull, sql } from "drizzle-orm";
-import { type Database, execRows } from "../../db/client";
-import { showSeats, shows } from "../../db/schema";
+import type { Database } from "../../db/client";
 import type { SeatMapVersions } from "../../infra/seat-map-versions";
 import { AppError, notFound } from "../../lib/errors";
 import type { Logger } from "../../lib/logger";
-import { SeatLayout, seatSetFingerprint, seatStatusLetter } from "./layout";
+import { SeatLayout } from "./layout";
+import { isShowListed, readMapStatuses } from "./queries";
 
 export interface SerializedSeatMap {
   /** The JSON body `{show_id, seats:[…]}`, serialised once and served as is. */
@@ -19,12 +18,6 @@ interface CachedMap extends SerializedSeatMap {
    * MAX_AGE_MS after building, whichever comes first.
    */
   validUntil: number;
-}
-
-interface StatusRow {
-  fingerprint: string | null;
-  statuses: string | null;
-  next_expiry: string | Date | null;
 }
 
 const MAX_CACHED_SHOWS = 200;
@@ -145,17 +138,7 @@ export class SeatMapService {
    */
   private async build(showId: number): Promise<Omit<CachedMap, "version">> {
     for (let attempt = 1; ; attempt++) {
-      const [row] = await execRows<StatusRow>(
-        this.db,
-        sql`select
-              ${seatSetFingerprint} as fingerprint,
-              string_agg(${seatStatusLetter}, '' order by ${showSeats.seat_id}) as statuses,
-              min(${showSeats.locked_until}) filter (
-                where ${showSeats.status} = 'LOCKED' and ${showSeats.locked_until} > now()
-              ) as next_expiry
-            from ${showSeats}
-            where ${showSeats.show_id} = ${showId}`,
-      );
+      const row = await readMapStatuses(this.db, showId);
       if (!row?.fingerprint || row.statuses === null) {
         await this.requireShow(showId);
         return serialize(showId, "", null);
@@ -181,10 +164,6 @@ export class SeatMapService {
   }
 
   private async requireShow(showId: number) {
-    const [show] = await this.db
-      .select({ show_id: shows.show_id })
-      .from(shows)
-      .where(and(eq(shows.show_id, showId), isNull(shows.deleted_at)));
-    if (!show) throw notFound("Show");
+    if (!(await isShowListed(this.db, showId))) throw notFound("Show");
   }
 }
