@@ -51,8 +51,10 @@ export interface TestApp {
 export type ApiClient = ReturnType<typeof testClient<App>>["api"]["v1"];
 
 /**
- * A typed answer: one member per status the route declares, each with the body its schema
- * gives, so a test that checks the status reads a body of that status's type.
+ * A typed answer: one member per status the route's handler answers, with the body its schema
+ * gives, and one for any error status, with the catalogue's error shape (the client's types
+ * know only what handlers return; errors are thrown and mapped by the error handler). A test
+ * that checks the status reads the body of that status with `bodyAt` or `ok`.
  */
 export type Answer<R> =
   | (R extends ClientResponse<infer Body, infer Status, infer _Format>
