@@ -1,8 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { sql } from "drizzle-orm";
-import { type Database, execRows, type Queryable } from "../../db/client";
+import type { Database, Queryable } from "../../db/client";
 import { isTransientConflict, pgErrorCode, UNIQUE_VIOLATION, withRetries } from "../../db/errors";
-import type { BookingStatus } from "../../db/schema";
 import type { AfterCommit } from "../../infra/seat-changes";
 import { bookedMarkerTtlMs } from "../../infra/seat-locks";
 import {
@@ -52,6 +50,7 @@ import {
   type SeatRef,
 } from "./hold-statement";
 import { IdempotencyStore } from "./idempotency";
+import { type BookingRow, lockBookingRow, readShowTimes, seatsOfBooking } from "./queries";
 import { repairSeatLocks } from "./seat-lock-repair";
 
 // The booking module's public steps that join a caller's transaction (a show deleted with
@@ -74,15 +73,6 @@ export interface BookingSettings {
   seatLimit: number;
   /** CLEANUP_BATCH_SIZE: bookings expired per transaction. */
   cleanupBatchSize: number;
-}
-
-/** A booking as cancel (and the expiry of a lapsed hold) sees it, under its row lock. */
-interface BookingRow {
-  booking_id: number;
-  user_id: number;
-  status: BookingStatus;
-  hold_lapsed: boolean;
-  show_started: boolean;
 }
 
 const seatUnavailable = (failedSeats: number[]) =>
@@ -463,11 +453,7 @@ export class BookingService {
       if (booking.show_started) {
         throw showStarted("The show has started; it can no longer be cancelled");
       }
-      const seats = await execRows<SeatRef>(
-        tx,
-        sql`select seat_id, seat_row, seat_number from booking_seats
-            where booking_id = ${bookingId} order by seat_id`,
-      );
+      const seats = await seatsOfBooking(tx, bookingId);
       const endings = await this.end(tx, [bookingId], "CANCELLED", user);
       return { endings, seats, booking };
     });
@@ -508,9 +494,7 @@ export class BookingService {
   /** Whether the show is still in the catalogue, read afresh (and cached again). */
   private async stillListed(showId: number): Promise<boolean> {
     this.showTimes.delete(showId);
-    return (
-      (await this.showTimes.get(showId, () => this.readShowTimes(this.db, showId))) !== undefined
-    );
+    return (await this.showTimes.get(showId, () => readShowTimes(this.db, showId))) !== undefined;
   }
 
   /** Expires PENDING bookings whose hold ran out, `batchSize` per transaction. */
@@ -535,7 +519,7 @@ export class BookingService {
 
   /** A show's start and sales opening (cached a few seconds); 404 for an unknown show. */
   async timesOf(showId: number): Promise<ShowTimes> {
-    const times = await this.showTimes.get(showId, () => this.readShowTimes(this.db, showId));
+    const times = await this.showTimes.get(showId, () => readShowTimes(this.db, showId));
     if (times === undefined) throw notFound("Show");
     return times;
   }
@@ -543,28 +527,12 @@ export class BookingService {
   /** The transaction found no show on sale: gone, started, or not selling yet. */
   private async whyNotOnSale(tx: Queryable, showId: number): Promise<AppError> {
     this.showTimes.delete(showId);
-    const times = await this.readShowTimes(tx, showId);
+    const times = await readShowTimes(tx, showId);
     if (times === undefined) return notFound("Show");
     if (times.salesOpenAt !== undefined && times.salesOpenAt > Date.now()) {
       return salesNotOpen(times.salesOpenAt);
     }
     return showStarted();
-  }
-
-  private async readShowTimes(db: Queryable, showId: number): Promise<ShowTimes | undefined> {
-    const [show] = await execRows<{
-      start_time: Date | string;
-      sales_open_at: Date | string | null;
-    }>(
-      db,
-      sql`select start_time, sales_open_at from shows
-          where show_id = ${showId} and deleted_at is null`,
-    );
-    if (!show) return undefined;
-    return {
-      startsAt: new Date(show.start_time).getTime(),
-      salesOpenAt: show.sales_open_at ? new Date(show.sales_open_at).getTime() : undefined,
-    };
   }
 
   /** Refuses seats Redis knows are taken; if Redis is unreachable, PostgreSQL alone decides. */
@@ -589,17 +557,7 @@ export class BookingService {
    */
   private async lockBooking(tx: Queryable, user: AuthUser, bookingId: number, adminMayAct = false) {
     const mayActOnAny = adminMayAct && user.role === "admin";
-    await tx.execute(sql`select 1 from bookings
-      where booking_id = ${bookingId} and (user_id = ${user.user_id} or ${mayActOnAny})
-      for update`);
-    const [booking] = await execRows<BookingRow>(
-      tx,
-      sql`select b.booking_id, b.user_id, b.status,
-            (b.status = 'PENDING' and b.expires_at <= clock_timestamp()) as hold_lapsed,
-            sh.start_time <= clock_timestamp() as show_started
-          from bookings b join shows sh on sh.show_id = b.show_id
-          where b.booking_id = ${bookingId}`,
-    );
+    const booking = await lockBookingRow(tx, bookingId, user.user_id, mayActOnAny);
     if (!booking || (booking.user_id !== user.user_id && !mayActOnAny)) {
       throw notFound("Booking");
     }

@@ -1,6 +1,8 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
-import { type Database, execRows } from "../../db/client";
+import { type Database, execRows, intArray } from "../../db/client";
 import { showSeats, shows } from "../../db/schema";
+import type { SeatStatus } from "../../infra/seat-changes";
+import { effectiveSeatStatus } from "../catalogue/service";
 import { seatSetFingerprint, seatStatusLetter } from "./layout";
 
 export interface MapStatusRow {
@@ -38,4 +40,48 @@ export async function isShowListed(db: Database, showId: number): Promise<boolea
     .from(shows)
     .where(and(eq(shows.show_id, showId), isNull(shows.deleted_at)));
   return show !== undefined;
+}
+
+export interface SeatStatusRow {
+  seat_id: number;
+  status: SeatStatus;
+}
+
+/** The current (effective) status of some seats of a show. */
+export function readSeatStatuses(db: Database, showId: number, seatIds: number[]) {
+  return execRows<SeatStatusRow>(
+    db,
+    sql`select ${showSeats.seat_id} as seat_id, ${effectiveSeatStatus} as status
+        from ${showSeats}
+        where ${showSeats.show_id} = ${showId}
+          and ${showSeats.seat_id} = any(${intArray(seatIds)})`,
+  );
+}
+
+export interface LapseRow {
+  /** The database's clock when it looked: the next look starts from here. */
+  now: string;
+  /** LOCKED seats whose hold ran out after `since` (and by now). */
+  lapsed: number[];
+  /** Until the next running hold of the show runs out, or null when none runs. */
+  next_in_ms: number | null;
+}
+
+/** The show's holds that ran out since `since` (all of them when undefined), and the next one. */
+export async function readLapses(
+  db: Database,
+  showId: number,
+  since: string | undefined,
+): Promise<LapseRow | undefined> {
+  const [row] = await execRows<LapseRow>(
+    db,
+    sql`select now()::text as now,
+      coalesce(array_agg(seat_id order by seat_id) filter (
+        where locked_until <= now() and locked_until > ${since ?? null}::timestamptz
+      ), '{}') as lapsed,
+      (extract(epoch from min(locked_until) filter (where locked_until > now()) - now())
+        * 1000)::float8 as next_in_ms
+    from show_seats where show_id = ${showId} and status = 'LOCKED'`,
+  );
+  return row;
 }

@@ -1,24 +1,7 @@
-import { sql } from "drizzle-orm";
-import { type Database, execRows, intArray } from "../../db/client";
-import { showSeats } from "../../db/schema";
 import type { SeatStatus } from "../../infra/seat-changes";
-import { effectiveSeatStatus } from "../catalogue/service";
+import type { SeatStatusRow } from "./queries";
 
-export interface SeatStatusRow {
-  seat_id: number;
-  status: SeatStatus;
-}
-
-/** The current (effective) status of some seats of a show. */
-export function readSeatStatuses(db: Database, showId: number, seatIds: number[]) {
-  return execRows<SeatStatusRow>(
-    db,
-    sql`select ${showSeats.seat_id} as seat_id, ${effectiveSeatStatus} as status
-        from ${showSeats}
-        where ${showSeats.show_id} = ${showId}
-          and ${showSeats.seat_id} = any(${intArray(seatIds)})`,
-  );
-}
+export type { SeatStatusRow } from "./queries";
 
 export interface ReconcilerTiming {
   /** How long after a change the seats it touched are read back. */

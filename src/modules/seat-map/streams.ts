@@ -1,10 +1,10 @@
-import { sql } from "drizzle-orm";
-import { type Database, execRows } from "../../db/client";
+import type { Database } from "../../db/client";
 import type { SeatChange, SeatStatus } from "../../infra/seat-changes";
 import type { SeatEvents, Unsubscribe } from "../../infra/seat-events";
 import { AppError } from "../../lib/errors";
 import type { Logger } from "../../lib/logger";
-import { readSeatStatuses, SeatStatusReconciler } from "./reconciler";
+import { readLapses, readSeatStatuses } from "./queries";
+import { SeatStatusReconciler } from "./reconciler";
 import type { SeatMapService } from "./service";
 
 export interface SeatStreamSettings {
@@ -212,16 +212,7 @@ class HoldLapseWatcher {
     if (this.stopped) return;
     this.touched.clear();
     try {
-      const [row] = await execRows<{ now: string; lapsed: number[]; next_in_ms: number | null }>(
-        this.db,
-        sql`select now()::text as now,
-          coalesce(array_agg(seat_id order by seat_id) filter (
-            where locked_until <= now() and locked_until > ${this.since ?? null}::timestamptz
-          ), '{}') as lapsed,
-          (extract(epoch from min(locked_until) filter (where locked_until > now()) - now())
-            * 1000)::float8 as next_in_ms
-        from show_seats where show_id = ${this.showId} and status = 'LOCKED'`,
-      );
+      const row = await readLapses(this.db, this.showId, this.since);
       if (!row || this.stopped) return;
       const lapsed = row.lapsed.filter((seatId) => !this.touched.has(seatId));
       if (this.since !== undefined && lapsed.length > 0) this.lapsed(lapsed);
