@@ -1,39 +1,46 @@
 import { describe, expect, test } from "bun:test";
 import { ADMIN, count, insertBooking, snapshot, useAdminApp } from "../support/admin-api";
+import { bodyAt } from "../support/answers";
 import { createShowFixture, type TestUser } from "../support/fixtures";
-import { MAX_ID, query, sql, type TestApp } from "../support/harness";
+import { answer, MAX_ID, query, sql, type TestApp } from "../support/harness";
 import { describeEachBackend } from "../support/services";
 
 describeEachBackend("admin API on %s", (backend) => {
   let app: TestApp;
   let admin: TestUser;
   let user: TestUser;
-  const { adminRequest, createVenue, createShow } = useAdminApp(backend, (opened) => {
+  const { adminRequest, adminApi, createVenue, createShow } = useAdminApp(backend, (opened) => {
     ({ app, admin, user } = opened);
   });
 
   describe("seat layout", () => {
     test("rows make A1..A20, start_number shifts the numbering", async () => {
       const venueId = await createVenue();
-      const response = await adminRequest("POST", `${ADMIN}/venues/${venueId}/seats`, {
-        rows: [
-          { seat_row: "A", count: 20 },
-          { seat_row: "B", count: 3, start_number: 10 },
-        ],
-      });
-      expect(response.status).toBe(201);
-      expect(response.body.venue_id).toBe(venueId);
-      expect(response.body.created).toBe(23);
-      const labels = response.body.seats.map(
-        (seat: { seat_row: string; seat_number: number }) => `${seat.seat_row}${seat.seat_number}`,
+      const venue = adminApi().venues[":venue_id"];
+      const param = { venue_id: String(venueId) };
+      const response = await answer(
+        venue.seats.$post({
+          param,
+          json: {
+            rows: [
+              { seat_row: "A", count: 20 },
+              { seat_row: "B", count: 3, start_number: 10 },
+            ],
+          },
+        }),
       );
+      expect(response.status).toBe(201);
+      const layout = bodyAt(response, 201);
+      expect(layout.venue_id).toBe(venueId);
+      expect(layout.created).toBe(23);
+      const labels = layout.seats.map((seat) => `${seat.seat_row}${seat.seat_number}`);
       expect(labels).toEqual([
         ...Array.from({ length: 20 }, (_, i) => `A${i + 1}`),
         "B10",
         "B11",
         "B12",
       ]);
-      for (const seat of response.body.seats) {
+      for (const seat of layout.seats) {
         expect(Object.keys(seat).sort()).toEqual(["seat_id", "seat_number", "seat_row"]);
       }
 
@@ -44,28 +51,33 @@ describeEachBackend("admin API on %s", (backend) => {
       );
       expect(stored.map((seat) => `${seat.seat_row}${seat.seat_number}`)).toEqual(labels);
       expect(stored.map((seat) => seat.seat_id).sort((a, b) => a - b)).toEqual(
-        response.body.seats
-          .map((seat: { seat_id: number }) => seat.seat_id)
-          .sort((a: number, b: number) => a - b),
+        layout.seats.map((seat) => seat.seat_id).sort((a, b) => a - b),
       );
 
-      const read = await adminRequest("GET", `${ADMIN}/venues/${venueId}`);
+      const read = await answer(venue.$get({ param }));
       expect(read.status).toBe(200);
-      expect(read.body.venue.total_seats).toBe(23);
-      expect(read.body.venue.seats).toEqual(response.body.seats);
+      expect(bodyAt(read, 200).venue.total_seats).toBe(23);
+      expect(bodyAt(read, 200).venue.seats).toEqual(layout.seats);
     });
 
     test("explicit seats are created as given", async () => {
       const venueId = await createVenue();
-      const response = await adminRequest("POST", `${ADMIN}/venues/${venueId}/seats`, {
-        seats: [
-          { seat_row: "C", seat_number: 7 },
-          { seat_row: "AA", seat_number: 1 },
-          { seat_row: "C", seat_number: 2 },
-        ],
-      });
+      const venue = adminApi().venues[":venue_id"];
+      const param = { venue_id: String(venueId) };
+      const response = await answer(
+        venue.seats.$post({
+          param,
+          json: {
+            seats: [
+              { seat_row: "C", seat_number: 7 },
+              { seat_row: "AA", seat_number: 1 },
+              { seat_row: "C", seat_number: 2 },
+            ],
+          },
+        }),
+      );
       expect(response.status).toBe(201);
-      expect(response.body.created).toBe(3);
+      expect(bodyAt(response, 201).created).toBe(3);
       const stored = await query<{ seat_row: string; seat_number: number }>(
         app,
         sql`select seat_row, seat_number from seats where venue_id = ${venueId}
@@ -77,12 +89,9 @@ describeEachBackend("admin API on %s", (backend) => {
         { seat_row: "C", seat_number: 7 },
       ]);
       // The layout lists single-letter rows before double-letter ones.
-      const read = await adminRequest("GET", `${ADMIN}/venues/${venueId}`);
+      const read = await answer(venue.$get({ param }));
       expect(
-        read.body.venue.seats.map(
-          (seat: { seat_row: string; seat_number: number }) =>
-            `${seat.seat_row}${seat.seat_number}`,
-        ),
+        bodyAt(read, 200).venue.seats.map((seat) => `${seat.seat_row}${seat.seat_number}`),
       ).toEqual(["C2", "C7", "AA1"]);
     });
 
