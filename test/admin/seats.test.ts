@@ -1,9 +1,14 @@
 import { describe, expect, test } from "bun:test";
+import type { InferRequestType } from "hono/client";
 import { ADMIN, count, insertBooking, snapshot, useAdminApp } from "../support/admin-api";
 import { bodyAt } from "../support/answers";
 import { createShowFixture, type TestUser } from "../support/fixtures";
-import { answer, MAX_ID, query, sql, type TestApp } from "../support/harness";
+import { type ApiClient, answer, MAX_ID, query, sql, type TestApp } from "../support/harness";
 import { describeEachBackend } from "../support/services";
+
+type SeatLayout = InferRequestType<
+  ApiClient["admin"]["venues"][":venue_id"]["seats"]["$post"]
+>["json"];
 
 describeEachBackend("admin API on %s", (backend) => {
   let app: TestApp;
@@ -13,22 +18,23 @@ describeEachBackend("admin API on %s", (backend) => {
     ({ app, admin, user } = opened);
   });
 
+  /** A new venue laid out with `layout` through the typed client, and a reader of the venue. */
+  async function laidOutVenue(layout: SeatLayout) {
+    const venueId = await createVenue();
+    const venue = adminApi().venues[":venue_id"];
+    const param = { venue_id: String(venueId) };
+    const response = await answer(venue.seats.$post({ param, json: layout }));
+    return { venueId, response, read: () => answer(venue.$get({ param })) };
+  }
+
   describe("seat layout", () => {
     test("rows make A1..A20, start_number shifts the numbering", async () => {
-      const venueId = await createVenue();
-      const venue = adminApi().venues[":venue_id"];
-      const param = { venue_id: String(venueId) };
-      const response = await answer(
-        venue.seats.$post({
-          param,
-          json: {
-            rows: [
-              { seat_row: "A", count: 20 },
-              { seat_row: "B", count: 3, start_number: 10 },
-            ],
-          },
-        }),
-      );
+      const { venueId, response, read } = await laidOutVenue({
+        rows: [
+          { seat_row: "A", count: 20 },
+          { seat_row: "B", count: 3, start_number: 10 },
+        ],
+      });
       expect(response.status).toBe(201);
       const layout = bodyAt(response, 201);
       expect(layout.venue_id).toBe(venueId);
@@ -54,28 +60,20 @@ describeEachBackend("admin API on %s", (backend) => {
         layout.seats.map((seat) => seat.seat_id).sort((a, b) => a - b),
       );
 
-      const read = await answer(venue.$get({ param }));
-      expect(read.status).toBe(200);
-      expect(bodyAt(read, 200).venue.total_seats).toBe(23);
-      expect(bodyAt(read, 200).venue.seats).toEqual(layout.seats);
+      const venue = await read();
+      expect(venue.status).toBe(200);
+      expect(bodyAt(venue, 200).venue.total_seats).toBe(23);
+      expect(bodyAt(venue, 200).venue.seats).toEqual(layout.seats);
     });
 
     test("explicit seats are created as given", async () => {
-      const venueId = await createVenue();
-      const venue = adminApi().venues[":venue_id"];
-      const param = { venue_id: String(venueId) };
-      const response = await answer(
-        venue.seats.$post({
-          param,
-          json: {
-            seats: [
-              { seat_row: "C", seat_number: 7 },
-              { seat_row: "AA", seat_number: 1 },
-              { seat_row: "C", seat_number: 2 },
-            ],
-          },
-        }),
-      );
+      const { venueId, response, read } = await laidOutVenue({
+        seats: [
+          { seat_row: "C", seat_number: 7 },
+          { seat_row: "AA", seat_number: 1 },
+          { seat_row: "C", seat_number: 2 },
+        ],
+      });
       expect(response.status).toBe(201);
       expect(bodyAt(response, 201).created).toBe(3);
       const stored = await query<{ seat_row: string; seat_number: number }>(
@@ -89,9 +87,8 @@ describeEachBackend("admin API on %s", (backend) => {
         { seat_row: "C", seat_number: 7 },
       ]);
       // The layout lists single-letter rows before double-letter ones.
-      const read = await answer(venue.$get({ param }));
       expect(
-        bodyAt(read, 200).venue.seats.map((seat) => `${seat.seat_row}${seat.seat_number}`),
+        bodyAt(await read(), 200).venue.seats.map((seat) => `${seat.seat_row}${seat.seat_number}`),
       ).toEqual(["C2", "C7", "AA1"]);
     });
 
