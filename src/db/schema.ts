@@ -436,3 +436,8 @@ export type Seat = typeof seats.$inferSelect;
 export type Event = typeof events.$inferSelect;
 export type Show = typeof shows.$inferSelect;
 export type Booking = typeof bookings.$inferSelect;
+
+/** The statuses as TypeScript unions: one definition each, the database enum's. */
+export type UserRole = (typeof userRole.enumValues)[number];
+export type SeatStatus = (typeof seatStatus.enumValues)[number];
+export type BookingStatus = (typeof bookingStatus.enumValues)[number];

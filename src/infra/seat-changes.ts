@@ -1,8 +1,10 @@
+import type { SeatStatus as StoredSeatStatus } from "../db/schema";
 import type { Logger } from "../lib/logger";
 import type { Metrics } from "./metrics";
 import type { SeatLocks } from "./seat-locks";
 
-export type SeatStatus = "AVAILABLE" | "LOCKED" | "BOOKED";
+/** A seat's status as buyers see it: a seat owed to the waitlist shows as LOCKED. */
+export type SeatStatus = Exclude<StoredSeatStatus, "OWED">;
 
 /** Seats of a show that moved to `status`, or a change of the show's layout (seats added/removed). */
 export type SeatChange =

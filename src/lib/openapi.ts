@@ -181,12 +181,6 @@ const plainInteger = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
 
-/**
- * Text input. PostgreSQL cannot store a NUL character: refused here, the client learns which
- * field is wrong, and no query runs with it (one bad value in a batched query fails them all).
- */
-export const text = () => z.string().regex(/^[^\0]*$/, "must not contain NUL characters");
-
 /** A path id: a positive integer below 2^31; anything else is a 400, never a 500. */
 export const idParam = (name: string) =>
   plainInteger(1, MAX_ID).openapi({
@@ -196,9 +190,6 @@ export const idParam = (name: string) =>
     minimum: 1,
     maximum: MAX_ID,
   });
-
-/** Ids inside bodies are not coerced: "7" is not an id. */
-export const bodyId = () => z.number().int().min(1).max(MAX_ID);
 
 const MAX_PAGE = 100_000;
 const MAX_LIMIT = 100;
@@ -252,24 +243,3 @@ export const updateBody = <T extends z.ZodObject>(schema: T) =>
   schema.partial().refine((value) => Object.keys(value).length > 0, {
     message: "Send at least one field to update",
   });
-
-/** A timestamp in an answer: ISO-8601 in UTC. */
-export const timestamp = () =>
-  z.string().openapi({ format: "date-time", example: "2026-12-01T19:30:00.000Z" });
-
-const EARLIEST_TIMESTAMP = Date.UTC(1970, 0, 1);
-const LATEST_TIMESTAMP = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
-
-/**
- * A timestamp given by a client: ISO-8601 with a zone (Z or an offset), from 1970 to 9999.
- * PostgreSQL has no year 0 and neither side parses the other's years past 9999, so wider
- * values (and ranges computed from them) would fail in the database instead of here.
- */
-export const timestampInput = z.iso
-  .datetime({ offset: true })
-  .transform((value) => new Date(value))
-  .refine(
-    (date) => date.getTime() >= EARLIEST_TIMESTAMP && date.getTime() <= LATEST_TIMESTAMP,
-    "must be between 1970-01-01 and 9999-12-31 (UTC)",
-  )
-  .openapi({ type: "string", format: "date-time", example: "2026-12-01T19:30:00Z" });

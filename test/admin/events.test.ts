@@ -1,26 +1,27 @@
 import { describe, expect, test } from "bun:test";
-import { ADMIN, count, insertBooking, snapshot, useAdminApp } from "../support/admin-api";
-import { ok } from "../support/answers";
+import { count, insertBooking, snapshot, useAdminApp } from "../support/admin-api";
+import { bodyAt, ok } from "../support/answers";
 import { createShowFixture, type TestUser } from "../support/fixtures";
-import { query, sql, type TestApp } from "../support/harness";
+import { answer, query, sql, type TestApp } from "../support/harness";
 import { describeEachBackend } from "../support/services";
 
 describeEachBackend("admin API on %s", (backend) => {
   let app: TestApp;
   let admin: TestUser;
   let user: TestUser;
-  const { adminRequest } = useAdminApp(backend, (opened) => {
+  const { adminApi } = useAdminApp(backend, (opened) => {
     ({ app, admin, user } = opened);
   });
 
   describe("events", () => {
     test("create, update, delete", async () => {
-      const created = await adminRequest("POST", `${ADMIN}/events`, {
-        title: " Crud Event ",
-        description: "All about CRUD",
-      });
+      const events = adminApi().events;
+      const created = await answer(
+        events.$post({ json: { title: " Crud Event ", description: "All about CRUD" } }),
+      );
       expect(created.status).toBe(201);
-      const event = created.body.event;
+      const event = bodyAt(created, 201).event;
+      const param = { event_id: String(event.event_id) };
       expect(Object.keys(event).sort()).toEqual(
         ["created_at", "description", "event_id", "title"].sort(),
       );
@@ -28,22 +29,24 @@ describeEachBackend("admin API on %s", (backend) => {
       expect(event.description).toBe("All about CRUD");
       expect(Number.isInteger(event.event_id)).toBe(true);
 
-      const noDescription = await adminRequest("POST", `${ADMIN}/events`, { title: "Bare" });
+      const noDescription = await answer(events.$post({ json: { title: "Bare" } }));
       expect(noDescription.status).toBe(201);
-      expect(noDescription.body.event.description).toBeNull();
+      expect(bodyAt(noDescription, 201).event.description).toBeNull();
 
-      const updated = await adminRequest("PUT", `${ADMIN}/events/${event.event_id}`, {
+      const updated = await answer(
+        events[":event_id"].$put({ param, json: { description: null } }),
+      );
+      expect(updated.status).toBe(200);
+      expect(bodyAt(updated, 200).event).toEqual({ ...event, description: null });
+      const renamed = await answer(events[":event_id"].$put({ param, json: { title: "Renamed" } }));
+      expect(renamed.status).toBe(200);
+      expect(bodyAt(renamed, 200).event).toEqual({
+        ...event,
+        title: "Renamed",
         description: null,
       });
-      expect(updated.status).toBe(200);
-      expect(updated.body.event).toEqual({ ...event, description: null });
-      const renamed = await adminRequest("PUT", `${ADMIN}/events/${event.event_id}`, {
-        title: "Renamed",
-      });
-      expect(renamed.status).toBe(200);
-      expect(renamed.body.event).toEqual({ ...event, title: "Renamed", description: null });
 
-      const deleted = await adminRequest("DELETE", `${ADMIN}/events/${event.event_id}`);
+      const deleted = await answer(events[":event_id"].$delete({ param }));
       expect(deleted.status).toBe(204);
       expect(deleted.text).toBe("");
       expect(
@@ -53,9 +56,9 @@ describeEachBackend("admin API on %s", (backend) => {
               where event_id = ${event.event_id} and deleted_at is not null`,
         ),
       ).toBe(1);
-      const gone = await adminRequest("PUT", `${ADMIN}/events/${event.event_id}`, { title: "x" });
+      const gone = await answer(events[":event_id"].$put({ param, json: { title: "x" } }));
       expect(gone.status).toBe(404);
-      expect(gone.body.code).toBe("NOT_FOUND");
+      expect(bodyAt(gone, 404).code).toBe("NOT_FOUND");
     });
 
     test("deleting an event with booking history retires it and its shows; refused while bookings are active", async () => {
@@ -64,9 +67,11 @@ describeEachBackend("admin API on %s", (backend) => {
         fixture.seat_ids[0] as number,
       ]);
       const before = await snapshot(app);
-      const refused = await adminRequest("DELETE", `${ADMIN}/events/${fixture.event_id}`);
+      const event = adminApi().events[":event_id"];
+      const param = { event_id: String(fixture.event_id) };
+      const refused = await answer(event.$delete({ param }));
       expect(refused.status).toBe(409);
-      expect(refused.body.code).toBe("CONFLICT");
+      expect(bodyAt(refused, 409).code).toBe("CONFLICT");
       expect(await snapshot(app)).toBe(before);
 
       await query(
@@ -78,22 +83,21 @@ describeEachBackend("admin API on %s", (backend) => {
         sql`update show_seats set status = 'AVAILABLE', booking_id = null, locked_until = null
             where booking_id = ${bookingId}`,
       );
-      const deleted = await adminRequest("DELETE", `${ADMIN}/events/${fixture.event_id}`);
+      const deleted = await answer(event.$delete({ param }));
       expect(deleted.status).toBe(204);
       // Out of the catalog and of the admin routes...
-      expect((await app.request("GET", `/api/v1/events/${fixture.event_id}`)).status).toBe(404);
-      expect((await app.request("GET", `/api/v1/shows/${fixture.show_id}`)).status).toBe(404);
-      const listed = ok(await app.request("GET", "/api/v1/events?limit=100"));
-      expect(listed.events.map((event: { event_id: number }) => event.event_id)).not.toContain(
-        fixture.event_id,
-      );
-      expect(
-        (await adminRequest("PUT", `${ADMIN}/events/${fixture.event_id}`, { title: "Back" }))
-          .status,
-      ).toBe(404);
-      expect((await adminRequest("DELETE", `${ADMIN}/events/${fixture.event_id}`)).status).toBe(
+      const catalogue = app.client();
+      expect((await answer(catalogue.events[":event_id"].$get({ param }))).status).toBe(404);
+      const showParam = { show_id: String(fixture.show_id) };
+      expect((await answer(catalogue.shows[":show_id"].$get({ param: showParam }))).status).toBe(
         404,
       );
+      const listed = ok(await answer(catalogue.events.$get({ query: { limit: "100" } })));
+      expect(listed.events.map((listedEvent) => listedEvent.event_id)).not.toContain(
+        fixture.event_id,
+      );
+      expect((await answer(event.$put({ param, json: { title: "Back" } }))).status).toBe(404);
+      expect((await answer(event.$delete({ param }))).status).toBe(404);
       // ...but the event, its show and the booking stay, for the booking's history.
       const [kept] = await query<{ event_deleted: boolean; show_deleted: boolean; status: string }>(
         app,
@@ -122,7 +126,9 @@ describeEachBackend("admin API on %s", (backend) => {
 
     test("an event whose shows never had a booking is marked deleted with them, not erased", async () => {
       const fixture = await createShowFixture(app, admin.token);
-      const deleted = await adminRequest("DELETE", `${ADMIN}/events/${fixture.event_id}`);
+      const deleted = await answer(
+        adminApi().events[":event_id"].$delete({ param: { event_id: String(fixture.event_id) } }),
+      );
       expect(deleted.status).toBe(204);
       expect(
         await count(
@@ -132,7 +138,10 @@ describeEachBackend("admin API on %s", (backend) => {
                 and sh.deleted_at is not null`,
         ),
       ).toBe(1);
-      expect((await app.request("GET", `/api/v1/shows/${fixture.show_id}`)).status).toBe(404);
+      const showParam = { show_id: String(fixture.show_id) };
+      expect((await answer(app.client().shows[":show_id"].$get({ param: showParam }))).status).toBe(
+        404,
+      );
     });
   });
 });

@@ -1,39 +1,52 @@
 import { describe, expect, test } from "bun:test";
+import type { InferRequestType } from "hono/client";
 import { ADMIN, count, insertBooking, snapshot, useAdminApp } from "../support/admin-api";
+import { bodyAt } from "../support/answers";
 import { createShowFixture, type TestUser } from "../support/fixtures";
-import { MAX_ID, query, sql, type TestApp } from "../support/harness";
+import { type ApiClient, answer, MAX_ID, query, sql, type TestApp } from "../support/harness";
 import { describeEachBackend } from "../support/services";
+
+type SeatLayout = InferRequestType<
+  ApiClient["admin"]["venues"][":venue_id"]["seats"]["$post"]
+>["json"];
 
 describeEachBackend("admin API on %s", (backend) => {
   let app: TestApp;
   let admin: TestUser;
   let user: TestUser;
-  const { adminRequest, createVenue, createShow } = useAdminApp(backend, (opened) => {
+  const { adminRequest, adminApi, createVenue, createShow } = useAdminApp(backend, (opened) => {
     ({ app, admin, user } = opened);
   });
 
+  /** A new venue laid out with `layout` through the typed client, and a reader of the venue. */
+  async function laidOutVenue(layout: SeatLayout) {
+    const venueId = await createVenue();
+    const venue = adminApi().venues[":venue_id"];
+    const param = { venue_id: String(venueId) };
+    const response = await answer(venue.seats.$post({ param, json: layout }));
+    return { venueId, response, read: () => answer(venue.$get({ param })) };
+  }
+
   describe("seat layout", () => {
     test("rows make A1..A20, start_number shifts the numbering", async () => {
-      const venueId = await createVenue();
-      const response = await adminRequest("POST", `${ADMIN}/venues/${venueId}/seats`, {
+      const { venueId, response, read } = await laidOutVenue({
         rows: [
           { seat_row: "A", count: 20 },
           { seat_row: "B", count: 3, start_number: 10 },
         ],
       });
       expect(response.status).toBe(201);
-      expect(response.body.venue_id).toBe(venueId);
-      expect(response.body.created).toBe(23);
-      const labels = response.body.seats.map(
-        (seat: { seat_row: string; seat_number: number }) => `${seat.seat_row}${seat.seat_number}`,
-      );
+      const layout = bodyAt(response, 201);
+      expect(layout.venue_id).toBe(venueId);
+      expect(layout.created).toBe(23);
+      const labels = layout.seats.map((seat) => `${seat.seat_row}${seat.seat_number}`);
       expect(labels).toEqual([
         ...Array.from({ length: 20 }, (_, i) => `A${i + 1}`),
         "B10",
         "B11",
         "B12",
       ]);
-      for (const seat of response.body.seats) {
+      for (const seat of layout.seats) {
         expect(Object.keys(seat).sort()).toEqual(["seat_id", "seat_number", "seat_row"]);
       }
 
@@ -44,20 +57,17 @@ describeEachBackend("admin API on %s", (backend) => {
       );
       expect(stored.map((seat) => `${seat.seat_row}${seat.seat_number}`)).toEqual(labels);
       expect(stored.map((seat) => seat.seat_id).sort((a, b) => a - b)).toEqual(
-        response.body.seats
-          .map((seat: { seat_id: number }) => seat.seat_id)
-          .sort((a: number, b: number) => a - b),
+        layout.seats.map((seat) => seat.seat_id).sort((a, b) => a - b),
       );
 
-      const read = await adminRequest("GET", `${ADMIN}/venues/${venueId}`);
-      expect(read.status).toBe(200);
-      expect(read.body.venue.total_seats).toBe(23);
-      expect(read.body.venue.seats).toEqual(response.body.seats);
+      const venue = await read();
+      expect(venue.status).toBe(200);
+      expect(bodyAt(venue, 200).venue.total_seats).toBe(23);
+      expect(bodyAt(venue, 200).venue.seats).toEqual(layout.seats);
     });
 
     test("explicit seats are created as given", async () => {
-      const venueId = await createVenue();
-      const response = await adminRequest("POST", `${ADMIN}/venues/${venueId}/seats`, {
+      const { venueId, response, read } = await laidOutVenue({
         seats: [
           { seat_row: "C", seat_number: 7 },
           { seat_row: "AA", seat_number: 1 },
@@ -65,7 +75,7 @@ describeEachBackend("admin API on %s", (backend) => {
         ],
       });
       expect(response.status).toBe(201);
-      expect(response.body.created).toBe(3);
+      expect(bodyAt(response, 201).created).toBe(3);
       const stored = await query<{ seat_row: string; seat_number: number }>(
         app,
         sql`select seat_row, seat_number from seats where venue_id = ${venueId}
@@ -77,12 +87,8 @@ describeEachBackend("admin API on %s", (backend) => {
         { seat_row: "C", seat_number: 7 },
       ]);
       // The layout lists single-letter rows before double-letter ones.
-      const read = await adminRequest("GET", `${ADMIN}/venues/${venueId}`);
       expect(
-        read.body.venue.seats.map(
-          (seat: { seat_row: string; seat_number: number }) =>
-            `${seat.seat_row}${seat.seat_number}`,
-        ),
+        bodyAt(await read(), 200).venue.seats.map((seat) => `${seat.seat_row}${seat.seat_number}`),
       ).toEqual(["C2", "C7", "AA1"]);
     });
 

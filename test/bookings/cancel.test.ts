@@ -60,7 +60,7 @@ describeEachBackend("bookings on %s", (backend) => {
       expect(bySeatId(booking.seats)).toEqual(seatRefs(map, seatIds));
       const { log, ...listed } = booking;
       expect(log.map((entry: { event: string }) => entry.event)).toEqual(["HELD", "CANCELLED"]);
-      const history = ok(await client.history(user, "?status=CANCELLED"));
+      const history = ok(await client.history(user, { status: "CANCELLED" }));
       expect(history.bookings).toEqual([listed]);
       expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
     });
@@ -87,7 +87,7 @@ describeEachBackend("bookings on %s", (backend) => {
           status: "REFUNDED",
           amount_cents: 5100,
           transaction_id: paid.transaction_id,
-          refund_transaction_id: cancelled.refund.transaction_id,
+          refund_transaction_id: cancelled.refund?.transaction_id ?? null,
         },
       ]);
       expect(statusesOf(await client.seatMap(show.show_id), seatIds)).toEqual([
@@ -105,7 +105,8 @@ describeEachBackend("bookings on %s", (backend) => {
       const { booking } = ok(await client.get(user, held.booking_id));
       expect(booking.seats).toHaveLength(2);
       // Its history shows the charge and its refund.
-      expect({ payment: booking.payment, refund: booking.refund }).toEqual({
+      // The cancel answer's refund is optional; the booking's is null when absent: compared as values.
+      expect<unknown>({ payment: booking.payment, refund: booking.refund }).toEqual({
         payment: { transaction_id: paid.transaction_id, amount: 51 },
         refund: cancelled.refund,
       });

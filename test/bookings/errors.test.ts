@@ -81,15 +81,18 @@ describeEachBackend("bookings on %s", (backend) => {
       const [o1, o2] = otherShow.seat_ids as [number, number];
       const missing = MAX_ID - 7;
 
-      const foreign = await client.hold(user, show.show_id, [s1, o1, s2, o2]);
+      const foreign = await client.lock(user, {
+        show_id: show.show_id,
+        seat_ids: [s1, o1, s2, o2],
+      });
       expectError(foreign, 400, "VALIDATION_ERROR");
       expect([...foreign.body.details.invalid_seats].sort((a, b) => a - b)).toEqual([o1, o2]);
 
-      const unknown = await client.hold(user, show.show_id, [missing, s1]);
+      const unknown = await client.lock(user, { show_id: show.show_id, seat_ids: [missing, s1] });
       expectError(unknown, 400, "VALIDATION_ERROR");
       expect(unknown.body.details.invalid_seats).toEqual([missing]);
 
-      const both = await client.hold(user, show.show_id, [missing, o2]);
+      const both = await client.lock(user, { show_id: show.show_id, seat_ids: [missing, o2] });
       expectError(both, 400, "VALIDATION_ERROR");
       expect([...both.body.details.invalid_seats].sort((a, b) => a - b)).toEqual([o2, missing]);
 
@@ -173,7 +176,7 @@ describeEachBackend("bookings on %s", (backend) => {
       );
       ok(await client.pay(buyer, held.booking_id, held.amount));
       for (const body of [{ booking_id: held.booking_id + 1 }, { booking_id: "x" }]) {
-        const refused = await client.confirm(buyer, held.booking_id, body);
+        const refused = await client.confirmUnchecked(buyer, held.booking_id, body);
         expectError(refused, 400, "VALIDATION_ERROR");
         expect(refused.body.details).toHaveProperty("booking_id");
       }

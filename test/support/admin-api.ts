@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect } from "bun:test";
+import { bodyAt } from "./answers";
 import { createAdmin, registerUser, type TestUser } from "./fixtures";
-import { createTestApp, query, SETUP_TIMEOUT_MS, sql, type TestApp } from "./harness";
+import { answer, createTestApp, query, SETUP_TIMEOUT_MS, sql, type TestApp } from "./harness";
 import type { Backend } from "./services";
 
 /** What the admin suites (test/admin/) share: their data helpers and an app per file. */
@@ -136,32 +137,32 @@ export function useAdminApp(backend: Backend, opened: (suite: AdminApp) => void)
   });
   const adminRequest = (method: string, path: string, body?: unknown) =>
     as(admin.token).request(method, path, body);
+  /** The admin routes through the typed client, as the suite's admin. */
+  const adminApi = () => app.client(admin.token).admin;
 
   async function createVenue(name = `Venue ${Math.random().toString(36).slice(2)}`) {
-    const response = await adminRequest("POST", `${ADMIN}/venues`, {
-      venue_name: name,
-      address: "2 Admin Road",
-    });
+    const response = await answer(
+      adminApi().venues.$post({ json: { venue_name: name, address: "2 Admin Road" } }),
+    );
     expect(response.status).toBe(201);
-    return response.body.venue.venue_id as number;
+    return bodyAt(response, 201).venue.venue_id;
   }
 
   async function createEvent(title = "Admin test event") {
-    const response = await adminRequest("POST", `${ADMIN}/events`, { title });
+    const response = await answer(adminApi().events.$post({ json: { title } }));
     expect(response.status).toBe(201);
-    return response.body.event.event_id as number;
+    return bodyAt(response, 201).event.event_id;
   }
 
   async function createShow(eventId: number, venueId: number, startsInHours = 72) {
-    const response = await adminRequest("POST", `${ADMIN}/shows`, {
-      event_id: eventId,
-      venue_id: venueId,
-      ...futureWindow(startsInHours),
-      price: 30,
-    });
+    const response = await answer(
+      adminApi().shows.$post({
+        json: { event_id: eventId, venue_id: venueId, ...futureWindow(startsInHours), price: 30 },
+      }),
+    );
     expect(response.status).toBe(201);
-    return response.body.show.show_id as number;
+    return bodyAt(response, 201).show.show_id;
   }
 
-  return { as, adminRequest, createVenue, createEvent, createShow };
+  return { as, adminRequest, adminApi, createVenue, createEvent, createShow };
 }

@@ -1,29 +1,62 @@
 import { expect } from "bun:test";
-import type { TestResponse } from "./harness";
+import type { ErrorCode } from "../../src/lib/errors";
+import type { ErrorBody, TestResponse } from "./harness";
+
+/**
+ * The body an answer has at `status`: typed from the route's schema for that status when the
+ * answer came through the typed client, `any` for an unchecked `TestResponse`.
+ */
+export type BodyAt<A, S> = A extends { status: infer Status; body: infer Body }
+  ? number extends Status
+    ? // biome-ignore lint/suspicious/noExplicitAny: unchecked requests read arbitrary JSON
+      any
+    : S extends Status
+      ? Body
+      : never
+  : never;
 
 /** Asserts the status (200 unless given), showing the error body if it differs; answers the body. */
-// biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON shapes
-export function ok(response: TestResponse, status = 200): any {
+export function ok<A extends { status: number; body: unknown }, S extends A["status"] = 200>(
+  response: A,
+  status: S = 200 as S,
+): BodyAt<A, S> {
   expect({
     status: response.status,
     error: response.status === status ? undefined : response.body,
   }).toEqual({ status, error: undefined });
-  return response.body;
+  return response.body as BodyAt<A, S>;
 }
 
-/** Asserts the contract's error shape: the status, the code, a message, nothing else. */
-export function expectError(
-  // biome-ignore lint/suspicious/noExplicitAny: error bodies are arbitrary JSON
-  response: { status: number; body: any; headers: Headers },
+/**
+ * The body of an answer the test has already checked the status of, typed for that status;
+ * throws (showing the body) if the status is another.
+ */
+export function bodyAt<A extends { status: number; body: unknown }, S extends A["status"]>(
+  response: A,
+  status: S,
+): BodyAt<A, S> {
+  if (response.status !== status) {
+    throw new Error(`expected ${status}, got ${response.status}: ${JSON.stringify(response.body)}`);
+  }
+  return response.body as BodyAt<A, S>;
+}
+
+/**
+ * Asserts the contract's error shape: the status, the code, a message, nothing else. The body
+ * reads as that code's error from then on.
+ */
+export function expectError<A extends { status: number; headers: Headers }, C extends ErrorCode>(
+  response: A,
   status: number,
-  code: string,
-): void {
-  expect({ status: response.status, code: response.body?.code }).toEqual({ status, code });
-  expect(typeof response.body.message).toBe("string");
-  expect(response.body.message.length).toBeGreaterThan(0);
+  code: C,
+): asserts response is A & { body: ErrorBody<C> } {
+  const body = (response as A & { body: Partial<ErrorBody> | undefined }).body;
+  expect({ status: response.status, code: body?.code }).toEqual({ status, code });
+  expect(typeof body?.message).toBe("string");
+  expect(body?.message?.length).toBeGreaterThan(0);
   expect(response.headers.get("Content-Type")).toContain("application/json");
   const allowed = ["code", "details", "message"];
-  for (const key of Object.keys(response.body)) expect(allowed).toContain(key);
+  for (const key of Object.keys(body ?? {})) expect(allowed).toContain(key);
 }
 
 /** Query strings every paged list refuses, each with the parameter its 400 must name. */

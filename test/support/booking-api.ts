@@ -1,7 +1,8 @@
 import { afterAll, beforeAll } from "bun:test";
+import type { BookingStatus } from "../../src/db/schema";
 import { ok } from "./answers";
 import { createAdmin, createShowFixture, type TestUser } from "./fixtures";
-import { createTestApp, query, SETUP_TIMEOUT_MS, sql, type TestApp } from "./harness";
+import { answer, createTestApp, query, SETUP_TIMEOUT_MS, sql, type TestApp } from "./harness";
 import type { Backend } from "./services";
 
 /** What the booking suites (test/bookings/) share: a client of the routes and row readers. */
@@ -19,50 +20,69 @@ export const bySeatId = <T extends { seat_id: number }>(seats: T[]) =>
 
 export const keyHeader = (key: string) => ({ "Idempotency-Key": key });
 
-/** The booking routes as one buyer (or admin) calls them. */
+type Headers = Record<string, string>;
+type HistoryQuery = { page?: string; limit?: string; status?: BookingStatus };
+
+/**
+ * The booking routes as one buyer (or admin) calls them, through the typed client; `lock` and
+ * the `…Unchecked` calls send what the types would refuse (bad input), unchecked.
+ */
 export function bookingClient(app: TestApp) {
+  const api = (user: TestUser, headers?: Headers) => app.client(user.token, headers).bookings;
+  const booking = (bookingId: number | string) => ({ booking_id: String(bookingId) });
   return {
-    lock: (user: TestUser, body: unknown, headers?: Record<string, string>) =>
+    lock: (user: TestUser, body: unknown, headers?: Headers) =>
       app.request("POST", "/api/v1/bookings/lock", { token: user.token, body, headers }),
-    hold: (user: TestUser, showId: number, seatIds: number[], headers?: Record<string, string>) =>
-      app.request("POST", "/api/v1/bookings/lock", {
-        token: user.token,
-        body: { show_id: showId, seat_ids: seatIds },
-        headers,
-      }),
+    hold: (user: TestUser, showId: number, seatIds: number[], headers?: Headers) =>
+      answer(
+        api(user, headers).lock.$post({ json: { show_id: showId, seat_ids: seatIds }, header: {} }),
+      ),
     pay: (
       user: TestUser,
       bookingId: number,
-      amount: unknown,
-      outcome?: string,
-      headers?: Record<string, string>,
+      amount: number,
+      outcome?: "success" | "decline",
+      headers?: Headers,
     ) =>
+      answer(
+        api(user, headers).payments.simulate.$post({
+          json: { booking_id: bookingId, amount, ...(outcome ? { outcome } : {}) },
+          header: {},
+        }),
+      ),
+    payUnchecked: (user: TestUser, bookingId: number, amount: unknown, outcome?: string) =>
       app.request("POST", "/api/v1/bookings/payments/simulate", {
         token: user.token,
         body: { booking_id: bookingId, amount, ...(outcome ? { outcome } : {}) },
-        headers,
       }),
     confirm: (
       user: TestUser,
       bookingId: number | string,
-      body?: unknown,
-      headers?: Record<string, string>,
+      body?: { booking_id?: number },
+      headers?: Headers,
     ) =>
-      app.request("POST", `/api/v1/bookings/${bookingId}/confirm`, {
-        token: user.token,
-        body,
-        headers,
-      }),
-    cancel: (user: TestUser, bookingId: number | string, headers?: Record<string, string>) =>
-      app.request("POST", `/api/v1/bookings/${bookingId}/cancel`, {
-        token: user.token,
-        body: {},
-        headers,
-      }),
-    get: (user: TestUser, bookingId: number | string, headers?: Record<string, string>) =>
-      app.request("GET", `/api/v1/bookings/${bookingId}`, { token: user.token, headers }),
-    history: (user: TestUser, search = "", headers?: Record<string, string>) =>
-      app.request("GET", `/api/v1/user/bookings${search}`, { token: user.token, headers }),
+      answer(
+        api(user, headers)[":booking_id"].confirm.$post({
+          param: booking(bookingId),
+          json: body ?? {},
+          header: {},
+        }),
+      ),
+    confirmUnchecked: (user: TestUser, bookingId: number, body: unknown) =>
+      app.request("POST", `/api/v1/bookings/${bookingId}/confirm`, { token: user.token, body }),
+    cancel: (user: TestUser, bookingId: number | string, headers?: Headers) =>
+      answer(
+        api(user, headers)[":booking_id"].cancel.$post({ param: booking(bookingId), header: {} }),
+      ),
+    get: (user: TestUser, bookingId: number | string, headers?: Headers) =>
+      answer(api(user, headers)[":booking_id"].$get({ param: booking(bookingId) })),
+    history: (user: TestUser, query: HistoryQuery = {}, headers?: Headers) =>
+      answer(app.client(user.token, headers).user.bookings.$get({ query })),
+    historyUnchecked: (user: TestUser, search: string) =>
+      app.request("GET", `/api/v1/user/bookings${search}`, { token: user.token }),
+    /** A show as the catalogue answers it. */
+    show: (showId: number) =>
+      answer(app.client().shows[":show_id"].$get({ param: { show_id: String(showId) } })),
     /** The public seat map, by seat id. */
     async seatMap(showId: number) {
       const body = ok(await app.request("GET", `/api/v1/shows/${showId}/seats`));
@@ -75,7 +95,7 @@ export function bookingClient(app: TestApp) {
       const held = ok(await this.hold(user, showId, seatIds));
       ok(await this.pay(user, held.booking_id, held.amount));
       ok(await this.confirm(user, held.booking_id));
-      return held.booking_id as number;
+      return held.booking_id;
     },
   };
 }

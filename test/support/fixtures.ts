@@ -1,5 +1,6 @@
 import { sign } from "hono/jwt";
-import { query, sql, TEST_JWT_SECRET, type TestApp } from "./harness";
+import { bodyAt } from "./answers";
+import { answer, query, sql, TEST_JWT_SECRET, type TestApp } from "./harness";
 
 let counter = 0;
 const unique = () => `${Date.now().toString(36)}${(counter++).toString(36)}`;
@@ -17,21 +18,20 @@ export async function registerUser(
 ): Promise<TestUser> {
   const email = overrides.email ?? `user-${unique()}@example.com`;
   const password = "password-123";
-  const response = await app.request("POST", "/api/v1/auth/register", {
-    body: { email, password },
-  });
+  const response = await answer(app.client().auth.register.$post({ json: { email, password } }));
   if (response.status !== 201)
     throw new Error(`register failed: ${response.status} ${response.text}`);
-  return { token: response.body.token, user_id: response.body.user.user_id, email, password };
+  const session = bodyAt(response, 201);
+  return { token: session.token, user_id: session.user.user_id, email, password };
 }
 
 export async function createAdmin(app: TestApp): Promise<TestUser> {
   const email = `admin-${unique()}@example.com`;
   const password = "admin-password-123";
   const admin = await app.runtime.services.auth.ensureAdmin({ email, password });
-  const response = await app.request("POST", "/api/v1/auth/login", { body: { email, password } });
+  const response = await answer(app.client().auth.login.$post({ json: { email, password } }));
   if (response.status !== 200) throw new Error(`admin login failed: ${response.text}`);
-  return { token: response.body.token, user_id: admin.user_id, email, password };
+  return { token: bodyAt(response, 200).token, user_id: admin.user_id, email, password };
 }
 
 /** POST /bookings/lock as `user`: holds `seatIds` of the show. */
@@ -65,18 +65,23 @@ export async function payAndConfirm(
   owner: { token: string },
   booking: { booking_id: number; amount: number },
 ): Promise<void> {
-  const steps: [string, unknown][] = [
-    [
-      "/api/v1/bookings/payments/simulate",
-      { booking_id: booking.booking_id, amount: booking.amount },
-    ],
-    [`/api/v1/bookings/${booking.booking_id}/confirm`, {}],
-  ];
-  for (const [path, body] of steps) {
-    const response = await app.request("POST", path, { token: owner.token, body });
-    if (response.status !== 200) {
-      throw new Error(`POST ${path} failed: ${response.status} ${response.text}`);
-    }
+  const bookings = app.client(owner.token).bookings;
+  const paid = await answer(
+    bookings.payments.simulate.$post({
+      json: { booking_id: booking.booking_id, amount: booking.amount },
+      header: {},
+    }),
+  );
+  if (paid.status !== 200) throw new Error(`paying failed: ${paid.status} ${paid.text}`);
+  const confirmed = await answer(
+    bookings[":booking_id"].confirm.$post({
+      param: { booking_id: String(booking.booking_id) },
+      json: {},
+      header: {},
+    }),
+  );
+  if (confirmed.status !== 200) {
+    throw new Error(`confirming failed: ${confirmed.status} ${confirmed.text}`);
   }
 }
 
@@ -94,40 +99,42 @@ export async function createShowFixture(
   adminToken: string,
   options: { rows?: string[]; perRow?: number; price?: number; startsInHours?: number } = {},
 ): Promise<ShowFixture> {
-  const token = adminToken;
+  const admin = app.client(adminToken).admin;
   const rows = options.rows ?? ["A", "B"];
   const perRow = options.perRow ?? 5;
   const price = options.price ?? 25.5;
-  const venue = await app.request("POST", "/api/v1/admin/venues", {
-    token,
-    body: { venue_name: `Venue ${unique()}`, address: "1 Test Street" },
-  });
-  const venueId = venue.body.venue.venue_id;
-  const seats = await app.request("POST", `/api/v1/admin/venues/${venueId}/seats`, {
-    token,
-    body: { rows: rows.map((seat_row) => ({ seat_row, count: perRow })) },
-  });
-  const event = await app.request("POST", "/api/v1/admin/events", {
-    token,
-    body: { title: `Event ${unique()}`, description: "test" },
-  });
+  const venue = await answer(
+    admin.venues.$post({ json: { venue_name: `Venue ${unique()}`, address: "1 Test Street" } }),
+  );
+  const venueId = bodyAt(venue, 201).venue.venue_id;
+  const seats = await answer(
+    admin.venues[":venue_id"].seats.$post({
+      param: { venue_id: String(venueId) },
+      json: { rows: rows.map((seat_row) => ({ seat_row, count: perRow })) },
+    }),
+  );
+  const event = await answer(
+    admin.events.$post({ json: { title: `Event ${unique()}`, description: "test" } }),
+  );
+  const eventId = bodyAt(event, 201).event.event_id;
   const start = Date.now() + (options.startsInHours ?? 48) * 3_600_000;
-  const show = await app.request("POST", "/api/v1/admin/shows", {
-    token,
-    body: {
-      event_id: event.body.event.event_id,
-      venue_id: venueId,
-      start_time: new Date(start).toISOString(),
-      end_time: new Date(start + 2 * 3_600_000).toISOString(),
-      price,
-    },
-  });
+  const show = await answer(
+    admin.shows.$post({
+      json: {
+        event_id: eventId,
+        venue_id: venueId,
+        start_time: new Date(start).toISOString(),
+        end_time: new Date(start + 2 * 3_600_000).toISOString(),
+        price,
+      },
+    }),
+  );
   if (show.status !== 201) throw new Error(`show creation failed: ${show.text}`);
   return {
     venue_id: venueId,
-    event_id: event.body.event.event_id,
-    show_id: show.body.show.show_id,
-    seat_ids: seats.body.seats.map((seat: { seat_id: number }) => seat.seat_id),
+    event_id: eventId,
+    show_id: bodyAt(show, 201).show.show_id,
+    seat_ids: bodyAt(seats, 201).seats.map((seat) => seat.seat_id),
     price,
   };
 }

@@ -1,6 +1,9 @@
 import { type SQL, sql } from "drizzle-orm";
+import type { ClientResponse } from "hono/client";
+import { testClient } from "hono/testing";
 import postgres from "postgres";
 import { deleteKeysWithPrefix } from "../../scripts/bench/redis";
+import type { App } from "../../src/app";
 import { type Api, composeApiOn } from "../../src/compose/api";
 import { openShared } from "../../src/compose/shared";
 import { type Config, loadConfig } from "../../src/config";
@@ -8,6 +11,7 @@ import { type DatabaseHandle, openDatabase } from "../../src/db/client";
 import { runMigrations } from "../../src/db/migrate";
 import { connectRedis, type RedisTarget, waitForRedis } from "../../src/infra/redis";
 import type { SeatLocks } from "../../src/infra/seat-locks";
+import type { ErrorCode, ErrorDetails, errorCatalogue } from "../../src/lib/errors";
 import { createLogger, type Logger } from "../../src/lib/logger";
 import {
   type Backend,
@@ -30,9 +34,50 @@ export interface TestApp {
   runtime: Api;
   config: Config;
   backend: Backend;
-  /** Sends a request through the app exactly as a client would. */
+  /**
+   * The app's routes under /api/v1 through Hono's typed client, as the holder of `token` (none:
+   * anonymous) with `headers` on every request: paths, parameters, bodies and answers are
+   * checked against the routes' schemas. Read an answer with `answer()`.
+   */
+  client(token?: string, headers?: Record<string, string>): ApiClient;
+  /**
+   * Sends a request through the app exactly as a client would, unchecked: for input the typed
+   * client cannot send (malformed bodies, wrong types, raw paths).
+   */
   request(method: string, path: string, options?: RequestOptions): Promise<TestResponse>;
   close(): Promise<void>;
+}
+
+export type ApiClient = ReturnType<typeof testClient<App>>["api"]["v1"];
+
+/**
+ * A typed answer: one member per status the route's handler answers, with the body its schema
+ * gives, and one for any error status, with the catalogue's error shape (the client's types
+ * know only what handlers return; errors are thrown and mapped by the error handler). A test
+ * that checks the status reads the body of that status with `bodyAt` or `ok`.
+ */
+export type Answer<R> =
+  | (R extends ClientResponse<infer Body, infer Status, infer _Format>
+      ? { status: Status; headers: Headers; body: Body; text: string }
+      : never)
+  | { status: ErrorStatus; headers: Headers; body: ErrorBody; text: string };
+
+type ErrorStatus = (typeof errorCatalogue)[ErrorCode]["status"];
+
+/** The error shape of the contract, one member per catalogue code. */
+export type ErrorBody<C extends ErrorCode = ErrorCode> = {
+  [Code in C]: { code: Code; message: string; details: ErrorDetails<Code> };
+}[C];
+
+/** Reads a typed client's response as a test reads it: status, headers, parsed body, text. */
+export async function answer<R extends ClientResponse<unknown, number, string>>(
+  pending: Promise<R>,
+): Promise<Answer<R>> {
+  const response = await pending;
+  const text = await response.text();
+  const json = response.headers.get("Content-Type")?.includes("application/json");
+  const body: unknown = json ? JSON.parse(text) : text;
+  return { status: response.status, headers: response.headers, body, text } as Answer<R>;
 }
 
 export interface RequestOptions {
@@ -206,6 +251,14 @@ export async function createTestApp(
     runtime,
     config,
     backend,
+    client(token, headers = {}) {
+      const authorization: Record<string, string> = token
+        ? { Authorization: `Bearer ${token}` }
+        : {};
+      return testClient<App>(runtime.app, undefined, undefined, {
+        headers: { ...authorization, ...headers },
+      }).api.v1;
+    },
     async request(method, path, options = {}) {
       const headers = new Headers(options.headers);
       if (options.token) headers.set("Authorization", `Bearer ${options.token}`);

@@ -1,83 +1,8 @@
-import { createRouter, jsonResponse, timestampInput, z } from "../../lib/openapi";
+import { createRouter, jsonResponse, z } from "../../lib/openapi";
+import { timestampInput } from "../../lib/shapes";
 import { adminRoute } from "../../middleware/admin-route";
+import { AnalyticsSchema } from "./schemas";
 import { DEFAULT_RANGE_DAYS, MAX_RANGE_DAYS } from "./service";
-
-const count = z.number().int();
-const money = z.number().openapi({ example: 1234.5 });
-const rate = z.number().openapi({
-  example: 0.125,
-  description: "cancelled / bookings, rounded to 4 decimals (0 when there are no bookings)",
-});
-
-const AnalyticsSchema = z
-  .object({
-    range: z.object({
-      from: z.string().openapi({ example: "2026-11-01T00:00:00.000Z" }),
-      to: z.string().openapi({ example: "2026-12-01T00:00:00.000Z" }),
-    }),
-    totals: z.object({
-      bookings_by_status: z.object({
-        PENDING: count,
-        CONFIRMED: count,
-        CANCELLED: count,
-        EXPIRED: count,
-      }),
-      seats_sold: count,
-      revenue: money,
-    }),
-    most_booked_events: z.array(
-      z.object({
-        event_id: z.number().int(),
-        title: z.string(),
-        confirmed_bookings: count,
-        seats_sold: count,
-        revenue: money,
-      }),
-    ),
-    cancellation_rates: z.object({
-      by_show: z.array(
-        z.object({
-          show_id: z.number().int(),
-          event_id: z.number().int(),
-          bookings: count,
-          cancelled: count,
-          rate,
-        }),
-      ),
-      by_event: z.array(
-        z.object({
-          event_id: z.number().int(),
-          title: z.string(),
-          bookings: count,
-          cancelled: count,
-          rate,
-        }),
-      ),
-    }),
-    daily_booking_stats: z.array(
-      z.object({
-        date: z.string().openapi({ example: "2026-11-30" }),
-        bookings: count,
-        confirmed: count,
-        cancelled: count,
-        expired: count,
-        seats_sold: count,
-        revenue: money,
-      }),
-    ),
-    capacity_utilization: z.array(
-      z.object({
-        show_id: z.number().int(),
-        event_id: z.number().int(),
-        total_seats: count,
-        booked: count,
-        held: count,
-        free: count,
-        utilization_percent: z.number().openapi({ example: 62.5 }),
-      }),
-    ),
-  })
-  .openapi("Analytics");
 
 const analytics = adminRoute({
   method: "get",

@@ -4,6 +4,7 @@ import type { StaleReads } from "../../db/read-replica";
 import { badRequest } from "../../lib/errors";
 import { fromCents } from "../../lib/money";
 import { iso } from "../../lib/time";
+import type { AnalyticsReport } from "./schemas";
 
 const DAY_MS = 86_400_000;
 /** Without `from`, the report covers the 30 days before `to`. */
@@ -21,53 +22,7 @@ export interface AnalyticsRange {
   to: Date;
 }
 
-type StatusCounts = Record<"PENDING" | "CONFIRMED" | "CANCELLED" | "EXPIRED", number>;
-
-export interface AnalyticsReport {
-  range: { from: string; to: string };
-  totals: { bookings_by_status: StatusCounts; seats_sold: number; revenue: number };
-  most_booked_events: {
-    event_id: number;
-    title: string;
-    confirmed_bookings: number;
-    seats_sold: number;
-    revenue: number;
-  }[];
-  cancellation_rates: {
-    by_show: {
-      show_id: number;
-      event_id: number;
-      bookings: number;
-      cancelled: number;
-      rate: number;
-    }[];
-    by_event: {
-      event_id: number;
-      title: string;
-      bookings: number;
-      cancelled: number;
-      rate: number;
-    }[];
-  };
-  daily_booking_stats: {
-    date: string;
-    bookings: number;
-    confirmed: number;
-    cancelled: number;
-    expired: number;
-    seats_sold: number;
-    revenue: number;
-  }[];
-  capacity_utilization: {
-    show_id: number;
-    event_id: number;
-    total_seats: number;
-    booked: number;
-    held: number;
-    free: number;
-    utilization_percent: number;
-  }[];
-}
+type StatusCounts = AnalyticsReport["totals"]["bookings_by_status"];
 
 type WithCents<T extends { revenue: number }> = Omit<T, "revenue"> & { revenue_cents: number };
 

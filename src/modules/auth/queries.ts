@@ -1,15 +1,10 @@
 import { eq, sql } from "drizzle-orm";
 import { type Database, execRows, type Queryable, Statement } from "../../db/client";
 import { users } from "../../db/schema";
+import type { UserView } from "./schemas";
 
 /** A user as authentication reads it: the public fields and the version tokens must carry. */
-export interface UserRow {
-  user_id: number;
-  email: string;
-  name: string | null;
-  role: "user" | "admin";
-  token_version: number;
-}
+export type UserRow = UserView & { token_version: number };
 
 export type AccountRow = UserRow & { password_hash: string };
 

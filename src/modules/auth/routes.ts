@@ -1,7 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AppError } from "../../lib/errors";
-import { createRouter, errorResponses, jsonBody, jsonResponse, text, z } from "../../lib/openapi";
+import { createRouter, errorResponses, jsonBody, jsonResponse, z } from "../../lib/openapi";
 import { passwordSchema } from "../../lib/password-rules";
+import { text } from "../../lib/shapes";
 import { requireUser } from "../../middleware/auth";
 import { UserSchema } from "./schemas";
 

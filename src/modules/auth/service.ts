@@ -16,14 +16,10 @@ import {
   type UserRow,
   upsertAdmin,
 } from "./queries";
+import type { UserView } from "./schemas";
 
 /** The authenticated caller, as loaded from the database on each request. */
-export interface AuthUser {
-  user_id: number;
-  email: string;
-  name: string | null;
-  role: "user" | "admin";
-}
+export type AuthUser = UserView;
 
 export interface AuthSettings {
   jwtSecret: string;

@@ -9,7 +9,7 @@ import {
   z,
 } from "../../lib/openapi";
 import { adminRoute } from "../../middleware/admin-route";
-import { AuditedLogEntrySchema, BOOKING_STATUSES, BookingSchema } from "./schemas";
+import { AuditedLogEntrySchema, BookingSchema, BookingStatusSchema } from "./schemas";
 
 /** An id in the query string: a plain positive integer below 2^31, or a 400. */
 const queryId = (name: string) =>
@@ -32,7 +32,7 @@ const listBookings = adminRoute({
     query: paginationQuery.extend({
       show_id: queryId("show_id"),
       user_id: queryId("user_id"),
-      status: z.enum(BOOKING_STATUSES).optional(),
+      status: BookingStatusSchema.optional(),
     }),
   },
   responses: {

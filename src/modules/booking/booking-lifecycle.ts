@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { execRows, intArray, type Queryable } from "../../db/client";
+import type { BookingStatus } from "../../db/schema";
 import type { AfterCommit } from "../../infra/seat-changes";
 import { type Actor, LOG_COLUMNS, type LogStamp, stampBy, stampValues } from "./booking-log";
 import {
@@ -14,8 +15,8 @@ export interface EndedBooking {
   booking_id: number;
   show_id: number;
   lock_token: string;
-  previous_status: "PENDING" | "CONFIRMED";
-  status: "EXPIRED" | "CANCELLED";
+  previous_status: Extract<BookingStatus, "PENDING" | "CONFIRMED">;
+  status: Extract<BookingStatus, "EXPIRED" | "CANCELLED">;
   seat_ids: number[];
   refund: { amount_cents: number; transaction_id: string } | null;
 }

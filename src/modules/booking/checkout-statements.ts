@@ -1,5 +1,6 @@
 import { type Placeholder, sql } from "drizzle-orm";
 import { type Queryable, Statement } from "../../db/client";
+import type { BookingStatus } from "../../db/schema";
 import { LOG_COLUMNS, type LogStamp, stampValues } from "./booking-log";
 import type { SeatRef } from "./hold-statement";
 
@@ -16,8 +17,6 @@ import type { SeatRef } from "./hold-statement";
  *
  * Each writes its booking log entry (PAID or PAYMENT_DECLINED, CONFIRMED) in a CTE of its own.
  */
-
-type BookingStatus = "PENDING" | "CONFIRMED" | "CANCELLED" | "EXPIRED";
 
 /** What both statements report of the locked booking. */
 export interface CheckoutState {

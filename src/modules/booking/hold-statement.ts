@@ -1,6 +1,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import { type Queryable, Statement } from "../../db/client";
 import { pgErrorCode } from "../../db/errors";
+import type { SeatStatus } from "../../db/schema";
 import { LOG_COLUMNS, type LogStamp, stampValues } from "./booking-log";
 
 /** Who holds, for how long, and within which limit: what every kind of hold is told. */
@@ -28,7 +29,7 @@ export interface SeatRef {
 }
 
 interface LockedSeat extends SeatRef {
-  status: "AVAILABLE" | "LOCKED" | "BOOKED" | "OWED";
+  status: SeatStatus;
   booking_id: number | null;
   lapsed: boolean;
 }

@@ -1,12 +1,13 @@
 import { sql } from "drizzle-orm";
 import { execRows, type Queryable } from "../../db/client";
+import type { BookingStatus } from "../../db/schema";
 import type { SeatRef } from "./hold-statement";
 
 /** A booking as cancel (and the expiry of a lapsed hold) sees it, under its row lock. */
 export interface BookingRow {
   booking_id: number;
   user_id: number;
-  status: "PENDING" | "CONFIRMED" | "CANCELLED" | "EXPIRED";
+  status: BookingStatus;
   hold_lapsed: boolean;
   show_started: boolean;
 }

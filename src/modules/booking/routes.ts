@@ -2,7 +2,6 @@ import { createRoute } from "@hono/zod-openapi";
 import { badRequest } from "../../lib/errors";
 import { hasAtMostTwoDecimals, MAX_PRICE } from "../../lib/money";
 import {
-  bodyId,
   createRouter,
   errorResponses,
   idParam,
@@ -11,13 +10,13 @@ import {
   optionalJsonBody,
   paginationEnvelope,
   paginationQuery,
-  timestamp,
   z,
 } from "../../lib/openapi";
+import { bodyId, timestamp } from "../../lib/shapes";
 import { requireUser } from "../../middleware/auth";
 import { idempotent } from "../../middleware/idempotency";
 import { SeatSchema } from "../catalogue/schemas";
-import { BOOKING_STATUSES, BookingSchema, BookingWithLogSchema } from "./schemas";
+import { BookingSchema, BookingStatusSchema, BookingWithLogSchema } from "./schemas";
 
 const MAX_SEATS_PER_HOLD = 10;
 /** No booking costs more: a larger amount can never match one (and would overflow cents). */
@@ -289,7 +288,7 @@ const myBookings = createRoute({
     "Each with its show (event and venue) and seats, also after cancellation or expiry. A hold that ran out reads as EXPIRED. Filter with `status`.",
   security: [{ bearerAuth: [] }],
   middleware: [requireUser] as const,
-  request: { query: paginationQuery.extend({ status: z.enum(BOOKING_STATUSES).optional() }) },
+  request: { query: paginationQuery.extend({ status: BookingStatusSchema.optional() }) },
   responses: {
     200: jsonResponse(
       z.object({ bookings: z.array(BookingSchema), ...paginationEnvelope }),

@@ -1,22 +1,36 @@
-import { timestamp, z } from "../../lib/openapi";
+import { bookings, payments, users } from "../../db/schema";
+import { createSelectSchema, idColumns, timestamp, z } from "../../lib/shapes";
 import { SeatSchema, ShowSchema } from "../catalogue/schemas";
 import { BOOKING_EVENTS } from "./booking-log";
 
-/** The shapes of bookings in requests and answers, for the booking routes and their clients. */
+/**
+ * The shapes of bookings in requests and answers, for the booking routes and their clients.
+ * Fields that mirror a column (ids, status, timestamps) come from the table; money crosses the
+ * API as a two-decimal number, not as the stored cents.
+ */
 
-export const BOOKING_STATUSES = ["PENDING", "CONFIRMED", "CANCELLED", "EXPIRED"] as const;
+const booking = createSelectSchema(bookings, {
+  ...idColumns("booking_id", "user_id", "show_id"),
+  created_at: timestamp(),
+  expires_at: timestamp(),
+}).shape;
 
-const MoneyMovementSchema = z.object({ transaction_id: z.string(), amount: z.number() });
+const MoneyMovementSchema = createSelectSchema(payments)
+  .pick({ transaction_id: true })
+  .extend({ amount: z.number() });
+
+/** `?status=`: the booking statuses of the database enum. */
+export const BookingStatusSchema = booking.status;
 
 export const BookingSchema = z
   .object({
-    booking_id: z.number().int(),
-    user_id: z.number().int(),
-    status: z.enum(BOOKING_STATUSES),
-    show_id: z.number().int(),
+    booking_id: booking.booking_id,
+    user_id: booking.user_id,
+    status: booking.status,
+    show_id: booking.show_id,
     amount: z.number(),
-    created_at: timestamp(),
-    expires_at: timestamp(),
+    created_at: booking.created_at,
+    expires_at: booking.expires_at,
     seats: z.array(SeatSchema),
     show: ShowSchema,
     payment: MoneyMovementSchema.nullable().openapi({
@@ -28,6 +42,7 @@ export const BookingSchema = z
     }),
   })
   .openapi("Booking");
+export type BookingView = z.infer<typeof BookingSchema>;
 
 const BookingEventSchema = z.enum(BOOKING_EVENTS).openapi({
   description:
@@ -52,8 +67,8 @@ export const BookingWithLogSchema = BookingSchema.extend({
 export const AuditedLogEntrySchema = z
   .object({
     ...logEntryFields,
-    actor: z
-      .object({ user_id: z.number().int(), role: z.enum(["user", "admin"]) })
+    actor: createSelectSchema(users, idColumns("user_id"))
+      .pick({ user_id: true, role: true })
       .nullable()
       .openapi({
         description:

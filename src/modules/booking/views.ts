@@ -1,34 +1,15 @@
 import { type SQL, sql } from "drizzle-orm";
 import { type Database, execRows, type Queryable } from "../../db/client";
 import type { StaleReads } from "../../db/read-replica";
+import type { BookingStatus } from "../../db/schema";
 import { notFound } from "../../lib/errors";
 import { fromCents } from "../../lib/money";
 import { iso } from "../../lib/time";
 import { availableSeats, type ShowView, showIsDeleted, totalSeats } from "../catalogue/service";
 import { auditLogOf, type BookingLogEntry, buyerEntry, buyerLogColumn } from "./booking-log";
+import type { BookingView } from "./schemas";
 
-export type BookingStatus = "PENDING" | "CONFIRMED" | "CANCELLED" | "EXPIRED";
-
-export interface BookingView {
-  booking_id: number;
-  user_id: number;
-  status: BookingStatus;
-  show_id: number;
-  amount: number;
-  created_at: string;
-  expires_at: string;
-  seats: { seat_id: number; seat_row: string; seat_number: number }[];
-  show: ShowView;
-  /** The booking's successful charge, if it was paid. */
-  payment: MoneyMovement | null;
-  /** Its refund, once a paid booking has ended (cancelled, or expired and cleaned up). */
-  refund: MoneyMovement | null;
-}
-
-interface MoneyMovement {
-  transaction_id: string;
-  amount: number;
-}
+export type { BookingStatus, BookingView };
 
 interface BookingViewRow {
   booking_id: number;

@@ -1,7 +1,5 @@
 import { badRequest } from "../../lib/errors";
-import { hasAtMostTwoDecimals, MAX_PRICE } from "../../lib/money";
 import {
-  bodyId,
   createRouter,
   errorResponses,
   idParam,
@@ -9,24 +7,24 @@ import {
   jsonResponse,
   paginationEnvelope,
   paginationQuery,
-  text,
-  timestampInput,
   updateBody,
   z,
 } from "../../lib/openapi";
+import { bodyId, text } from "../../lib/shapes";
 import { adminRoute } from "../../middleware/admin-route";
-import { EventSchema, SeatSchema, ShowSchema, VenueSchema } from "./schemas";
+import {
+  EventInputSchema as EventInput,
+  EventSchema,
+  SeatSchema,
+  ShowInputSchema as ShowInput,
+  ShowSchema,
+  VenueInputSchema as VenueInput,
+  VenueSchema,
+} from "./schemas";
 
 const venueParams = z.object({ venue_id: idParam("venue_id") });
 const seatRow = text().trim().min(1).max(10).openapi({ example: "A" });
 const MAX_SEATS_PER_CALL = 10_000;
-
-const VenueInput = z
-  .object({
-    venue_name: text().trim().min(1).max(200),
-    address: text().trim().min(1).max(500),
-  })
-  .strict();
 
 const SeatLayoutInput = z
   .object({
@@ -211,13 +209,6 @@ export const adminVenueRoutes = createRouter()
 
 const eventParams = z.object({ event_id: idParam("event_id") });
 
-const EventInput = z
-  .object({
-    title: text().trim().min(1).max(200),
-    description: text().max(5000).nullable().optional(),
-  })
-  .strict();
-
 const createEvent = adminRoute({
   method: "post",
   path: "/",
@@ -267,24 +258,6 @@ export const adminEventRoutes = createRouter()
   });
 
 const showParams = z.object({ show_id: idParam("show_id") });
-
-const price = z
-  .number()
-  .min(0)
-  .max(MAX_PRICE)
-  .refine(hasAtMostTwoDecimals, "must have at most two decimals")
-  .openapi({ example: 49.5 });
-
-const ShowInput = z
-  .object({
-    event_id: bodyId(),
-    venue_id: bodyId(),
-    start_time: timestampInput,
-    end_time: timestampInput,
-    sales_open_at: timestampInput.nullable().optional(),
-    price,
-  })
-  .strict();
 
 const createShow = adminRoute({
   method: "post",

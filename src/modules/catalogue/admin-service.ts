@@ -3,6 +3,7 @@ import type { Database, Queryable } from "../../db/client";
 import { pgErrorCode, UNIQUE_VIOLATION, withRetries } from "../../db/errors";
 import type { StaleReads } from "../../db/read-replica";
 import {
+  type BookingStatus,
   bookings,
   events,
   seats,
@@ -14,14 +15,9 @@ import {
 import type { AfterCommit } from "../../infra/seat-changes";
 import { badRequest, conflict, notFound } from "../../lib/errors";
 import { toCents } from "../../lib/money";
-import { iso } from "../../lib/time";
 import { type Actor, endBookings, settleEndedBookings } from "../booking/service";
-import { findShow, type Page, seatLayoutOrder } from "./queries";
-
-export interface VenueInput {
-  venue_name: string;
-  address: string;
-}
+import { eventView, findShow, type Page, seatLayoutOrder, venueView } from "./queries";
+import type { EventInput, ShowInput, VenueInput } from "./schemas";
 
 export type SeatLayoutInput =
   | { rows: { seat_row: string; count: number; start_number?: number }[] }
@@ -33,36 +29,8 @@ interface SeatRef {
   seat_number: number;
 }
 
-export interface EventInput {
-  title: string;
-  description?: string | null;
-}
-
-export interface ShowInput {
-  event_id: number;
-  venue_id: number;
-  start_time: Date;
-  sales_open_at?: Date | null;
-  end_time: Date;
-  price: number;
-}
-
 /** Bookings that still hold seats: they block deleting seats or shows. */
-export const ACTIVE_BOOKING_STATUSES = ["PENDING", "CONFIRMED"] as const;
-
-const venueView = (row: typeof venues.$inferSelect) => ({
-  venue_id: row.venue_id,
-  venue_name: row.venue_name,
-  address: row.address,
-  created_at: iso(row.created_at),
-});
-
-const eventView = (row: typeof events.$inferSelect) => ({
-  event_id: row.event_id,
-  title: row.title,
-  description: row.description,
-  created_at: iso(row.created_at),
-});
+export const ACTIVE_BOOKING_STATUSES = ["PENDING", "CONFIRMED"] as const satisfies BookingStatus[];
 
 export class AdminService {
   constructor(

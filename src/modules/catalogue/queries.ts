@@ -4,27 +4,9 @@ import { events, seats, showSeats, shows, venues } from "../../db/schema";
 import { notFound } from "../../lib/errors";
 import { fromCents } from "../../lib/money";
 import { iso } from "../../lib/time";
+import type { EventView, SeatView, ShowView, VenueView } from "./schemas";
 
-export interface ShowView {
-  show_id: number;
-  start_time: string;
-  end_time: string;
-  sales_open_at: string | null;
-  price: number;
-  event: { event_id: number; title: string; description: string | null };
-  venue: { venue_id: number; venue_name: string; address: string };
-  available_seats: number;
-  total_seats: number;
-  /** Only ever true in a booking's history: the catalog lists live shows only. */
-  deleted: boolean;
-}
-
-export interface SeatView {
-  seat_id: number;
-  seat_row: string;
-  seat_number: number;
-  status: "AVAILABLE" | "LOCKED" | "BOOKED";
-}
+export type { SeatView, ShowView };
 
 export interface Page {
   page: number;
@@ -196,10 +178,17 @@ export async function findEvent(db: Queryable, eventId: number) {
   return { ...eventView(row), shows: await upcomingShowsOf(db, [eventId]) };
 }
 
-const eventView = (row: typeof events.$inferSelect) => ({
+export const eventView = (row: typeof events.$inferSelect): EventView => ({
   event_id: row.event_id,
   title: row.title,
   description: row.description,
+  created_at: iso(row.created_at),
+});
+
+export const venueView = (row: typeof venues.$inferSelect): VenueView => ({
+  venue_id: row.venue_id,
+  venue_name: row.venue_name,
+  address: row.address,
   created_at: iso(row.created_at),
 });
 

@@ -6,10 +6,9 @@ import {
   jsonResponse,
   paginationEnvelope,
   paginationQuery,
-  text,
-  timestampInput,
   z,
 } from "../../lib/openapi";
+import { text, timestampInput } from "../../lib/shapes";
 import { EventSchema, ShowSchema } from "./schemas";
 
 const showIdParams = z.object({ show_id: idParam("show_id") });

@@ -3,6 +3,7 @@ import { type SSEMessage, streamSSE } from "hono/streaming";
 import { AppError } from "../../lib/errors";
 import { createRouter, errorResponses, idParam, jsonResponse, z } from "../../lib/openapi";
 import { callerKey } from "../../middleware/client-identity";
+import { MapSeatSchema } from "../catalogue/schemas";
 import { RETRY_STREAM_AFTER_SECONDS } from "./streams";
 
 /** EventSource waits this long before reconnecting after the stream ends. */
@@ -40,17 +41,7 @@ const seatMap = createRoute({
   responses: {
     200: {
       ...jsonResponse(
-        z.object({
-          show_id: z.number().int(),
-          seats: z.array(
-            z.object({
-              seat_id: z.number().int(),
-              seat_row: z.string(),
-              seat_number: z.number().int(),
-              status: z.enum(["AVAILABLE", "LOCKED", "BOOKED"]),
-            }),
-          ),
-        }),
+        z.object({ show_id: z.number().int(), seats: z.array(MapSeatSchema) }),
         "The seat map",
       ),
       headers: SEAT_MAP_HEADERS,

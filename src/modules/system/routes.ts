@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { requireMetricsToken } from "../../infra/metrics";
-import { createRouter, errorResponses, jsonResponse, timestamp, z } from "../../lib/openapi";
+import { createRouter, errorResponses, jsonResponse, z } from "../../lib/openapi";
+import { timestamp } from "../../lib/shapes";
 
 const ChecksSchema = z.record(
   z.string(),

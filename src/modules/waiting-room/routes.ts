@@ -1,12 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
-import {
-  createRouter,
-  errorResponses,
-  idParam,
-  jsonResponse,
-  timestamp,
-  z,
-} from "../../lib/openapi";
+import { createRouter, errorResponses, idParam, jsonResponse, z } from "../../lib/openapi";
+import { timestamp } from "../../lib/shapes";
 import { requireUser } from "../../middleware/auth";
 
 const status = createRoute({

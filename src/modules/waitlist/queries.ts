@@ -3,20 +3,7 @@ import { type Database, execRows, type Queryable } from "../../db/client";
 import { shows } from "../../db/schema";
 import { iso } from "../../lib/time";
 import { availableSeats } from "../catalogue/service";
-
-export type WaitlistStatus = "WAITING" | "OFFERED" | "FULFILLED" | "EXPIRED" | "LEFT";
-
-export interface WaitlistEntryView {
-  waitlist_entry_id: number;
-  show_id: number;
-  seats_wanted: number;
-  status: WaitlistStatus;
-  /** 1-based place in the line while WAITING, else null. */
-  position: number | null;
-  /** The offer's PENDING booking once OFFERED. */
-  booking_id: number | null;
-  created_at: string;
-}
+import type { WaitlistEntryView } from "./schemas";
 
 /** A view as the database answers it: timestamps may come back as Date. */
 type EntryRow = Omit<WaitlistEntryView, "created_at"> & { created_at: string | Date };

@@ -7,48 +7,15 @@ import {
   optionalJsonBody,
   paginationEnvelope,
   paginationQuery,
-  timestamp,
   z,
 } from "../../lib/openapi";
 import { requireUser } from "../../middleware/auth";
+import { NotificationSchema, seatsWanted, WaitlistEntrySchema } from "./schemas";
 
 /** The contract's join has no body: a bare join waits for one seat. */
 const DEFAULT_SEATS_WANTED = 1;
 
 const showIdParams = z.object({ show_id: idParam("show_id") });
-
-const WaitlistEntrySchema = z
-  .object({
-    waitlist_entry_id: z.number().int(),
-    show_id: z.number().int(),
-    seats_wanted: z.number().int(),
-    status: z.enum(["WAITING", "OFFERED", "FULFILLED", "EXPIRED", "LEFT"]),
-    position: z
-      .number()
-      .int()
-      .nullable()
-      .openapi({ description: "1-based place in the line while WAITING, else null" }),
-    booking_id: z
-      .number()
-      .int()
-      .nullable()
-      .openapi({ description: "The offer's PENDING booking once OFFERED" }),
-    created_at: timestamp(),
-  })
-  .openapi("WaitlistEntry");
-
-const NotificationSchema = z
-  .object({
-    notification_id: z.number().int(),
-    kind: z.string().openapi({ example: "WAITLIST_OFFER" }),
-    payload: z.record(z.string(), z.unknown()).openapi({
-      description:
-        "For WAITLIST_OFFER: `{booking_id, show_id, seat_ids, expires_at}` — the seats are held for you as a PENDING booking; pay and confirm it before `expires_at`. For WAITLIST_SEAT_LIMIT: `{show_id, seats_wanted, remaining}` — your entry was closed because the seats you wait for would take you past the per-show seat limit.",
-    }),
-    created_at: timestamp(),
-    read_at: timestamp().nullable(),
-  })
-  .openapi("Notification");
 
 const join = createRoute({
   tags: ["Waitlist"],
@@ -62,7 +29,7 @@ const join = createRoute({
     "The body is optional: `{seats_wanted}` (1–10) defaults to 1, so a bare POST joins for one seat. Seats freed by a cancellation or expiry while anyone waits are kept for the line (the seat map shows them LOCKED; no general hold can take them) and offered FIFO: once the line is owed as many seats as the first in line wants, it gets a PENDING booking on exactly those seats (lasting WAITLIST_OFFER_TTL_SECONDS) and a WAITLIST_OFFER notification. An offer is made only of seats freed for the line, never of seats on open sale. An offer that lapses or is cancelled passes its seats to the next in line; when nobody waits any more, owed seats go back on open sale. An offer never takes its user past MAX_SEATS_PER_USER_PER_SHOW: an entry that no longer fits is closed (EXPIRED) with a WAITLIST_SEAT_LIMIT notification. Idempotent: an active entry of the caller is returned with 200. Joining passes the show's waiting room like a hold (queued → 429 `WAITING_ROOM` with `details.position`). Only a show whose free seats are fewer than `seats_wanted` can be joined, else 409 `NOT_SOLD_OUT` (`details.free_seats`); wanting more seats than the caller may still hold for the show → 409 `SEAT_LIMIT` (`details.remaining`, `details.limit`); unknown show → 404; started show → 400 `SHOW_STARTED`.",
   request: {
     params: showIdParams,
-    body: optionalJsonBody(z.object({ seats_wanted: z.number().int().min(1).max(10).optional() })),
+    body: optionalJsonBody(z.object({ seats_wanted: seatsWanted().optional() })),
   },
   responses: {
     201: jsonResponse(z.object({ entry: WaitlistEntrySchema }), "Joined"),

@@ -19,16 +19,9 @@ import {
   seatsHeldBy,
   shareLockShow,
 } from "./queries";
+import type { NotificationView } from "./schemas";
 
-export type { WaitlistEntryView, WaitlistStatus } from "./queries";
-
-export interface NotificationView {
-  notification_id: number;
-  kind: string;
-  payload: Record<string, unknown>;
-  created_at: string;
-  read_at: string | null;
-}
+export type { NotificationView, WaitlistEntryView, WaitlistStatus } from "./schemas";
 
 /** Lets the caller through the show's waiting room, as a hold would; 429 WAITING_ROOM if not. */
 export type Admission = (showId: number, userId: number) => Promise<void>;
