@@ -27,6 +27,7 @@ import {
   type TestUser,
 } from "./support/fixtures";
 import { createTestApp, query, sql, type TestApp } from "./support/harness";
+import { bookingInvariantViolations } from "./support/invariants";
 import { describeEachBackend } from "./support/services";
 
 const OPENAPI_PATH = "/api/v1/openapi.json";
@@ -449,7 +450,16 @@ describeEachBackend("hostile input on %s", (backend) => {
     const storedForReplay = key !== null && VALID_IDEMPOTENCY_KEY.test(key);
     for (const table of tables) {
       if (table === "idempotency_keys" && storedForReplay) continue;
-      if (before[table] !== after[table]) return `4xx changed ${table}: ${what}`;
+      if (before[table] === after[table]) continue;
+      // Best-available hints are a cache of show_seats: a pick that reads a row writes back its
+      // true longest free run (and a new version) whether it is then served or refused. It
+      // may change, but never so that a free block is hidden from pickers.
+      if (table === "show_rows") {
+        const violations = await bookingInvariantViolations(app, ids.show_id as number);
+        if (violations.length === 0) continue;
+        return `4xx left show_rows wrong (${violations.join("; ")}): ${what}`;
+      }
+      return `4xx changed ${table}: ${what}`;
     }
     return undefined;
   }
