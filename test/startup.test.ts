@@ -137,6 +137,24 @@ describe.skipIf(!databaseUrl)("a database the code cannot serve from stops the s
       },
       SPAWN_TEST_MS,
     );
+
+    test(
+      `${name}: an unreachable Redis Cluster at start → exit 1, one line naming its nodes`,
+      async () => {
+        const nodes = [freePort(), freePort()].map((port) => `127.0.0.1:${port}`);
+        const ended = await runUntilExit(
+          script,
+          productionEnv({
+            DATABASE_URL: urls.current as string,
+            REDIS_CLUSTER_NODES: nodes.join(","),
+          }),
+        );
+        const line = theOneLine(ended);
+        expect(line.cause).toBe("redis_unreachable");
+        expect(line.msg).toContain(`Redis Cluster at ${nodes.join(",")} is unreachable`);
+      },
+      SPAWN_TEST_MS,
+    );
   }
 
   test(

@@ -13,6 +13,7 @@ import {
   connectRedis,
   RedisCircuit,
   type RedisClient,
+  type RedisTarget,
   redisTarget,
   waitForRedis,
 } from "../infra/redis";
@@ -139,6 +140,13 @@ export async function openStaleReads(
     : readsOnPrimary(database.db);
 }
 
+/** Where Redis was looked for, without credentials: a URL's host or the cluster's nodes. */
+function describeRedis(target: RedisTarget): string {
+  return "url" in target
+    ? `Redis at ${new URL(target.url).host}`
+    : `Redis Cluster at ${target.clusterNodes.join(",")}`;
+}
+
 /**
  * The main Redis connection and the queues' own one, or none without REDIS_URL /
  * REDIS_CLUSTER_NODES. Refuses to start (StartupError `redis_unreachable`) when Redis is set
@@ -177,7 +185,7 @@ export async function connectRedisPair(
       client.disconnect();
       throw new StartupError(
         "redis_unreachable",
-        `Redis at ${new URL(config.REDIS_URL as string).host} is unreachable (${lastError})`,
+        `${describeRedis(target)} is unreachable (${lastError})`,
       );
     }
     client.off("error", remember);
