@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { networkInterfaces } from "node:os";
 import postgres from "postgres";
+import { StartupError } from "../src/boot";
+import { openShared } from "../src/compose/shared";
+import { loadConfig } from "../src/config";
 import { openDatabase } from "../src/db/client";
 import { runMigrations } from "../src/db/migrate";
 import { createScratchDatabase, TEST_JWT_SECRET } from "./support/harness";
@@ -156,6 +159,29 @@ describe.skipIf(!databaseUrl)("a database the code cannot serve from stops the s
       SPAWN_TEST_MS,
     );
   }
+
+  test(
+    "a start refused for Redis or for the schema leaves no connection to the database open",
+    async () => {
+      const connectionsTo = async (url: string) => {
+        const client = postgres(databaseUrl as string, { max: 1, onnotice: () => {} });
+        const [row] = await client`select count(*)::int as open from pg_stat_activity
+        where datname = ${new URL(url).pathname.slice(1)}`;
+        await client.end();
+        return row?.open as number;
+      };
+      const refusals: Record<string, string>[] = [
+        { DATABASE_URL: urls.current as string, REDIS_URL: `redis://127.0.0.1:${freePort()}` },
+        { DATABASE_URL: urls.behind as string },
+      ];
+      for (const env of refusals) {
+        const config = loadConfig(productionEnv({ ...env, LOG_LEVEL: "silent" }));
+        await expect(openShared(config)).rejects.toBeInstanceOf(StartupError);
+        expect(await connectionsTo(env.DATABASE_URL as string)).toBe(0);
+      }
+    },
+    SPAWN_TEST_MS,
+  );
 
   test(
     "the database's password never reaches the line",

@@ -108,20 +108,23 @@ export async function openCheckedDatabase(
       dataDir: config.DATA_DIR,
       ...poolSettings(config),
     }));
-  if (config.DB_PGBOUNCER && database.driver === "postgres") {
-    await checkPooledSessionSettings(database, {
-      statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
-      lockTimeoutMs: config.DB_LOCK_TIMEOUT_MS,
-    }).catch(async (error) => {
-      if (!options.database) await database.close();
-      throw error;
-    });
+  try {
+    if (config.DB_PGBOUNCER && database.driver === "postgres") {
+      await checkPooledSessionSettings(database, {
+        statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+        lockTimeoutMs: config.DB_LOCK_TIMEOUT_MS,
+      });
+    }
+    // Production migrates explicitly (bun run db:migrate, the Docker entrypoint); embedded
+    // mode has no operator to do it.
+    if (database.driver === "pglite") await runMigrations(database);
+    await assertDatabaseUsable(database, config.DATABASE_URL);
+    return database;
+  } catch (error) {
+    // A refused start must not leave its pool open (tests and embedded callers go on running).
+    if (!options.database) await database.close();
+    throw error;
   }
-  // Production migrates explicitly (bun run db:migrate, the Docker entrypoint); embedded
-  // mode has no operator to do it.
-  if (database.driver === "pglite") await runMigrations(database);
-  await assertDatabaseUsable(database, config.DATABASE_URL);
-  return database;
 }
 
 /** The replica's pool opens lazily: a replica that is down at start costs nothing but a log line. */
@@ -210,7 +213,13 @@ export async function openShared(config: Config, options: SharedOptions = {}): P
   const logger = options.logger ?? createLogger(config.LOG_LEVEL);
   const database = await openCheckedDatabase(config, options);
   const staleReads = await openStaleReads(config, database, logger);
-  const { redis, queueRedis, redisCircuit } = await connectRedisPair(config, logger);
+  const { redis, queueRedis, redisCircuit } = await connectRedisPair(config, logger).catch(
+    async (error) => {
+      await staleReads.close();
+      if (!options.database) await database.close();
+      throw error;
+    },
+  );
 
   const roomSettings = {
     threshold: config.WAITING_ROOM_THRESHOLD,
