@@ -97,7 +97,7 @@ function poolSettings(config: Config) {
 }
 
 /** The database, checked usable: refuses to start (StartupError) on a database it cannot serve. */
-export async function openCheckedDatabase(
+async function openCheckedDatabase(
   config: Config,
   options: SharedOptions,
 ): Promise<DatabaseHandle> {
@@ -128,7 +128,7 @@ export async function openCheckedDatabase(
 }
 
 /** The replica's pool opens lazily: a replica that is down at start costs nothing but a log line. */
-export async function openStaleReads(
+async function openStaleReads(
   config: Config,
   database: DatabaseHandle,
   logger: Logger,
@@ -155,7 +155,7 @@ function describeRedis(target: RedisTarget): string {
  * REDIS_CLUSTER_NODES. Refuses to start (StartupError `redis_unreachable`) when Redis is set
  * but does not answer.
  */
-export async function connectRedisPair(
+async function connectRedisPair(
   config: Config,
   logger: Logger,
 ): Promise<{ redis?: RedisClient; queueRedis?: RedisClient; redisCircuit?: RedisCircuit }> {
@@ -199,8 +199,8 @@ export async function connectRedisPair(
   };
   const redis = await connect("main");
   // BullMQ defines its ~60 Lua scripts on the connection it is given, and ioredis copies
-  // every defined script onto each auto-pipeline it builds: on the hot path's client that
-  // cost every seat lock command a measurable share of the API's CPU.
+  // every defined script onto each auto-pipeline it builds: the queues get a connection of
+  // their own so the seat locks' pipelines stay small.
   const queueRedis = await connect("queues").catch((error) => {
     redis.disconnect();
     throw error;

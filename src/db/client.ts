@@ -110,13 +110,13 @@ const dialect = new PgDialect();
  * Texts of the raw statements (execRows, Statement): the ones that run as prepared statements
  * (postgres.js keeps one per text and connection). As many as the code writes distinct texts.
  */
-const rawStatements = new Set<string>();
+const textsToPrepare = new Set<string>();
 
 /**
  * A statement already written as text and values: drizzle's db.execute sends it as it is
  * instead of writing the text from a template again on every run (see Statement).
  */
-class Written extends SQL {
+class PrewrittenQuery extends SQL {
   constructor(private readonly query: Query) {
     super([]);
   }
@@ -131,8 +131,8 @@ class Written extends SQL {
  * hands out, with one change: the raw statements run as prepared statements. drizzle prepares
  * only query-builder statements given a name (`.prepare("name")`) and runs `db.execute`
  * unprepared; postgres.js prepares a text when asked (`unsafe(text, params, { prepare: true })`)
- * and its pool setting `prepare: false` (DB_PREPARE=false, PgBouncer) still wins. On the hot
- * paths parsing and planning each statement again was a large share of PostgreSQL's work.
+ * and its pool setting `prepare: false` (DB_PREPARE=false, PgBouncer) still wins. Parsing and
+ * planning the hot paths' statements on every run would cost PostgreSQL more than running them.
  */
 function preparingRawStatements<Client extends postgres.Sql | postgres.TransactionSql>(
   client: Client,
@@ -144,7 +144,7 @@ function preparingRawStatements<Client extends postgres.Sql | postgres.Transacti
       switch (key) {
         case "unsafe":
           return (text: string, params?: unknown[], options?: object) =>
-            value(text, params, rawStatements.has(text) ? { ...options, prepare: true } : options);
+            value(text, params, textsToPrepare.has(text) ? { ...options, prepare: true } : options);
         case "begin":
         case "savepoint":
           return (...args: unknown[]) => {
@@ -161,9 +161,9 @@ function preparingRawStatements<Client extends postgres.Sql | postgres.Transacti
 }
 
 /** Runs a written statement through drizzle's db.execute (a transaction's on its connection). */
-async function run<T>(db: Queryable, query: Query): Promise<T[]> {
-  rawStatements.add(query.sql);
-  const result: unknown = await db.execute(new Written(query));
+async function executePrewritten<T>(db: Queryable, query: Query): Promise<T[]> {
+  textsToPrepare.add(query.sql);
+  const result: unknown = await db.execute(new PrewrittenQuery(query));
   return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
 
@@ -172,15 +172,15 @@ async function run<T>(db: Queryable, query: Query): Promise<T[]> {
  * on the transaction's connection when `db` is one. The pool's DB_PREPARE=false still wins.
  */
 export async function execRows<T>(db: Queryable, statement: SQL): Promise<T[]> {
-  return run<T>(db, dialect.sqlToQuery(statement));
+  return executePrewritten<T>(db, dialect.sqlToQuery(statement));
 }
 
 type Placeholders<Params> = { [Name in keyof Params & string]: Placeholder<Name> };
 
 /**
  * A statement of a hot path whose SQL text is written once: `write` gets a placeholder for
- * each parameter and each run fills them in. Writing the hold statement's text from drizzle's
- * template took 8–10 µs a run, about 2% of the API's CPU per successful hold.
+ * each parameter and each run fills them in: writing a long statement's text from drizzle's
+ * template on every run is measurable on the hold path (see docs/performance.md).
  */
 export class Statement<Params extends Required<Params>, Row> {
   private readonly query: Query;
@@ -193,7 +193,7 @@ export class Statement<Params extends Required<Params>, Row> {
   }
 
   rows(db: Queryable, params: Params): Promise<Row[]> {
-    return run<Row>(db, {
+    return executePrewritten<Row>(db, {
       sql: this.query.sql,
       params: fillPlaceholders(this.query.params, params),
     });

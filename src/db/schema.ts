@@ -221,8 +221,8 @@ export const showSeats = pgTable(
  * FOR UPDATE SKIP LOCKED, so concurrent pickers work on different rows; it reads only their
  * seats and writes back each row's longest run of AVAILABLE seats. The hint is never below
  * the truth, except for rows with entries in show_row_releases, which pickers look at too.
- * `version` counts the pickers' writes: a picker whose snapshot predates the last one
- * leaves the row alone. `ranked`: a seat of the row has a layout rank (such shows are picked
+ * `version` moves on every write of the row (a pick, a trigger, the cleanup's fold; migration
+ * 0014), so a picker whose snapshot predates any write leaves the row alone. `ranked`: a seat of the row has a layout rank (such shows are picked
  * by the statement that ranks every seat). Pages keep 90% free (fillfactor 10, set by the
  * migration): every pick updates a row, and the updates stay HOT.
  */

@@ -223,7 +223,7 @@ export function validationDetails(error: ZodError): Record<string, string> {
   return details;
 }
 
-export function validationError(error: ZodError): AppError {
+function validationError(error: ZodError): AppError {
   return new AppError("VALIDATION_ERROR", { details: validationDetails(error) });
 }
 

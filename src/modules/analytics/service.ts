@@ -25,7 +25,7 @@ const invalidRange = (message: string, details: Record<string, string>) =>
  * The range a report covers: `to` defaults to now and `from` to 30 days before `to`.
  * `from` after `to`, or a range longer than MAX_RANGE_DAYS, is a 400.
  */
-export function resolveRange(query: AnalyticsQuery, now = new Date()): AnalyticsRange {
+function resolveRange(query: AnalyticsQuery, now = new Date()): AnalyticsRange {
   const to = query.to ?? now;
   const from = query.from ?? new Date(to.getTime() - DEFAULT_RANGE_DAYS * DAY_MS);
   if (from.getTime() > to.getTime()) {

@@ -54,7 +54,7 @@ const isTokenVersion = (value: unknown): value is number => Number.isSafeInteger
 
 const isExpiry = (value: unknown): value is number => typeof value === "number" && value > 0;
 
-export const normaliseEmail = (email: string) => email.trim().toLowerCase();
+const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
 interface VerifiedClaims {
   sub: number;

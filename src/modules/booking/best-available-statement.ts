@@ -223,10 +223,10 @@ function interpret(request: BestAvailableRequest, row: StatementRow): BestAvaila
 }
 
 /**
- * Rows of a show a row-wise pick locks at first. One: each more row read costs about a
- * quarter of an exact hold's CPU on every pick, and keeps one more row from the concurrent
- * pickers, while a hint above the truth (seats taken by exact holds) is rare and costs one
- * round trip. Each pick that finds no block in its rows doubles it for the request's next.
+ * Rows of a show a row-wise pick locks at first. One: every more row read costs each pick CPU
+ * and keeps one more row from the concurrent pickers, while a hint above the truth (seats
+ * taken by exact holds) is rare and costs one round trip. Each pick that finds no block in its
+ * rows doubles it for the request's next.
  */
 export const ROWS_PER_PICK = 1;
 
@@ -498,8 +498,7 @@ export async function foldRowReleases(db: Queryable): Promise<number> {
             where r.show_id = rr.show_id and r.seat_row = s.seat_row))
         returning 1
       )
-      select (select count(*)::int from folded) as folded,
-        (select count(*)::int from raised) as raised_rows`,
+      select (select count(*)::int from folded) as folded`,
   );
   return row?.folded ?? 0;
 }

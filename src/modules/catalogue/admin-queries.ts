@@ -21,7 +21,7 @@ export interface SeatRef {
 }
 
 /** Bookings that still hold seats: they block deleting seats or shows. */
-export const ACTIVE_BOOKING_STATUSES = ["PENDING", "CONFIRMED"] as const satisfies BookingStatus[];
+const ACTIVE_BOOKING_STATUSES = ["PENDING", "CONFIRMED"] as const satisfies BookingStatus[];
 
 // ---- venues ---------------------------------------------------------------------------------
 

@@ -49,7 +49,7 @@ export const seatLayoutOrder = [
 ];
 
 /** `%` and `_` typed by a user match themselves, not "anything". */
-export const escapeLike = (term: string) => term.replace(/[\\%_]/g, (char) => `\\${char}`);
+const escapeLike = (term: string) => term.replace(/[\\%_]/g, (char) => `\\${char}`);
 
 /** Deleted shows and events (kept for their booking history) are not in the catalog. */
 const liveShow = () => isNull(shows.deleted_at);
@@ -80,7 +80,7 @@ function showRows(db: Queryable) {
 
 type ShowRow = Awaited<ReturnType<ReturnType<typeof showRows>["execute"]>>[number];
 
-export const toShowView = (row: ShowRow): ShowView => ({
+const toShowView = (row: ShowRow): ShowView => ({
   show_id: row.show_id,
   start_time: iso(row.start_time),
   end_time: iso(row.end_time),

@@ -36,7 +36,7 @@ export interface SeatStreamSettings {
   writeTimeoutMs: number;
 }
 
-export const DEFAULT_SEAT_STREAM_SETTINGS: SeatStreamSettings = {
+const DEFAULT_SEAT_STREAM_SETTINGS: SeatStreamSettings = {
   maxStreams: 1000,
   maxPerClient: 4,
   heartbeatMs: 15_000,
