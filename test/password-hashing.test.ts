@@ -173,3 +173,33 @@ describe("the password pool's bound", () => {
     }
   });
 });
+
+describe("a password thread that cannot start", () => {
+  test("fails the hashes it was given, one start each, and is not restarted by itself", async () => {
+    const RealWorker = globalThis.Worker;
+    let started = 0;
+    /** A thread whose script fails to load: it reports an error soon after it is created. */
+    class UnloadableWorker {
+      onmessage: ((event: MessageEvent) => void) | null = null;
+      onerror: ((event: ErrorEvent) => void) | null = null;
+      constructor() {
+        started++;
+        setTimeout(() => this.onerror?.({ message: "cannot load" } as ErrorEvent), 1);
+      }
+      postMessage() {}
+      terminate() {}
+      unref() {}
+    }
+    globalThis.Worker = UnloadableWorker as unknown as typeof Worker;
+    const hasher = new PasswordHasher({ cost: 4, size: 1, queueLimit: 4, maxWaitMs: 5000 });
+    try {
+      const results = await Promise.allSettled(["a", "b", "c"].map((word) => hasher.hash(word)));
+      expect(results.map((result) => result.status)).toEqual(["rejected", "rejected", "rejected"]);
+      await Bun.sleep(100);
+      expect(started).toBe(3);
+    } finally {
+      hasher.close();
+      globalThis.Worker = RealWorker;
+    }
+  });
+});

@@ -98,16 +98,17 @@ export class PasswordHasher {
   private spawn(): Worker {
     const worker = new Worker(new URL("./password-worker.ts", import.meta.url));
     worker.onmessage = (event: MessageEvent<PasswordResult>) => this.settle(worker, event.data);
-    // A crashed worker fails its job (no login hangs) and is replaced.
+    // A crashed worker fails its job (no login hangs) and leaves the pool; the next job starts
+    // a new one. Not restarted at once: a thread that cannot start (its script fails to load)
+    // would otherwise be restarted forever, where this way it fails one job per start.
     worker.onerror = (event) => {
-      const thread = this.threads.find((candidate) => candidate.worker === worker);
       worker.terminate();
-      if (!thread) return;
-      const job = thread.job;
-      thread.job = undefined;
-      thread.worker = this.spawn();
-      job?.reject(new Error(`password worker failed: ${event.message}`));
-      this.next(thread);
+      const index = this.threads.findIndex((candidate) => candidate.worker === worker);
+      if (index < 0) return;
+      const [thread] = this.threads.splice(index, 1);
+      thread?.job?.reject(new Error(`password worker failed: ${event.message}`));
+      const replacement = this.queue.length > 0 ? this.idleThread() : undefined;
+      if (replacement) this.next(replacement);
     };
     // Idle workers must not keep the process alive at shutdown.
     worker.unref();
