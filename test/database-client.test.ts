@@ -86,12 +86,22 @@ describe.skipIf(!hasPostgres)(
           where not from_sql and strpos(statement, ${marker}) > 0`,
       );
 
+    /** The labels (`/* marker label *\/`) of the statements prepared with `marker`, sorted. */
+    const labelsPreparedOn = async (tx: Queryable, marker: string) =>
+      (await preparedOn(tx, marker))
+        .map((row) => row.statement.replace(/^.*\/\* \w+ (\w+) \*\/.*$/s, "$1"))
+        .sort();
+
+    /** A Statement whose text carries `/* marker label *\/`. */
+    const markedStatement = (marker: string, label: string) =>
+      new Statement<{ n: number }, { n: number }>(
+        ({ n }) => sql`select ${n}::int as n ${sql.raw(`/* ${marker} ${label} */`)}`,
+      );
+
     /** Inside one transaction: a Statement, an execRows and a query-builder select, each marked. */
     async function preparedStatements(options: Omit<DatabaseOptions, "url">): Promise<string[]> {
       const marker = `m${crypto.randomUUID().replaceAll("-", "")}`;
-      const statement = new Statement<{ n: number }, { n: number }>(
-        ({ n }) => sql`select ${n}::int as n ${sql.raw(`/* ${marker} statement */`)}`,
-      );
+      const statement = markedStatement(marker, "statement");
       const handle = await openDatabase({ url: databaseUrl, poolMax: 2, ...options });
       try {
         return await handle.db.transaction(async (tx) => {
@@ -101,10 +111,7 @@ describe.skipIf(!hasPostgres)(
             .select({ name: namespaces.name })
             .from(namespaces)
             .where(eq(namespaces.name, sql.raw(`'/* ${marker} builder */'`)));
-          const rows = await preparedOn(tx, marker);
-          return rows
-            .map((row) => row.statement.replace(/^.*\/\* \w+ (\w+) \*\/.*$/s, "$1"))
-            .sort();
+          return labelsPreparedOn(tx, marker);
         });
       } finally {
         await handle.close();
@@ -113,6 +120,28 @@ describe.skipIf(!hasPostgres)(
 
     test("Statement and execRows are prepared on the transaction's connection, the query builder is not", async () => {
       expect(await preparedStatements({})).toEqual(["execRows", "statement"]);
+    });
+
+    test("outside any transaction and inside a nested one (a savepoint) they are prepared too", async () => {
+      const marker = `m${crypto.randomUUID().replaceAll("-", "")}`;
+      // One connection: the plain run and the transaction share its session.
+      const handle = await openDatabase({ url: databaseUrl, poolMax: 1 });
+      try {
+        expect(await markedStatement(marker, "plain").rows(handle.db, { n: 1 })).toEqual([
+          { n: 1 },
+        ]);
+        const labels = await handle.db.transaction(async (tx) => {
+          await tx.transaction(async (savepoint) => {
+            expect(await markedStatement(marker, "nested").rows(savepoint, { n: 2 })).toEqual([
+              { n: 2 },
+            ]);
+          });
+          return labelsPreparedOn(tx, marker);
+        });
+        expect(labels).toEqual(["nested", "plain"]);
+      } finally {
+        await handle.close();
+      }
     });
 
     test("DB_PREPARE=false and DB_PGBOUNCER prepare nothing", async () => {
