@@ -267,6 +267,30 @@ describe.skipIf(!hasPostgresAndRedis)("best-available seams on real PostgreSQL a
     }
   }, 60_000);
 
+  test("a show moved to another venue keeps no row of the venue it left", async () => {
+    const show = await createShowFixture(app, adminToken, { rows: ["P", "Q"], perRow: 4 });
+    const target = await createShowFixture(app, adminToken, { rows: ["X", "Y", "Z"], perRow: 4 });
+    const rowsOf = async (showId: number) =>
+      (
+        await query<{ seat_row: string }>(
+          app,
+          sql`select seat_row from show_rows where show_id = ${showId} order by seat_row`,
+        )
+      ).map((row) => row.seat_row);
+    expect(await rowsOf(show.show_id)).toEqual(["P", "Q"]);
+    const moved = await app.request("PUT", `/api/v1/admin/shows/${show.show_id}`, {
+      token: adminToken,
+      body: { venue_id: target.venue_id },
+    });
+    expect(moved.status).toBe(200);
+    expect(await rowsOf(show.show_id)).toEqual(["X", "Y", "Z"]);
+    const [buyer] = await createUsersDirect(app, 1);
+    expect(
+      ok(await holdBest(app, buyer as TestUser, show.show_id, 4), 200).locked_seats,
+    ).toHaveLength(4);
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+  });
+
   test("100 rows whose hints all say 'any block', 95 of them full: 20 parallel tens", async () => {
     const rows = Array.from({ length: 100 }, (_, index) => `R${index + 100}`);
     const show = await createShowFixture(app, adminToken, { rows, perRow: 10 });

@@ -5,6 +5,8 @@ import {
   bookings,
   events,
   seats,
+  showRowReleases,
+  showRows,
   showSeats,
   shows,
   venues,
@@ -314,8 +316,16 @@ export async function updateShowRow(
     .where(eq(shows.show_id, showId));
 }
 
+/**
+ * Clears a show's seats before it moves to another venue (it has no active booking), with the
+ * best-available rows and release notes made from them: the new venue's seats, inserted next,
+ * bring their own rows (the show_seats insert trigger). Rows of the old venue would otherwise
+ * stay, and one of them ranked would send every pick of the show to the slower statement.
+ */
 export async function deleteShowSeatsOf(tx: Queryable, showId: number): Promise<void> {
   await tx.delete(showSeats).where(eq(showSeats.show_id, showId));
+  await tx.delete(showRows).where(eq(showRows.show_id, showId));
+  await tx.delete(showRowReleases).where(eq(showRowReleases.show_id, showId));
 }
 
 // ---- removing shows -------------------------------------------------------------------------
