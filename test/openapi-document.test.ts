@@ -26,17 +26,38 @@ async function run(command: string[]) {
 
 describe("the OpenAPI document", () => {
   let app: TestApp;
+  // biome-ignore lint/suspicious/noExplicitAny: the document is read as plain JSON
+  let document: any;
 
   beforeAll(async () => {
     app = await createTestApp("embedded");
     const response = await app.request("GET", "/api/v1/openapi.json");
     expect(response.status).toBe(200);
     await mkdir(GENERATED, { recursive: true });
-    await Bun.write(DOCUMENT, JSON.stringify(response.body, null, 2));
+    document = response.body;
+    await Bun.write(DOCUMENT, JSON.stringify(document, null, 2));
   });
 
   afterAll(async () => {
     await app?.close();
+  });
+
+  test("the lock route lists every refusal a hold or a best-available hold can answer", async () => {
+    const lock = document.paths["/api/v1/bookings/lock"].post;
+    /** The codes of a status's answers: one component schema per code, or the schema itself. */
+    const codesAt = (status: string): string[] => {
+      const schema = lock.responses[status].content["application/json"].schema;
+      return (schema.anyOf ?? [schema]).flatMap((entry: { $ref?: string }) => {
+        const resolved = entry.$ref
+          ? document.components.schemas[entry.$ref.split("/").pop() as string]
+          : entry;
+        return resolved.properties.code.enum;
+      });
+    };
+    expect(codesAt("409")).toEqual(
+      expect.arrayContaining(["SEAT_UNAVAILABLE", "SEAT_LIMIT", "NOT_ENOUGH_SEATS"]),
+    );
+    expect(codesAt("429")).toEqual(expect.arrayContaining(["WAITING_ROOM"]));
   });
 
   test("has no error or warning under Redocly's recommended rules", async () => {

@@ -113,6 +113,7 @@ const lock = bookingPost({
       "SHOW_STARTED",
       "SEAT_UNAVAILABLE",
       "SEAT_LIMIT",
+      "NOT_ENOUGH_SEATS",
       "SALES_NOT_OPEN",
       "IDEMPOTENCY_KEY_IN_USE",
       "WAITING_ROOM",
