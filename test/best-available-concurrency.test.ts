@@ -8,11 +8,16 @@ import {
   lapseHolds,
 } from "./support/fixtures";
 import type { ToldHold } from "./support/flash-sale-load";
-import { createTestApp, query, sql, type TestApp, type TestResponse } from "./support/harness";
+import {
+  createTestApp,
+  query,
+  SETUP_TIMEOUT_MS,
+  sql,
+  type TestApp,
+  type TestResponse,
+} from "./support/harness";
 import { bookingInvariantViolations, toldHoldViolations } from "./support/invariants";
 import { hasPostgresAndRedis } from "./support/services";
-
-const SETUP_TIMEOUT_MS = 60_000;
 
 const answersOf = (responses: TestResponse[]) =>
   responses.reduce<Record<string, number>>((counts, response) => {

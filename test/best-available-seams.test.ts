@@ -10,19 +10,15 @@ import {
   holdSeats,
   lapseHolds,
   registerUser,
+  seatNames,
   type TestUser,
 } from "./support/fixtures";
-import { createTestApp, query, sql, type TestApp } from "./support/harness";
+import { createTestApp, query, SETUP_TIMEOUT_MS, sql, type TestApp } from "./support/harness";
 import { bookingInvariantViolations } from "./support/invariants";
 import { describeEachBackend, hasPostgresAndRedis } from "./support/services";
 
-const SETUP_TIMEOUT_MS = 60_000;
 /** Generous for every statement of these tests, as long as none of them is quadratic. */
 const STATEMENT_TIMEOUT_MS = 5_000;
-
-/** "A7"-style names of the seats a hold answered, sorted. */
-const names = (held: { locked_seats: { seat_row: string; seat_number: number }[] }) =>
-  held.locked_seats.map((seat) => `${seat.seat_row}${seat.seat_number}`).sort();
 
 /**
  * Seams of the row-wise pick with what else changes a show's seats: layout changes, releases,
@@ -77,20 +73,25 @@ describe.skipIf(!hasPostgresAndRedis)("best-available seams on real PostgreSQL a
     );
     await slowPicksDown(show.show_id);
 
-    const picking = holdBest(app, picker, show.show_id, 2);
+    let pickDone = false;
+    const picking = holdBest(app, picker, show.show_id, 2).finally(() => {
+      pickDone = true;
+    });
     await Bun.sleep(60);
     const added = await app.request("POST", `/api/v1/admin/venues/${show.venue_id}/seats`, {
       token: adminToken,
       body: { rows: [{ seat_row: "A", count: 8, start_number: 5 }] },
     });
     ok(added, 201);
+    // The race this test is about: the seats were added while the pick was still reading.
+    expect(pickDone).toBe(false);
     const picked = ok(await picking, 200);
-    expect(names(picked)[0]?.startsWith("A")).toBe(true);
+    expect(seatNames(picked)[0]?.startsWith("A")).toBe(true);
     await query(app, sql`delete from show_row_releases where show_id = ${show.show_id}`);
 
     // Row A now has A5-A12 (and what the first pick left): a block of 4 beats any of row C.
     const four = ok(await holdBest(app, next, show.show_id, 4), 200);
-    expect(names(four).every((name) => name.startsWith("A"))).toBe(true);
+    expect(seatNames(four).every((name) => name.startsWith("A"))).toBe(true);
     expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
   }, 60_000);
 
@@ -107,7 +108,7 @@ describe.skipIf(!hasPostgresAndRedis)("best-available seams on real PostgreSQL a
       body: { seat_ids: [show.seat_ids[0]] },
     });
     const [picked, removed] = await Promise.all([picking, removing]);
-    expect(names(ok(picked, 200))).toEqual(["A1", "A2"]);
+    expect(seatNames(ok(picked, 200))).toEqual(["A1", "A2"]);
     expect({ status: removed.status, code: removed.body?.code }).toEqual({
       status: 409,
       code: "CONFLICT",
@@ -316,7 +317,7 @@ describe.skipIf(!hasPostgresAndRedis)("best-available seams on real PostgreSQL a
     await noteReleases(show.show_id, show.seat_ids[0], 20_000);
     const started = performance.now();
     const held = ok(await holdBest(app, buyer, show.show_id, 2), 200);
-    expect(names(held)).toEqual(["A1", "A2"]);
+    expect(seatNames(held)).toEqual(["A1", "A2"]);
     expect(performance.now() - started).toBeLessThan(STATEMENT_TIMEOUT_MS);
     expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
   }, 60_000);
@@ -370,7 +371,7 @@ describeEachBackend("row-wise picks: stale hints, odd layouts, release notes (%s
   test("gaps in a row's numbers break its blocks; one wide row; every hint stale", async () => {
     const buyer = await registerUser(app);
     const gapped = await showOf({ A: [...range(1, 5), ...range(7, 12)] });
-    expect(names(ok(await holdBest(app, buyer, gapped, 6), 200))).toEqual(
+    expect(seatNames(ok(await holdBest(app, buyer, gapped, 6), 200))).toEqual(
       range(7, 12)
         .map((n) => `A${n}`)
         .sort(),
@@ -382,7 +383,7 @@ describeEachBackend("row-wise picks: stale hints, odd layouts, release notes (%s
     });
 
     const wide = await showOf({ A: range(1, 1000) });
-    expect(names(ok(await holdBest(app, buyer, wide, 10), 200))).toEqual(
+    expect(seatNames(ok(await holdBest(app, buyer, wide, 10), 200))).toEqual(
       range(496, 505)
         .map((n) => `A${n}`)
         .sort(),
@@ -402,7 +403,7 @@ describeEachBackend("row-wise picks: stale hints, odd layouts, release notes (%s
     for (let from = 0; from < ids.length; from += 10) {
       ok(await holdSeats(app, taker, stale, ids.slice(from, from + 10)), 200);
     }
-    expect(names(ok(await holdBest(app, buyer, stale, 10), 200))).toEqual(
+    expect(seatNames(ok(await holdBest(app, buyer, stale, 10), 200))).toEqual(
       range(1, 10)
         .map((n) => `L${n}`)
         .sort(),
@@ -430,7 +431,7 @@ describeEachBackend("row-wise picks: stale hints, odd layouts, release notes (%s
     const buyer = await registerUser(app);
     // Row A held, then read by a pick (its hint: 0); the pick takes row B's best pair.
     const blocking = ok(await holdSeats(app, buyer, show.show_id, rowA), 200);
-    expect(names(ok(await holdBest(app, buyer, show.show_id, 2), 200))).toEqual(["B2", "B3"]);
+    expect(seatNames(ok(await holdBest(app, buyer, show.show_id, 2), 200))).toEqual(["B2", "B3"]);
     // Exact holds of row A, cancelled over and over: a note per seat and release.
     const cycles = 10;
     ok(await app.request("POST", `/api/v1/bookings/${blocking.booking_id}/cancel`, buyer), 200);
@@ -443,7 +444,7 @@ describeEachBackend("row-wise picks: stale hints, odd layouts, release notes (%s
     await runCleanup({ ...app.runtime.cleanup, logger: createLogger("silent") });
     expect(await notes(show.show_id)).toBe(0);
     expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
-    expect(names(ok(await holdBest(app, buyer, show.show_id, 4), 200))).toEqual([
+    expect(seatNames(ok(await holdBest(app, buyer, show.show_id, 4), 200))).toEqual([
       "A1",
       "A2",
       "A3",

@@ -7,17 +7,12 @@ import {
   holdSeats,
   lapseHolds,
   registerUser,
+  seatNames,
   type TestUser,
 } from "./support/fixtures";
-import { createTestApp, query, sql, type TestApp } from "./support/harness";
+import { createTestApp, query, SETUP_TIMEOUT_MS, sql, type TestApp } from "./support/harness";
 import { bookingInvariantViolations } from "./support/invariants";
 import { describeEachBackend } from "./support/services";
-
-const SETUP_TIMEOUT_MS = 60_000;
-
-/** "A7"-style names of the seats a hold answered, in the order given. */
-const names = (held: { locked_seats: { seat_row: string; seat_number: number }[] }) =>
-  held.locked_seats.map((seat) => `${seat.seat_row}${seat.seat_number}`).sort();
 
 describeEachBackend("best-available holds (%s)", (backend) => {
   let app: TestApp;
@@ -86,7 +81,7 @@ describeEachBackend("best-available holds (%s)", (backend) => {
     const show = await showWithSeats([...row("A", 6), ...row("B", 6)]);
     const picks = [];
     for (let turn = 0; turn < 4; turn++) {
-      picks.push(names(ok(await holdBest(app, buyer, show.show_id, 2))));
+      picks.push(seatNames(ok(await holdBest(app, buyer, show.show_id, 2))));
     }
     // Row A centres on 3.5: A3–A4, then the blocks beside it, then row B's centre.
     expect(picks).toEqual([
@@ -113,7 +108,7 @@ describeEachBackend("best-available holds (%s)", (backend) => {
       ].sort(),
     );
     expect(held).toMatchObject({ status: "PENDING", show_id: show.show_id, amount: 30 });
-    expect(names(held)).toEqual(["A2", "A3", "A4"]);
+    expect(seatNames(held)).toEqual(["A2", "A3", "A4"]);
     const locked = await query<{ seat_id: number }>(
       app,
       sql`select seat_id from show_seats
@@ -135,10 +130,10 @@ describeEachBackend("best-available holds (%s)", (backend) => {
       { seat_row: "B", seat_number: 3, rank: 2 },
       { seat_row: "B", seat_number: 4, rank: 9 },
     ]);
-    expect(names(ok(await holdBest(app, buyer, show.show_id, 2)))).toEqual(["B2", "B3"]);
+    expect(seatNames(ok(await holdBest(app, buyer, show.show_id, 2)))).toEqual(["B2", "B3"]);
     // B1 and B4 are ranked but apart: scattered seats take them; adjacent ones go unranked.
-    expect(names(ok(await holdBest(app, buyer, show.show_id, 2, false)))).toEqual(["B1", "B4"]);
-    expect(names(ok(await holdBest(app, buyer, show.show_id, 1)))).toEqual(["A2"]);
+    expect(seatNames(ok(await holdBest(app, buyer, show.show_id, 2, false)))).toEqual(["B1", "B4"]);
+    expect(seatNames(ok(await holdBest(app, buyer, show.show_id, 1)))).toEqual(["A2"]);
   });
 
   test("adjacent blocks skip taken seats; without adjacent any best seats do", async () => {
@@ -146,8 +141,8 @@ describeEachBackend("best-available holds (%s)", (backend) => {
     // A3 taken: row A has no three together (A1–A2, A4–A5), row B does. Scattered, the seats
     // nearest A's centre come first, the lower number first between equals (A1 before A5).
     ok(await holdSeats(app, buyer, show.show_id, [show.seatId("A3")]));
-    expect(names(ok(await holdBest(app, buyer, show.show_id, 3)))).toEqual(["B2", "B3", "B4"]);
-    expect(names(ok(await holdBest(app, buyer, show.show_id, 3, false)))).toEqual([
+    expect(seatNames(ok(await holdBest(app, buyer, show.show_id, 3)))).toEqual(["B2", "B3", "B4"]);
+    expect(seatNames(ok(await holdBest(app, buyer, show.show_id, 3, false)))).toEqual([
       "A1",
       "A2",
       "A4",
@@ -160,8 +155,11 @@ describeEachBackend("best-available holds (%s)", (backend) => {
       ...Array.from({ length: 300 }, (_, index) => ({ seat_row: "A", seat_number: 2 * index + 1 })),
       ...row("B", 4),
     ]);
-    expect(names(ok(await holdBest(app, buyer, show.show_id, 2)))).toEqual(["B2", "B3"]);
-    expect(names(ok(await holdBest(app, buyer, show.show_id, 2, false)))).toEqual(["A299", "A301"]);
+    expect(seatNames(ok(await holdBest(app, buyer, show.show_id, 2)))).toEqual(["B2", "B3"]);
+    expect(seatNames(ok(await holdBest(app, buyer, show.show_id, 2, false)))).toEqual([
+      "A299",
+      "A301",
+    ]);
     const refused = await holdBest(app, buyer, show.show_id, 3);
     expectError(refused, 409, "NOT_ENOUGH_SEATS");
     expect(refused.body.details).toEqual({ available_seats: 300, largest_block: 1 });
@@ -182,7 +180,7 @@ describeEachBackend("best-available holds (%s)", (backend) => {
     );
     expect(pending?.bookings).toBe(1);
     // Scattered seats do exist.
-    expect(names(ok(await holdBest(app, buyer, show.show_id, 3, false)))).toEqual(
+    expect(seatNames(ok(await holdBest(app, buyer, show.show_id, 3, false)))).toEqual(
       ["A2", "A4", "A1"].sort(),
     );
   });
@@ -192,7 +190,7 @@ describeEachBackend("best-available holds (%s)", (backend) => {
     const stale = ok(await holdBest(app, buyer, show.show_id, 2));
     expectError(await holdBest(app, buyer, show.show_id, 1), 409, "NOT_ENOUGH_SEATS");
     await lapseHolds(app, [stale.booking_id]);
-    expect(names(ok(await holdBest(app, buyer, show.show_id, 2)))).toEqual(["A1", "A2"]);
+    expect(seatNames(ok(await holdBest(app, buyer, show.show_id, 2)))).toEqual(["A1", "A2"]);
     const [ended] = await query<{ status: string }>(
       app,
       sql`select status from bookings where booking_id = ${stale.booking_id}`,
@@ -213,8 +211,8 @@ describeEachBackend("best-available holds (%s)", (backend) => {
   test("a block freed in a front row by a cancel or an expiry is picked again before the rows behind", async () => {
     const show = await showWithSeats([...row("A", 4), ...row("B", 4)]);
     const first = ok(await holdBest(app, buyer, show.show_id, 2));
-    expect(names(first)).toEqual(["A2", "A3"]);
-    expect(names(ok(await holdBest(app, buyer, show.show_id, 2)))).toEqual(["B2", "B3"]);
+    expect(seatNames(first)).toEqual(["A2", "A3"]);
+    expect(seatNames(ok(await holdBest(app, buyer, show.show_id, 2)))).toEqual(["B2", "B3"]);
     // Both rows are read: no pair is left in either.
     expect(await hints(show.show_id)).toEqual({ A: 1, B: 1 });
 
@@ -226,11 +224,11 @@ describeEachBackend("best-available holds (%s)", (backend) => {
     );
     expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
     const again = ok(await holdBest(app, buyer, show.show_id, 2));
-    expect(names(again)).toEqual(["A2", "A3"]);
+    expect(seatNames(again)).toEqual(["A2", "A3"]);
 
     // The hold runs out: the next pick finds no pair free, expires it and takes its seats.
     await lapseHolds(app, [again.booking_id]);
-    expect(names(ok(await holdBest(app, buyer, show.show_id, 2)))).toEqual(["A2", "A3"]);
+    expect(seatNames(ok(await holdBest(app, buyer, show.show_id, 2)))).toEqual(["A2", "A3"]);
     expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
   });
 
@@ -238,7 +236,7 @@ describeEachBackend("best-available holds (%s)", (backend) => {
     const show = await showWithSeats([...row("A", 4), ...row("B", 4)]);
     // Exact holds fill row A behind the hints' back.
     ok(await holdSeats(app, buyer, show.show_id, ["A1", "A2", "A3", "A4"].map(show.seatId)));
-    expect(names(ok(await holdBest(app, buyer, show.show_id, 2)))).toEqual(["B2", "B3"]);
+    expect(seatNames(ok(await holdBest(app, buyer, show.show_id, 2)))).toEqual(["B2", "B3"]);
     expect(await hints(show.show_id)).toEqual({ A: 0, B: 1 });
     expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
 
@@ -248,7 +246,7 @@ describeEachBackend("best-available holds (%s)", (backend) => {
       app,
       sql`update show_rows set largest_free_hint = 0 where show_id = ${show.show_id}`,
     );
-    expect(names(ok(await holdBest(app, buyer, show.show_id, 1)))).toEqual(["B1"]);
+    expect(seatNames(ok(await holdBest(app, buyer, show.show_id, 1)))).toEqual(["B1"]);
     const refused = await holdBest(app, buyer, show.show_id, 2);
     expectError(refused, 409, "NOT_ENOUGH_SEATS");
     expect(refused.body.details).toEqual({ available_seats: 1, largest_block: 1 });
@@ -256,7 +254,7 @@ describeEachBackend("best-available holds (%s)", (backend) => {
 
   test("seats added to the venue after the show was created are picked in their place", async () => {
     const fixture = await createShowFixture(app, adminToken, { rows: ["B"], perRow: 2 });
-    expect(names(ok(await holdBest(app, buyer, fixture.show_id, 2)))).toEqual(["B1", "B2"]);
+    expect(seatNames(ok(await holdBest(app, buyer, fixture.show_id, 2)))).toEqual(["B1", "B2"]);
     expectError(await holdBest(app, buyer, fixture.show_id, 2), 409, "NOT_ENOUGH_SEATS");
 
     // A row in front of B, and B made longer.
@@ -272,8 +270,8 @@ describeEachBackend("best-available holds (%s)", (backend) => {
       }),
       201,
     );
-    expect(names(ok(await holdBest(app, buyer, fixture.show_id, 2)))).toEqual(["A1", "A2"]);
-    expect(names(ok(await holdBest(app, buyer, fixture.show_id, 2)))).toEqual(["B3", "B4"]);
+    expect(seatNames(ok(await holdBest(app, buyer, fixture.show_id, 2)))).toEqual(["A1", "A2"]);
+    expect(seatNames(ok(await holdBest(app, buyer, fixture.show_id, 2)))).toEqual(["B3", "B4"]);
     expect(await bookingInvariantViolations(app, fixture.show_id)).toEqual([]);
 
     // Ranked seats added later decide over rows, as in a layout ranked from the start.
@@ -291,8 +289,8 @@ describeEachBackend("best-available holds (%s)", (backend) => {
       }),
       201,
     );
-    expect(names(ok(await holdBest(app, buyer, fixture.show_id, 2)))).toEqual(["C1", "C2"]);
-    expect(names(ok(await holdBest(app, buyer, fixture.show_id, 2)))).toEqual(["C3", "C4"]);
+    expect(seatNames(ok(await holdBest(app, buyer, fixture.show_id, 2)))).toEqual(["C1", "C2"]);
+    expect(seatNames(ok(await holdBest(app, buyer, fixture.show_id, 2)))).toEqual(["C3", "C4"]);
   });
 
   test("a retried request with the same Idempotency-Key holds once and replays the answer", async () => {
