@@ -69,6 +69,12 @@ export interface BookingCore {
   after: AfterCommit;
 }
 
+/** The token settings every AuthService is built with, in the API and in the worker. */
+export const authSettings = (config: Config) => ({
+  jwtSecret: config.JWT_SECRET,
+  jwtTtlSeconds: config.JWT_TTL_SECONDS,
+});
+
 export function createBookingCore(deps: CoreDependencies): BookingCore {
   const { config } = deps;
   const waitingRoom = new WaitingRoom(
@@ -115,7 +121,7 @@ export function createServices(deps: ServiceDependencies): Services {
     auth: new AuthService(
       deps.db,
       deps.passwords,
-      { jwtSecret: config.JWT_SECRET, jwtTtlSeconds: config.JWT_TTL_SECONDS },
+      authSettings(config),
       config.RATE_LIMIT_ENABLED
         ? new LoginThrottle(deps.loginFailureStore ?? new MemoryStore(), {
             maxFailures: config.LOGIN_FAILURES_PER_EMAIL,

@@ -4,7 +4,7 @@ import { PasswordHasher } from "../infra/password-hasher";
 import type { CleanupDependencies } from "../jobs/cleanup";
 import type { Logger } from "../lib/logger";
 import { AuthService } from "../modules/auth/service";
-import { createBookingCore } from "./facades";
+import { authSettings, createBookingCore } from "./facades";
 import { openShared, type Shared, type SharedOptions } from "./shared";
 
 /** What the worker process runs: the cleanup, admissions from waiting-room lines, its metrics. */
@@ -58,10 +58,7 @@ async function ensureConfiguredAdmin({ config, database }: Shared): Promise<void
     maxWaitMs: config.PASSWORD_QUEUE_WAIT_MS,
   });
   try {
-    const auth = new AuthService(database.db, passwords, {
-      jwtSecret: config.JWT_SECRET,
-      jwtTtlSeconds: config.JWT_TTL_SECONDS,
-    });
+    const auth = new AuthService(database.db, passwords, authSettings(config));
     await auth.ensureAdmin({ email: config.ADMIN_EMAIL, password: config.ADMIN_PASSWORD });
   } finally {
     passwords.close();

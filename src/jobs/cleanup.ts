@@ -1,5 +1,5 @@
 import type { Logger } from "../lib/logger";
-import type { BookingService } from "../modules/booking/service";
+import type { BookingService, ExpiryResult } from "../modules/booking/service";
 
 /** What the scheduled cleanup calls: the booking module's facade, never its SQL or stores. */
 export interface CleanupDependencies {
@@ -10,10 +10,7 @@ export interface CleanupDependencies {
   logger: Logger;
 }
 
-export interface CleanupResult {
-  expired: number;
-  batches: number;
-}
+export type CleanupResult = ExpiryResult;
 
 /**
  * Expires PENDING bookings whose hold ran out (CLEANUP_BATCH_SIZE per transaction unless
@@ -23,13 +20,12 @@ export async function expireLapsedHolds(
   deps: CleanupDependencies,
   batchSize?: number,
 ): Promise<CleanupResult> {
-  const { expired, batches } = await deps.bookings.expireLapsedHolds(batchSize);
+  const result = await deps.bookings.expireLapsedHolds(batchSize);
   // A run with nothing to expire is every run of a quiet system: not worth an info line.
-  deps.logger[expired > 0 ? "info" : "debug"]("cleanup: expired lapsed holds", {
-    expired,
-    batches,
+  deps.logger[result.expired > 0 ? "info" : "debug"]("cleanup: expired lapsed holds", {
+    ...result,
   });
-  return { expired, batches };
+  return result;
 }
 
 /**

@@ -190,12 +190,6 @@ export class AuthService {
   }
 
   /**
-   * Creates the admin or, if the email exists, makes it an admin with this password. A change
-   * of role or password revokes every token issued before it: registration is open, so the
-   * address may have been registered by someone else, whose token would otherwise read as an
-   * admin's. Runs at every start: an admin who already has this password keeps their tokens.
-   */
-  /**
    * Makes the account an admin with this password. Ensures of one address run one at a time
    * (the API, the worker and `admin:create` may start together) and each decides under the
    * lock: an admin that already has this password is left alone; otherwise the role and
@@ -203,6 +197,8 @@ export class AuthService {
    */
   async ensureAdmin(input: Credentials & { name?: string }): Promise<AuthUser> {
     const email = normaliseEmail(input.email);
+    // Hashed before the transaction, even when it turns out unneeded: a hash takes a password
+    // thread for ~100 ms, which must not hold a pooled connection and the lock meanwhile.
     const passwordHash = await this.hashPassword(input.password);
     return this.db.transaction(async (tx) => {
       await lockAdminEnsure(tx, email);

@@ -336,8 +336,7 @@ const rowPickStatement = new Statement<RowPickParameters, RowPickRow>((parameter
         from free where seat_id not in (select seat_id from held)
       ) runs group by row_index, run
     ), hinted as (
-      update show_rows r set version = r.version + 1,
-        largest_free_hint = coalesce(
+      update show_rows r set largest_free_hint = coalesce(
           (select max(length) from left_runs where left_runs.row_index = f.row_index), 0)
       from fresh f
       where r.show_id = ${showId} and r.seat_row = f.seat_row

@@ -58,6 +58,7 @@ import { repairSeatLocks } from "./seat-lock-repair";
 // its bookings, a waitlist served): other modules reach them through this facade only.
 export { endBookings, settleEndedBookings } from "./booking-lifecycle";
 export type { Actor } from "./booking-log";
+export type { ExpiryResult } from "./expiry";
 export {
   lockWaitlist,
   type OfferSettings,
@@ -275,7 +276,7 @@ export class BookingService {
       case "over_limit":
         return seatLimitReached(outcome.remaining, this.settings.seatLimit);
       case "not_on_sale":
-        return this.whyNotOnSale(this.db, showId);
+        return this.whyNotOnSale(showId);
     }
   }
 
@@ -340,7 +341,7 @@ export class BookingService {
       case "over_limit":
         return seatLimitReached(outcome.remaining, this.settings.seatLimit);
       case "not_on_sale":
-        return this.whyNotOnSale(this.db, showId);
+        return this.whyNotOnSale(showId);
     }
   }
 
@@ -497,10 +498,15 @@ export class BookingService {
     return times;
   }
 
-  /** Whether the show is still in the catalogue, read afresh (and cached again). */
-  private async stillListed(showId: number): Promise<boolean> {
+  /** The show's times read afresh (and cached again); undefined once it is gone. */
+  private freshTimes(showId: number): Promise<ShowTimes | undefined> {
     this.showTimes.delete(showId);
-    return (await this.showTimes.get(showId, () => readShowTimes(this.db, showId))) !== undefined;
+    return this.showTimes.get(showId, () => readShowTimes(this.db, showId));
+  }
+
+  /** Whether the show is still in the catalogue, read afresh. */
+  private async stillListed(showId: number): Promise<boolean> {
+    return (await this.freshTimes(showId)) !== undefined;
   }
 
   /** Expires PENDING bookings whose hold ran out, `batchSize` per transaction. */
@@ -539,9 +545,8 @@ export class BookingService {
   }
 
   /** The transaction found no show on sale: gone, started, or not selling yet. */
-  private async whyNotOnSale(tx: Queryable, showId: number): Promise<AppError> {
-    this.showTimes.delete(showId);
-    const times = await readShowTimes(tx, showId);
+  private async whyNotOnSale(showId: number): Promise<AppError> {
+    const times = await this.freshTimes(showId);
     if (times === undefined) return notFound("Show");
     if (times.salesOpenAt !== undefined && times.salesOpenAt > Date.now()) {
       return salesNotOpen(times.salesOpenAt);

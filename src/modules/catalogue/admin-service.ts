@@ -228,11 +228,11 @@ export class AdminService {
         input.sales_open_at === undefined ? current.sales_open_at : input.sales_open_at,
       );
       if (input.event_id !== undefined) await this.requireEvent(tx, input.event_id);
-      const venueChanges = input.venue_id !== undefined && input.venue_id !== current.venue_id;
-      if (venueChanges && input.venue_id !== undefined) {
+      const newVenueId = input.venue_id !== current.venue_id ? input.venue_id : undefined;
+      if (newVenueId !== undefined) {
         // Both venues, as their layout changes lock them: seats added to the old venue meanwhile
         // either commit first (their show rows are replaced below) or wait and skip the show.
-        await this.lockVenues(tx, [current.venue_id, input.venue_id]);
+        await this.lockVenues(tx, [current.venue_id, newVenueId]);
         // Holds in flight hold some seat rows: wait for them, so the check below sees their
         // bookings; no new hold starts on the show until the move commits.
         await lockShowSeats(tx, [showId]);
@@ -240,9 +240,9 @@ export class AdminService {
           throw conflict("A show with bookings cannot move to another venue");
       }
       await updateShowRow(tx, showId, input);
-      if (venueChanges && input.venue_id !== undefined) {
+      if (newVenueId !== undefined) {
         await deleteShowSeatsOf(tx, showId);
-        await insertShowSeats(tx, showId, input.venue_id);
+        await insertShowSeats(tx, showId, newVenueId);
       }
     });
     await this.after.seatsChanged({ showId, layoutChanged: true });
