@@ -1,14 +1,10 @@
 import { sql } from "drizzle-orm";
-import { type Database, execRows } from "../../db/client";
+import { type Database, execRows, type Queryable } from "../../db/client";
 import type { AfterCommit } from "../../infra/seat-changes";
-import { endBookings, settleEndedBookings } from "./booking-lifecycle";
+import { type Endings, settleEndedBookings } from "./booking-lifecycle";
 
-export interface ExpirySettings {
-  /** WAITLIST_OFFER_TTL_SECONDS: expired holds' seats go to the waitlist first. */
-  waitlistOfferTtlSeconds: number;
-  /** MAX_SEATS_PER_USER_PER_SHOW: offers to the waitlist respect it too. */
-  seatLimit: number;
-}
+/** Ends these PENDING bookings as EXPIRED in the transaction (BookingService's endBookings). */
+export type ExpireBookings = (tx: Queryable, bookingIds: number[]) => Promise<Endings>;
 
 export interface ExpiryResult {
   expired: number;
@@ -22,8 +18,8 @@ export interface ExpiryResult {
  */
 export async function expireLapsedHolds(
   db: Database,
+  expire: ExpireBookings,
   after: AfterCommit,
-  settings: ExpirySettings,
   batchSize: number,
 ): Promise<ExpiryResult> {
   let expired = 0;
@@ -37,18 +33,9 @@ export async function expireLapsedHolds(
             order by expires_at limit ${batchSize}
             for update skip locked`,
       );
-      return endBookings(
+      return expire(
         tx,
         due.map((row) => row.booking_id),
-        "EXPIRED",
-        {
-          by: null,
-          waitlist: {
-            ttlSeconds: settings.waitlistOfferTtlSeconds,
-            seatLimit: settings.seatLimit,
-            logger: after.logger,
-          },
-        },
       );
     });
     if (endings.ended.length === 0) break;

@@ -511,7 +511,9 @@ export class BookingService {
 
   /** Expires PENDING bookings whose hold ran out, `batchSize` per transaction. */
   expireLapsedHolds(batchSize = this.settings.cleanupBatchSize): Promise<ExpiryResult> {
-    return expireLapsedHolds(this.db, this.after, this.settings, batchSize);
+    const expire = (tx: Queryable, bookingIds: number[]) =>
+      this.end(tx, bookingIds, "EXPIRED", null);
+    return expireLapsedHolds(this.db, expire, this.after, batchSize);
   }
 
   /** Drops Idempotency-Key answers past their 24 hours; answers how many. */
