@@ -168,6 +168,8 @@ export const bookings = pgTable(
     index("bookings_user_created_idx").on(table.user_id, table.created_at.desc()),
     // Analytics ranges and the admin list (newest first) are range scans on created_at.
     index("bookings_created_at_idx").on(table.created_at),
+    // Seats one user holds or owns for one show: counted by every hold (seats_held_by_user).
+    index("bookings_user_show_idx").on(table.user_id, table.show_id),
     // Admin lists and "active bookings of this show" checks.
     index("bookings_show_status_idx").on(table.show_id, table.status),
     // The cleanup job only ever looks at PENDING holds ordered by expiry: keep that index tiny.

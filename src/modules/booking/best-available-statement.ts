@@ -298,12 +298,17 @@ const rowPickStatement = new Statement<RowPickParameters, RowPickRow>((parameter
       select l.seat_row, row_number() over (order by length(l.seat_row), l.seat_row) as row_index
       from locked l join seen on seen.seat_row = l.seat_row and seen.version = l.version
     ), row_seats as (
-      select f.row_index, s.seat_id, s.seat_number, ss.status = 'AVAILABLE' as free,
+      select f.row_index, s.seat_id, s.seat_number, s.status = 'AVAILABLE' as free,
         min(s.seat_number) over in_row + max(s.seat_number) over in_row as ends
-      from fresh f
-      join seats s on s.venue_id = (select venue_id from shows where show_id = ${showId})
-        and s.seat_row = f.seat_row and s.deleted_at is null
-      join show_seats ss on ss.show_id = ${showId} and ss.seat_id = s.seat_id
+      from fresh f cross join lateral (
+        select s.seat_id, s.seat_number, (select ss.status from show_seats ss
+            where ss.show_id = ${showId} and ss.seat_id = s.seat_id) as status
+        from seats s
+        where s.venue_id = (select venue_id from shows where show_id = ${showId})
+          and s.seat_row = f.seat_row and s.deleted_at is null
+        offset 0
+      ) s
+      where s.status is not null
       window in_row as (partition by f.row_index)
     ), placed as (
       select *, row_number() over (partition by row_index
