@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import postgres from "postgres";
 import { runCleanup } from "../src/jobs/cleanup";
 import { createLogger } from "../src/lib/logger";
 import { ok } from "./support/answers";
@@ -15,7 +16,19 @@ import {
 } from "./support/fixtures";
 import { createTestApp, query, SETUP_TIMEOUT_MS, sql, type TestApp } from "./support/harness";
 import { bookingInvariantViolations } from "./support/invariants";
+import { waitUntil } from "./support/processes";
 import { describeEachBackend, hasPostgresAndRedis } from "./support/services";
+
+/** Until `count` backends of the test's database wait for a lock. */
+const backendsWaiting = (session: postgres.Sql, count: number, who: string) =>
+  waitUntil(
+    async () => {
+      const [waiting] = await session`select count(*)::int as count from pg_stat_activity
+        where datname = current_database() and wait_event_type = 'Lock'`;
+      return waiting?.count === count;
+    },
+    () => `${who} never waited for a lock`,
+  );
 
 /** Generous for every statement of these tests, as long as none of them is quadratic. */
 const STATEMENT_TIMEOUT_MS = 5_000;
@@ -98,21 +111,29 @@ describe.skipIf(!hasPostgresAndRedis)("best-available seams on real PostgreSQL a
   test("seats removed while a pick holds them: the removal waits and is refused, no deadlock", async () => {
     const show = await createShowFixture(app, adminToken, { rows: ["A"], perRow: 2 });
     const buyer = await registerUser(app);
-    // Notes of row A: the pick that reads it deletes them after locking its seats and before
-    // its booking's seats are checked against `seats` (foreign keys are checked last).
-    await noteReleases(show.show_id, show.seat_ids[1], 300_000);
-    const picking = holdBest(app, buyer, show.show_id, 2);
-    await Bun.sleep(150);
-    const removing = app.request("DELETE", `/api/v1/admin/venues/${show.venue_id}/seats`, {
-      token: adminToken,
-      body: { seat_ids: [show.seat_ids[0]] },
-    });
-    const [picked, removed] = await Promise.all([picking, removing]);
-    expect(seatNames(ok(picked, 200))).toEqual(["A1", "A2"]);
-    expect({ status: removed.status, code: removed.body?.code }).toEqual({
-      status: 409,
-      code: "CONFLICT",
-    });
+    // The pick stops after locking its seats and before its booking's seats are checked
+    // against `seats` (foreign keys are checked last): at the buyer's per-show lock, held here.
+    const session = postgres(app.config.DATABASE_URL as string, { max: 1, onnotice: () => {} });
+    try {
+      const buyerLock = (BigInt(buyer.user_id) << 32n) | BigInt(show.show_id);
+      await session`select pg_advisory_lock(${buyerLock.toString()}::bigint)`;
+      const picking = holdBest(app, buyer, show.show_id, 2);
+      await backendsWaiting(session, 1, "the pick");
+      const removing = app.request("DELETE", `/api/v1/admin/venues/${show.venue_id}/seats`, {
+        token: adminToken,
+        body: { seat_ids: [show.seat_ids[0]] },
+      });
+      await backendsWaiting(session, 2, "the removal");
+      await session`select pg_advisory_unlock(${buyerLock.toString()}::bigint)`;
+      const [picked, removed] = await Promise.all([picking, removing]);
+      expect(seatNames(ok(picked, 200))).toEqual(["A1", "A2"]);
+      expect({ status: removed.status, code: removed.body?.code }).toEqual({
+        status: 409,
+        code: "CONFLICT",
+      });
+    } finally {
+      await session.end();
+    }
     expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
   }, 60_000);
 

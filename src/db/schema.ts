@@ -219,14 +219,14 @@ export const showSeats = pgTable(
 /**
  * One row per (show, row of seats), created with the show's show_seats rows (a trigger on
  * their insert, see the show_rows migration), for best-available picks of unranked layouts.
- * A picker locks the first rows whose `largest_free_hint` says a block may fit, with
- * FOR UPDATE SKIP LOCKED, so concurrent pickers work on different rows; it reads only their
- * seats and writes back each row's longest run of AVAILABLE seats. The hint is never below
- * the truth, except for rows with entries in show_row_releases, which pickers look at too.
- * `version` moves on every write of the row (a pick, a trigger, the cleanup's fold; migration
- * 0014), so a picker whose snapshot predates any write leaves the row alone. `ranked`: a seat of the row has a layout rank (such shows are picked
- * by the statement that ranks every seat). Pages keep 90% free (fillfactor 10, set by the
- * migration): every pick updates a row, and the updates stay HOT.
+ * A picker (pick_adjacent_seats, migration 0016) locks the first row whose
+ * `largest_free_hint` says a block may fit, with FOR UPDATE SKIP LOCKED, so concurrent pickers
+ * work on different rows; under that lock it reads only the row's seats and writes back the
+ * row's longest run of AVAILABLE seats. The hint is never below the truth, except for rows
+ * with entries in show_row_releases, which pickers look at too. `ranked`: a seat of the row
+ * has a layout rank (such shows are picked by the statement that ranks every seat). Pages
+ * keep 90% free (fillfactor 10, set by the migration): every pick updates a row, and the
+ * updates stay HOT.
  */
 export const showRows = pgTable(
   "show_rows",
@@ -237,7 +237,6 @@ export const showRows = pgTable(
     seat_row: varchar({ length: 10 }).notNull(),
     largest_free_hint: integer().notNull(),
     ranked: boolean().notNull().default(false),
-    version: integer().notNull().default(0),
   },
   (table) => [primaryKey({ columns: [table.show_id, table.seat_row] })],
 );

@@ -222,146 +222,53 @@ function interpret(request: BestAvailableRequest, row: StatementRow): BestAvaila
   };
 }
 
-/**
- * Rows of a show a row-wise pick locks at first. One: every more row read costs each pick CPU
- * and keeps one more row from the concurrent pickers, while a hint above the truth (seats
- * taken by exact holds) is rare and costs one round trip. Each pick that finds no block in its
- * rows doubles it for the request's next.
- */
-export const ROWS_PER_PICK = 1;
-
 export type RowPickOutcome =
   | Exclude<BestAvailableOutcome, { kind: "look_further" | "lapsed" | "not_enough" }>
-  /**
-   * The rows it read held no block, or changed since its snapshot: their hints now say what
-   * they hold, and the next pick looks elsewhere.
-   */
-  | { kind: "again" }
   /** The layout has ranks: the statement that ranks every seat picks. */
   | { kind: "every_seat" }
   /** No row's hint says a block may fit, and no release is noted: runNoBlockCheck says why. */
   | { kind: "no_row_fits" };
 
 interface RowPickRow extends PickedRow {
-  ranked_layout: boolean;
-  /** Rows whose hint (or noted releases) says a block may fit, in the statement's snapshot. */
-  candidate_rows: number;
-  locked_rows: number;
-  /** Locked rows that no picker wrote since this statement's snapshot was taken. */
-  fresh_rows: number;
-  block_found: boolean;
+  /** What pick_adjacent_seats answered: picked, raced, no_row_fits or every_seat. */
+  outcome: string;
 }
 
 type RowPickParameters = Omit<BestAvailableRequest, "adjacent" | "stamp" | "nearSeats"> &
-  LogStamp & { seatCount: number; rows: number };
+  LogStamp & { seatCount: number };
 
 /**
- * The pick of an unranked layout, adjacent seats, reading only a few rows (show_rows):
- * locks the first `rows` rows, in row order, whose hint says a block of this size may
- * fit or where seats were released since they were last read, with FOR UPDATE SKIP LOCKED.
- * Concurrent pickers thus take different rows, never wait for each other, and never choose
- * the same seats; every block of a row beats any block of the rows behind it, so the first
- * locked row holding a block holds the best block the picker can have. A row written by
- * another picker after this statement's snapshot (its `version` moved) is not used: its seats
- * as this snapshot sees them are out of date.
- *
- * It reads the locked rows' seats through the seats (venue, row, number) index and the
- * show_seats primary key, places them as the full statement does (distance from the row's
- * centre, then the lower number), chooses the best block of `quantity` consecutive AVAILABLE
- * seats, locks them FOR UPDATE SKIP LOCKED re-checking status (an exact hold in flight may
- * have one: nothing is written and the outcome is `raced`) and runs the exact hold's writes.
- * Then it writes each locked row's longest run of AVAILABLE seats left (its own seats
- * excluded once held) as the row's hint, and deletes the release notes its snapshot saw for
- * those rows: notes of releases that commit later stay, and bring a picker back to the row.
+ * The pick of an unranked layout, adjacent seats, reading a row at a time: the function
+ * pick_adjacent_seats (migration 0016) locks the first row whose hint says a block may fit
+ * with FOR UPDATE SKIP LOCKED, reads its seats under that lock, and row-locks the best block
+ * of the first row that has one; concurrent pickers thus take different rows, never wait for
+ * each other, and never choose the same seats. This statement then runs the exact hold's
+ * writes on the block and writes the row's hint: its longest run of AVAILABLE seats left,
+ * without the block if it was held.
  */
 const rowPickStatement = new Statement<RowPickParameters, RowPickRow>((parameters) => {
-  const { showId, seatCount, rows } = parameters;
-  // Distinct: a seat released many times has as many notes, and `forgotten` joins them to
-  // this list; with the duplicates that join would grow with the square of their number.
-  return sql`with released as (
-      select distinct rr.seat_id, s.seat_row from show_row_releases rr
-      join seats s on s.seat_id = rr.seat_id
-      where rr.show_id = ${showId}
-    ), seen as (
-      select seat_row, version, ranked, largest_free_hint >= ${seatCount}
-          or seat_row in (select seat_row from released) as may_fit
-      from show_rows where show_id = ${showId}
-    ), locked as (
-      select r.seat_row, r.version from show_rows r
-      where r.show_id = ${showId} and not exists (select 1 from seen where ranked)
-        and (r.largest_free_hint >= ${seatCount}
-          or r.seat_row in (select seat_row from released))
-      order by length(r.seat_row), r.seat_row
-      limit ${rows}
-      for update of r skip locked
-    ), fresh as (
-      select l.seat_row, row_number() over (order by length(l.seat_row), l.seat_row) as row_index
-      from locked l join seen on seen.seat_row = l.seat_row and seen.version = l.version
-    ), row_seats as (
-      select f.row_index, s.seat_id, s.seat_number, s.status = 'AVAILABLE' as free,
-        min(s.seat_number) over in_row + max(s.seat_number) over in_row as ends
-      from fresh f cross join lateral (
-        select s.seat_id, s.seat_number, (select ss.status from show_seats ss
-            where ss.show_id = ${showId} and ss.seat_id = s.seat_id) as status
-        from seats s
-        where s.venue_id = (select venue_id from shows where show_id = ${showId})
-          and s.seat_row = f.seat_row and s.deleted_at is null
-        offset 0
-      ) s
-      where s.status is not null
-      window in_row as (partition by f.row_index)
-    ), placed as (
-      select *, row_number() over (partition by row_index
-          order by abs(2 * seat_number - ends), seat_number) as place
-      from row_seats
-    ), free as (
-      select seat_id, row_index, seat_number, place,
-        seat_number - row_number() over (partition by row_index order by seat_number) as run
-      from placed where free
-    ), windows as (
-      select row_index, seat_number as first_number, place as first_place,
-        count(*) over block as size, sum(place) over block as place_sum
-      from free
-      window block as (partition by row_index, run order by seat_number
-        rows between current row and ${seatCount} - 1 following)
-    ), anchor as (
-      select row_index, first_number from windows where size = ${seatCount}
-      order by row_index, place_sum, first_place
-      limit 1
-    ), ${chosenBlock(showId, seatCount)}, picked as (
-      select c.seat_id, s.seat_row, s.seat_number from chosen c join seats s on s.seat_id = c.seat_id
+  const { showId, seatCount } = parameters;
+  return sql`with pick as (
+      select * from pick_adjacent_seats(${showId}, ${seatCount})
+    ), picked as (
+      select block.seat_id, pick.seat_row, block.seat_number
+      from pick, unnest(pick.seat_ids, pick.seat_numbers) as block(seat_id, seat_number)
     ), ${holdWrites(parameters, {
       ready: sql`(select count(*) from picked) = ${seatCount}`,
       seats: sql.raw("picked"),
       heldSeats: sql`ss.seat_id in (select seat_id from picked)`,
-    })}, left_runs as (
-      select row_index, count(*) as length from (
-        select row_index,
-          seat_number - row_number() over (partition by row_index order by seat_number) as run
-        from free where seat_id not in (select seat_id from held)
-      ) runs group by row_index, run
-    ), hinted as (
-      update show_rows r set largest_free_hint = coalesce(
-          (select max(length) from left_runs where left_runs.row_index = f.row_index), 0)
-      from fresh f
-      where r.show_id = ${showId} and r.seat_row = f.seat_row
-      returning r.seat_row
-    ), forgotten as (
-      delete from show_row_releases rr
-      using released, fresh
-      where rr.show_id = ${showId} and rr.seat_id = released.seat_id
-        and released.seat_row = fresh.seat_row
+    })}, hinted as (
+      update show_rows r set largest_free_hint = case when exists (select 1 from held)
+          then pick.longest_if_held else pick.longest_if_not end
+      from pick
+      where r.show_id = ${showId} and r.seat_row = pick.seat_row
     )
     select
       (select json_agg(picked order by seat_id) from picked) as seats,
       (select count(*)::int from picked) as locked_seats,
       booking.booking_id, booking.amount_cents, booking.expires_at,
       (select seats_held from allowance) as seats_held,
-      exists (select 1 from seen where ranked) as ranked_layout,
-      (select count(*)::int from seen where may_fit) as candidate_rows,
-      (select count(*)::int from locked) as locked_rows,
-      (select count(*)::int from hinted) as fresh_rows,
-      exists (select 1 from anchor) as block_found,
+      (select outcome from pick) as outcome,
       ${holdGuard(seatCount)}
     from (select 1) as one left join booking on true`;
 });
@@ -369,13 +276,18 @@ const rowPickStatement = new Statement<RowPickParameters, RowPickRow>((parameter
 function interpretRowPick(request: BestAvailableRequest, row: RowPickRow): RowPickOutcome {
   const decided = heldOrRefused(request, row);
   if (decided) return decided;
-  if (row.ranked_layout) return { kind: "every_seat" };
-  // A block it could not lock (an exact hold in flight), or every row that may fit is being
-  // read by other pickers: they commit within a statement's time.
-  if (row.block_found || row.locked_rows === 0) {
-    return row.candidate_rows > 0 ? { kind: "raced" } : { kind: "no_row_fits" };
+  switch (row.outcome) {
+    case "every_seat":
+      return { kind: "every_seat" };
+    case "no_row_fits":
+      return { kind: "no_row_fits" };
+    // Every row that may fit is being read by other pickers: they commit within a
+    // statement's time.
+    case "raced":
+      return { kind: "raced" };
+    default:
+      throw new Error(`the row-wise pick answered ${row.outcome} without holding`);
   }
-  return { kind: "again" };
 }
 
 /**
@@ -385,14 +297,12 @@ function interpretRowPick(request: BestAvailableRequest, row: RowPickRow): RowPi
 export async function runRowPickStatement(
   db: Queryable,
   request: BestAvailableRequest,
-  rows: number,
 ): Promise<RowPickOutcome> {
   const { stamp, adjacent: _adjacent, nearSeats: _nearSeats, ...pick } = request;
   const [row] = await rowPickStatement.rows(db, {
     ...pick,
     ...stamp,
     seatCount: request.quantity,
-    rows,
   });
   if (!row) throw new Error("the row-wise pick returned no row");
   return interpretRowPick(request, row);
@@ -472,9 +382,7 @@ const ANY_BLOCK_HINT = 2_147_483_647;
 /**
  * Folds the release notes of rows that no pick is reading into those rows' hints: each such
  * row is locked FOR UPDATE SKIP LOCKED (a pick reading it keeps its notes, and clears them
- * itself), its hint raised to "may hold any block" (the trigger moves its version, so a pick
- * whose snapshot predates this leaves the row alone), and the notes this snapshot saw
- * deleted; notes naming a row the show has not (a seat of a venue the show left) go too. A
+ * itself), its hint raised to "may hold any block", and the notes this snapshot saw deleted; notes naming a row the show has not (a seat of a venue the show left) go too. A
  * pick reads a noted row and a row with that hint alike, so no block is hidden; without this,
  * notes of rows no pick reads (a show sold by exact holds) would pile up, one per release, and
  * every pick of the show reads them all. Waits for no lock: releases only insert notes.

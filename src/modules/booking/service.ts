@@ -23,7 +23,6 @@ import {
   EVERY_ROW,
   foldRowReleases,
   NEAR_SEATS,
-  ROWS_PER_PICK,
   runBestAvailableStatement,
   runNoBlockCheck,
   runRowPickStatement,
@@ -223,24 +222,19 @@ export class BookingService {
    * lock seats are expired (as an exact hold reclaims them) before a refusal.
    */
   private async pickInDatabase(request: BestAvailableRequest): Promise<PickAnswer> {
-    // Adjacent seats of an unranked layout: a few rows at a time (runRowPickStatement); once
-    // no row may hold a block, runNoBlockCheck says why. Ranked layouts and scattered seats
-    // (and hints found below the truth) take the statement that ranks every seat.
+    // Adjacent seats of an unranked layout: a row at a time (runRowPickStatement); once no
+    // row may hold a block, runNoBlockCheck says why. Ranked layouts and scattered seats (and
+    // hints found below the truth) take the statement that ranks every seat.
     let rowWise = request.adjacent;
-    let rows = ROWS_PER_PICK;
     for (let attempt = 1; attempt <= PICK_ATTEMPTS; attempt++) {
       let outcome = rowWise
-        ? await this.retrying(() => runRowPickStatement(this.db, request, rows))
+        ? await this.retrying(() => runRowPickStatement(this.db, request))
         : await this.retrying(() => runBestAvailableStatement(this.db, request));
       if (outcome.kind === "no_row_fits") {
         outcome = await this.retrying(() => runNoBlockCheck(this.db, request));
       }
       if (outcome.kind === "every_seat") {
         rowWise = false;
-      } else if (outcome.kind === "again") {
-        // Its rows' hints are corrected (or other pickers wrote them since its snapshot):
-        // look again at once, further back.
-        rows *= 2;
       } else if (outcome.kind === "lapsed") {
         const expired = await this.inTransaction((tx) =>
           this.end(tx, outcome.bookingIds, "EXPIRED", null),
