@@ -223,15 +223,20 @@ function interpret(request: BestAvailableRequest, row: StatementRow): BestAvaila
 }
 
 export type RowPickOutcome =
-  | Exclude<BestAvailableOutcome, { kind: "look_further" | "lapsed" | "not_enough" }>
-  /** The layout has ranks: the statement that ranks every seat picks. */
-  | { kind: "every_seat" }
-  /** No row's hint says a block may fit, and no release is noted: runNoBlockCheck says why. */
-  | { kind: "no_row_fits" };
+  | Exclude<BestAvailableOutcome, { kind: "look_further" }>
+  /**
+   * The layout has ranks, or no row's hint says a block fits although one exists (hints
+   * below the truth): the statement that ranks every seat picks.
+   */
+  | { kind: "every_seat" };
 
 interface RowPickRow extends PickedRow {
   /** What pick_adjacent_seats answered: picked, raced, no_row_fits or every_seat. */
   outcome: string;
+  /** The show's seats as the statement's snapshot saw them: null unless no row fits. */
+  available_seats: number | null;
+  largest_block: number | null;
+  lapsed_booking_ids: number[] | null;
 }
 
 type RowPickParameters = Omit<BestAvailableRequest, "adjacent" | "stamp" | "nearSeats"> &
@@ -245,9 +250,16 @@ type RowPickParameters = Omit<BestAvailableRequest, "adjacent" | "stamp" | "near
  * each other, and never choose the same seats. This statement then runs the exact hold's
  * writes on the block and writes the row's hint: its longest run of AVAILABLE seats left,
  * without the block if it was held.
+ *
+ * When no row may fit, the same statement says why, as a refusal must: the show's AVAILABLE
+ * seats and their longest run, and the holds that ran out, from one pass over the show's seat
+ * rows by primary key (only the AVAILABLE ones are then looked up in `seats`, one by one:
+ * when no row fits, few seats are free). A refusal thus costs one round trip, as a hold does;
+ * in a busy sale each round trip waits its turn for a pooled connection.
  */
 const rowPickStatement = new Statement<RowPickParameters, RowPickRow>((parameters) => {
   const { showId, seatCount } = parameters;
+  const noRowFits = sql`(select outcome from pick) = 'no_row_fits'`;
   return sql`with pick as (
       select * from pick_adjacent_seats(${showId}, ${seatCount})
     ), picked as (
@@ -262,6 +274,19 @@ const rowPickStatement = new Statement<RowPickParameters, RowPickRow>((parameter
           then pick.longest_if_held else pick.longest_if_not end
       from pick
       where r.show_id = ${showId} and r.seat_row = pick.seat_row
+    ), seat_states as (
+      select count(*) filter (where ss.status = 'AVAILABLE')::int as available,
+        array_agg(ss.seat_id) filter (where ss.status = 'AVAILABLE') as free_ids,
+        (array_agg(distinct ss.booking_id)
+          filter (where ss.status = 'LOCKED' and ss.locked_until <= now()))
+          [1:${LAPSED_BOOKINGS_PER_PICK}] as lapsed_ids
+      from show_seats ss where ss.show_id = ${showId}
+    ), free as (
+      select s.seat_row,
+        s.seat_number - row_number() over (partition by s.seat_row order by s.seat_number) as run
+      from seat_states, unnest(seat_states.free_ids) as f(seat_id) cross join lateral (
+        select s.seat_row, s.seat_number from seats s where s.seat_id = f.seat_id offset 0
+      ) s
     )
     select
       (select json_agg(picked order by seat_id) from picked) as seats,
@@ -269,9 +294,21 @@ const rowPickStatement = new Statement<RowPickParameters, RowPickRow>((parameter
       booking.booking_id, booking.amount_cents, booking.expires_at,
       (select seats_held from allowance) as seats_held,
       (select outcome from pick) as outcome,
+      case when ${noRowFits} then (select available from seat_states) end as available_seats,
+      case when ${noRowFits} then (select coalesce(max(length), 0)::int
+        from (select count(*) as length from free group by seat_row, run) runs) end as largest_block,
+      case when ${noRowFits} then (select lapsed_ids from seat_states) end as lapsed_booking_ids,
       ${holdGuard(seatCount)}
     from (select 1) as one left join booking on true`;
 });
+
+/** Why no row fit, as the full statement would say it, or that a block exists after all. */
+function whyNoRowFits(request: BestAvailableRequest, row: RowPickRow): RowPickOutcome {
+  const largestBlock = row.largest_block ?? 0;
+  if (largestBlock >= request.quantity) return { kind: "every_seat" };
+  if (row.lapsed_booking_ids?.length) return { kind: "lapsed", bookingIds: row.lapsed_booking_ids };
+  return { kind: "not_enough", availableSeats: row.available_seats ?? 0, largestBlock };
+}
 
 function interpretRowPick(request: BestAvailableRequest, row: RowPickRow): RowPickOutcome {
   const decided = heldOrRefused(request, row);
@@ -280,7 +317,7 @@ function interpretRowPick(request: BestAvailableRequest, row: RowPickRow): RowPi
     case "every_seat":
       return { kind: "every_seat" };
     case "no_row_fits":
-      return { kind: "no_row_fits" };
+      return whyNoRowFits(request, row);
     // Every row that may fit is being read by other pickers: they commit within a
     // statement's time.
     case "raced":
@@ -306,58 +343,6 @@ export async function runRowPickStatement(
   });
   if (!row) throw new Error("the row-wise pick returned no row");
   return interpretRowPick(request, row);
-}
-
-export type NoBlockOutcome =
-  | Extract<BestAvailableOutcome, { kind: "lapsed" | "not_enough" }>
-  /** A block exists after all (hints below the truth): the statement that ranks every seat. */
-  | { kind: "every_seat" };
-
-interface NoBlockRow {
-  available_seats: number;
-  largest_block: number;
-  lapsed_booking_ids: number[] | null;
-}
-
-/**
- * What a refusal says when no row's hint says a block fits: the show's AVAILABLE seats and
- * their longest run, and the holds that ran out, in one pass over the show's seat rows by
- * primary key; only the AVAILABLE ones are joined to their seats. No ranking, no locks.
- */
-const noBlockStatement = new Statement<{ showId: number }, NoBlockRow>(
-  ({ showId }) => sql`with states as (
-      select seat_id, status, booking_id, locked_until from show_seats where show_id = ${showId}
-    ), free as (
-      select s.seat_row,
-        s.seat_number - row_number() over (partition by s.seat_row order by s.seat_number) as run
-      from states st join seats s on s.seat_id = st.seat_id
-      where st.status = 'AVAILABLE'
-    )
-    select (select count(*)::int from free) as available_seats,
-      (select coalesce(max(length), 0)::int
-        from (select count(*) as length from free group by seat_row, run) runs) as largest_block,
-      (select array_agg(distinct booking_id) from (
-          select booking_id from states where status = 'LOCKED' and locked_until <= now()
-          limit ${LAPSED_BOOKINGS_PER_PICK}) lapsed_seats) as lapsed_booking_ids`,
-);
-
-/**
- * After a row-wise pick found no row that may fit: why nothing fits (as the full statement
- * would say it), or that a block exists after all.
- */
-export async function runNoBlockCheck(
-  db: Queryable,
-  request: BestAvailableRequest,
-): Promise<NoBlockOutcome> {
-  const [row] = await noBlockStatement.rows(db, { showId: request.showId });
-  if (!row) throw new Error("the no-block check returned no row");
-  if (row.largest_block >= request.quantity) return { kind: "every_seat" };
-  if (row.lapsed_booking_ids?.length) return { kind: "lapsed", bookingIds: row.lapsed_booking_ids };
-  return {
-    kind: "not_enough",
-    availableSeats: row.available_seats,
-    largestBlock: row.largest_block,
-  };
 }
 
 /** Runs the best-available statement once on `db` and says what happened. */

@@ -24,7 +24,6 @@ import {
   foldRowReleases,
   NEAR_SEATS,
   runBestAvailableStatement,
-  runNoBlockCheck,
   runRowPickStatement,
 } from "./best-available-statement";
 import {
@@ -222,17 +221,14 @@ export class BookingService {
    * lock seats are expired (as an exact hold reclaims them) before a refusal.
    */
   private async pickInDatabase(request: BestAvailableRequest): Promise<PickAnswer> {
-    // Adjacent seats of an unranked layout: a row at a time (runRowPickStatement); once no
-    // row may hold a block, runNoBlockCheck says why. Ranked layouts and scattered seats (and
-    // hints found below the truth) take the statement that ranks every seat.
+    // Adjacent seats of an unranked layout: a row at a time (runRowPickStatement), which also
+    // says why once no row may hold a block. Ranked layouts and scattered seats (and hints
+    // found below the truth) take the statement that ranks every seat.
     let rowWise = request.adjacent;
     for (let attempt = 1; attempt <= PICK_ATTEMPTS; attempt++) {
-      let outcome = rowWise
+      const outcome = rowWise
         ? await this.retrying(() => runRowPickStatement(this.db, request))
         : await this.retrying(() => runBestAvailableStatement(this.db, request));
-      if (outcome.kind === "no_row_fits") {
-        outcome = await this.retrying(() => runNoBlockCheck(this.db, request));
-      }
       if (outcome.kind === "every_seat") {
         rowWise = false;
       } else if (outcome.kind === "lapsed") {
