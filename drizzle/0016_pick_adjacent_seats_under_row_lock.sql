@@ -23,15 +23,16 @@ ALTER TABLE "show_rows" DROP COLUMN "version";--> statement-breakpoint
 --
 -- Answers one row: outcome 'picked' with the block (its row, seat ids and numbers in seat
 -- order) and the row's longest run left if the block is held and if it is not (the caller
--- writes one of them once it knows); 'no_row_fits' when no row may fit; 'every_seat' for a
--- layout with ranks. When rows that may fit exist but other pickers hold every one of them,
+-- writes one of them once it knows); 'no_row_fits' when no row may fit, with the show's free
+-- seats, their longest run and holds that ran out; 'every_seat' for a layout with ranks. When rows that may fit exist but other pickers hold every one of them,
 -- it looks again a millisecond later, without waiting for any lock (the holders commit within
 -- a pick's time), and answers 'raced' after 20 looks: far cheaper than a request's new round
 -- trip, which in a busy sale waits behind every request queued for a pooled connection.
 CREATE FUNCTION pick_adjacent_seats(of_show integer, wanted integer)
 RETURNS TABLE (
   outcome text, seat_row varchar, seat_ids integer[], seat_numbers integer[],
-  longest_if_held integer, longest_if_not integer
+  longest_if_held integer, longest_if_not integer,
+  available_seats integer, largest_block integer, lapsed_booking_ids integer[]
 )
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -137,6 +138,28 @@ BEGIN
         SELECT 1 FROM show_rows r
         WHERE r.show_id = of_show AND r.seat_row <> ALL (tried)
           AND (r.largest_free_hint >= wanted OR r.seat_row = ANY (noted))) THEN
+      -- Why, as a refusal must say it, seen after that answer: the show's AVAILABLE seats and
+      -- their longest run, and holds that ran out (at most 50), in one pass over the show's
+      -- seat rows by primary key; only the AVAILABLE ones are then looked up in `seats`, one
+      -- by one (when no row fits, few seats are free).
+      WITH seat_states AS (
+        SELECT count(*) FILTER (WHERE ss.status = 'AVAILABLE')::integer AS available,
+          array_agg(ss.seat_id) FILTER (WHERE ss.status = 'AVAILABLE') AS free_ids,
+          (array_agg(DISTINCT ss.booking_id)
+            FILTER (WHERE ss.status = 'LOCKED' AND ss.locked_until <= now()))[1:50] AS lapsed
+        FROM show_seats ss WHERE ss.show_id = of_show
+      ), free AS (
+        SELECT s.seat_row AS in_row,
+          s.seat_number - row_number() OVER (PARTITION BY s.seat_row ORDER BY s.seat_number) AS run
+        FROM seat_states st, unnest(st.free_ids) AS f(id) CROSS JOIN LATERAL (
+          SELECT s.seat_row, s.seat_number FROM seats s WHERE s.seat_id = f.id OFFSET 0
+        ) s
+      )
+      SELECT st.available, st.lapsed,
+        (SELECT coalesce(max(r.length), 0)::integer
+          FROM (SELECT count(*) AS length FROM free GROUP BY free.in_row, free.run) r)
+      INTO available_seats, lapsed_booking_ids, largest_block
+      FROM seat_states st;
       outcome := 'no_row_fits';
       RETURN NEXT;
       RETURN;

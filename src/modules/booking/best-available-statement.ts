@@ -70,7 +70,8 @@ type PickParameters = Omit<BestAvailableRequest, "adjacent" | "stamp"> &
     adjacent: number;
   };
 
-/** Expiring this many lapsed holds at a time keeps the reclaiming transaction short. */
+/** Expiring this many lapsed holds at a time keeps the reclaiming transaction short (as in
+ * pick_adjacent_seats). */
 const LAPSED_BOOKINGS_PER_PICK = 50;
 
 /**
@@ -233,7 +234,7 @@ export type RowPickOutcome =
 interface RowPickRow extends PickedRow {
   /** What pick_adjacent_seats answered: picked, raced, no_row_fits or every_seat. */
   outcome: string;
-  /** The show's seats as the statement's snapshot saw them: null unless no row fits. */
+  /** The show's seats once no row fitted: null unless the outcome is no_row_fits. */
   available_seats: number | null;
   largest_block: number | null;
   lapsed_booking_ids: number[] | null;
@@ -251,15 +252,13 @@ type RowPickParameters = Omit<BestAvailableRequest, "adjacent" | "stamp" | "near
  * writes on the block and writes the row's hint: its longest run of AVAILABLE seats left,
  * without the block if it was held.
  *
- * When no row may fit, the same statement says why, as a refusal must: the show's AVAILABLE
- * seats and their longest run, and the holds that ran out, from one pass over the show's seat
- * rows by primary key (only the AVAILABLE ones are then looked up in `seats`, one by one:
- * when no row fits, few seats are free). A refusal thus costs one round trip, as a hold does;
- * in a busy sale each round trip waits its turn for a pooled connection.
+ * When no row may fit, the function also says why, as a refusal must (the show's AVAILABLE
+ * seats, their longest run, the holds that ran out), seen after it found no row: a refusal
+ * costs one round trip, as a hold does (in a busy sale each round trip waits its turn for a
+ * pooled connection).
  */
 const rowPickStatement = new Statement<RowPickParameters, RowPickRow>((parameters) => {
   const { showId, seatCount } = parameters;
-  const noRowFits = sql`(select outcome from pick) = 'no_row_fits'`;
   return sql`with pick as (
       select * from pick_adjacent_seats(${showId}, ${seatCount})
     ), picked as (
@@ -274,32 +273,15 @@ const rowPickStatement = new Statement<RowPickParameters, RowPickRow>((parameter
           then pick.longest_if_held else pick.longest_if_not end
       from pick
       where r.show_id = ${showId} and r.seat_row = pick.seat_row
-    ), seat_states as (
-      select count(*) filter (where ss.status = 'AVAILABLE')::int as available,
-        array_agg(ss.seat_id) filter (where ss.status = 'AVAILABLE') as free_ids,
-        (array_agg(distinct ss.booking_id)
-          filter (where ss.status = 'LOCKED' and ss.locked_until <= now()))
-          [1:${LAPSED_BOOKINGS_PER_PICK}] as lapsed_ids
-      from show_seats ss where ss.show_id = ${showId}
-    ), free as (
-      select s.seat_row,
-        s.seat_number - row_number() over (partition by s.seat_row order by s.seat_number) as run
-      from seat_states, unnest(seat_states.free_ids) as f(seat_id) cross join lateral (
-        select s.seat_row, s.seat_number from seats s where s.seat_id = f.seat_id offset 0
-      ) s
     )
     select
       (select json_agg(picked order by seat_id) from picked) as seats,
       (select count(*)::int from picked) as locked_seats,
       booking.booking_id, booking.amount_cents, booking.expires_at,
       (select seats_held from allowance) as seats_held,
-      (select outcome from pick) as outcome,
-      case when ${noRowFits} then (select available from seat_states) end as available_seats,
-      case when ${noRowFits} then (select coalesce(max(length), 0)::int
-        from (select count(*) as length from free group by seat_row, run) runs) end as largest_block,
-      case when ${noRowFits} then (select lapsed_ids from seat_states) end as lapsed_booking_ids,
+      pick.outcome, pick.available_seats, pick.largest_block, pick.lapsed_booking_ids,
       ${holdGuard(seatCount)}
-    from (select 1) as one left join booking on true`;
+    from pick left join booking on true`;
 });
 
 /** Why no row fit, as the full statement would say it, or that a block exists after all. */
