@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
+import { DEFAULT_POOL_MAX } from "./db/pool-size";
 import { createLogger } from "./lib/logger";
 import { passwordSchema } from "./lib/password-rules";
 
@@ -115,7 +116,7 @@ export const configSchema = z
           .filter(Boolean),
       ),
     TRUST_PROXY: proxyHops,
-    DB_POOL_MAX: positiveInt(20),
+    DB_POOL_MAX: positiveInt(DEFAULT_POOL_MAX),
     DB_PREPARE: flag(true),
     /**
      * PgBouncer in transaction pooling in front of PostgreSQL: no startup parameters, no prepared

@@ -46,6 +46,25 @@ describe.skipIf(!hasPostgres)("PostgreSQL pool sessions", () => {
     });
   });
 
+  test("a slow statement holds up only its own request: waiting ones go to the next free connection", async () => {
+    const handle = await openDatabase({ url: databaseUrl, poolMax: 2 });
+    try {
+      // Both connections open and idle first, so neither is still connecting below.
+      await Promise.all([1, 2].map(() => execRows(handle.db, sql`select 1`)));
+      const finished: string[] = [];
+      const run = (name: string, statement: ReturnType<typeof sql>) =>
+        execRows(handle.db, statement).then(() => finished.push(name));
+      await Promise.all([
+        run("slow", sql`select pg_sleep(0.5)`),
+        ...[1, 2, 3, 4].map((n) => run(`quick ${n}`, sql`select ${n}::int`)),
+      ]);
+      // Queued behind the slow one on its connection (pipelined), a quick one would end last.
+      expect(finished.at(-1)).toBe("slow");
+    } finally {
+      await handle.close();
+    }
+  });
+
   test("pooled connections stay open while idle unless DB_IDLE_TIMEOUT_SECONDS says otherwise", async () => {
     const observer = await openDatabase({ url: databaseUrl, poolMax: 1 });
     const kept = await openDatabase({ url: databaseUrl, poolMax: 1 });
