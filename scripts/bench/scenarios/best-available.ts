@@ -27,7 +27,10 @@ const SEATS_PER_HOLD = 2;
 const TAIL_SHARE = 0.01;
 
 export interface BestAvailableResult extends FlashSaleResult {
-  /** 409 answers before the sale had held 99% of what it finally held (goal: 0). */
+  /**
+   * 409 answers after which requests sent later still won more than 1% of what the sale
+   * finally held (goal: 0).
+   */
   conflicts_before_tail_percent: number;
   /** Seats on sale that no 2-seat block could take (no adjacent free seat left beside them). */
   seats_left_single: number;
@@ -59,8 +62,10 @@ export async function bestAvailableSale(
   const cpu = startCpuMeter(context.apiPids);
   const run = startFlashSaleRun(settings);
   const deadline = run.startedAt + settings.timeLimitMs;
-  /** Seats held when each 409 was answered. */
-  const heldAtConflicts: number[] = [];
+  /** When each 409 was answered. */
+  const conflictsAnsweredAt: number[] = [];
+  /** When each winning request was sent, and how many seats it won. */
+  const winsSentAt: { sentAt: number; seats: number }[] = [];
   let usersSoldOut = 0;
 
   const virtualUser = async (vu: number) => {
@@ -75,8 +80,9 @@ export async function bestAvailableSale(
           atMs: performance.now() - run.startedAt,
           seats: answer.locked_seats.length,
         });
+        winsSentAt.push({ sentAt: reply.startedAt, seats: answer.locked_seats.length });
       } else if (reply.status === 409) {
-        heldAtConflicts.push(run.told.size);
+        conflictsAnsweredAt.push(reply.startedAt + reply.ms);
         if (isNotEnoughSeats(reply)) {
           usersSoldOut += 1;
           return;
@@ -92,8 +98,15 @@ export async function bestAvailableSale(
   const usage = meter.stop();
   const oversell = await context.oversell.run(showId, context.fixture.seatIds, { held: run.told });
   const result = summarizeFlashSale(run, usage, oversell);
-  const tailStartsAt = run.told.size * (1 - TAIL_SHARE);
-  const conflictsBeforeTail = heldAtConflicts.filter((held) => held < tailStartsAt).length;
+  // A refusal came before the tail if more than the tail's seats were still won after it:
+  // by requests sent once it was answered (a hold answered later may have committed before
+  // the refusal was decided, and is not counted against it).
+  const tailSeats = run.told.size * TAIL_SHARE;
+  const seatsWonAfter = (answeredAt: number) =>
+    winsSentAt.reduce((seats, win) => (win.sentAt > answeredAt ? seats + win.seats : seats), 0);
+  const conflictsBeforeTail = conflictsAnsweredAt.filter(
+    (answeredAt) => seatsWonAfter(answeredAt) > tailSeats,
+  ).length;
   return {
     ...result,
     cpu: cpuUsage,
