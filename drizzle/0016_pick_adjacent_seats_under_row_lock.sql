@@ -24,10 +24,11 @@ ALTER TABLE "show_rows" DROP COLUMN "version";--> statement-breakpoint
 -- Answers one row: outcome 'picked' with the block (its row, seat ids and numbers in seat
 -- order) and the row's longest run left if the block is held and if it is not (the caller
 -- writes one of them once it knows); 'no_row_fits' when no row may fit, with the show's free
--- seats, their longest run and holds that ran out; 'every_seat' for a layout with ranks. When rows that may fit exist but other pickers hold every one of them,
--- it looks again a millisecond later, without waiting for any lock (the holders commit within
--- a pick's time), and answers 'raced' after 20 looks: far cheaper than a request's new round
--- trip, which in a busy sale waits behind every request queued for a pooled connection.
+-- seats, their longest run and holds that ran out; 'every_seat' for a layout with ranks.
+-- When rows that may fit exist but other pickers hold every one of them, it looks again a
+-- millisecond later, without waiting for any lock (the holders commit within a pick's time),
+-- and answers 'raced' after 20 looks: far cheaper than a request's new round trip, which in a
+-- busy sale waits behind every request queued for a pooled connection.
 CREATE FUNCTION pick_adjacent_seats(of_show integer, wanted integer)
 RETURNS TABLE (
   outcome text, seat_row varchar, seat_ids integer[], seat_numbers integer[],
@@ -164,7 +165,10 @@ BEGIN
       RETURN NEXT;
       RETURN;
     END IF;
-    -- Other pickers hold every row that may fit; they commit within a pick's time.
+    -- Other pickers hold every row that may fit; they commit within a pick's time. A picker
+    -- that locked rows itself (without a block it could take) does not wait: its uncommitted
+    -- hints keep those rows from the others until it ends.
+    EXIT WHEN cardinality(tried) > 0;
     PERFORM pg_sleep(0.001);
   END LOOP;
   outcome := 'raced';
