@@ -53,13 +53,14 @@ interface PickedRow {
   seats_held: number | null;
 }
 
+/** The columns after `seats_held` are null when the statement held the seats. */
 interface StatementRow extends PickedRow {
-  available_seats: number;
-  largest_block: number;
+  available_seats: number | null;
+  largest_block: number | null;
   /** Whether the show's AVAILABLE seats, as this statement's snapshot saw them, could serve it. */
-  servable: boolean;
+  servable: boolean | null;
   /** Whether it looked at every row of the show, or only at the front ones (nearSeats). */
-  every_row: boolean;
+  every_row: boolean | null;
   lapsed_booking_ids: number[] | null;
 }
 
@@ -111,6 +112,8 @@ const chosenBlock = (showId: unknown, seatCount: unknown) => sql`chosen as (
  */
 const pickStatement = new Statement<PickParameters, StatementRow>((parameters) => {
   const { showId, seatCount, adjacent } = parameters;
+  // Why nothing was held is read only when nothing was: the subqueries are then not run.
+  const refused = sql`booking.booking_id is null`;
   return sql`with show_seat_rows as (
       select ss.seat_id, ss.status::text as status, ss.booking_id,
         coalesce(ss.locked_until <= now(), false) as lapsed, s.seat_row, s.seat_number, s.rank
@@ -180,15 +183,18 @@ const pickStatement = new Statement<PickParameters, StatementRow>((parameters) =
       (select count(*)::int from picked) as locked_seats,
       booking.booking_id, booking.amount_cents, booking.expires_at,
       (select seats_held from allowance) as seats_held,
-      (select count(*)::int from free) as available_seats,
-      (select coalesce(max(length), 0)::int
-        from (select count(*) as length from free group by row_index, run) runs) as largest_block,
-      case when ${adjacent} = 1 then exists (select 1 from candidates)
+      case when ${refused} then (select count(*)::int from free) end as available_seats,
+      case when ${refused} then (select coalesce(max(length), 0)::int
+        from (select count(*) as length from free group by row_index, run) runs)
+      end as largest_block,
+      case when not ${refused} then null
+        when ${adjacent} = 1 then exists (select 1 from candidates)
         else (select count(*) from free) >= ${seatCount} end as servable,
-      (select count(*) from near_rows) = (select count(*) from layout_rows) as every_row,
-      (select array_agg(distinct booking_id) from (
+      case when ${refused} then (select count(*) from near_rows) = (select count(*) from layout_rows)
+      end as every_row,
+      case when ${refused} then (select array_agg(distinct booking_id) from (
           select booking_id from placed where status = 'LOCKED' and lapsed
-          limit ${LAPSED_BOOKINGS_PER_PICK}) lapsed_seats) as lapsed_booking_ids,
+          limit ${LAPSED_BOOKINGS_PER_PICK}) lapsed_seats) end as lapsed_booking_ids,
       ${holdGuard(seatCount)}
     from (select 1) as one left join booking on true`;
 });
@@ -218,8 +224,8 @@ function interpret(request: BestAvailableRequest, row: StatementRow): BestAvaila
   }
   return {
     kind: "not_enough",
-    availableSeats: row.available_seats,
-    largestBlock: row.largest_block,
+    availableSeats: row.available_seats ?? 0,
+    largestBlock: row.largest_block ?? 0,
   };
 }
 
