@@ -28,6 +28,26 @@ describeEachBackend("admin API on %s", (backend) => {
   }
 
   describe("seat layout", () => {
+    test("rows adding more than 10,000 seats in one call → 400 VALIDATION_ERROR, nothing added", async () => {
+      const { venueId, response } = await laidOutVenue({
+        rows: Array.from({ length: 11 }, (_, row) => ({
+          seat_row: `R${row + 1}`,
+          count: 1000,
+        })),
+      });
+      expect({ status: response.status, body: response.body }).toEqual({
+        status: 400,
+        body: {
+          code: "VALIDATION_ERROR",
+          message: expect.any(String),
+          details: { rows: "At most 10000 seats a call: these rows add 11000" },
+        },
+      });
+      expect(
+        await count(app, sql`select count(*) as n from seats where venue_id = ${venueId}`),
+      ).toBe(0);
+    });
+
     test("rows make A1..A20, start_number shifts the numbering", async () => {
       const { venueId, response, read } = await laidOutVenue({
         rows: [

@@ -1,4 +1,3 @@
-import { badRequest } from "../../lib/errors";
 import {
   createRouter,
   errorResponses,
@@ -61,6 +60,16 @@ const SeatLayoutInput = z
   .strict()
   .refine((body) => (body.rows === undefined) !== (body.seats === undefined), {
     message: "Send either rows or seats",
+  })
+  .superRefine(({ rows = [] }, context) => {
+    const added = rows.reduce((sum, row) => sum + row.count, 0);
+    if (added > MAX_SEATS_PER_CALL) {
+      context.addIssue({
+        code: "custom",
+        path: ["rows"],
+        message: `At most ${MAX_SEATS_PER_CALL} seats a call: these rows add ${added}`,
+      });
+    }
   });
 
 const VenueDetailSchema = VenueSchema.extend({
@@ -191,12 +200,6 @@ export const adminVenueRoutes = createRouter()
   .openapi(addSeats, async (c) => {
     const venueId = c.req.valid("param").venue_id;
     const body = c.req.valid("json");
-    const requested = body.rows?.reduce((sum, row) => sum + row.count, 0) ?? 0;
-    if (requested > MAX_SEATS_PER_CALL) {
-      throw badRequest(`At most ${MAX_SEATS_PER_CALL} seats a call`, {
-        rows: `adds ${requested} seats`,
-      });
-    }
     const layout = body.rows ? { rows: body.rows } : { seats: body.seats ?? [] };
     return c.json(await c.get("services").admin.addSeats(venueId, layout), 201);
   })
