@@ -27,6 +27,7 @@ import {
 import {
   MemoryWaitingRoomStore,
   RedisWaitingRoomStore,
+  type RoomSettings,
   type WaitingRoomStore,
 } from "../infra/waiting-room-store";
 import {
@@ -227,9 +228,8 @@ export async function openShared(config: Config, options: SharedOptions = {}): P
     abandonMs: config.QUEUE_ABANDON_SECONDS * 1000,
     onLineAdmissions: (count: number) => metrics.recordAdmissions(count),
   };
-  const waitingRoomStore = redis
-    ? new RedisWaitingRoomStore(redis, roomSettings, config.REDIS_KEY_PREFIX)
-    : new MemoryWaitingRoomStore(roomSettings);
+  const stores = sharedStores(config, logger, roomSettings, redis, redisCircuit);
+  const { waitingRoomStore } = stores;
   // With Redis a worker admits the next in line (waiting-room-queue); embedded, this process.
   const admissionQueue = queueRedis
     ? new Queue(WAITING_ROOM_QUEUE, { connection: queueRedis, prefix: bullPrefix(config) })
@@ -296,26 +296,9 @@ export async function openShared(config: Config, options: SharedOptions = {}): P
     redis,
     queueRedis,
     redisCircuit,
-    locks: redis ? new RedisSeatLocks(redis, config.REDIS_KEY_PREFIX) : new MemorySeatLocks(),
-    rateLimitStore: redis
-      ? new RedisRateLimitStore(redis, `${config.REDIS_KEY_PREFIX}rate:`)
-      : undefined,
-    loginFailureStore: redis
-      ? new RedisRateLimitStore(redis, `${config.REDIS_KEY_PREFIX}login-failures:`)
-      : undefined,
-    waitingRoomStore,
+    ...stores,
     admissionTrigger,
     observedQueues,
-    seatEvents: redis
-      ? new RedisSeatEvents(redis, {
-          prefix: config.REDIS_KEY_PREFIX,
-          logger,
-          circuit: redisCircuit,
-        })
-      : new MemorySeatEvents(logger),
-    seatMapVersions: redis
-      ? new RedisSeatMapVersions(redis, config.REDIS_KEY_PREFIX)
-      : new MemorySeatMapVersions(),
     async close() {
       await Promise.all(observedQueues.map((queue) => queue.close()));
       redisCircuit?.close();
@@ -324,5 +307,45 @@ export async function openShared(config: Config, options: SharedOptions = {}): P
       await staleReads.close();
       if (!options.keepDatabaseOpen) await database.close();
     },
+  };
+}
+
+type SharedStores = Pick<
+  Shared,
+  | "locks"
+  | "rateLimitStore"
+  | "loginFailureStore"
+  | "waitingRoomStore"
+  | "seatEvents"
+  | "seatMapVersions"
+>;
+
+/**
+ * The state every instance must share: on Redis, under the key prefix; embedded (no Redis),
+ * in this process's memory, and the limiters count in memory too.
+ */
+function sharedStores(
+  config: Config,
+  logger: Logger,
+  roomSettings: RoomSettings,
+  redis: RedisClient | undefined,
+  circuit: RedisCircuit | undefined,
+): SharedStores {
+  const prefix = config.REDIS_KEY_PREFIX;
+  if (!redis) {
+    return {
+      locks: new MemorySeatLocks(),
+      waitingRoomStore: new MemoryWaitingRoomStore(roomSettings),
+      seatEvents: new MemorySeatEvents(logger),
+      seatMapVersions: new MemorySeatMapVersions(),
+    };
+  }
+  return {
+    locks: new RedisSeatLocks(redis, prefix),
+    rateLimitStore: new RedisRateLimitStore(redis, `${prefix}rate:`),
+    loginFailureStore: new RedisRateLimitStore(redis, `${prefix}login-failures:`),
+    waitingRoomStore: new RedisWaitingRoomStore(redis, roomSettings, prefix),
+    seatEvents: new RedisSeatEvents(redis, { prefix, logger, circuit }),
+    seatMapVersions: new RedisSeatMapVersions(redis, prefix),
   };
 }
