@@ -41,6 +41,11 @@ describe("the bench's HTTP client", () => {
             return new Response(null, { status: 304, headers: { ETag: '"v1"' } });
           case "/close":
             return new Response('{"closing":true}', { headers: { Connection: "close" } });
+          case "/busy":
+            return Response.json(
+              { code: "UNAVAILABLE" },
+              { status: 503, headers: { "Retry-After": "3" } },
+            );
           case "/slow":
             await Bun.sleep(500);
             return new Response("late");
@@ -69,6 +74,16 @@ describe("the bench's HTTP client", () => {
       body: { seat_ids: [1, 2], note: "é" },
     });
     expect(reply.bytes).toBe(JSON.stringify(reply.body).length + 1); // "é" is two bytes
+  });
+
+  test("reads Retry-After, as a client told to come back later would", async () => {
+    const busy = await http.send({ path: "/busy", json: {}, read: "json" });
+    expect({ status: busy.status, retryAfterSeconds: busy.retryAfterSeconds }).toEqual({
+      status: 503,
+      retryAfterSeconds: 3,
+    });
+    const fine = await http.send({ path: "/echo", read: "json" });
+    expect(fine.retryAfterSeconds).toBeUndefined();
   });
 
   test("reads large, chunked and empty bodies, counting or keeping them", async () => {

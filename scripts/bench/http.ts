@@ -10,6 +10,8 @@ import { Connection, ConnectionError, type RawResponse } from "./http1";
 export interface Reply {
   /** HTTP status, or 0 when no response arrived (see `failure`). */
   status: number;
+  /** The Retry-After header, in seconds, when the answer has one. */
+  retryAfterSeconds?: number;
   failure?: "timeout" | "network error";
   /** performance.now() when the request was sent. */
   startedAt: number;
@@ -86,6 +88,7 @@ export class HttpClient {
       const ms = performance.now() - startedAt;
       return {
         status: response.status,
+        retryAfterSeconds: response.retryAfterSeconds,
         startedAt,
         ms,
         bytes: response.bytes,

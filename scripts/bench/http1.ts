@@ -9,6 +9,8 @@ import type { Socket } from "bun";
 
 export interface RawResponse {
   status: number;
+  /** The Retry-After header, in seconds, when the answer has one. */
+  retryAfterSeconds?: number;
   /** Body bytes received. */
   bytes: number;
   /** The body, when the request asked to keep it. */
@@ -49,6 +51,7 @@ interface Head {
   length: number;
   chunked: boolean;
   keepAlive: boolean;
+  retryAfterSeconds?: number;
 }
 
 /** The status line and headers, once the bytes received hold all of them. */
@@ -75,6 +78,7 @@ function parseHead(buffer: Buffer): Head | undefined {
     if (name === "content-length") head.length = Number(value);
     else if (name === "transfer-encoding") head.chunked = value.includes("chunked");
     else if (name === "connection") head.keepAlive = value !== "close";
+    else if (name === "retry-after") head.retryAfterSeconds = Number(value);
   }
   // 1xx, 204 and 304 answers have no body whatever their headers say.
   if (status < 200 || status === 204 || status === 304) head.length = 0;
@@ -230,6 +234,7 @@ export class Connection {
     }
     inFlight.resolve({
       status: head.status,
+      retryAfterSeconds: head.retryAfterSeconds,
       bytes,
       body: inFlight.keepBody ? body : undefined,
     });
