@@ -203,3 +203,21 @@ describe("a password thread that cannot start", () => {
     }
   });
 });
+
+describe("a login the password pool has no room for", () => {
+  test("is refused before anything is read: the pool says so up front", async () => {
+    const hasher = new PasswordHasher({ cost: 12, size: 1, queueLimit: 1, maxWaitMs: 5000 });
+    try {
+      expect(() => hasher.refuseWhenFull()).not.toThrow();
+      const running = hasher.hash("first");
+      const waiting = hasher.hash("second");
+      expect(() => hasher.refuseWhenFull()).toThrow(
+        expect.objectContaining({ code: "UNAVAILABLE" }),
+      );
+      await Promise.all([running, waiting]);
+      expect(() => hasher.refuseWhenFull()).not.toThrow();
+    } finally {
+      hasher.close();
+    }
+  });
+});

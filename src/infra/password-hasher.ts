@@ -56,6 +56,16 @@ export class PasswordHasher {
     return this.run({ op: "verify", password, hash }) as Promise<boolean>;
   }
 
+  /**
+   * Throws the 503 a hash would get now if no thread is free and the queue is full: a login
+   * asks first, so one that would be refused reads no account.
+   */
+  refuseWhenFull(): void {
+    const threadFree =
+      this.threads.length < this.options.size || this.threads.some((thread) => !thread.job);
+    if (!threadFree && this.queue.length >= this.options.queueLimit) throw this.busy();
+  }
+
   close(): void {
     this.closed = true;
     const error = new Error("password hasher closed");

@@ -120,6 +120,7 @@ export class AuthService {
   }
 
   private async checkCredentials(email: string, password: string): Promise<Session> {
+    this.passwords.refuseWhenFull();
     const row = await this.accountsByEmail.load(email);
     this.decoyHash ??= this.startDecoyHash();
     const matches = await this.passwords.verify(
