@@ -16,19 +16,8 @@ import {
 } from "./support/fixtures";
 import { createTestApp, query, SETUP_TIMEOUT_MS, sql, type TestApp } from "./support/harness";
 import { bookingInvariantViolations } from "./support/invariants";
-import { waitUntil } from "./support/processes";
+import { backendsWaiting } from "./support/lock-waits";
 import { describeEachBackend, hasPostgresAndRedis } from "./support/services";
-
-/** Until `count` backends of the test's database wait for a lock. */
-const backendsWaiting = (session: postgres.Sql, count: number, who: string) =>
-  waitUntil(
-    async () => {
-      const [waiting] = await session`select count(*)::int as count from pg_stat_activity
-        where datname = current_database() and wait_event_type = 'Lock'`;
-      return waiting?.count === count;
-    },
-    () => `${who} never waited for a lock`,
-  );
 
 /** Generous for every statement of these tests, as long as none of them is quadratic. */
 const STATEMENT_TIMEOUT_MS = 5_000;
