@@ -6,6 +6,8 @@ import {
   createShowFixture,
   createUsersDirect,
   holdBest,
+  holdSeats,
+  seatNames,
   type TestUser,
 } from "./support/fixtures";
 import { createTestApp, query, SETUP_TIMEOUT_MS, sql, type TestApp } from "./support/harness";
@@ -23,7 +25,7 @@ describe.skipIf(!hasPostgresAndRedis)("best-available attacks on real PostgreSQL
   let adminToken: string;
 
   beforeAll(async () => {
-    app = await createTestApp("postgres", { MAX_SEATS_PER_USER_PER_SHOW: "100" });
+    app = await createTestApp("postgres", { MAX_SEATS_PER_USER_PER_SHOW: "4" });
     adminToken = (await createAdmin(app)).token;
   }, SETUP_TIMEOUT_MS);
   afterAll(() => app?.close());
@@ -64,6 +66,77 @@ describe.skipIf(!hasPostgresAndRedis)("best-available attacks on real PostgreSQL
     // seat: a hint of 0 on a row with free seats would send every pick there.
     const [next] = await createUsersDirect(app, 1);
     ok(await holdBest(app, next as TestUser, show.show_id, 2), 200);
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+  }, 60_000);
+
+  test("seats freed after a pick's statement began, then picked by it: retried, held once", async () => {
+    const show = await createShowFixture(app, adminToken, { rows: ["A"], perRow: 2 });
+    const [holder, picker] = (await createUsersDirect(app, 2)) as [TestUser, TestUser];
+    const held = ok(await holdSeats(app, holder, show.show_id, show.seat_ids), 200);
+    // The pick's statement reads every release note of the show before it locks a row: notes
+    // of a seat of another venue, which no pick of this show clears, make that slow.
+    const elsewhere = await createShowFixture(app, adminToken, { rows: ["Z"], perRow: 1 });
+    await query(
+      app,
+      sql`insert into show_row_releases (show_id, seat_id)
+          select ${show.show_id}, ${elsewhere.seat_ids[0]} from generate_series(1, 600000)`,
+    );
+    try {
+      let pickDone = false;
+      const picking = holdBest(app, picker, show.show_id, 2).finally(() => {
+        pickDone = true;
+      });
+      await Bun.sleep(60);
+      // Freed after the statement's snapshot, before the function reads row A: the function
+      // locks A1-A2 as AVAILABLE, which the statement's own snapshot still sees LOCKED.
+      ok(await app.request("POST", `/api/v1/bookings/${held.booking_id}/cancel`, holder), 200);
+      expect(pickDone).toBe(false);
+      const picked = ok(await picking, 200);
+      expect(seatNames(picked)).toEqual(["A1", "A2"]);
+      // The race happened: a first attempt inserted a booking and rolled back (the guard).
+      expect(picked.booking_id).toBeGreaterThan(held.booking_id + 1);
+    } finally {
+      await query(app, sql`delete from show_row_releases where show_id = ${show.show_id}`);
+    }
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+  }, 60_000);
+
+  test("a pick stopped at its user's seat limit: the rows and seats it locked stay right", async () => {
+    const show = await createShowFixture(app, adminToken, { rows: ["A", "B", "C"], perRow: 4 });
+    const [buyer, other, exact, next, last] = (await createUsersDirect(app, 5)) as TestUser[];
+    const seat = (name: string) =>
+      show.seat_ids[(name.charCodeAt(0) - 65) * 4 + Number(name.slice(1)) - 1] as number;
+    ok(await holdSeats(app, buyer as TestUser, show.show_id, [seat("C1"), seat("C2")]), 200);
+    const blocking = ok(await holdSeats(app, other as TestUser, show.show_id, [seat("A1")]), 200);
+    const session = postgres(app.config.DATABASE_URL as string, { max: 1, onnotice: () => {} });
+    try {
+      // The buyer's pick of four reads row A (no block: its hint becomes 3), locks B1-B4, and
+      // stops at the buyer's per-show lock, held here, still holding rows A and B.
+      const buyerLock = (BigInt((buyer as TestUser).user_id) << 32n) | BigInt(show.show_id);
+      await session`select pg_advisory_lock(${buyerLock.toString()}::bigint)`;
+      const picking = holdBest(app, buyer as TestUser, show.show_id, 4);
+      await backendsWaiting(session, 1, "the pick");
+      // A1 freed after the pick read row A: its note must survive the pick's commit.
+      ok(await app.request("POST", `/api/v1/bookings/${blocking.booking_id}/cancel`, other), 200);
+      // An exact hold of B2 waits for the pick's seat lock; another pick passes rows A and B.
+      const holding = holdSeats(app, exact as TestUser, show.show_id, [seat("B2")]);
+      await backendsWaiting(session, 2, "the exact hold");
+      const passing = ok(await holdBest(app, next as TestUser, show.show_id, 2), 200);
+      expect(seatNames(passing)).toEqual(["C3", "C4"]);
+      await session`select pg_advisory_unlock(${buyerLock.toString()}::bigint)`;
+      const refused = await picking;
+      expect({ status: refused.status, code: refused.body?.code }).toEqual({
+        status: 409,
+        code: "SEAT_LIMIT",
+      });
+      expect(seatNames(ok(await holding, 200))).toEqual(["B2"]);
+    } finally {
+      await session.end();
+    }
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+    // Row A is whole again, and found: its note outlived the hint the pick wrote.
+    const whole = ok(await holdBest(app, last as TestUser, show.show_id, 4), 200);
+    expect(seatNames(whole).join(" ")).toBe("A1 A2 A3 A4");
     expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
   }, 60_000);
 });
