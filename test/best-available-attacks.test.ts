@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
+import { runCleanup } from "../src/jobs/cleanup";
+import { createLogger } from "../src/lib/logger";
 import { ok } from "./support/answers";
 import {
   createAdmin,
@@ -7,12 +9,14 @@ import {
   createUsersDirect,
   holdBest,
   holdSeats,
+  lapseHolds,
   seatNames,
   type TestUser,
 } from "./support/fixtures";
 import { createTestApp, query, SETUP_TIMEOUT_MS, sql, type TestApp } from "./support/harness";
 import { bookingInvariantViolations } from "./support/invariants";
 import { backendsWaiting } from "./support/lock-waits";
+import { pairsUntilRefused } from "./support/pairs";
 import { hasPostgresAndRedis } from "./support/services";
 
 /**
@@ -137,6 +141,96 @@ describe.skipIf(!hasPostgresAndRedis)("best-available attacks on real PostgreSQL
     // Row A is whole again, and found: its note outlived the hint the pick wrote.
     const whole = ok(await holdBest(app, last as TestUser, show.show_id, 4), 200);
     expect(seatNames(whole).join(" ")).toBe("A1 A2 A3 A4");
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+  }, 60_000);
+
+  test("every row locked while releases, an expiry, a hold and new seats commit: pickers spin, then all served", async () => {
+    const show = await createShowFixture(app, adminToken, {
+      rows: ["A", "B", "C", "D"],
+      perRow: 6,
+    });
+    const users = await createUsersDirect(app, 17);
+    const [reader, exact, ...rest] = users as TestUser[];
+    const holders = rest.slice(0, 6);
+    const pickers = rest.slice(6, 14);
+    const last = rest[14] as TestUser;
+    const seat = (name: string) =>
+      show.seat_ids[(name.charCodeAt(0) - 65) * 6 + Number(name.slice(1)) - 1] as number;
+    const holds = await Promise.all(
+      ["A3 A4", "B3 B4", "C1 C2", "C5 C6", "D2 D3", "D4 D5"].map(async (names, index) =>
+        ok(
+          await holdSeats(
+            app,
+            holders[index] as TestUser,
+            show.show_id,
+            names.split(" ").map(seat),
+          ),
+          200,
+        ),
+      ),
+    );
+    // A pick of six reads every row and writes its true hint (A, B, C: 2; D: 1).
+    const six = await holdBest(app, reader as TestUser, show.show_id, 6);
+    expect({ status: six.status, details: six.body?.details }).toEqual({
+      status: 409,
+      details: { available_seats: 12, largest_block: 2 },
+    });
+    const session = postgres(app.config.DATABASE_URL as string, { max: 1, onnotice: () => {} });
+    let adding: ReturnType<typeof app.request> | undefined;
+    let picks: ReturnType<typeof holdBest>[] = [];
+    let answered = 0;
+    try {
+      await session`begin`;
+      await session`select 1 from show_rows where show_id = ${show.show_id} for update`;
+      picks = pickers.map((user) =>
+        holdBest(app, user, show.show_id, 2).finally(() => {
+          answered++;
+        }),
+      );
+      // While every row is locked the pickers spin; meanwhile rows A and B are freed whole, a
+      // lapsed hold of C1-C2 expires (the cleanup's fold skips the locked rows), D1 is held.
+      const [first, second, third] = holds as [
+        (typeof holds)[0],
+        (typeof holds)[0],
+        (typeof holds)[0],
+      ];
+      await Promise.all([
+        app.request("POST", `/api/v1/bookings/${first.booking_id}/cancel`, holders[0]),
+        app.request("POST", `/api/v1/bookings/${second.booking_id}/cancel`, holders[1]),
+        lapseHolds(app, [third.booking_id]),
+      ]);
+      await runCleanup({ ...app.runtime.cleanup, logger: createLogger("silent") });
+      ok(await holdSeats(app, exact as TestUser, show.show_id, [seat("D1")]), 200);
+      // New seats in row D and a new row E wait for row D's lock.
+      adding = app.request("POST", `/api/v1/admin/venues/${show.venue_id}/seats`, {
+        token: adminToken,
+        body: {
+          rows: [
+            { seat_row: "D", count: 2, start_number: 7 },
+            { seat_row: "E", count: 4 },
+          ],
+        },
+      });
+      await backendsWaiting(session, 1, "the seat addition");
+      // The race this test is about: no pick could finish while every row was locked.
+      expect(answered).toBe(0);
+      await session`commit`;
+    } finally {
+      await session.end();
+    }
+    ok(await (adding as ReturnType<typeof app.request>), 201);
+    // Eight pairs were free once the rows unlocked (A: 3, B: 3, C: 2), before any new seat.
+    const answers = await Promise.all(picks);
+    expect(answers.map((answer) => `${answer.status} ${answer.body?.code ?? ""}`)).toEqual(
+      Array(8).fill("200 "),
+    );
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+
+    // Then pairs until refused: the refusal must mean no two adjacent free seats remain.
+    expect(await pairsUntilRefused(app, show.show_id, [reader as TestUser, last])).toEqual({
+      refusal: "NOT_ENOUGH_SEATS",
+      pairsLeft: 0,
+    });
     expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
   }, 60_000);
 });
