@@ -37,7 +37,6 @@ RETURNS TABLE (
 )
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-  venue integer;
   noted varchar[];
   tried varchar[] := '{}';
   candidate varchar;
@@ -52,7 +51,6 @@ BEGIN
     RETURN NEXT;
     RETURN;
   END IF;
-  SELECT sh.venue_id INTO venue FROM shows sh WHERE sh.show_id = of_show;
   -- Distinct: a seat released many times has as many notes.
   SELECT coalesce(array_agg(DISTINCT s.seat_row), '{}') INTO noted
   FROM show_row_releases rr JOIN seats s ON s.seat_id = rr.seat_id
@@ -72,10 +70,13 @@ BEGIN
         DELETE FROM show_row_releases rr USING seats s
         WHERE rr.show_id = of_show AND s.seat_id = rr.seat_id AND s.seat_row = candidate
       ), row_seats AS (
+        -- The show's venue as this snapshot sees it, with the row: a show moved to another
+        -- venue since this call began has that venue's rows, which it may have locked now.
         SELECT s.seat_id, s.seat_number, (SELECT ss.status FROM show_seats ss
             WHERE ss.show_id = of_show AND ss.seat_id = s.seat_id) AS status
         FROM seats s
-        WHERE s.venue_id = venue AND s.seat_row = candidate AND s.deleted_at IS NULL
+        WHERE s.venue_id = (SELECT sh.venue_id FROM shows sh WHERE sh.show_id = of_show)
+          AND s.seat_row = candidate AND s.deleted_at IS NULL
       ), in_show AS (
         SELECT rs.seat_id, rs.seat_number, rs.status = 'AVAILABLE' AS free,
           min(rs.seat_number) OVER () + max(rs.seat_number) OVER () AS ends

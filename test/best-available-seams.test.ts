@@ -16,19 +16,9 @@ import {
 } from "./support/fixtures";
 import { createTestApp, query, SETUP_TIMEOUT_MS, sql, type TestApp } from "./support/harness";
 import { bookingInvariantViolations } from "./support/invariants";
-import { waitUntil } from "./support/processes";
+import { backendsWaiting } from "./support/lock-waits";
+import { pairsUntilRefused } from "./support/pairs";
 import { describeEachBackend, hasPostgresAndRedis } from "./support/services";
-
-/** Until `count` backends of the test's database wait for a lock. */
-const backendsWaiting = (session: postgres.Sql, count: number, who: string) =>
-  waitUntil(
-    async () => {
-      const [waiting] = await session`select count(*)::int as count from pg_stat_activity
-        where datname = current_database() and wait_event_type = 'Lock'`;
-      return waiting?.count === count;
-    },
-    () => `${who} never waited for a lock`,
-  );
 
 /** Generous for every statement of these tests, as long as none of them is quadratic. */
 const STATEMENT_TIMEOUT_MS = 5_000;
@@ -197,22 +187,10 @@ describe.skipIf(!hasPostgresAndRedis)("best-available seams on real PostgreSQL a
     expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
 
     // Then pairs until refused: the refusal must mean no two adjacent free seats remain.
-    for (let index = 0; ; index++) {
-      const answer = await holdBest(app, users[index % 100] as TestUser, show.show_id, 2);
-      if (answer.status === 200) continue;
-      expect(answer.body?.code).toBe("NOT_ENOUGH_SEATS");
-      break;
-    }
-    const [pairs] = await query<{ pairs: number }>(
-      app,
-      sql`select count(*)::int as pairs
-          from show_seats a join seats sa on sa.seat_id = a.seat_id
-          join seats sb on sb.venue_id = sa.venue_id and sb.seat_row = sa.seat_row
-            and sb.seat_number = sa.seat_number + 1 and sb.deleted_at is null
-          join show_seats b on b.show_id = a.show_id and b.seat_id = sb.seat_id
-          where a.show_id = ${show.show_id} and a.status = 'AVAILABLE' and b.status = 'AVAILABLE'`,
-    );
-    expect(pairs?.pairs).toBe(0);
+    expect(await pairsUntilRefused(app, show.show_id, users.slice(0, 100))).toEqual({
+      refusal: "NOT_ENOUGH_SEATS",
+      pairsLeft: 0,
+    });
     expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
   }, 60_000);
 
