@@ -7,6 +7,7 @@ import {
   heldBooking,
   holdGuard,
   holdWrites,
+  isSeatRowsChanged,
   type SeatRef,
 } from "./hold-statement";
 
@@ -324,11 +325,17 @@ export async function runRowPickStatement(
   request: BestAvailableRequest,
 ): Promise<RowPickOutcome> {
   const { stamp, adjacent: _adjacent, nearSeats: _nearSeats, ...pick } = request;
-  const [row] = await rowPickStatement.rows(db, {
-    ...pick,
-    ...stamp,
-    seatCount: request.quantity,
-  });
+  let rows: RowPickRow[];
+  try {
+    rows = await rowPickStatement.rows(db, { ...pick, ...stamp, seatCount: request.quantity });
+  } catch (error) {
+    // The function chose seats freed after this statement's snapshot was taken, which the
+    // hold's guarded update (on that snapshot) skipped: nothing was written. The next pick's
+    // snapshot sees them; it goes as a lost race, with the request's own pacing and bound.
+    if (isSeatRowsChanged(error)) return { kind: "raced" };
+    throw error;
+  }
+  const [row] = rows;
   if (!row) throw new Error("the row-wise pick returned no row");
   return interpretRowPick(request, row);
 }
