@@ -72,15 +72,18 @@ BEGIN
       ), row_seats AS (
         -- The show's venue as this snapshot sees it, with the row: a show moved to another
         -- venue since this call began has that venue's rows, which it may have locked now.
-        SELECT s.seat_id, s.seat_number, (SELECT ss.status FROM show_seats ss
-            WHERE ss.show_id = of_show AND ss.seat_id = s.seat_id) AS status
+        SELECT s.seat_id, s.seat_number
         FROM seats s
         WHERE s.venue_id = (SELECT sh.venue_id FROM shows sh WHERE sh.show_id = of_show)
           AND s.seat_row = candidate AND s.deleted_at IS NULL
       ), in_show AS (
-        SELECT rs.seat_id, rs.seat_number, rs.status = 'AVAILABLE' AS free,
+        -- The row's show_seats in one range of the primary key (a row's seats are created
+        -- together, so their ids are usually consecutive; others in the range are dropped).
+        SELECT rs.seat_id, rs.seat_number, ss.status = 'AVAILABLE' AS free,
           min(rs.seat_number) OVER () + max(rs.seat_number) OVER () AS ends
-        FROM row_seats rs WHERE rs.status IS NOT NULL
+        FROM (SELECT min(r.seat_id) AS low, max(r.seat_id) AS high FROM row_seats r) b
+        JOIN show_seats ss ON ss.show_id = of_show AND ss.seat_id BETWEEN b.low AND b.high
+        JOIN row_seats rs ON rs.seat_id = ss.seat_id
       ), placed AS (
         SELECT i.*, row_number() OVER (ORDER BY abs(2 * i.seat_number - i.ends), i.seat_number) AS place
         FROM in_show i
