@@ -277,9 +277,8 @@ const rowPickStatement = new Statement<RowPickParameters, RowPickRow>((parameter
       heldSeats: sql`ss.seat_id in (select seat_id from picked)`,
     })}, hinted as (
       update show_rows r set largest_free_hint = case when exists (select 1 from held)
-          then pick.longest_if_held else pick.longest_if_not end
-      from pick
-      where r.show_id = ${showId} and r.seat_row = pick.seat_row
+          then (select longest_if_held from pick) else (select longest_if_not from pick) end
+      where r.show_id = ${showId} and r.seat_row = (select seat_row from pick)
     )
     select
       (select json_agg(picked order by seat_id) from picked) as seats,
