@@ -1,9 +1,7 @@
 -- A picker now reads a row's seats only after it holds the row's lock, with a snapshot taken
 -- then (pick_adjacent_seats below): what it reads is what the row holds, whoever wrote it
--- before, so no write needs a version to tell a picker its view is stale.
-DROP TRIGGER show_rows_writes_move_version ON show_rows;--> statement-breakpoint
-DROP FUNCTION show_rows_move_version();--> statement-breakpoint
-ALTER TABLE "show_rows" DROP COLUMN "version";--> statement-breakpoint
+-- before. show_rows.version and its trigger (0014) are no longer read by this release; they
+-- stay, still kept, because the previous release reads them while a rolling deploy runs.
 -- Chooses the best block of `wanted` adjacent AVAILABLE seats of an unranked show and row-locks
 -- its seats, for the statement that holds them (the row-wise best-available pick). Rows are
 -- tried front to back: every block of a row beats any block of the rows behind it.
