@@ -74,14 +74,26 @@ BEGIN
         FROM seats s
         WHERE s.venue_id = (SELECT sh.venue_id FROM shows sh WHERE sh.show_id = of_show)
           AND s.seat_row = candidate AND s.deleted_at IS NULL
-      ), in_show AS (
-        -- The row's show_seats in one range of the primary key (a row's seats are created
-        -- together, so their ids are usually consecutive; others in the range are dropped).
-        SELECT rs.seat_id, rs.seat_number, ss.status = 'AVAILABLE' AS free,
-          min(rs.seat_number) OVER () + max(rs.seat_number) OVER () AS ends
-        FROM (SELECT min(r.seat_id) AS low, max(r.seat_id) AS high FROM row_seats r) b
+      ), id_range AS (
+        SELECT min(r.seat_id) AS low, max(r.seat_id) AS high,
+          max(r.seat_id) - min(r.seat_id) < 2 * count(*) AS tight
+        FROM row_seats r
+      ), statuses AS (
+        -- The row's show_seats in one range of the primary key when the row's seat ids are
+        -- about consecutive (seats created together; others in the range are dropped), else
+        -- one by one (a row extended later, or a layout sent column by column).
+        SELECT ss.seat_id, ss.status FROM id_range b
         JOIN show_seats ss ON ss.show_id = of_show AND ss.seat_id BETWEEN b.low AND b.high
-        JOIN row_seats rs ON rs.seat_id = ss.seat_id
+        WHERE b.tight
+        UNION ALL
+        SELECT ss.seat_id, ss.status FROM id_range b, row_seats rs
+        CROSS JOIN LATERAL (SELECT ss.seat_id, ss.status FROM show_seats ss
+          WHERE ss.show_id = of_show AND ss.seat_id = rs.seat_id OFFSET 0) ss
+        WHERE NOT b.tight
+      ), in_show AS (
+        SELECT rs.seat_id, rs.seat_number, st.status = 'AVAILABLE' AS free,
+          min(rs.seat_number) OVER () + max(rs.seat_number) OVER () AS ends
+        FROM statuses st JOIN row_seats rs ON rs.seat_id = st.seat_id
       ), placed AS (
         SELECT i.*, row_number() OVER (ORDER BY abs(2 * i.seat_number - i.ends), i.seat_number) AS place
         FROM in_show i

@@ -122,6 +122,27 @@ describeEachBackend("best-available holds (%s)", (backend) => {
     );
   });
 
+  test("a layout sent column by column (each row's seat ids far apart) is picked as any other", async () => {
+    const rows = ["A", "B", "C", "D"];
+    const layout = [1, 2, 3, 4, 5, 6].flatMap((seat_number) =>
+      rows.map((seat_row) => ({ seat_row, seat_number })),
+    );
+    const { show_id, seatId } = await showWithSeats(layout);
+    const holder = await registerUser(app);
+    // The precondition: a row's seat ids lie far apart, not in one short range.
+    expect(seatId("A6") - seatId("A1")).toBeGreaterThan(2 * 6);
+    ok(await holdSeats(app, holder, show_id, ["A3", "A4", "B3"].map(seatId)), 200);
+    // Row A keeps A1-A2 (places 5 and 3 from its centre) and A5-A6 (4 and 6); row B's best
+    // block is B4-B5 (places 2 and 4).
+    const first = ok(await holdBest(app, buyer, show_id, 2), 200);
+    expect(seatNames(first)).toEqual(["A1", "A2"]);
+    const second = ok(await holdBest(app, holder, show_id, 2), 200);
+    expect(seatNames(second)).toEqual(["A5", "A6"]);
+    const third = ok(await holdBest(app, buyer, show_id, 2), 200);
+    expect(seatNames(third)).toEqual(["B4", "B5"]);
+    expect(await bookingInvariantViolations(app, show_id)).toEqual([]);
+  });
+
   test("a layout's ranks decide over rows and centres", async () => {
     const show = await showWithSeats([
       ...row("A", 4),
