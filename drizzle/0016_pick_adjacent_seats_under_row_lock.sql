@@ -15,9 +15,10 @@
 -- It places the row's seats (distance from the row's centre, the midpoint of its lowest and
 -- highest numbers, then the lower number), chooses the block with the lowest sum of places
 -- (then the best first seat) and locks its seats FOR UPDATE SKIP LOCKED, re-checking them
--- AVAILABLE: only an exact hold in flight can hold one of them, since pickers of this row wait
--- for its lock. A row without a block, or whose block it could not lock, gets its longest run
--- as its hint and the next row is tried, in the same call.
+-- AVAILABLE: row pickers skip a row another holds, so only a hold that takes no row lock (an
+-- exact hold in flight, or the statement that ranks every seat) can hold one of them. A row
+-- without a block, or whose block it could not lock, gets its longest run as its hint and the
+-- next row is tried, in the same call (seats it did lock stay locked until it commits).
 --
 -- Answers one row: outcome 'picked' with the block (its row, seat ids and numbers in seat
 -- order) and the row's longest run left if the block is held and if it is not (the caller

@@ -44,7 +44,7 @@ describe("the bench's HTTP client", () => {
           case "/busy":
             return Response.json(
               { code: "UNAVAILABLE" },
-              { status: 503, headers: { "Retry-After": "3" } },
+              { status: 503, headers: { "Retry-After": url.searchParams.get("after") ?? "3" } },
             );
           case "/slow":
             await Bun.sleep(500);
@@ -84,6 +84,12 @@ describe("the bench's HTTP client", () => {
     });
     const fine = await http.send({ path: "/echo", read: "json" });
     expect(fine.retryAfterSeconds).toBeUndefined();
+    const inTenSeconds = new Date(Date.now() + 10_000).toUTCString();
+    const dated = await http.send({ path: `/busy?after=${encodeURIComponent(inTenSeconds)}` });
+    expect(dated.retryAfterSeconds).toBeGreaterThanOrEqual(9);
+    expect(dated.retryAfterSeconds).toBeLessThanOrEqual(11);
+    const garbled = await http.send({ path: "/busy?after=soon" });
+    expect(garbled.retryAfterSeconds).toBeUndefined();
   });
 
   test("reads large, chunked and empty bodies, counting or keeping them", async () => {

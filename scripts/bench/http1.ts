@@ -54,6 +54,13 @@ interface Head {
   retryAfterSeconds?: number;
 }
 
+/** Retry-After in seconds: a number of seconds, or an HTTP date; undefined if neither. */
+function retryAfterSeconds(value: string): number | undefined {
+  if (/^\d+$/.test(value)) return Number(value);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
+}
+
 /** The status line and headers, once the bytes received hold all of them. */
 function parseHead(buffer: Buffer): Head | undefined {
   const headerEnd = buffer.indexOf(CRLF_CRLF);
@@ -78,7 +85,7 @@ function parseHead(buffer: Buffer): Head | undefined {
     if (name === "content-length") head.length = Number(value);
     else if (name === "transfer-encoding") head.chunked = value.includes("chunked");
     else if (name === "connection") head.keepAlive = value !== "close";
-    else if (name === "retry-after") head.retryAfterSeconds = Number(value);
+    else if (name === "retry-after") head.retryAfterSeconds = retryAfterSeconds(value);
   }
   // 1xx, 204 and 304 answers have no body whatever their headers say.
   if (status < 200 || status === 204 || status === 304) head.length = 0;

@@ -58,7 +58,9 @@ export class PasswordHasher {
 
   /**
    * Throws the 503 a hash would get now if no thread is free and the queue is full: a login
-   * asks first, so one that would be refused reads no account.
+   * asks first, so once the queue is full a login reads no account before it is refused
+   * (logins of one event-loop turn may all pass before any of them queues; `run` still
+   * refuses those beyond the bound).
    */
   refuseWhenFull(): void {
     const threadFree =
