@@ -273,9 +273,13 @@ export class BookingService {
   /** The answer to a hold that PostgreSQL committed, exact or best available. */
   private async answerHeld(userId: number, showId: number, outcome: Held) {
     this.after.metrics.recordHold("won");
-    await this.waitingRoom.renewAdmission(showId, userId);
     const seatIds = outcome.seats.map((seat) => seat.seat_id);
-    await this.after.seatsChanged({ showId, seatIds, status: "LOCKED" });
+    // Independent, and neither rejects (the waiting room fails open, the announcer retries):
+    // one wait for Redis instead of two in a row.
+    await Promise.all([
+      this.waitingRoom.renewAdmission(showId, userId),
+      this.after.seatsChanged({ showId, seatIds, status: "LOCKED" }),
+    ]);
     return {
       booking_id: outcome.booking.booking_id,
       status: "PENDING" as const,
