@@ -1,6 +1,13 @@
 import { describe, expect, test } from "bun:test";
 import type { InferRequestType } from "hono/client";
-import { ADMIN, count, insertBooking, snapshot, useAdminApp } from "../support/admin-api";
+import {
+  ADMIN,
+  count,
+  insertBooking,
+  snapshot,
+  softDeleted,
+  useAdminApp,
+} from "../support/admin-api";
 import { bodyAt } from "../support/answers";
 import { createShowFixture, type TestUser } from "../support/fixtures";
 import { type ApiClient, answer, MAX_ID, query, sql, type TestApp } from "../support/harness";
@@ -194,13 +201,7 @@ describeEachBackend("admin API on %s", (backend) => {
             order by seat_id`,
       );
       expect(left.map((seat) => seat.seat_id)).toEqual(myIds.slice(2).sort((a, b) => a - b));
-      expect(
-        await count(
-          app,
-          sql`select count(*) as n from seats
-              where seat_id = ${theirId} and deleted_at is null`,
-        ),
-      ).toBe(1);
+      expect(await softDeleted(app, "seats", theirId)).toBe(false);
     });
 
     test("seats added to a venue with shows get show_seats rows for those shows", async () => {

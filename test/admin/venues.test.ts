@@ -1,5 +1,12 @@
 import { describe, expect, test } from "bun:test";
-import { ADMIN, count, futureWindow, snapshot, useAdminApp } from "../support/admin-api";
+import {
+  ADMIN,
+  count,
+  futureWindow,
+  snapshot,
+  softDeleted,
+  useAdminApp,
+} from "../support/admin-api";
 import { bodyAt, expectPagingBounds, ok } from "../support/answers";
 import { createShowFixture, type TestUser } from "../support/fixtures";
 import { answer, query, sql, type TestApp } from "../support/harness";
@@ -56,13 +63,7 @@ describeEachBackend("admin API on %s", (backend) => {
       const deleted = await answer(venues[":venue_id"].$delete({ param }));
       expect(deleted.status).toBe(204);
       expect(deleted.text).toBe("");
-      expect(
-        await count(
-          app,
-          sql`select count(*) as n from venues
-              where venue_id = ${venue.venue_id} and deleted_at is not null`,
-        ),
-      ).toBe(1);
+      expect(await softDeleted(app, "venues", venue.venue_id)).toBe(true);
       expect(ok(await answer(venues.$get({ query: {} }))).venues).not.toContainEqual(
         expect.objectContaining({ venue_id: venue.venue_id }),
       );

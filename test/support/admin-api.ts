@@ -30,6 +30,21 @@ export async function snapshot(app: TestApp): Promise<string> {
   return JSON.stringify(row);
 }
 
+/** Whether the row of `table` with this id is soft-deleted (deleted_at set); throws if none. */
+export async function softDeleted(
+  app: TestApp,
+  table: "events" | "venues" | "shows" | "seats",
+  id: number,
+): Promise<boolean> {
+  const key = sql.raw(`${table.slice(0, -1)}_id`);
+  const [row] = await query<{ deleted: boolean }>(
+    app,
+    sql`select deleted_at is not null as deleted from ${sql.raw(table)} where ${key} = ${id}`,
+  );
+  if (!row) throw new Error(`no ${table} row ${id}`);
+  return row.deleted;
+}
+
 export async function count(app: TestApp, statement: ReturnType<typeof sql>): Promise<number> {
   const [row] = await query<{ n: number | string }>(app, statement);
   return Number(row?.n);
