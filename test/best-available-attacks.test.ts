@@ -10,6 +10,7 @@ import {
   holdBest,
   holdSeats,
   lapseHolds,
+  registerUser,
   seatNames,
   type TestUser,
 } from "./support/fixtures";
@@ -265,6 +266,17 @@ describe.skipIf(!hasPostgresAndRedis)("best-available attacks on real PostgreSQL
       refusal: "NOT_ENOUGH_SEATS",
       pairsLeft: 0,
     });
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+  }, 60_000);
+
+  test("ten parallel pairs under a limit of four: two served, eight refused SEAT_LIMIT", async () => {
+    const show = await createShowFixture(app, adminToken, { rows: ["A", "B", "C"], perRow: 6 });
+    const buyer = await registerUser(app);
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, (_, index) => holdBest(app, buyer, show.show_id, 2, index < 5)),
+    );
+    const codes = answers.map((answer) => `${answer.status} ${answer.body?.code ?? ""}`).sort();
+    expect(codes).toEqual([...Array(2).fill("200 "), ...Array(8).fill("409 SEAT_LIMIT")]);
     expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
   }, 60_000);
 });

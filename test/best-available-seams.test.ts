@@ -451,25 +451,3 @@ describeEachBackend("row-wise picks: stale hints, odd layouts, release notes (%s
     ]);
   }, 60_000);
 });
-
-describe.skipIf(!hasPostgresAndRedis)("one user's parallel best-available holds", () => {
-  let app: TestApp;
-  let adminToken: string;
-
-  beforeAll(async () => {
-    app = await createTestApp("postgres", { MAX_SEATS_PER_USER_PER_SHOW: "4" });
-    adminToken = (await createAdmin(app)).token;
-  }, SETUP_TIMEOUT_MS);
-  afterAll(() => app?.close());
-
-  test("ten parallel pairs under a limit of four: two served, eight refused SEAT_LIMIT", async () => {
-    const show = await createShowFixture(app, adminToken, { rows: ["A", "B", "C"], perRow: 6 });
-    const buyer = await registerUser(app);
-    const answers = await Promise.all(
-      Array.from({ length: 10 }, (_, index) => holdBest(app, buyer, show.show_id, 2, index < 5)),
-    );
-    const codes = answers.map((answer) => `${answer.status} ${answer.body?.code ?? ""}`).sort();
-    expect(codes).toEqual([...Array(2).fill("200 "), ...Array(8).fill("409 SEAT_LIMIT")]);
-    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
-  }, 60_000);
-});
