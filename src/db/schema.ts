@@ -237,11 +237,6 @@ export const showRows = pgTable(
     seat_row: varchar({ length: 10 }).notNull(),
     largest_free_hint: integer().notNull(),
     ranked: boolean().notNull().default(false),
-    /**
-     * Moved by every write of the row (migration 0014). Read by the release before
-     * pick_adjacent_seats, during a rolling deploy; nothing here reads it.
-     */
-    version: integer().notNull().default(0),
   },
   (table) => [primaryKey({ columns: [table.show_id, table.seat_row] })],
 );
