@@ -610,7 +610,8 @@ describe.skipIf(!hasPostgres)("row-lock races on real PostgreSQL", () => {
       expect(entry?.status).toBe("WAITING");
       expect((await holdSeats(app, passerBy, show.show_id, [seat])).status).toBe(200);
       expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
-    });
+      // The offer waits out the whole lock timeout (5 s): Bun's default per-test limit.
+    }, 60_000);
 
     test("a show deletion waits for a seat-layout change in flight and removes its new seats", async () => {
       const admin = await createAdmin(app);
