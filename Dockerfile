@@ -18,6 +18,8 @@ COPY drizzle ./drizzle
 COPY src ./src
 COPY scripts ./scripts
 COPY docker-entrypoint.sh ./
+# Embedded mode (no DATABASE_URL) keeps its database in ./data: the one folder the user writes.
+RUN mkdir data && chown bun:bun data
 USER bun
 EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=3s CMD bun -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
