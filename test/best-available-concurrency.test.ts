@@ -6,6 +6,7 @@ import {
   holdBest,
   holdSeats,
   lapseHolds,
+  type TestUser,
 } from "./support/fixtures";
 import type { ToldHold } from "./support/flash-sale-load";
 import {
@@ -43,6 +44,28 @@ const freeSeats = async (app: TestApp, showId: number) => {
         where show_id = ${showId} and status = 'AVAILABLE'`,
   );
   return row?.seats;
+};
+
+/** Each user holds the next two seats of the show, all at once: the first user seats 1-2. */
+const holdPairsInOrder = (
+  app: TestApp,
+  users: TestUser[],
+  show: { show_id: number; seat_ids: number[] },
+) =>
+  Promise.all(
+    users.map((user, index) =>
+      holdSeats(app, user, show.show_id, show.seat_ids.slice(index * 2, index * 2 + 2)),
+    ),
+  );
+
+/** How many of these bookings are EXPIRED. */
+const expiredAmong = async (app: TestApp, bookingIds: number[]) => {
+  const [row] = await query<{ expired: number }>(
+    app,
+    sql`select count(*)::int as expired from bookings
+          where booking_id = any(${sql.param(bookingIds)}::int[]) and status = 'EXPIRED'`,
+  );
+  return row?.expired;
 };
 
 describe.skipIf(!hasPostgresAndRedis)("best-available races on real PostgreSQL and Redis", () => {
@@ -87,13 +110,7 @@ describe.skipIf(!hasPostgresAndRedis)("best-available races on real PostgreSQL a
     });
     const users = await createUsersDirect(app, 400);
     // 60 earlier holds: 30 will be cancelled during the race, 30 ran out and are reclaimed.
-    const earlier = await Promise.all(
-      users
-        .slice(0, 60)
-        .map((user, index) =>
-          holdSeats(app, user, show.show_id, show.seat_ids.slice(index * 2, index * 2 + 2)),
-        ),
-    );
+    const earlier = await holdPairsInOrder(app, users.slice(0, 60), show);
     expect(answersOf(earlier)).toEqual({ 200: 60 });
     const lapsed = earlier.slice(30).map((response) => response.body.booking_id as number);
     await lapseHolds(app, lapsed);
@@ -142,12 +159,30 @@ describe.skipIf(!hasPostgresAndRedis)("best-available races on real PostgreSQL a
         60,
       ),
     ).toEqual([]);
-    const [ended] = await query<{ expired: number }>(
-      app,
-      sql`select count(*)::int as expired from bookings
-            where booking_id = any(${sql.param(lapsed)}::int[]) and status = 'EXPIRED'`,
+    expect(await expiredAmong(app, lapsed)).toBe(30);
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+  });
+
+  test("every hold of a sold-out show ran out: 150 parallel pickers expire them and are all served", async () => {
+    const show = await createShowFixture(app, adminToken, {
+      rows: ["A", "B", "C", "D", "E", "F", "G", "H", "I", "J"],
+      perRow: 30,
+    });
+    const users = await createUsersDirect(app, 300);
+    const first = await holdPairsInOrder(app, users.slice(0, 150), show);
+    expect(answersOf(first)).toEqual({ 200: 150 });
+    const lapsed = first.map((response) => response.body.booking_id as number);
+    await lapseHolds(app, lapsed);
+
+    // Before the cleanup job: the pickers find every seat LOCKED by a hold that ran out.
+    const responses = await Promise.all(
+      users.slice(150).map((user) => holdBest(app, user, show.show_id, 2)),
     );
-    expect(ended?.expired).toBe(30);
+
+    expect(answersOf(responses)).toEqual({ 200: 150 });
+    expect(await freeSeats(app, show.show_id)).toBe(0);
+    expect(await expiredAmong(app, lapsed)).toBe(150);
+    expect(await toldHoldViolations(app, show.show_id, toldOf(responses), 150)).toEqual([]);
     expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
   });
 

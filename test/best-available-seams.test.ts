@@ -322,7 +322,7 @@ describe.skipIf(!hasPostgresAndRedis)("best-available seams on real PostgreSQL a
   }, 60_000);
 });
 
-describeEachBackend("row-wise picks: stale hints, odd layouts, release notes (%s)", (backend) => {
+describeEachBackend("picks: stale hints, odd layouts, releases, lapsed holds (%s)", (backend) => {
   let app: TestApp;
   let adminToken: string;
 
@@ -450,4 +450,43 @@ describeEachBackend("row-wise picks: stale hints, odd layouts, release notes (%s
       "A4",
     ]);
   }, 60_000);
+
+  /**
+   * Rows A and B of four; A2-A3 held by a hold that ran out before the cleanup job came by:
+   * the seat map shows them free, an exact hold takes them, so "the best free seats" are they.
+   */
+  async function frontPairLapsed() {
+    const show = await createShowFixture(app, adminToken, { rows: ["A", "B"], perRow: 4 });
+    const holder = await registerUser(app);
+    const held = ok(await holdSeats(app, holder, show.show_id, show.seat_ids.slice(1, 3)), 200);
+    await lapseHolds(app, [held.booking_id]);
+    const map = ok(await app.request("GET", `/api/v1/shows/${show.show_id}/seats`), 200);
+    expect(map.seats.filter((seat: { status: string }) => seat.status !== "AVAILABLE")).toEqual([]);
+    return { show, lapsed: held.booking_id as number };
+  }
+
+  async function statusOf(bookingId: number) {
+    const [row] = await query<{ status: string }>(
+      app,
+      sql`select status::text as status from bookings where booking_id = ${bookingId}`,
+    );
+    return row?.status;
+  }
+
+  test("the best pair is the one whose hold ran out, not the row behind it", async () => {
+    const { show, lapsed } = await frontPairLapsed();
+    const buyer = await registerUser(app);
+    expect(seatNames(ok(await holdBest(app, buyer, show.show_id, 2), 200))).toEqual(["A2", "A3"]);
+    expect(await statusOf(lapsed)).toBe("EXPIRED");
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+  });
+
+  test("the best scattered seats include those whose hold ran out", async () => {
+    const { show, lapsed } = await frontPairLapsed();
+    const buyer = await registerUser(app);
+    const held = ok(await holdBest(app, buyer, show.show_id, 2, false), 200);
+    expect(seatNames(held)).toEqual(["A2", "A3"]);
+    expect(await statusOf(lapsed)).toBe("EXPIRED");
+    expect(await bookingInvariantViolations(app, show.show_id)).toEqual([]);
+  });
 });

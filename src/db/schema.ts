@@ -170,8 +170,9 @@ export const bookings = pgTable(
     index("bookings_created_at_idx").on(table.created_at),
     // Seats one user holds or owns for one show: counted by every hold (seats_held_by_user).
     index("bookings_user_show_idx").on(table.user_id, table.show_id),
-    // Admin lists and "active bookings of this show" checks.
-    index("bookings_show_status_idx").on(table.show_id, table.status),
+    // Admin lists, "active bookings of this show" checks, and a show's holds that ran out
+    // (every best-available pick asks, so expiry ends the range).
+    index("bookings_show_status_expiry_idx").on(table.show_id, table.status, table.expires_at),
     // The cleanup job only ever looks at PENDING holds ordered by expiry: keep that index tiny.
     index("bookings_pending_expiry_idx")
       .on(table.expires_at)

@@ -46,11 +46,11 @@ export const holdSeats = (
     body: { show_id: showId, seat_ids: seatIds },
   });
 
-/** POST /bookings/lock as `user`: holds the `quantity` best seats of the show. */
 /** "A7"-style names of the seats a hold answered, sorted. */
 export const seatNames = (held: { locked_seats: { seat_row: string; seat_number: number }[] }) =>
   held.locked_seats.map((seat) => `${seat.seat_row}${seat.seat_number}`).sort();
 
+/** POST /bookings/lock as `user`: holds the `quantity` best seats of the show. */
 export const holdBest = (
   app: TestApp,
   user: { token: string },

@@ -36,8 +36,11 @@ export type BestAvailableOutcome =
   | { kind: "raced" }
   /** Nothing fits in the front rows it looked at: look at every row. */
   | { kind: "look_further" }
-  /** Nothing fits among AVAILABLE seats, but holds that ran out still lock some seats. */
-  | { kind: "lapsed"; bookingIds: number[] }
+  /**
+   * Holds of the show ran out and still lock their seats, which are free: they expire first
+   * (nothing was picked).
+   */
+  | { kind: "lapsed" }
   /** Nothing fits: free seats now, and the longest run of adjacent free seats. */
   | { kind: "not_enough"; availableSeats: number; largestBlock: number }
   | { kind: "over_limit"; remaining: number }
@@ -62,7 +65,8 @@ interface StatementRow extends PickedRow {
   servable: boolean | null;
   /** Whether it looked at every row of the show, or only at the front ones (nearSeats). */
   every_row: boolean | null;
-  lapsed_booking_ids: number[] | null;
+  /** Whether holds of the show ran out (then nothing was picked). */
+  lapsed: boolean;
 }
 
 /** The statement's parameters: `adjacent` as 1 or 0 (SQL compares it). */
@@ -71,10 +75,6 @@ type PickParameters = Omit<BestAvailableRequest, "adjacent" | "stamp"> &
     seatCount: number;
     adjacent: number;
   };
-
-/** Expiring this many lapsed holds at a time keeps the reclaiming transaction short (as in
- * pick_adjacent_seats). */
-const LAPSED_BOOKINGS_PER_PICK = 50;
 
 /**
  * The CTE `chosen`: the seats of the block starting at `anchor` (row_index, first_number),
@@ -110,14 +110,20 @@ const chosenBlock = (showId: unknown, seatCount: unknown) => sql`chosen as (
  * the outcome is `raced`: the caller runs the statement again, which sees the other commit.
  * The rows are re-checked under their locks (status = 'AVAILABLE') and the writes are the
  * exact hold's, with its per-user limit and guard (holdWrites).
+ *
+ * Holds of the show that ran out still lock seats that are free (the seat map shows them
+ * so): while there are any, the statement picks nothing and says so, and the caller expires
+ * them first.
  */
 const pickStatement = new Statement<PickParameters, StatementRow>((parameters) => {
   const { showId, seatCount, adjacent } = parameters;
   // Why nothing was held is read only when nothing was: the subqueries are then not run.
   const refused = sql`booking.booking_id is null`;
-  return sql`with show_seat_rows as (
-      select ss.seat_id, ss.status::text as status, ss.booking_id,
-        coalesce(ss.locked_until <= now(), false) as lapsed, s.seat_row, s.seat_number, s.rank
+  return sql`with lapsed_holds as (
+      select exists (select 1 from bookings where show_id = ${showId} and status = 'PENDING'
+        and expires_at <= now()) as found
+    ), show_seat_rows as (
+      select ss.seat_id, ss.status::text as status, s.seat_row, s.seat_number, s.rank
       from show_seats ss join seats s on s.seat_id = ss.seat_id
       where ss.show_id = ${showId}
     ), row_totals as (
@@ -138,6 +144,7 @@ const pickStatement = new Statement<PickParameters, StatementRow>((parameters) =
       select ssr.*, r.row_index, row_number() over (order by ssr.rank nulls last, r.row_index,
           abs(2 * ssr.seat_number - r.ends), ssr.seat_number) as place
       from show_seat_rows ssr join near_rows r on r.seat_row = ssr.seat_row
+      where not (select found from lapsed_holds)
     ), free as (
       select seat_id, row_index, seat_number, rank, place,
         seat_number - row_number() over (partition by row_index order by seat_number) as run
@@ -193,9 +200,7 @@ const pickStatement = new Statement<PickParameters, StatementRow>((parameters) =
         else (select count(*) from free) >= ${seatCount} end as servable,
       case when ${refused} then (select count(*) from near_rows) = (select count(*) from layout_rows)
       end as every_row,
-      case when ${refused} then (select array_agg(distinct booking_id) from (
-          select booking_id from placed where status = 'LOCKED' and lapsed
-          limit ${LAPSED_BOOKINGS_PER_PICK}) lapsed_seats) end as lapsed_booking_ids,
+      (select found from lapsed_holds) as lapsed,
       ${holdGuard(seatCount)}
     from (select 1) as one left join booking on true`;
 });
@@ -218,11 +223,9 @@ function heldOrRefused(
 function interpret(request: BestAvailableRequest, row: StatementRow): BestAvailableOutcome {
   const decided = heldOrRefused(request, row);
   if (decided) return decided;
+  if (row.lapsed) return { kind: "lapsed" };
   if (row.servable) return { kind: "raced" };
   if (!row.every_row) return { kind: "look_further" };
-  if (row.lapsed_booking_ids?.length) {
-    return { kind: "lapsed", bookingIds: row.lapsed_booking_ids };
-  }
   return {
     kind: "not_enough",
     availableSeats: row.available_seats ?? 0,
@@ -244,6 +247,11 @@ interface RowPickRow extends PickedRow {
   /** The show's seats once no row fitted: null unless the outcome is no_row_fits. */
   available_seats: number | null;
   largest_block: number | null;
+  /**
+   * Holds of the show that ran out (at most 50), found before any row was read: then the
+   * outcome is no_row_fits and nothing else is set (the release before this one expires
+   * these and picks again, as this one does).
+   */
   lapsed_booking_ids: number[] | null;
 }
 
@@ -252,17 +260,18 @@ type RowPickParameters = Omit<BestAvailableRequest, "adjacent" | "stamp" | "near
 
 /**
  * The pick of an unranked layout, adjacent seats, reading a row at a time: the function
- * pick_adjacent_seats (migration 0016) locks the first row whose hint says a block may fit
+ * pick_adjacent_seats (migrations 0016, 0018) locks the first row whose hint says a block may fit
  * with FOR UPDATE SKIP LOCKED, reads its seats under that lock, and row-locks the best block
  * of the first row that has one; concurrent pickers thus take different rows, never wait for
  * each other, and never choose the same seats. This statement then runs the exact hold's
  * writes on the block and writes the row's hint: its longest run of AVAILABLE seats left,
  * without the block if it was held.
  *
- * When no row may fit, the function also says why, as a refusal must (the show's AVAILABLE
- * seats, their longest run, the holds that ran out), seen after it found no row: a refusal
- * costs one round trip, as a hold does (in a busy sale each round trip waits its turn for a
- * pooled connection).
+ * Holds of the show that ran out lock seats that are free: the function first asks for them
+ * and, if there are any, picks nothing, so that they expire first. When no row may fit, it
+ * also says why, as a refusal must (the show's AVAILABLE seats and their longest run), seen
+ * after it found no row: a refusal costs one round trip, as a hold does (in a busy sale each
+ * round trip waits its turn for a pooled connection).
  */
 const rowPickStatement = new Statement<RowPickParameters, RowPickRow>((parameters) => {
   const { showId, seatCount } = parameters;
@@ -294,13 +303,13 @@ const rowPickStatement = new Statement<RowPickParameters, RowPickRow>((parameter
 function whyNoRowFits(request: BestAvailableRequest, row: RowPickRow): RowPickOutcome {
   const largestBlock = row.largest_block ?? 0;
   if (largestBlock >= request.quantity) return { kind: "every_seat" };
-  if (row.lapsed_booking_ids?.length) return { kind: "lapsed", bookingIds: row.lapsed_booking_ids };
   return { kind: "not_enough", availableSeats: row.available_seats ?? 0, largestBlock };
 }
 
 function interpretRowPick(request: BestAvailableRequest, row: RowPickRow): RowPickOutcome {
   const decided = heldOrRefused(request, row);
   if (decided) return decided;
+  if (row.lapsed_booking_ids?.length) return { kind: "lapsed" };
   switch (row.outcome) {
     case "every_seat":
       return { kind: "every_seat" };

@@ -12,16 +12,19 @@ export interface ExpiryResult {
 }
 
 /**
- * Expires PENDING bookings whose hold ran out, a batch per transaction. SKIP LOCKED lets
- * several workers (or a confirm racing the job) run at once: each booking is taken by
- * exactly one of them, and endBookings only moves bookings that are still PENDING.
+ * Expires PENDING bookings whose hold ran out, a batch per transaction: every show's, or one
+ * show's (`showId`). SKIP LOCKED lets several workers and best-available picks (or a confirm
+ * racing them) run at once: each booking is taken by exactly one of them, and endBookings
+ * only moves bookings that are still PENDING.
  */
 export async function expireLapsedHolds(
   db: Database,
   expire: ExpireBookings,
   after: AfterCommit,
   batchSize: number,
+  showId?: number,
 ): Promise<ExpiryResult> {
+  const ofShow = showId === undefined ? sql`` : sql`and show_id = ${showId}`;
   let expired = 0;
   let batches = 0;
   for (;;) {
@@ -29,7 +32,7 @@ export async function expireLapsedHolds(
       const due = await execRows<{ booking_id: number }>(
         tx,
         sql`select booking_id from bookings
-            where status = 'PENDING' and expires_at <= now()
+            where status = 'PENDING' and expires_at <= now() ${ofShow}
             order by expires_at limit ${batchSize}
             for update skip locked`,
       );

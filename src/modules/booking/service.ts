@@ -105,6 +105,12 @@ const BEST_AVAILABLE_RESULTS = {
  */
 const PICK_ATTEMPTS = 50;
 
+/**
+ * Holds that ran out, expired by a request per transaction: short transactions, since exact
+ * holds of their seats wait for the row locks they take.
+ */
+const LAPSED_HOLDS_PER_TRANSACTION = 50;
+
 /** What a best-available hold answers: picks that lost a race or met lapsed holds go again. */
 type PickAnswer = Exclude<BestAvailableOutcome, { kind: "raced" | "lapsed" | "look_further" }>;
 
@@ -217,8 +223,9 @@ export class BookingService {
   /**
    * Picks until the statement holds seats or finds that none would do. A pick loses a race
    * when concurrent pickers row-lock the seats it chose: it picks again, from a snapshot that
-   * sees their commits, rather than refusing while seats remain. Holds that ran out and still
-   * lock seats are expired (as an exact hold reclaims them) before a refusal.
+   * sees their commits, rather than refusing while seats remain. Holds of the show that ran
+   * out still lock seats that are free: a pick that finds any expires them first (as an exact
+   * hold reclaims its seats), so the best seats include theirs.
    */
   private async pickInDatabase(request: BestAvailableRequest): Promise<PickAnswer> {
     // Adjacent seats of an unranked layout: a row at a time (runRowPickStatement), which also
@@ -232,10 +239,10 @@ export class BookingService {
       if (outcome.kind === "every_seat") {
         rowWise = false;
       } else if (outcome.kind === "lapsed") {
-        const expired = await this.inTransaction((tx) =>
-          this.end(tx, outcome.bookingIds, "EXPIRED", null),
-        );
-        await settleEndedBookings(expired, this.after);
+        // Concurrent pickers expire different batches; one that found every lapsed hold taken
+        // by others waits for their commits as a lost race does.
+        const { expired } = await this.expireLapsedHoldsOf(request.showId);
+        if (expired === 0) await Bun.sleep(Math.random() * attempt);
       } else if (outcome.kind === "look_further") {
         request.nearSeats = EVERY_ROW;
       } else if (outcome.kind === "raced") {
@@ -505,10 +512,17 @@ export class BookingService {
 
   /** Expires PENDING bookings whose hold ran out, `batchSize` per transaction. */
   expireLapsedHolds(batchSize = this.settings.cleanupBatchSize): Promise<ExpiryResult> {
-    const expire = (tx: Queryable, bookingIds: number[]) =>
-      this.end(tx, bookingIds, "EXPIRED", null);
-    return expireLapsedHolds(this.db, expire, this.after, batchSize);
+    return expireLapsedHolds(this.db, this.expireBookings, this.after, batchSize);
   }
+
+  /** Expires the holds of one show that ran out, as the cleanup job would. */
+  private expireLapsedHoldsOf(showId: number): Promise<ExpiryResult> {
+    const batch = LAPSED_HOLDS_PER_TRANSACTION;
+    return expireLapsedHolds(this.db, this.expireBookings, this.after, batch, showId);
+  }
+
+  private readonly expireBookings = (tx: Queryable, bookingIds: number[]) =>
+    this.end(tx, bookingIds, "EXPIRED", null);
 
   /** Drops Idempotency-Key answers past their 24 hours; answers how many. */
   purgeExpiredIdempotencyKeys(): Promise<number> {
