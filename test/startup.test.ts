@@ -142,6 +142,22 @@ describe.skipIf(!databaseUrl)("a database the code cannot serve from stops the s
     );
 
     test(
+      `${name}: DB_PGBOUNCER=1 and the role's timeouts differ → exit 1, one line: pgbouncer_settings`,
+      async () => {
+        // Plain PostgreSQL reports its settings as PgBouncer's server connections would: none set.
+        const ended = await runUntilExit(
+          script,
+          productionEnv({ DATABASE_URL: urls.current as string, DB_PGBOUNCER: "1" }),
+        );
+        const line = theOneLine(ended);
+        expect(line.cause).toBe("pgbouncer_settings");
+        expect(line.msg).toMatch(/PostgreSQL reports statement_timeout = 0 ms/);
+        expect(line.msg).toMatch(/ALTER ROLE \S+ SET lock_timeout = \d+;/);
+      },
+      SPAWN_TEST_MS,
+    );
+
+    test(
       `${name}: an unreachable Redis Cluster at start → exit 1, one line naming its nodes`,
       async () => {
         const nodes = [freePort(), freePort()].map((port) => `127.0.0.1:${port}`);

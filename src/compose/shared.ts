@@ -5,7 +5,7 @@ import type { Config } from "../config";
 import { type DatabaseHandle, openDatabase } from "../db/client";
 import { databaseConnections } from "../db/connections";
 import { runMigrations } from "../db/migrate";
-import { checkPooledSessionSettings } from "../db/pooled-session";
+import { checkPooledSessionSettings, SessionSettingsError } from "../db/pooled-session";
 import { ReplicaReads, readsOnPrimary, type StaleReads } from "../db/read-replica";
 import { Metrics } from "../infra/metrics";
 import { RedisRateLimitStore } from "../infra/rate-limit-store";
@@ -114,6 +114,10 @@ async function openCheckedDatabase(
       await checkPooledSessionSettings(database, {
         statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
         lockTimeoutMs: config.DB_LOCK_TIMEOUT_MS,
+      }).catch((error) => {
+        throw error instanceof SessionSettingsError
+          ? new StartupError("pgbouncer_settings", error.message)
+          : error;
       });
     }
     // Production migrates explicitly (bun run db:migrate, the Docker entrypoint); embedded
