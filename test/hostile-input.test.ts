@@ -364,7 +364,7 @@ describeEachBackend("hostile input on %s", (backend) => {
   /** How often each status was seen: printed with HOSTILE_STATS=1 to check the mix. */
   const statuses = new Map<number, number>();
 
-  /** The snapshot's key for show_rows' hints and versions, apart from the rows themselves. */
+  /** The snapshot's key for show_rows' hints, apart from the rows themselves. */
   const SHOW_ROW_HINTS = "show_rows hints";
 
   /** Every table's content as an md5, keyed by table name. */
@@ -459,8 +459,8 @@ describeEachBackend("hostile input on %s", (backend) => {
       if (before[table] !== after[table]) return `4xx changed ${table}: ${what}`;
     }
     // Best-available hints are a cache of show_seats: a pick that reads a row writes back its
-    // true longest free run (and a new version) whether it is then served or refused. They
-    // may change, but never so that a free block is hidden from pickers.
+    // true longest free run whether it is then served or refused. They may change, but never
+    // so that a free block is hidden from pickers.
     if (before[SHOW_ROW_HINTS] !== after[SHOW_ROW_HINTS]) {
       const violations = await bookingInvariantViolations(app, ids.show_id as number);
       if (violations.length > 0)

@@ -260,9 +260,9 @@ type RowPickParameters = Omit<BestAvailableRequest, "adjacent" | "stamp" | "near
 
 /**
  * The pick of an unranked layout, adjacent seats, reading a row at a time: the function
- * pick_adjacent_seats (migrations 0016, 0018) locks the first row whose hint says a block may fit
- * with FOR UPDATE SKIP LOCKED, reads its seats under that lock, and row-locks the best block
- * of the first row that has one; concurrent pickers thus take different rows, never wait for
+ * pick_adjacent_seats (migrations 0016, 0018) locks the first row whose hint says a block
+ * may fit with FOR UPDATE SKIP LOCKED, reads its seats under that lock, and row-locks the best
+ * block of the first row that has one; concurrent pickers thus take different rows, never wait for
  * each other, and never choose the same seats. This statement then runs the exact hold's
  * writes on the block and writes the row's hint: its longest run of AVAILABLE seats left,
  * without the block if it was held.
@@ -370,7 +370,8 @@ const ANY_BLOCK_HINT = 2_147_483_647;
 /**
  * Folds the release notes of rows that no pick is reading into those rows' hints: each such
  * row is locked FOR UPDATE SKIP LOCKED (a pick reading it keeps its notes, and clears them
- * itself), its hint raised to "may hold any block", and the notes this snapshot saw deleted; notes naming a row the show has not (a seat of a venue the show left) go too. A
+ * itself), its hint raised to "may hold any block", and the notes this snapshot saw
+ * deleted; notes naming a row the show has not (a seat of a venue the show left) go too. A
  * pick reads a noted row and a row with that hint alike, so no block is hidden; without this,
  * notes of rows no pick reads (a show sold by exact holds) would pile up, one per release, and
  * every pick of the show reads them all. Waits for no lock: releases only insert notes.
